@@ -1,0 +1,62 @@
+# mash-triage developer entry points; `make` lists them.
+# PostgreSQL and Redis come from scripts/services.sh: servers already answering on 127.0.0.1:5432/6379,
+# else throwaway ones it starts (see the script's header). Their URLs land in .local/services.env.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.ONESHELL:
+.DEFAULT_GOAL := help
+.PHONY: help services db run test openapi load-test bench
+
+DEV_DB := mash_triage_dev
+BIN = $${CARGO_TARGET_DIR:-target}/debug/mash-triage
+# Recipe prelude: service URLs, plus DATABASE_URL = the admin server with the dev database.
+LOAD_ENV = source .local/services.env; export DATABASE_URL="$${MASH_PG_ADMIN_URL%/*}/$(DEV_DB)"
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
+
+services: ## reuse or start PostgreSQL + Redis; writes .local/services.env
+	@scripts/services.sh ensure
+
+db: services ## create database mash_triage_dev if missing (DATABASE_URL points at it)
+	@$(LOAD_ENV)
+	if [[ -z $$(psql "$$MASH_PG_ADMIN_URL" -XAtc "select 1 from pg_database where datname = '$(DEV_DB)'") ]]; then
+	  psql "$$MASH_PG_ADMIN_URL" -Xqc 'create database $(DEV_DB)'
+	  echo "created database $(DEV_DB)"
+	fi
+
+run: db ## build, migrate, create demo agencies/keys, serve on 127.0.0.1:8080
+	@$(LOAD_ENV)
+	export REDIS_URL="$$MASH_REDIS_URL" MASH_REDIS__KEY_PREFIX=mash:dev: MASH_LISTEN=127.0.0.1:8080
+	cargo build
+	$(BIN) migrate
+	$(BIN) demo
+	printf '\n  mash-triage on http://127.0.0.1:8080 - API docs: http://127.0.0.1:8080/docs  (Ctrl-C stops)\n\n'
+	exec $(BIN) serve
+
+test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint
+	@source .local/services.env
+	export MASH_TEST_PG_ADMIN_URL="$$MASH_PG_ADMIN_URL" MASH_TEST_REDIS_URL="$$MASH_REDIS_URL"
+	step() { printf '\n==> %s\n' "$$*"; }
+	step "cargo fmt --check";  cargo fmt --all -- --check
+	step "cargo clippy";       cargo clippy --all-targets -- -D warnings
+	step "drop leftover mash_test_* databases"
+	for d in $$(psql "$$MASH_PG_ADMIN_URL" -XAtc "select datname from pg_database where left(datname, 10) = 'mash_test_'"); do
+	  psql "$$MASH_PG_ADMIN_URL" -Xqc "drop database if exists \"$$d\"" || echo "kept $$d (in use?)"
+	done
+	if command -v cargo-nextest >/dev/null; then
+	  step "cargo nextest run"; cargo nextest run --no-fail-fast
+	else
+	  step "cargo test (cargo-nextest not installed)"; cargo test --no-fail-fast
+	fi
+	step "OpenAPI lint";       scripts/lint-openapi.sh
+
+openapi: ## regenerate openapi/openapi.json from the code
+	UPDATE_OPENAPI=1 cargo test --test api openapi
+
+load-test: services ## run load-tests/run.sh (loopback only)
+	@source .local/services.env
+	load-tests/run.sh
+
+bench: ## cargo bench
+	cargo bench

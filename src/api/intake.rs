@@ -1,0 +1,457 @@
+//! `/v1/contacts`: partners submit contacts (one or a batch) and read them back; hub staff read
+//! the full contact. Handlers parse, authorise and call `intake::service`, nothing else.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::{StreamExt, stream};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json, types::ParseFromJSON};
+
+use super::{
+    ApiTags,
+    payload::{BodyLimit, JsonBody},
+    problem::{ApiError, Problem, ReadError, SubmitError},
+    security::BearerKey,
+};
+use crate::{
+    app::AppState,
+    auth::{AgencyKind, AgencyPrincipal, Principal, Role},
+    config::HttpSettings,
+    intake::{
+        self, ContactRecord, NewContact, StaffContact, Submitted, Today,
+        model::{Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship},
+        validate::{self, FieldError},
+    },
+};
+
+/// Roles that may read case data. Admins manage keys and configuration, not cases.
+const CASE_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
+/// Batch items stored at once: enough to overlap round trips, few enough to leave the pool
+/// connections for other requests.
+const BATCH_CONCURRENCY: usize = 4;
+
+// ---- Request schema (documentation of the contract; `intake::validate` enforces it) ----
+
+/// A contact about one or more children, as a partner agency submits it.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewContactRequest {
+    /// The agency's own reference, unique per agency: resending the same reference with the same
+    /// body is a safe retry.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub agency_reference: String,
+    pub referrer: ReferrerRequest,
+    /// The children the contact is about (1-20).
+    #[oai(validator(min_items = 1, max_items = 20))]
+    pub children: Vec<ChildRequest>,
+    /// Adults in the child's life (0-20).
+    #[oai(validator(max_items = 20))]
+    pub adults: Option<Vec<AdultRequest>>,
+    /// At least one concern; repeats are ignored.
+    #[oai(validator(min_items = 1, max_items = 25))]
+    pub concerns: Vec<Concern>,
+    pub injury: Option<InjuryRequest>,
+    /// The child has disclosed the abuse. Default false.
+    pub disclosure_made: Option<bool>,
+    /// The referrer believes the child is at immediate risk. Default false.
+    pub immediate_risk: Option<bool>,
+    /// What happened, in the referrer's words (1-20,000 characters).
+    #[oai(validator(min_length = 1, max_length = 20000))]
+    pub narrative: String,
+    /// When the incident happened (RFC 3339 with offset; not in the future).
+    pub incident_at: Option<DateTime<Utc>>,
+    pub police: Option<PoliceRequest>,
+    pub health: Option<HealthRequest>,
+    pub school: Option<SchoolRequest>,
+    pub consent: ConsentRequest,
+}
+
+/// Who made the contact.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ReferrerRequest {
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub name: String,
+    /// The referrer's role, e.g. "Designated safeguarding lead".
+    #[oai(validator(min_length = 1, max_length = 200))]
+    pub role: String,
+    #[oai(validator(max_length = 50))]
+    pub phone: Option<String>,
+    #[oai(validator(max_length = 254))]
+    pub email: Option<String>,
+    /// The referrer asks not to be named to the family. Default false.
+    pub anonymity_requested: Option<bool>,
+}
+
+/// A child. Needs a given or family name, unless unborn (then `expected_date_of_birth`).
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ChildRequest {
+    #[oai(validator(max_length = 100))]
+    pub given_name: Option<String>,
+    #[oai(validator(max_length = 100))]
+    pub family_name: Option<String>,
+    /// Not in the future.
+    pub date_of_birth: Option<NaiveDate>,
+    /// For an unborn child, in place of `date_of_birth`; at most 10 months ahead.
+    pub expected_date_of_birth: Option<NaiveDate>,
+    pub gender: Option<Gender>,
+    /// Ten digits with a valid modulus-11 check digit; spaces and hyphens are ignored.
+    #[oai(validator(max_length = 20))]
+    pub nhs_number: Option<String>,
+    /// Unique pupil number: 13 characters with a valid check letter.
+    #[oai(validator(max_length = 20))]
+    pub upn: Option<String>,
+    /// The child cannot yet move about on their own (e.g. a baby who cannot crawl).
+    pub non_mobile: Option<bool>,
+    pub address: Option<AddressRequest>,
+    /// The school the child attends.
+    #[oai(validator(max_length = 200))]
+    pub school: Option<String>,
+}
+
+/// A postal address.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct AddressRequest {
+    #[oai(validator(max_length = 200))]
+    pub line1: Option<String>,
+    #[oai(validator(max_length = 200))]
+    pub line2: Option<String>,
+    #[oai(validator(max_length = 100))]
+    pub town: Option<String>,
+    #[oai(validator(max_length = 10))]
+    pub postcode: Option<String>,
+}
+
+/// An adult in the child's life. Needs a given or family name.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct AdultRequest {
+    #[oai(validator(max_length = 100))]
+    pub given_name: Option<String>,
+    #[oai(validator(max_length = 100))]
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub relationship: Option<Relationship>,
+}
+
+/// An injury seen or described.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct InjuryRequest {
+    pub observed: Option<bool>,
+    #[oai(validator(max_length = 2000))]
+    pub description: Option<String>,
+    pub non_accidental_suspected: Option<bool>,
+}
+
+/// Police details.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct PoliceRequest {
+    pub dash_risk: Option<DashRisk>,
+    /// A child was present at the incident.
+    pub child_present: Option<bool>,
+}
+
+/// Health details.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct HealthRequest {
+    pub setting: Option<HealthSetting>,
+}
+
+/// School details.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct SchoolRequest {
+    /// The school's six-digit unique reference number.
+    #[oai(validator(pattern = r"^[0-9]{6}$"))]
+    pub urn: Option<String>,
+}
+
+/// Whether the family consented to the contact.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ConsentRequest {
+    pub status: ConsentStatus,
+    /// Required unless `status` is `obtained`.
+    pub reason_not_sought: Option<ReasonNotSought>,
+}
+
+/// Up to 500 contacts, each handled on its own.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct BatchRequest {
+    #[oai(validator(min_items = 1, max_items = 500))]
+    pub contacts: Vec<NewContactRequest>,
+}
+
+impl BodyLimit for NewContactRequest {
+    fn limit(settings: &HttpSettings) -> usize {
+        settings.max_body_bytes
+    }
+}
+
+impl BodyLimit for BatchRequest {
+    fn limit(settings: &HttpSettings) -> usize {
+        settings.max_batch_body_bytes
+    }
+}
+
+// ---- Responses ----
+
+/// A contact as its submitting agency sees it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Contact")]
+pub struct ContactResponse {
+    pub id: uuid::Uuid,
+    pub agency_reference: String,
+    pub status: ContactStatus,
+    pub received_at: DateTime<Utc>,
+    /// `red`, `amber` or `green` once triaged.
+    #[oai(nullable)]
+    pub urgency: Option<String>,
+    /// The work queue the contact was routed to.
+    #[oai(nullable)]
+    pub queue: Option<String>,
+    /// When a screening decision is due.
+    #[oai(nullable)]
+    pub decision_due_at: Option<DateTime<Utc>>,
+    /// The urgency decision with its reasons and policy version.
+    #[oai(nullable)]
+    pub classification: Option<serde_json::Value>,
+    /// The screening outcome once decided.
+    #[oai(nullable)]
+    pub outcome: Option<String>,
+    /// Staff only: optimistic-concurrency version of the contact.
+    #[oai(skip_serializing_if_is_none)]
+    pub version: Option<i64>,
+    /// Staff only: the agency that sent the contact.
+    #[oai(skip_serializing_if_is_none)]
+    pub agency: Option<AgencySummary>,
+    /// Staff only: the contact as submitted (validated and normalised): people, concerns,
+    /// narrative.
+    #[oai(skip_serializing_if_is_none)]
+    pub submission: Option<serde_json::Value>,
+    /// Staff only: what has happened to the contact, oldest first (reads are in the audit trail).
+    #[oai(skip_serializing_if_is_none)]
+    pub history: Option<Vec<HistoryEntry>>,
+}
+
+impl From<ContactRecord> for ContactResponse {
+    fn from(r: ContactRecord) -> Self {
+        Self {
+            id: r.id.0,
+            agency_reference: r.agency_reference,
+            status: r.status,
+            received_at: r.received_at,
+            urgency: r.urgency,
+            queue: r.queue,
+            decision_due_at: r.decision_due_at,
+            classification: r.classification,
+            outcome: r.outcome,
+            version: None,
+            agency: None,
+            submission: None,
+            history: None,
+        }
+    }
+}
+
+/// The agency that sent a contact.
+#[derive(Debug, Clone, Object)]
+pub struct AgencySummary {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub kind: String,
+}
+
+/// One change to a contact.
+#[derive(Debug, Clone, Object)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    /// e.g. `contact.submitted`.
+    pub action: String,
+    /// `agency`, `staff` or `system`.
+    pub actor_kind: String,
+    #[oai(nullable)]
+    pub actor_id: Option<uuid::Uuid>,
+}
+
+impl ContactResponse {
+    /// The staff view: the agency view plus everything staff may see.
+    fn for_staff(c: StaffContact) -> Result<Self, ApiError> {
+        let submission = serde_json::to_value(&c.submission).map_err(|_| ApiError::internal())?;
+        let agency = AgencySummary { id: c.record.agency_id.0, name: c.agency_name, kind: c.agency_kind };
+        let version = c.record.version;
+        let history = c
+            .history
+            .into_iter()
+            .map(|e| HistoryEntry { at: e.occurred_at, action: e.action, actor_kind: e.actor_kind, actor_id: e.actor_id })
+            .collect();
+        Ok(Self { version: Some(version), agency: Some(agency), submission: Some(submission), history: Some(history), ..c.record.into() })
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum SubmitResponse {
+    /// The contact was stored.
+    #[oai(status = 201)]
+    Created(Json<ContactResponse>, #[oai(header = "Location")] String),
+    /// A retry of an earlier submission with the same body: the stored contact, unchanged.
+    #[oai(status = 200)]
+    Replayed(Json<ContactResponse>, #[oai(header = "Location")] String),
+}
+
+/// One item of a batch's answer.
+#[derive(Debug, Object)]
+pub struct BatchItemResult {
+    /// Position of the contact in the request.
+    pub index: u32,
+    /// The status the item would have had on its own: 201, 200, 409, 422, 500 or 503.
+    pub status: u16,
+    #[oai(skip_serializing_if_is_none)]
+    pub contact: Option<ContactResponse>,
+    #[oai(skip_serializing_if_is_none)]
+    pub problem: Option<Problem>,
+}
+
+/// The answer to a batch: one result per contact, in request order.
+#[derive(Debug, Object)]
+pub struct BatchResponse {
+    pub results: Vec<BatchItemResult>,
+}
+
+#[derive(ApiResponse)]
+pub enum BatchSubmitResponse {
+    /// Each contact was handled on its own; see each result's `status`.
+    #[oai(status = 207)]
+    MultiStatus(Json<BatchResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum GetContactResponse {
+    /// The contact: the agency view for its agency, the full view for hub staff.
+    #[oai(status = 200)]
+    Ok(Json<ContactResponse>),
+}
+
+/// Contact intake and reading.
+pub struct IntakeApi {
+    pub state: Arc<AppState>,
+}
+
+impl IntakeApi {
+    fn today(&self) -> Today {
+        Today { date: self.state.clock.today_local(), now: self.state.clock.now() }
+    }
+
+    fn location(&self, id: uuid::Uuid) -> String {
+        format!("{}/v1/contacts/{id}", self.state.settings.http.public_base_url)
+    }
+
+    fn retry_after(&self) -> u32 {
+        self.state.settings.http.retry_after_seconds
+    }
+
+    async fn submit_one(&self, agency: &AgencyPrincipal, contact: &NewContact) -> Result<Submitted, ApiError> {
+        intake::service::submit_contact(&self.state.db, self.state.clock.as_ref(), agency, contact)
+            .await
+            .map_err(|e| ApiError::from_intake(&e, self.retry_after()))
+    }
+
+    fn require_agency(&self, principal: &Principal) -> Result<AgencyPrincipal, ApiError> {
+        principal.require_agency().map_err(|e| ApiError::from_auth(&e, self.retry_after()))
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Contacts")]
+impl IntakeApi {
+    /// Submit a contact.
+    ///
+    /// Validates the whole contact and answers 422 listing every field at fault. The same
+    /// `agency_reference` with the same body again is a safe retry (200 with the stored contact);
+    /// with a different body it is a 409. Agency keys only.
+    #[oai(path = "/v1/contacts", method = "post", operation_id = "intake.contact.create")]
+    async fn create(&self, auth: BearerKey, body: JsonBody<NewContactRequest>) -> Result<SubmitResponse, SubmitError> {
+        let agency = self.require_agency(&auth.0)?;
+        let contact = validate::parse_new_contact(&body.value, self.today()).map_err(ApiError::validation)?;
+        Ok(match self.submit_one(&agency, &contact).await? {
+            Submitted::Created(r) => SubmitResponse::Created(Json(r.clone().into()), self.location(r.id.0)),
+            Submitted::Replayed(r) => SubmitResponse::Replayed(Json(r.clone().into()), self.location(r.id.0)),
+        })
+    }
+
+    /// Submit up to 500 contacts at once.
+    ///
+    /// Each contact is validated, de-duplicated and stored on its own: one bad item never loses
+    /// the others. The answer lists a result per item, in request order, with the status the
+    /// item would have had if sent alone. Agency keys only.
+    #[oai(path = "/v1/contacts/batch", method = "post", operation_id = "intake.contact.create_batch")]
+    async fn create_batch(&self, auth: BearerKey, body: JsonBody<BatchRequest>) -> Result<BatchSubmitResponse, SubmitError> {
+        let agency = self.require_agency(&auth.0)?;
+        let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
+        let results = stream::iter(items.into_iter().enumerate())
+            .map(|(index, item)| self.batch_item(&agency, index, item))
+            .buffered(BATCH_CONCURRENCY)
+            .collect()
+            .await;
+        Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results })))
+    }
+
+    /// Read a contact.
+    ///
+    /// An agency key sees its own contacts only (any other id is 404), in the agency view: status,
+    /// urgency, queue, deadline and outcome. Practitioner, manager and auditor keys see the full
+    /// contact: the agency, the submission (people, concerns, narrative) and its history. Admin
+    /// keys manage the service, not cases (403). Every read is audited.
+    #[oai(path = "/v1/contacts/:id", method = "get", operation_id = "intake.contact.get")]
+    async fn get(
+        &self,
+        auth: BearerKey,
+        /// The contact's id.
+        id: Path<uuid::Uuid>,
+    ) -> Result<GetContactResponse, ReadError> {
+        let (db, clock, retry) = (&self.state.db, self.state.clock.as_ref(), self.retry_after());
+        let view = match auth.0 {
+            Principal::Agency(agency) => intake::service::read_contact_as_agency(db, clock, &agency, id.0.into())
+                .await
+                .map(ContactResponse::from)
+                .map_err(|e| ApiError::from_intake(&e, retry))?,
+            Principal::Staff(_) => {
+                auth.0.require_staff(CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
+                let contact = intake::service::read_contact_as_staff(db, clock, &auth.0.actor(), id.0.into())
+                    .await
+                    .map_err(|e| ApiError::from_intake(&e, retry))?;
+                ContactResponse::for_staff(contact)?
+            }
+        };
+        Ok(GetContactResponse::Ok(Json(view)))
+    }
+}
+
+impl IntakeApi {
+    async fn batch_item(&self, agency: &AgencyPrincipal, index: usize, item: Result<NewContact, Vec<FieldError>>) -> BatchItemResult {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let outcome = match item {
+            Err(errors) => Err(ApiError::validation(errors)),
+            Ok(contact) => self.submit_one(agency, &contact).await,
+        };
+        match outcome {
+            Ok(Submitted::Created(r)) => BatchItemResult { index, status: 201, contact: Some(r.into()), problem: None },
+            Ok(Submitted::Replayed(r)) => BatchItemResult { index, status: 200, contact: Some(r.into()), problem: None },
+            Err(e) => BatchItemResult { index, status: e.problem.status, contact: None, problem: Some(e.problem) },
+        }
+    }
+}
+
+/// Converts a domain contact to the documented request type; used to check that the schema and
+/// the validator agree.
+pub fn as_request(contact: &NewContact) -> Option<NewContactRequest> {
+    NewContactRequest::parse_from_json(serde_json::to_value(contact).ok()).ok()
+}
+
+/// The agency kinds, re-exported for the CLI's help text.
+pub const AGENCY_KINDS: &[AgencyKind] = <AgencyKind as strum::VariantArray>::VARIANTS;

@@ -1,0 +1,73 @@
+//! HTTP: the only module that knows about poem and poem-openapi.
+//!
+//! One `#[OpenApi]` struct per area ([`intake`], [`audit`], [`health`]), each holding the shared
+//! [`AppState`]. [`routes`] assembles them with Swagger UI, the spec, request tracing and the
+//! conversion of every error into an RFC 9457 problem ([`problem`]).
+
+pub mod audit;
+pub mod enums;
+pub mod health;
+pub mod intake;
+pub mod payload;
+pub mod problem;
+pub mod security;
+mod trace;
+
+use std::sync::Arc;
+
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::app::AppState;
+
+/// Groups of operations in the published spec.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Submitting and reading contacts.
+    Contacts,
+    /// The append-only audit trail.
+    Audit,
+    /// Liveness and readiness probes.
+    Health,
+}
+
+/// The service description, built from the code.
+pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<(intake::IntakeApi, audit::AuditApi, health::HealthApi), ()> {
+    OpenApiService::new(
+        (
+            intake::IntakeApi { state: state.clone() },
+            audit::AuditApi { state: state.clone() },
+            health::HealthApi { state: state.clone() },
+        ),
+        "mash-triage",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The front door of a Multi-Agency Safeguarding Hub. Partner agencies submit contacts about \
+         children and read back what happened to them; hub staff screen them. Every error is an \
+         RFC 9457 problem (`application/problem+json`) that never quotes submitted personal data.",
+    )
+    .license(poem_openapi::LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"))
+    .server(state.settings.http.public_base_url.clone())
+}
+
+/// The spec as committed under `openapi/`: pretty JSON with a trailing newline.
+pub fn openapi_json(state: &Arc<AppState>) -> String {
+    let mut spec = openapi_service(state).spec();
+    spec.push('\n');
+    spec
+}
+
+/// Every route, with tracing and problem responses.
+pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+    let service = openapi_service(&state);
+    let docs = service.swagger_ui();
+    let spec = service.spec_endpoint();
+    Route::new()
+        .nest("/", service)
+        .nest("/docs", docs)
+        .at("/openapi.json", spec)
+        .data(state)
+        .catch_all_error(|err| async move { problem::convert_error(err) })
+        .with(trace::RequestTrace)
+}

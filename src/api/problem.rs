@@ -1,0 +1,316 @@
+//! RFC 9457 problem responses: the one place that maps domain errors to HTTP.
+//!
+//! Every error the service returns, whether from a handler, an extractor (body, key) or the
+//! framework (unknown route, bad path parameter), leaves as `application/problem+json` with a
+//! stable `code`. Details never quote submitted values: they name fields and rules only.
+
+use poem::{Response, error::ResponseError, http::StatusCode};
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+use crate::{
+    auth::AuthError,
+    db::StoreError,
+    intake::{FieldError, IntakeError},
+};
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem.
+#[derive(Debug, Clone, PartialEq, Object)]
+#[oai(rename = "Problem")]
+pub struct Problem {
+    /// A URI reference naming the problem type; stable, one per `code`.
+    #[oai(rename = "type")]
+    pub problem_type: String,
+    /// A short, human-readable summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, without quoting any submitted data.
+    pub detail: String,
+    /// A stable, machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    /// Every field at fault (validation problems only).
+    #[oai(skip_serializing_if_is_none)]
+    pub errors: Option<Vec<ProblemField>>,
+}
+
+/// One field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+pub struct ProblemField {
+    /// JSON pointer (RFC 6901) into the request body; `""` is the whole body.
+    pub pointer: String,
+    /// The rule the value breaks.
+    pub detail: String,
+}
+
+impl From<FieldError> for ProblemField {
+    fn from(e: FieldError) -> Self {
+        Self { pointer: e.pointer, detail: e.detail }
+    }
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {}", .problem.code, .problem.detail)]
+pub struct ApiError {
+    pub problem: Problem,
+    /// Seconds for `Retry-After` (429 and 503).
+    pub retry_after: Option<u32>,
+}
+
+impl ApiError {
+    /// A problem with `status`, a stable `code`, a title and a detail.
+    pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem: Problem {
+                problem_type: format!("/problems/{}", code.replace('_', "-")),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                code: code.to_owned(),
+                errors: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let count = errors.len();
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The contact is not valid",
+            format!("{count} field{} failed validation; see `errors`.", if count == 1 { "" } else { "s" }),
+        );
+        e.problem.errors = Some(errors.into_iter().map(ProblemField::from).collect());
+        e
+    }
+
+    pub fn malformed_json(err: &serde_json::Error) -> Self {
+        // serde_json's position is safe to share; its message may quote input, so it is not used.
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "The body is not valid JSON",
+            format!("The body could not be parsed as JSON ({:?} error at line {}, column {}).", err.classify(), err.line(), err.column()),
+        )
+    }
+
+    pub fn body_too_large(limit: usize) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "The body is too large", format!("The body may be at most {limit} bytes."))
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported content type",
+            "Send the body as application/json.",
+        )
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Missing or unknown API key",
+            "Send a valid key as `Authorization: Bearer <key>`.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for this key", "This key's role may not use this operation.")
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", format!("No {what} with that id is visible to this key."))
+    }
+
+    pub fn unavailable(retry_after: u32) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "Temporarily unavailable",
+            "A data store is unavailable; nothing was saved. Retry after the interval in Retry-After.",
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "The service failed; the failure has been logged.")
+    }
+
+    /// A store error: 503 when the store is down, 500 (logged with its cause chain) otherwise.
+    pub fn from_store(err: &StoreError, retry_after: u32) -> Self {
+        match err {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error.cause = %cause, "database unavailable");
+                Self::unavailable(retry_after)
+            }
+            StoreError::Query(_) => {
+                log_internal(err);
+                Self::internal()
+            }
+        }
+    }
+
+    pub fn from_auth(err: &AuthError, retry_after: u32) -> Self {
+        match err {
+            AuthError::Unauthenticated => Self::unauthenticated(),
+            AuthError::Forbidden => Self::forbidden(),
+            AuthError::UnknownAgency => Self::not_found("agency"),
+            AuthError::DuplicateAgency => Self::new(StatusCode::CONFLICT, "duplicate_agency", "Agency exists", "An agency with that name exists already."),
+            AuthError::Store(e) => Self::from_store(e, retry_after),
+        }
+    }
+
+    pub fn from_intake(err: &IntakeError, retry_after: u32) -> Self {
+        match err {
+            IntakeError::ReferenceConflict => Self::new(
+                StatusCode::CONFLICT,
+                "agency_reference_conflict",
+                "Reference already used",
+                "This agency_reference was already used for a contact with a different body. Use a new reference for a new contact.",
+            ),
+            IntakeError::NotFound => Self::not_found("contact"),
+            IntakeError::Store(e) => Self::from_store(e, retry_after),
+            IntakeError::Encode(_) => {
+                log_internal(err);
+                Self::internal()
+            }
+        }
+    }
+
+    /// The response for this error.
+    pub fn to_response(&self) -> Response {
+        let mut builder = Response::builder().status(self.status()).content_type(PROBLEM_JSON);
+        if let Some(seconds) = self.retry_after {
+            builder = builder.header("Retry-After", seconds.to_string());
+        }
+        if self.status() == StatusCode::UNAUTHORIZED {
+            builder = builder.header("WWW-Authenticate", "Bearer");
+        }
+        let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self.problem)).unwrap_or_default();
+        builder.body(body)
+    }
+}
+
+/// Logs a 5xx cause once, with its whole chain. Causes are database and encoding errors, which
+/// carry SQL and codes, not submitted values.
+fn log_internal(err: &dyn std::error::Error) {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error.cause_chain = %chain, "request failed");
+}
+
+impl ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
+    }
+
+    fn as_response(&self) -> Response {
+        self.to_response()
+    }
+}
+
+/// Converts any error that reaches the outside of the router into a problem response.
+pub fn convert_error(err: poem::Error) -> Response {
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return api.to_response();
+    }
+    let status = err.status();
+    let api = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", "Invalid parameter", format!("Parameter `{}` is not valid.", param.name))
+    } else {
+        match status {
+            StatusCode::UNAUTHORIZED => ApiError::unauthenticated(),
+            StatusCode::FORBIDDEN => ApiError::forbidden(),
+            StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "Not found", "There is nothing at this path."),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::new(status, "method_not_allowed", "Method not allowed", "This path does not accept that method."),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "body_too_large", "The body is too large", "The body exceeds the size limit."),
+            s if s.is_client_error() => ApiError::new(s, "bad_request", "Bad request", "The request could not be understood."),
+            _ => {
+                tracing::error!(error.cause_chain = %err, "request failed outside a handler");
+                ApiError::internal()
+            }
+        }
+    };
+    api.to_response()
+}
+
+macro_rules! error_response {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $status:literal => $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, ApiResponse)]
+        pub enum $name {
+            $(
+                $(#[$vdoc])*
+                #[oai(status = $status, content_type = "application/problem+json")]
+                $variant(Json<Problem>),
+            )+
+            /// A data store is unavailable; nothing was saved. Retry after `Retry-After` seconds.
+            #[oai(status = 503, content_type = "application/problem+json")]
+            Unavailable(Json<Problem>, #[oai(header = "Retry-After")] String),
+            /// The service failed; the failure is logged.
+            #[oai(status = 500, content_type = "application/problem+json")]
+            Internal(Json<Problem>),
+        }
+
+        impl From<ApiError> for $name {
+            fn from(err: ApiError) -> Self {
+                match err.problem.status {
+                    $($status => Self::$variant(Json(err.problem)),)+
+                    503 => Self::Unavailable(Json(err.problem), err.retry_after.unwrap_or(1).to_string()),
+                    _ => Self::Internal(Json(ApiError::internal().problem)),
+                }
+            }
+        }
+    };
+}
+
+error_response!(
+    /// Errors of operations that read.
+    ReadError {
+        /// A path or query parameter is not valid.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// The key's role may not use this operation.
+        403 => Forbidden,
+        /// Not found, or not visible to this key (another agency's contact is "not found").
+        404 => NotFound,
+    }
+);
+
+error_response!(
+    /// Errors of operations that submit contacts.
+    SubmitError {
+        /// The body is not valid JSON.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// The key's role may not use this operation (only agency keys submit contacts).
+        403 => Forbidden,
+        /// The agency_reference was used before with a different body.
+        409 => Conflict,
+        /// The body exceeds the size limit.
+        413 => PayloadTooLarge,
+        /// The body is not application/json.
+        415 => UnsupportedMediaType,
+        /// The contact is not valid; `errors` lists every field at fault.
+        422 => UnprocessableEntity,
+    }
+);

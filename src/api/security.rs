@@ -1,0 +1,24 @@
+//! The bearer-key security scheme: every protected operation takes a [`BearerKey`], which
+//! resolves the presented key to a [`Principal`] (401 when missing or unknown). Role checks
+//! happen in each handler through `Principal::require_*`, so the rule sits next to the route.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::{SecurityScheme, auth::Bearer};
+
+use super::problem::ApiError;
+use crate::{app::AppState, auth::Principal};
+
+/// An API key sent as `Authorization: Bearer <key>`. Agency keys submit and read their own
+/// contacts; staff keys carry one role (`practitioner`, `manager`, `auditor`, `admin`).
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "mash-triage API key", checker = "check_key")]
+pub struct BearerKey(pub Principal);
+
+async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let state = req.data::<Arc<AppState>>().ok_or_else(ApiError::internal)?;
+    crate::auth::service::authenticate(&state.db, &bearer.token)
+        .await
+        .map_err(|err| ApiError::from_auth(&err, state.settings.http.retry_after_seconds).into())
+}

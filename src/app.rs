@@ -1,0 +1,69 @@
+//! Composition root: the shared state, the HTTP server, and one shutdown signal for everything.
+//!
+//! Shutdown: SIGTERM or SIGINT cancels a [`CancellationToken`]; the server stops accepting,
+//! lets in-flight requests finish (up to `http.shutdown_grace_seconds`), and returns.
+
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::{clock::SharedClock, config::Settings, db, redis_store::RedisStore};
+
+/// Everything a request or worker needs, shared behind an `Arc`.
+pub struct AppState {
+    /// PostgreSQL, the system of record.
+    pub db: PgPool,
+    /// Redis, index and coordinator.
+    pub redis: RedisStore,
+    /// The one source of time.
+    pub clock: SharedClock,
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// State for `settings`. Connects to nothing yet: the stores are reached on first use, so
+    /// the service starts (and reports not-ready) while a store is down.
+    pub fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
+        let db = db::connect_lazy(&settings.database)?;
+        let redis = RedisStore::new(&settings.redis)?;
+        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings) }))
+    }
+}
+
+/// Binds `listen` and returns the bound address and the server future, which completes after
+/// `shutdown` is cancelled and in-flight requests have drained.
+pub async fn bind(
+    state: Arc<AppState>,
+    listen: SocketAddr,
+    shutdown: CancellationToken,
+) -> io::Result<(SocketAddr, impl Future<Output = io::Result<()>>)> {
+    let acceptor = TcpListener::bind(listen).into_acceptor().await?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .ok_or_else(|| io::Error::other("listener has no socket address"))?;
+    let grace = Duration::from_secs(state.settings.http.shutdown_grace_seconds);
+    let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        crate::api::routes(state),
+        shutdown.cancelled_owned(),
+        Some(grace),
+    );
+    Ok((local, server))
+}
+
+/// Cancels `token` on SIGTERM (Kubernetes) or SIGINT (Ctrl-C).
+pub fn cancel_on_signal(token: CancellationToken) -> io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+            _ = tokio::signal::ctrl_c() => tracing::info!(signal = "SIGINT", "shutting down"),
+        }
+        token.cancel();
+    });
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The append-only audit trail: who did what, when, to which contact.
+//!
+//! Invariants:
+//! - Every write, and every read of a contact by anyone, is recorded by [`record`] on the same
+//!   connection (the same transaction) as the change or read it describes: if the change rolls
+//!   back, so does its record, and a change cannot commit without one.
+//! - The database refuses UPDATE, DELETE and TRUNCATE on `audit_events` (a trigger).
+//! - `detail` carries ids and codes only, never personal data.
+
+pub mod model;
+mod repo;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+pub use model::{Actor, ActorKind, AuditAction, AuditEvent, AuditFilter};
+
+use crate::{db::StoreError, id::ContactId};
+
+/// Appends one audit event on `conn`, which should be the transaction of the change it records.
+pub async fn record(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    action: AuditAction,
+    contact_id: Option<ContactId>,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
+    repo::insert_event(conn, at, actor, action, contact_id, &detail).await.map_err(StoreError::from)
+}
+
+/// Lists audit events, oldest first, and records that the auditor looked.
+pub async fn list(
+    db: &PgPool,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut tx = db.begin().await?;
+    let events = repo::list_events(&mut tx, filter).await?;
+    let detail = serde_json::json!({
+        "contact_id": filter.contact_id,
+        "after": filter.after,
+        "returned": events.len(),
+    });
+    repo::insert_event(&mut tx, at, actor, AuditAction::AuditListed, None, &detail).await?;
+    tx.commit().await?;
+    Ok(events)
+}
+
+/// The writes recorded against one contact, oldest first: the history staff see.
+pub async fn contact_history(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    repo::contact_writes(conn, contact_id).await.map_err(StoreError::from)
+}

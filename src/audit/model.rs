@@ -1,0 +1,108 @@
+//! Audit events and the actors behind them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::id::{AgencyId, ApiKeyId, ContactId, StaffId};
+
+/// What kind of actor acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Agency,
+    Staff,
+    /// The service itself, or an operator at the command line.
+    System,
+}
+
+impl ActorKind {
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agency => "agency",
+            Self::Staff => "staff",
+            Self::System => "system",
+        }
+    }
+}
+
+/// Who acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// The agency or staff id; `None` for the system.
+    pub id: Option<Uuid>,
+    pub api_key_id: Option<ApiKeyId>,
+}
+
+impl Actor {
+    pub fn agency(id: AgencyId, key: ApiKeyId) -> Self {
+        Self { kind: ActorKind::Agency, id: Some(id.0), api_key_id: Some(key) }
+    }
+
+    pub fn staff(id: StaffId, key: ApiKeyId) -> Self {
+        Self { kind: ActorKind::Staff, id: Some(id.0), api_key_id: Some(key) }
+    }
+
+    pub fn system() -> Self {
+        Self { kind: ActorKind::System, id: None, api_key_id: None }
+    }
+}
+
+/// What happened. The spelling is stable: monitoring and auditors filter on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A new contact was stored.
+    ContactSubmitted,
+    /// A retry of an earlier submission returned the stored contact (a read by its agency).
+    ContactReplayed,
+    /// A contact was read.
+    ContactRead,
+    /// The audit trail was listed.
+    AuditListed,
+    AgencyCreated,
+    StaffCreated,
+    ApiKeyCreated,
+}
+
+impl AuditAction {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ContactSubmitted => "contact.submitted",
+            Self::ContactReplayed => "contact.replayed",
+            Self::ContactRead => "contact.read",
+            Self::AuditListed => "audit.listed",
+            Self::AgencyCreated => "agency.created",
+            Self::StaffCreated => "staff.created",
+            Self::ApiKeyCreated => "api_key.created",
+        }
+    }
+
+    /// Actions that read rather than change, as stored; used to filter a contact's history.
+    pub(crate) const READS: &'static [&'static str] = &["contact.replayed", "contact.read", "audit.listed"];
+}
+
+/// One stored audit event.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub api_key_id: Option<ApiKeyId>,
+    pub action: String,
+    pub contact_id: Option<ContactId>,
+    pub detail: serde_json::Value,
+}
+
+/// Which audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub contact_id: Option<ContactId>,
+    /// Only events with a larger id (cursor).
+    pub after: Option<i64>,
+    /// At most this many (1..=1000).
+    pub limit: i64,
+}

@@ -1,0 +1,13 @@
+//! Who is calling: agencies, hub staff, their API keys, and the roles every route checks.
+//!
+//! Invariants:
+//! - A key is 192 random bits shown once at creation; only its SHA-256 hash is stored.
+//! - A key belongs to exactly one agency client or one staff member (a database constraint).
+//! - Agencies act only within their own [`AgencyScope`]; another agency's data is "not found".
+
+pub mod model;
+mod repo;
+pub mod service;
+
+pub use model::{AgencyKind, AgencyPrincipal, AgencyScope, Principal, Role, StaffPrincipal};
+pub use service::{AuthError, IssuedKey};

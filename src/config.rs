@@ -1,0 +1,239 @@
+//! Typed, validated settings.
+//!
+//! Layers (later wins): `config/default.toml` (compiled in), the file named by `MASH_CONFIG`,
+//! `MASH_<SECTION>__<KEY>` environment variables, then `DATABASE_URL`, `REDIS_URL` and
+//! `MASH_LISTEN`. [`Settings::load`] fails fast with a message naming the setting at fault, and
+//! never prints a secret's value (URLs may carry passwords, so they are [`SecretString`]s).
+
+use std::net::SocketAddr;
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The defaults, compiled in so the binary runs from any directory.
+pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
+
+/// All settings of the service.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// PostgreSQL.
+    pub database: DatabaseSettings,
+    /// Redis.
+    pub redis: RedisSettings,
+    /// The HTTP server.
+    pub http: HttpSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+}
+
+/// PostgreSQL settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Connection URL; may contain a password, so it is never printed.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before the store counts as unavailable.
+    pub acquire_timeout_ms: u64,
+}
+
+/// Redis settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Connection URL; may contain a password, so it is never printed.
+    pub url: SecretString,
+    /// Prefix of every key this service writes; lets environments and test runs share a server.
+    pub key_prefix: String,
+    /// Connect and command timeout.
+    pub timeout_ms: u64,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Largest accepted body for a single contact.
+    pub max_body_bytes: usize,
+    /// Largest accepted body for a batch.
+    pub max_batch_body_bytes: usize,
+    /// `Retry-After` seconds when a store is unavailable.
+    pub retry_after_seconds: u32,
+    /// Grace period for in-flight requests on shutdown.
+    pub shutdown_grace_seconds: u64,
+    /// Public base URL (OpenAPI `servers`, `Location` headers).
+    pub public_base_url: String,
+}
+
+/// Telemetry settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `json` or `pretty`.
+    pub log_format: LogFormat,
+    /// Default log filter (`RUST_LOG` overrides).
+    pub log_filter: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// A setting that is missing or invalid. The message names the setting, never a secret value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration setting `{setting}` {problem}")]
+pub struct ConfigError {
+    /// Dotted name of the setting, e.g. `database.url`.
+    pub setting: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, problem: impl Into<String>) -> Self {
+        Self { setting: setting.to_owned(), problem: problem.into() }
+    }
+}
+
+impl Settings {
+    /// Loads settings from the default file, `MASH_CONFIG`, and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment())
+    }
+
+    /// The layered configuration sources, before extraction.
+    pub fn figment() -> Figment {
+        let mut figment = Figment::new().merge(Toml::string(DEFAULT_CONFIG));
+        if let Ok(path) = std::env::var("MASH_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            .merge(Env::prefixed("MASH_").split("__").ignore(&["CONFIG", "LISTEN"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database.url".into()))
+            .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
+            .merge(Env::raw().only(&["MASH_LISTEN"]).map(|_| "http.listen".into()))
+    }
+
+    /// Extracts and validates settings from `figment`.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(|err| {
+            let setting = err.path.join(".");
+            // A type error's message quotes the value it found; for a URL that may be a password.
+            let problem = if setting.ends_with("url") {
+                "has an invalid value".to_owned()
+            } else {
+                format!("is invalid: {}", err.kind)
+            };
+            let setting = if setting.is_empty() { "(file)".to_owned() } else { setting };
+            ConfigError { setting, problem }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks the values that deserialisation alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(ConfigError::new("database.url", "must be a postgres:// URL"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::new("database.max_connections", "must be at least 1"));
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            return Err(ConfigError::new("database.acquire_timeout_ms", "must be at least 1"));
+        }
+        let redis = self.redis.url.expose_secret();
+        if !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(ConfigError::new("redis.url", "must be a redis:// or rediss:// URL"));
+        }
+        let prefix = &self.redis.key_prefix;
+        if prefix.is_empty() || !prefix.ends_with(':') || prefix.chars().any(char::is_whitespace) {
+            return Err(ConfigError::new(
+                "redis.key_prefix",
+                "must be non-empty, end with ':' and contain no spaces",
+            ));
+        }
+        if self.redis.timeout_ms == 0 {
+            return Err(ConfigError::new("redis.timeout_ms", "must be at least 1"));
+        }
+        if self.http.max_body_bytes < 1024 {
+            return Err(ConfigError::new("http.max_body_bytes", "must be at least 1024"));
+        }
+        if self.http.max_batch_body_bytes < self.http.max_body_bytes {
+            return Err(ConfigError::new(
+                "http.max_batch_body_bytes",
+                "must be at least http.max_body_bytes",
+            ));
+        }
+        if self.http.retry_after_seconds == 0 {
+            return Err(ConfigError::new("http.retry_after_seconds", "must be at least 1"));
+        }
+        let base = &self.http.public_base_url;
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {
+            return Err(ConfigError::new(
+                "http.public_base_url",
+                "must be an http(s) URL without a trailing slash",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn with(key: &str, value: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(
+            Figment::new().merge(Toml::string(DEFAULT_CONFIG)).merge(Serialized::global(key, value)),
+        )
+    }
+
+    #[test]
+    fn the_default_file_is_valid() {
+        let settings = Settings::from_figment(Figment::new().merge(Toml::string(DEFAULT_CONFIG)))
+            .unwrap();
+        assert_eq!(settings.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.redis.key_prefix, "mash:");
+    }
+
+    #[test]
+    fn a_bad_database_url_is_named_without_echoing_it() {
+        let err = with("database.url", "mysql://user:hunter2@db/x").unwrap_err();
+        assert_eq!(err.setting, "database.url");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_setting() {
+        let err = with("http.listen", "not-an-address").unwrap_err();
+        assert_eq!(err.setting, "http.listen");
+    }
+
+    #[test]
+    fn a_key_prefix_without_colon_is_refused() {
+        let err = with("redis.key_prefix", "mash").unwrap_err();
+        assert_eq!(err.setting, "redis.key_prefix");
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_section_is_refused() {
+        let err = with("http.max_body_byte", "10").unwrap_err();
+        assert!(err.to_string().contains("http"), "{err}");
+    }
+}

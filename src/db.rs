@@ -1,0 +1,92 @@
+//! PostgreSQL: the pool, the embedded migrations, and the one place that decides whether a
+//! database error means "the store is unavailable" (answered 503 with Retry-After) or a bug.
+
+use std::{str::FromStr, time::Duration};
+
+use secrecy::ExposeSecret;
+use sqlx::{
+    PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::config::DatabaseSettings;
+
+/// The migrations in `migrations/`, embedded at compile time.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// A database failure as the domain sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is refusing connections; the caller may retry.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other database error: a bug or a broken invariant.
+    #[error("database query failed")]
+    Query(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if is_unavailable(&err) { Self::Unavailable(err) } else { Self::Query(err) }
+    }
+}
+
+/// Whether `err` means the database is down or unreachable, rather than a faulty query.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08xxx connection exceptions; 57P01-57P03 shutdown / cannot connect now;
+            // 53300 too many connections; 3D000 database does not exist (being re-created);
+            // 55000 "database is not currently accepting connections" (maintenance).
+            code.starts_with("08")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "55000")
+        }),
+        _ => false,
+    }
+}
+
+/// Connection options from the settings.
+pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, sqlx::Error> {
+    PgConnectOptions::from_str(settings.url.expose_secret())
+}
+
+/// A pool that connects on first use, so the server starts (and reports not-ready) while the
+/// database is down rather than refusing to start.
+pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    Ok(pool_options(settings).connect_lazy_with(connect_options(settings)?))
+}
+
+/// A pool that connects now; for one-shot commands such as `migrate`.
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    pool_options(settings).connect_with(connect_options(settings)?).await
+}
+
+/// Checks that the database answers.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    pool.acquire().await?.ping().await
+}
+
+fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_timeouts_count_as_unavailable_and_decode_errors_do_not() {
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::Query(_)));
+    }
+}

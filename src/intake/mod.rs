@@ -1,0 +1,20 @@
+//! Intake: a partner's contact is validated, de-duplicated on its agency reference, and stored
+//! with its audit record in one transaction.
+//!
+//! Invariants:
+//! - One contact per `(agency, agency_reference)`, enforced by a unique constraint, so racing
+//!   retries cannot make two. The same normalised body again is a replay (the stored contact is
+//!   returned); a different body is a conflict.
+//! - Nothing is half-written: the contact and its `contact.submitted` audit event commit
+//!   together or not at all.
+//! - Every query over contacts takes an [`AgencyScope`](crate::auth::AgencyScope).
+
+pub mod identifiers;
+pub mod model;
+mod repo;
+pub mod service;
+pub mod validate;
+
+pub use model::{ContactRecord, ContactStatus, NewContact, StaffContact, Submitted};
+pub use service::IntakeError;
+pub use validate::{FieldError, Today};

@@ -1,0 +1,190 @@
+//! A contact as submitted, after validation and normalisation, and the contact as stored.
+//!
+//! These types are the domain's; the HTTP schema in `api::intake` mirrors their field names
+//! exactly (API.md fixes them), and a test round-trips one through the other.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use strum::{Display, EnumString, IntoStaticStr, VariantArray, VariantNames};
+
+use crate::id::{AgencyId, ContactId};
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Display, EnumString, IntoStaticStr, VariantArray, VariantNames)]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+    };
+}
+
+wire_enum!(
+    /// A child's gender as recorded by the referrer.
+    Gender { Female, Male, Other, Unknown }
+);
+wire_enum!(
+    /// An adult's relationship to the children.
+    Relationship {
+        Parent, StepParent, Carer, PartnerOfParent, Relative, HouseholdMember, AllegedPerpetrator, Other,
+    }
+);
+wire_enum!(
+    /// A safeguarding concern.
+    Concern {
+        PhysicalAbuse, SexualAbuse, EmotionalAbuse, Neglect, DomesticAbuse, ChildSexualExploitation,
+        ChildCriminalExploitation, FemaleGenitalMutilation, Radicalisation, Missing, SelfHarm,
+        OnlineHarm, Trafficking, ModernSlavery, HonourBasedAbuse, ForcedMarriage, Gangs,
+        ParentalSubstanceMisuse, ParentalMentalHealth, ParentalLearningDisability,
+        ChildMentalHealth, YoungCarer, PrivateFostering, UnaccompaniedAsylumSeeking, Other,
+    }
+);
+wire_enum!(
+    /// The police DASH risk grading.
+    DashRisk { Standard, Medium, High }
+);
+wire_enum!(
+    /// Where a health referrer saw the child.
+    HealthSetting { Gp, EmergencyDepartment, Midwifery, HealthVisiting, SchoolNursing, Camhs, Other }
+);
+wire_enum!(
+    /// Whether the family consented to the contact.
+    ConsentStatus { Obtained, Refused, NotSought }
+);
+wire_enum!(
+    /// Why consent was not obtained.
+    ReasonNotSought { RiskToChild, RiskToOthers, WouldPrejudiceInvestigation, Emergency, UnableToContact }
+);
+wire_enum!(
+    /// Where a contact is in its life.
+    ContactStatus { AwaitingScreening, InScreening, Decided, Closed }
+);
+
+/// A validated, normalised contact ready to store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewContact {
+    pub agency_reference: String,
+    pub referrer: Referrer,
+    pub children: Vec<Child>,
+    pub adults: Vec<Adult>,
+    /// Distinct, in the order first given.
+    pub concerns: Vec<Concern>,
+    pub injury: Option<Injury>,
+    pub disclosure_made: bool,
+    pub immediate_risk: bool,
+    pub narrative: String,
+    pub incident_at: Option<DateTime<Utc>>,
+    pub police: Option<PoliceDetails>,
+    pub health: Option<HealthDetails>,
+    pub school: Option<SchoolDetails>,
+    pub consent: Consent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Referrer {
+    pub name: String,
+    pub role: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub anonymity_requested: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Child {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    /// For an unborn child, in place of `date_of_birth`.
+    pub expected_date_of_birth: Option<NaiveDate>,
+    pub gender: Option<Gender>,
+    /// Ten digits, check digit verified.
+    pub nhs_number: Option<String>,
+    /// Upper case, check letter verified.
+    pub upn: Option<String>,
+    pub non_mobile: Option<bool>,
+    pub address: Option<Address>,
+    /// The school the child attends, by name.
+    pub school: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub town: Option<String>,
+    pub postcode: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adult {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub relationship: Option<Relationship>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Injury {
+    pub observed: Option<bool>,
+    pub description: Option<String>,
+    pub non_accidental_suspected: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoliceDetails {
+    pub dash_risk: Option<DashRisk>,
+    pub child_present: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthDetails {
+    pub setting: Option<HealthSetting>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchoolDetails {
+    /// The school's six-digit unique reference number.
+    pub urn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub status: ConsentStatus,
+    pub reason_not_sought: Option<ReasonNotSought>,
+}
+
+/// A stored contact: what every view is built from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactRecord {
+    pub id: ContactId,
+    pub agency_id: AgencyId,
+    pub agency_reference: String,
+    pub status: ContactStatus,
+    pub received_at: DateTime<Utc>,
+    pub urgency: Option<String>,
+    pub queue: Option<String>,
+    pub decision_due_at: Option<DateTime<Utc>>,
+    pub classification: Option<serde_json::Value>,
+    pub outcome: Option<String>,
+    pub version: i64,
+}
+
+/// A stored contact with everything hub staff may see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffContact {
+    pub record: ContactRecord,
+    pub agency_name: String,
+    pub agency_kind: String,
+    pub submission: NewContact,
+    pub history: Vec<crate::audit::AuditEvent>,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// A new contact was stored.
+    Created(ContactRecord),
+    /// The same body was sent before under this reference: the stored contact, unchanged.
+    Replayed(ContactRecord),
+}

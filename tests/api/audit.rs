@@ -1,0 +1,99 @@
+//! The audit trail: written with every change, listable by auditors, refused any change.
+
+use serde_json::Value;
+
+use crate::{
+    fixtures::example_contact,
+    helpers::{assert_problem, spawn_app},
+};
+
+#[tokio::test]
+async fn auditors_list_events_by_contact_with_a_cursor() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let a: Value = app.post_contact(&app.police.key, &example_contact(today, "A-1")).await.json().await.unwrap();
+    let b: Value = app.post_contact(&app.police.key, &example_contact(today, "A-2")).await.json().await.unwrap();
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    app.get_contact(&app.practitioner, a_id).await;
+
+    let page: Value = app
+        .client
+        .get(app.url(&format!("/v1/audit?contact_id={a_id}")))
+        .bearer_auth(&app.auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["contact.submitted", "contact.read"]);
+    let read = &page["events"][1];
+    assert_eq!(read["actor_kind"], "staff");
+    assert!(read["actor_id"].is_string() && read["api_key_id"].is_string() && read["occurred_at"].is_string());
+    assert!(page["events"].as_array().unwrap().iter().all(|e| e["contact_id"] == a_id));
+
+    // Paging: one at a time through everything about contact b.
+    let first: Value = app.client.get(app.url(&format!("/v1/audit?contact_id={b_id}&limit=1"))).bearer_auth(&app.auditor).send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["events"].as_array().unwrap().len(), 1);
+    let after = first["next_after"].as_i64().expect("a full page has a cursor");
+    let second: Value = app
+        .client
+        .get(app.url(&format!("/v1/audit?contact_id={b_id}&limit=1&after={after}")))
+        .bearer_auth(&app.auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(second["events"].as_array().unwrap().is_empty());
+
+    // The listings themselves are audited.
+    assert_eq!(app.count("select count(*) from audit_events where action = 'audit.listed'").await, 3);
+}
+
+#[tokio::test]
+async fn only_auditors_may_list_the_audit_trail() {
+    let app = spawn_app().await;
+    for key in [&app.practitioner, &app.manager, &app.admin, &app.police.key] {
+        let resp = app.client.get(app.url("/v1/audit")).bearer_auth(key).send().await.unwrap();
+        assert_problem(resp, 403).await;
+    }
+    let resp = app.client.get(app.url("/v1/audit?limit=0")).bearer_auth(&app.auditor).send().await.unwrap();
+    assert_problem(resp, 400).await;
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_change_or_remove_audit_rows() {
+    let app = spawn_app().await;
+    app.post_contact(&app.police.key, &example_contact(app.today(), "IMM-1")).await;
+    let before = app.count("select count(*) from audit_events").await;
+    assert!(before > 0);
+    for sql in [
+        "update audit_events set action = 'x'",
+        "delete from audit_events",
+        "truncate audit_events",
+    ] {
+        let err = sqlx::query(sql).execute(app.db()).await.expect_err(sql);
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(app.count("select count(*) from audit_events").await, before);
+}
+
+#[tokio::test]
+async fn key_and_agency_creation_are_audited_without_secrets() {
+    let app = spawn_app().await;
+    // spawn_app created three agencies, three agency keys and four staff with keys.
+    assert_eq!(app.count("select count(*) from audit_events where action = 'agency.created'").await, 3);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'api_key.created'").await, 3);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'staff.created'").await, 4);
+    let details: Vec<String> = sqlx::query_scalar("select detail::text from audit_events").fetch_all(app.db()).await.unwrap();
+    for detail in details {
+        assert!(!detail.contains("mash_"), "no key material in the audit trail: {detail}");
+    }
+    // Keys are stored only as 32-byte hashes.
+    let hashes: Vec<Vec<u8>> = sqlx::query_scalar("select key_hash from api_keys").fetch_all(app.db()).await.unwrap();
+    assert!(hashes.iter().all(|h| h.len() == 32));
+    assert!(!hashes.iter().any(|h| h.windows(5).any(|w| w == b"mash_")));
+}

@@ -1,0 +1,355 @@
+//! POST /v1/contacts, /v1/contacts/batch and GET /v1/contacts/{id} through HTTP.
+
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::{cases, example_contact},
+    helpers::{assert_problem, spawn_app},
+};
+
+#[tokio::test]
+async fn every_shared_triage_case_is_accepted_with_201() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let all = cases(today);
+    assert_eq!(all.len(), 24, "the shared fixture holds 24 cases");
+    for case in all {
+        let key = app.agency_key(&case.agency_kind);
+        for prior in &case.prior {
+            let resp = app.post_contact(key, prior).await;
+            assert_eq!(resp.status(), 201, "case {} prior", case.id);
+        }
+        let resp = app.post_contact(key, &case.contact).await;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 201, "case {}: {body}", case.id);
+        assert_eq!(body["status"], "awaiting_screening", "case {}", case.id);
+        assert!(case.expect["urgency"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn the_api_example_is_created_with_location_and_untriaged_fields_null() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "PPN-2026-004211");
+    let resp = app.post_contact(&app.police.key, &body).await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_owned();
+    let contact: Value = resp.json().await.unwrap();
+    let id = contact["id"].as_str().unwrap();
+    assert!(location.ends_with(&format!("/v1/contacts/{id}")), "{location}");
+    assert_eq!(contact["agency_reference"], "PPN-2026-004211");
+    assert_eq!(contact["status"], "awaiting_screening");
+    for field in ["urgency", "queue", "decision_due_at", "classification", "outcome"] {
+        assert!(contact.get(field).is_some_and(Value::is_null), "{field} is present and null: {contact}");
+    }
+    // The agency view never carries the submission back.
+    assert!(contact.get("submission").is_none());
+    assert_eq!(app.count("select count(*) from contacts").await, 1);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'contact.submitted'").await, 1);
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_body_returns_the_original_and_a_different_body_conflicts() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "REF-1");
+    let first: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+
+    // Same body, different key order and an explicit null: still the same contact.
+    let mut same = body.clone();
+    same["health"] = Value::Null;
+    let resp = app.post_contact(&app.police.key, &same).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("location"));
+    let replay: Value = resp.json().await.unwrap();
+    assert_eq!(replay["id"], first["id"]);
+    assert_eq!(replay["received_at"], first["received_at"]);
+
+    let mut different = body.clone();
+    different["narrative"] = json!("A different account of events.");
+    let problem = assert_problem(app.post_contact(&app.police.key, &different).await, 409).await;
+    assert_eq!(problem["code"], "agency_reference_conflict");
+    assert_eq!(app.count("select count(*) from contacts").await, 1);
+
+    // The same reference from another agency is a different contact.
+    assert_eq!(app.post_contact(&app.school.key, &body).await.status(), 201);
+}
+
+#[tokio::test]
+async fn racing_identical_requests_make_exactly_one_contact() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "RACE-1");
+    let requests = (0..16).map(|_| app.post_contact(&app.police.key, &body));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut ids = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for resp in responses {
+        match resp.status().as_u16() {
+            201 => created += 1,
+            200 => {}
+            other => panic!("unexpected status {other}"),
+        }
+        let contact: Value = resp.json().await.unwrap();
+        ids.insert(contact["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(created, 1, "exactly one request creates the contact");
+    assert_eq!(ids.len(), 1, "every request sees the same contact");
+    assert_eq!(app.count("select count(*) from contacts").await, 1);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'contact.submitted'").await, 1);
+}
+
+#[tokio::test]
+async fn racing_different_bodies_under_one_reference_store_one_and_refuse_the_rest() {
+    let app = spawn_app().await;
+    let app = &app;
+    let requests = (0..8).map(|i| {
+        let mut body = example_contact(app.today(), "RACE-2");
+        body["narrative"] = json!(format!("Version {i} of the account."));
+        async move { app.post_contact(&app.police.key, &body).await.status().as_u16() }
+    });
+    let mut statuses = futures_util::future::join_all(requests).await;
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    assert_eq!(app.count("select count(*) from contacts").await, 1);
+}
+
+#[tokio::test]
+async fn validation_reports_every_problem_with_its_pointer_in_one_response() {
+    let app = spawn_app().await;
+    let mut body = example_contact(app.today(), "BAD-1");
+    body["children"][0]["nhs_number"] = json!("9434765918");
+    body["children"][0]["upn"] = json!("A801200005001");
+    body["children"][0]["date_of_birth"] = json!("2999-01-01");
+    body["children"].as_array_mut().unwrap().push(json!({"expected_date_of_birth": "2999-01-01"}));
+    body["concerns"] = json!(["neglect", "not_a_concern"]);
+    body["consent"] = json!({"status": "not_sought"});
+    body["referrer"].as_object_mut().unwrap().remove("role");
+    body["police"]["dash_risk"] = json!("extreme");
+    body["incident_at"] = json!("yesterday");
+    body["unexpected"] = json!(true);
+    body.as_object_mut().unwrap().remove("narrative");
+    let problem = assert_problem(app.post_contact(&app.police.key, &body).await, 422).await;
+    assert_eq!(problem["code"], "validation_failed");
+    let mut pointers: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    pointers.sort_unstable();
+    assert_eq!(pointers, [
+        "/children/0/date_of_birth", "/children/0/nhs_number", "/children/0/upn",
+        "/children/1/expected_date_of_birth", "/concerns/1", "/consent/reason_not_sought",
+        "/incident_at", "/narrative", "/police/dash_risk", "/referrer/role", "/unexpected",
+    ]);
+    let text = problem.to_string();
+    for personal in ["9434765918", "A801200005001", "Ava", "Smith", "Stockport", "2999-01-01"] {
+        assert!(!text.contains(personal), "the problem quotes submitted data: {personal}");
+    }
+    assert_eq!(app.count("select count(*) from contacts").await, 0);
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_quotes_nothing() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/v1/contacts"))
+        .bearer_auth(&app.police.key)
+        .header("content-type", "application/json")
+        .body(r#"{"agency_reference": "R", "narrative": "Ava Smith was"#)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(resp, 400).await;
+    assert_eq!(problem["code"], "malformed_json");
+    assert!(!problem.to_string().contains("Ava"));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_by_content_type_is_415() {
+    let app = spawn_app().await;
+    for content_type in [Some("text/plain"), Some("application/xml"), None] {
+        let mut req = app.client.post(app.url("/v1/contacts")).bearer_auth(&app.police.key).body("{}");
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let problem = assert_problem(req.send().await.unwrap(), 415).await;
+        assert_eq!(problem["code"], "unsupported_media_type", "{content_type:?}");
+    }
+    // A JSON media type with parameters or a +json suffix is fine.
+    let body = example_contact(app.today(), "CT-1").to_string();
+    let resp = app
+        .client
+        .post(app.url("/v1/contacts"))
+        .bearer_auth(&app.police.key)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_413_declared_or_chunked() {
+    let app = spawn_app().await;
+    let mut body = example_contact(app.today(), "BIG-1");
+    body["narrative"] = json!("x".repeat(2 * 1024 * 1024));
+    let problem = assert_problem(app.post_contact(&app.police.key, &body).await, 413).await;
+    assert_eq!(problem["code"], "body_too_large");
+
+    // Chunked: no Content-Length to refuse early, so the limit applies while reading.
+    let bytes = body.to_string().into_bytes();
+    let stream = futures_util::stream::iter(bytes.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let resp = app
+        .client
+        .post(app.url("/v1/contacts"))
+        .bearer_auth(&app.police.key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+    assert_eq!(app.count("select count(*) from contacts").await, 0);
+}
+
+#[tokio::test]
+async fn missing_unknown_and_malformed_keys_are_401() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "AUTH-1");
+    let resp = app.client.post(app.url("/v1/contacts")).json(&body).send().await.unwrap();
+    assert_eq!(resp.headers().get("www-authenticate").unwrap(), "Bearer");
+    assert_eq!(assert_problem(resp, 401).await["code"], "unauthenticated");
+    for key in ["mash_000000000000000000000000000000000000000000000000", "not-a-key", ""] {
+        let resp = app.client.post(app.url("/v1/contacts")).bearer_auth(key).json(&body).send().await.unwrap();
+        assert_problem(resp, 401).await;
+    }
+    let resp = app.client.get(app.url("/v1/audit")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    assert_problem(resp, 401).await;
+    assert_eq!(app.count("select count(*) from contacts").await, 0);
+}
+
+#[tokio::test]
+async fn staff_keys_cannot_submit_and_admins_cannot_read_cases() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "ROLE-1");
+    for key in [&app.practitioner, &app.manager, &app.auditor, &app.admin] {
+        let problem = assert_problem(app.post_contact(key, &body).await, 403).await;
+        assert_eq!(problem["code"], "forbidden");
+        let batch = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(key).json(&json!({"contacts": [body]})).send().await.unwrap();
+        assert_problem(batch, 403).await;
+    }
+    let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_problem(app.get_contact(&app.admin, id).await, 403).await;
+}
+
+#[tokio::test]
+async fn an_agency_sees_its_own_contact_and_another_agencys_is_not_found() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "OWN-1");
+    let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    let resp = app.get_contact(&app.police.key, id).await;
+    assert_eq!(resp.status(), 200);
+    let view: Value = resp.json().await.unwrap();
+    assert_eq!(view, created, "the agency reads back what it was given");
+
+    let other = assert_problem(app.get_contact(&app.school.key, id).await, 404).await;
+    let missing = assert_problem(app.get_contact(&app.school.key, &uuid::Uuid::now_v7().to_string()).await, 404).await;
+    assert_eq!(other, missing, "another agency's contact is indistinguishable from none");
+    assert_problem(app.get_contact(&app.police.key, "not-a-uuid").await, 400).await;
+}
+
+#[tokio::test]
+async fn staff_see_the_full_contact_and_every_read_is_audited() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "FULL-1");
+    let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    for key in [&app.practitioner, &app.manager, &app.auditor] {
+        let resp = app.get_contact(key, id).await;
+        assert_eq!(resp.status(), 200);
+        let full: Value = resp.json().await.unwrap();
+        assert_eq!(full["id"], created["id"]);
+        assert_eq!(full["agency"]["id"], app.police.id.to_string());
+        assert_eq!(full["agency"]["kind"], "police");
+        assert_eq!(full["submission"]["children"][0]["given_name"], "Ava");
+        assert_eq!(full["submission"]["narrative"], body["narrative"]);
+        assert_eq!(full["submission"]["concerns"], json!(["physical_abuse", "domestic_abuse"]));
+        assert_eq!(full["history"][0]["action"], "contact.submitted");
+        assert_eq!(full["history"].as_array().unwrap().len(), 1, "reads are not history");
+        assert_eq!(full["version"], 1);
+    }
+    app.get_contact(&app.police.key, id).await;
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'contact.read' and actor_kind = 'staff'").await,
+        3
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'contact.read' and actor_kind = 'agency'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_batch_handles_each_item_on_its_own() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let good = example_contact(today, "B-1");
+    let mut bad = example_contact(today, "B-2");
+    bad["children"][0]["nhs_number"] = json!("1234567890");
+    let mut conflicting = example_contact(today, "B-1");
+    conflicting["narrative"] = json!("Another account.");
+    let second = example_contact(today, "B-3");
+    let batch = json!({"contacts": [good, bad, second, conflicting]});
+    let resp = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&batch).send().await.unwrap();
+    assert_eq!(resp.status(), 207);
+    let results: Value = resp.json().await.unwrap();
+    let results = results["results"].as_array().unwrap();
+    let summary: Vec<(u64, u64)> = results.iter().map(|r| (r["index"].as_u64().unwrap(), r["status"].as_u64().unwrap())).collect();
+    assert_eq!(summary, [(0, 201), (1, 422), (2, 201), (3, 409)]);
+    assert_eq!(results[1]["problem"]["errors"][0]["pointer"], "/children/0/nhs_number");
+    assert!(results[0]["contact"]["id"].is_string());
+
+    // The whole batch again: every stored item is a replay, the bad one is still bad.
+    let again: Value = app
+        .client
+        .post(app.url("/v1/contacts/batch"))
+        .bearer_auth(&app.police.key)
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = again["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 422, 200, 409]);
+    assert_eq!(again["results"][0]["contact"]["id"], results[0]["contact"]["id"]);
+    assert_eq!(app.count("select count(*) from contacts").await, 2);
+}
+
+#[tokio::test]
+async fn a_batch_of_500_is_accepted_and_501_is_refused_whole() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let contacts: Vec<Value> = (0..500).map(|i| example_contact(today, &format!("MORNING-{i}"))).collect();
+    let resp = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": contacts})).send().await.unwrap();
+    assert_eq!(resp.status(), 207);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201));
+    assert_eq!(app.count("select count(*) from contacts").await, 500);
+
+    let contacts: Vec<Value> = (0..501).map(|i| example_contact(today, &format!("EXTRA-{i}"))).collect();
+    let resp = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": contacts})).send().await.unwrap();
+    let problem = assert_problem(resp, 422).await;
+    assert_eq!(problem["errors"][0]["pointer"], "/contacts");
+    assert_eq!(app.count("select count(*) from contacts").await, 500);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems_too() {
+    let app = spawn_app().await;
+    assert_problem(app.client.get(app.url("/v1/nothing-here")).send().await.unwrap(), 404).await;
+    let resp = app.client.delete(app.url("/v1/contacts")).bearer_auth(&app.police.key).send().await.unwrap();
+    assert_problem(resp, 405).await;
+}

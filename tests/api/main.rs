@@ -1,0 +1,14 @@
+//! The one integration-test binary: the real app on port 0, a fresh PostgreSQL database and a
+//! fresh Redis key prefix per test, and a manual clock.
+//!
+//! Needs `MASH_TEST_PG_ADMIN_URL` (a superuser URL; default postgres://postgres@127.0.0.1:5432/postgres)
+//! and `MASH_TEST_REDIS_URL` (default redis://127.0.0.1:6379). `make test` sets both.
+
+mod audit;
+mod fixtures;
+mod health;
+mod helpers;
+mod intake;
+mod openapi;
+mod privacy;
+mod resilience;

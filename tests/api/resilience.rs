@@ -1,0 +1,66 @@
+//! Store outages and shutdown: a contact is never lost or half-written.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+
+use crate::{
+    fixtures::example_contact,
+    helpers::{admin_url, assert_problem, spawn_app},
+};
+
+async fn set_accepting_connections(db_name: &str, allow: bool) {
+    let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("alter database {db_name} allow_connections {allow}"))).execute(&mut admin).await.unwrap();
+    if !allow {
+        sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()")
+            .bind(db_name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_intake_answers_503_with_retry_after_and_writes_nothing() {
+    let app = spawn_app().await;
+    let body = example_contact(app.today(), "OUTAGE-1");
+
+    set_accepting_connections(&app.db_name, false).await;
+    let resp = app.post_contact(&app.police.key, &body).await;
+    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+    assert_eq!(assert_problem(resp, 503).await["code"], "store_unavailable");
+    let batch = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": [body]})).send().await.unwrap();
+    assert_problem(batch, 503).await;
+    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    set_accepting_connections(&app.db_name, true).await;
+
+    assert_eq!(app.count("select count(*) from contacts").await, 0, "nothing was written during the outage");
+    assert_eq!(app.count("select count(*) from audit_events where contact_id is not null").await, 0);
+    // The partner's retry after the outage succeeds.
+    let resp = app.post_contact(&app.police.key, &body).await;
+    assert_eq!(resp.status(), 201);
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_requests() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let contacts: Vec<Value> = (0..300).map(|i| example_contact(today, &format!("DRAIN-{i}"))).collect();
+    let request = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": contacts})).send();
+    let in_flight = tokio::spawn(request);
+    // Let the batch start before asking the server to stop.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.shutdown.cancel();
+    let resp = in_flight.await.unwrap().unwrap();
+    assert_eq!(resp.status(), 207, "the in-flight batch completes");
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201));
+    assert_eq!(app.count("select count(*) from contacts").await, 300);
+    let addr = app.addr;
+    tokio::time::timeout(Duration::from_secs(15), app.server).await.expect("the server stops").unwrap().unwrap();
+    assert!(reqwest::get(format!("http://{addr}/health/live")).await.is_err(), "no longer accepting");
+}
