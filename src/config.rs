@@ -111,7 +111,7 @@ impl ConfigError {
 impl Settings {
     /// Loads settings from the default file, `MASH_CONFIG`, and the process environment.
     pub fn load() -> Result<Self, ConfigError> {
-        Self::from_figment(Self::figment())
+        Self::from_figment(&Self::figment())
     }
 
     /// The layered configuration sources, before extraction.
@@ -128,7 +128,7 @@ impl Settings {
     }
 
     /// Extracts and validates settings from `figment`.
-    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
         let settings: Settings = figment.extract().map_err(|err| {
             let setting = err.path.join(".");
             // A type error's message quotes the value it found; for a URL that may be a password.
@@ -162,10 +162,7 @@ impl Settings {
         }
         let prefix = &self.redis.key_prefix;
         if prefix.is_empty() || !prefix.ends_with(':') || prefix.chars().any(char::is_whitespace) {
-            return Err(ConfigError::new(
-                "redis.key_prefix",
-                "must be non-empty, end with ':' and contain no spaces",
-            ));
+            return Err(ConfigError::new("redis.key_prefix", "must be non-empty, end with ':' and contain no spaces"));
         }
         if self.redis.timeout_ms == 0 {
             return Err(ConfigError::new("redis.timeout_ms", "must be at least 1"));
@@ -174,20 +171,14 @@ impl Settings {
             return Err(ConfigError::new("http.max_body_bytes", "must be at least 1024"));
         }
         if self.http.max_batch_body_bytes < self.http.max_body_bytes {
-            return Err(ConfigError::new(
-                "http.max_batch_body_bytes",
-                "must be at least http.max_body_bytes",
-            ));
+            return Err(ConfigError::new("http.max_batch_body_bytes", "must be at least http.max_body_bytes"));
         }
         if self.http.retry_after_seconds == 0 {
             return Err(ConfigError::new("http.retry_after_seconds", "must be at least 1"));
         }
         let base = &self.http.public_base_url;
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {
-            return Err(ConfigError::new(
-                "http.public_base_url",
-                "must be an http(s) URL without a trailing slash",
-            ));
+            return Err(ConfigError::new("http.public_base_url", "must be an http(s) URL without a trailing slash"));
         }
         Ok(())
     }
@@ -200,14 +191,13 @@ mod tests {
 
     fn with(key: &str, value: &str) -> Result<Settings, ConfigError> {
         Settings::from_figment(
-            Figment::new().merge(Toml::string(DEFAULT_CONFIG)).merge(Serialized::global(key, value)),
+            &Figment::new().merge(Toml::string(DEFAULT_CONFIG)).merge(Serialized::global(key, value)),
         )
     }
 
     #[test]
     fn the_default_file_is_valid() {
-        let settings = Settings::from_figment(Figment::new().merge(Toml::string(DEFAULT_CONFIG)))
-            .unwrap();
+        let settings = Settings::from_figment(&Figment::new().merge(Toml::string(DEFAULT_CONFIG))).unwrap();
         assert_eq!(settings.http.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.redis.key_prefix, "mash:");
     }

@@ -44,8 +44,7 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
             // 08xxx connection exceptions; 57P01-57P03 shutdown / cannot connect now;
             // 53300 too many connections; 3D000 database does not exist (being re-created);
             // 55000 "database is not currently accepting connections" (maintenance).
-            code.starts_with("08")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "55000")
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "55000")
         }),
         _ => false,
     }

@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTP API (DATABASE_URL, REDIS_URL, MASH_LISTEN).
+    /// Serve the HTTP API (settings from config and the environment; see the README).
     Serve,
     /// Apply pending database migrations.
     Migrate,
@@ -103,32 +103,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            let pool = db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
+            let pool =
+                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
             db::MIGRATOR.run(&pool).await.context("migration failed")?;
             println!("migrations applied");
             Ok(())
         }
         Command::Agency { command: AgencyCommand::Create { name, kind } } => {
-            let pool = db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
+            let pool =
+                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
             let id = service::create_agency(&pool, clock.as_ref(), &name, kind).await?;
             println!("{id}");
             Ok(())
         }
         Command::Key { command: KeyCommand::Create { agency, staff, role } } => {
-            let pool = db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
+            let pool =
+                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
             let key = match (agency, staff, role) {
                 (Some(agency), _, _) => {
                     let agency_id = service::find_agency(&pool, &agency).await?;
                     service::create_agency_key(&pool, clock.as_ref(), agency_id).await?
                 }
-                (None, Some(name), Some(role)) => service::create_staff_with_key(&pool, clock.as_ref(), &name, role).await?.1,
+                (None, Some(name), Some(role)) => {
+                    service::create_staff_with_key(&pool, clock.as_ref(), &name, role).await?.1
+                }
                 _ => anyhow::bail!("give --agency, or --staff with --role"),
             };
             println!("{}", key.secret);
             Ok(())
         }
         Command::Demo => {
-            let pool = db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
+            let pool =
+                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
             for key in demo::seed(&pool, clock.as_ref()).await? {
                 println!("{}  {}", key.label, key.secret);
             }
@@ -143,7 +149,8 @@ async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()> {
     let state = AppState::new(settings, clock)?;
     let shutdown = CancellationToken::new();
     app::cancel_on_signal(shutdown.clone())?;
-    let (addr, server) = app::bind(state, listen, shutdown).await.with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+    let (addr, server) =
+        app::bind(state, listen, shutdown).await.with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
     tracing::info!(%addr, "listening");
     let result = server.await;
     tracing::info!("stopped");
@@ -164,7 +171,9 @@ mod tests {
     #[test]
     fn key_create_takes_an_agency_or_a_staff_member_with_a_role() {
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--agency", "Demo Police Force"]).is_ok());
-        assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "Sam Patel", "--role", "manager"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "Sam Patel", "--role", "manager"]).is_ok()
+        );
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "Sam Patel"]).is_err());
         assert!(Cli::try_parse_from(["mash-triage", "key", "create"]).is_err());
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "S", "--role", "boss"]).is_err());

@@ -36,8 +36,7 @@ pub struct RedisStore {
 impl RedisStore {
     /// A handle for `settings`; does not connect yet.
     pub fn new(settings: &RedisSettings) -> Result<Self, RedisStoreError> {
-        let client = redis::Client::open(settings.url.expose_secret())
-            .map_err(RedisStoreError::Unavailable)?;
+        let client = redis::Client::open(settings.url.expose_secret()).map_err(RedisStoreError::Unavailable)?;
         Ok(Self {
             client,
             manager: OnceCell::new(),
@@ -66,13 +65,10 @@ impl RedisStore {
                     .set_response_timeout(Some(self.timeout))
                     .set_number_of_retries(1);
                 // The connect itself can hang on a black-holed address: bound it.
-                tokio::time::timeout(
-                    self.timeout,
-                    ConnectionManager::new_with_config(self.client.clone(), config),
-                )
-                .await
-                .map_err(|_| RedisStoreError::Timeout)?
-                .map_err(RedisStoreError::Unavailable)
+                tokio::time::timeout(self.timeout, ConnectionManager::new_with_config(self.client.clone(), config))
+                    .await
+                    .map_err(|_| RedisStoreError::Timeout)?
+                    .map_err(RedisStoreError::Unavailable)
             })
             .await?;
         Ok(manager.clone())

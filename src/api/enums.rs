@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use crate::{
     auth::{AgencyKind, Role},
-    intake::model::{Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship},
+    intake::model::{
+        Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship,
+    },
 };
 
 macro_rules! openapi_enum {

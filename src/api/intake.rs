@@ -19,7 +19,10 @@ use crate::{
     config::HttpSettings,
     intake::{
         self, ContactRecord, NewContact, StaffContact, Submitted, Today,
-        model::{Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship},
+        model::{
+            Classification, Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought,
+            Relationship,
+        },
         validate::{self, FieldError},
     },
 };
@@ -219,9 +222,10 @@ pub struct ContactResponse {
     /// When a screening decision is due.
     #[oai(nullable)]
     pub decision_due_at: Option<DateTime<Utc>>,
-    /// The urgency decision with its reasons and policy version.
-    #[oai(nullable)]
-    pub classification: Option<serde_json::Value>,
+    /// The urgency decision with its reasons and policy version; absent until triaged.
+    /// (Absent rather than null: OpenAPI 3.0 cannot mark a referenced schema nullable.)
+    #[oai(skip_serializing_if_is_none)]
+    pub classification: Option<ClassificationResponse>,
     /// The screening outcome once decided.
     #[oai(nullable)]
     pub outcome: Option<String>,
@@ -250,12 +254,50 @@ impl From<ContactRecord> for ContactResponse {
             urgency: r.urgency,
             queue: r.queue,
             decision_due_at: r.decision_due_at,
-            classification: r.classification,
+            classification: r.classification.map(ClassificationResponse::from),
             outcome: r.outcome,
             version: None,
             agency: None,
             submission: None,
             history: None,
+        }
+    }
+}
+
+/// Why a contact got its urgency.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Classification")]
+pub struct ClassificationResponse {
+    /// `red`, `amber` or `green`.
+    pub urgency: String,
+    /// The policy that decided: its name plus a hash of its content.
+    pub policy_version: String,
+    /// Every rule that fired, in the order applied.
+    pub reasons: Vec<ClassificationReasonResponse>,
+}
+
+/// One rule that fired.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ClassificationReason")]
+pub struct ClassificationReasonResponse {
+    /// The rule's id in the policy file.
+    pub rule: String,
+    /// What it did, e.g. `red` or `raise:1`.
+    pub effect: String,
+    /// Why, in words.
+    pub explanation: String,
+}
+
+impl From<Classification> for ClassificationResponse {
+    fn from(c: Classification) -> Self {
+        Self {
+            urgency: c.urgency,
+            policy_version: c.policy_version,
+            reasons: c
+                .reasons
+                .into_iter()
+                .map(|r| ClassificationReasonResponse { rule: r.rule, effect: r.effect, explanation: r.explanation })
+                .collect(),
         }
     }
 }
@@ -289,9 +331,20 @@ impl ContactResponse {
         let history = c
             .history
             .into_iter()
-            .map(|e| HistoryEntry { at: e.occurred_at, action: e.action, actor_kind: e.actor_kind, actor_id: e.actor_id })
+            .map(|e| HistoryEntry {
+                at: e.occurred_at,
+                action: e.action,
+                actor_kind: e.actor_kind,
+                actor_id: e.actor_id,
+            })
             .collect();
-        Ok(Self { version: Some(version), agency: Some(agency), submission: Some(submission), history: Some(history), ..c.record.into() })
+        Ok(Self {
+            version: Some(version),
+            agency: Some(agency),
+            submission: Some(submission),
+            history: Some(history),
+            ..c.record.into()
+        })
     }
 }
 
@@ -390,7 +443,11 @@ impl IntakeApi {
     /// the others. The answer lists a result per item, in request order, with the status the
     /// item would have had if sent alone. Agency keys only.
     #[oai(path = "/v1/contacts/batch", method = "post", operation_id = "intake.contact.create_batch")]
-    async fn create_batch(&self, auth: BearerKey, body: JsonBody<BatchRequest>) -> Result<BatchSubmitResponse, SubmitError> {
+    async fn create_batch(
+        &self,
+        auth: BearerKey,
+        body: JsonBody<BatchRequest>,
+    ) -> Result<BatchSubmitResponse, SubmitError> {
         let agency = self.require_agency(&auth.0)?;
         let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
         let results = stream::iter(items.into_iter().enumerate())
@@ -433,7 +490,12 @@ impl IntakeApi {
 }
 
 impl IntakeApi {
-    async fn batch_item(&self, agency: &AgencyPrincipal, index: usize, item: Result<NewContact, Vec<FieldError>>) -> BatchItemResult {
+    async fn batch_item(
+        &self,
+        agency: &AgencyPrincipal,
+        index: usize,
+        item: Result<NewContact, Vec<FieldError>>,
+    ) -> BatchItemResult {
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let outcome = match item {
             Err(errors) => Err(ApiError::validation(errors)),
@@ -441,7 +503,9 @@ impl IntakeApi {
         };
         match outcome {
             Ok(Submitted::Created(r)) => BatchItemResult { index, status: 201, contact: Some(r.into()), problem: None },
-            Ok(Submitted::Replayed(r)) => BatchItemResult { index, status: 200, contact: Some(r.into()), problem: None },
+            Ok(Submitted::Replayed(r)) => {
+                BatchItemResult { index, status: 200, contact: Some(r.into()), problem: None }
+            }
             Err(e) => BatchItemResult { index, status: e.problem.status, contact: None, problem: Some(e.problem) },
         }
     }

@@ -32,7 +32,9 @@ pub enum ApiTags {
 }
 
 /// The service description, built from the code.
-pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<(intake::IntakeApi, audit::AuditApi, health::HealthApi), ()> {
+pub fn openapi_service(
+    state: &Arc<AppState>,
+) -> OpenApiService<(intake::IntakeApi, audit::AuditApi, health::HealthApi), ()> {
     OpenApiService::new(
         (
             intake::IntakeApi { state: state.clone() },

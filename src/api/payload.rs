@@ -35,9 +35,9 @@ impl<T: Type> Payload for JsonBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(content_type: &str) -> bool {
-        content_type
-            .parse::<mime::Mime>()
-            .is_ok_and(|m| m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)))
+        content_type.parse::<mime::Mime>().is_ok_and(|m| {
+            m.type_() == mime::APPLICATION && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON))
+        })
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -61,7 +61,12 @@ impl<T: Type + BodyLimit> ParsePayload for JsonBody<T> {
         }
         let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|err| match err {
             poem::error::ReadBodyError::PayloadTooLarge => ApiError::body_too_large(limit),
-            _ => ApiError::new(poem::http::StatusCode::BAD_REQUEST, "unreadable_body", "The body could not be read", "The request body could not be read."),
+            _ => ApiError::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "The body could not be read",
+                "The request body could not be read.",
+            ),
         })?;
         let value = serde_json::from_slice(&bytes).map_err(|err| ApiError::malformed_json(&err))?;
         Ok(Self { value, _schema: PhantomData })
@@ -81,12 +86,19 @@ impl<'a, T: Type + BodyLimit> ApiExtractor<'a> for JsonBody<T> {
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType { content_type: <Self as Payload>::CONTENT_TYPE, schema: <Self as Payload>::schema_ref() }],
+            content: vec![MetaMediaType {
+                content_type: <Self as Payload>::CONTENT_TYPE,
+                schema: <Self as Payload>::schema_ref(),
+            }],
             required: true,
         })
     }
 
-    async fn from_request(request: &'a Request, body: &mut RequestBody, _param_opts: ExtractParamOptions<Self::ParamType>) -> poem::Result<Self> {
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
         match request.content_type() {
             Some(ct) if Self::check_content_type(ct) => <Self as ParsePayload>::from_request(request, body).await,
             _ => Err(ApiError::unsupported_media_type().into()),

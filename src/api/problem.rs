@@ -98,12 +98,22 @@ impl ApiError {
             StatusCode::BAD_REQUEST,
             "malformed_json",
             "The body is not valid JSON",
-            format!("The body could not be parsed as JSON ({:?} error at line {}, column {}).", err.classify(), err.line(), err.column()),
+            format!(
+                "The body could not be parsed as JSON ({:?} error at line {}, column {}).",
+                err.classify(),
+                err.line(),
+                err.column()
+            ),
         )
     }
 
     pub fn body_too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "The body is too large", format!("The body may be at most {limit} bytes."))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "The body is too large",
+            format!("The body may be at most {limit} bytes."),
+        )
     }
 
     pub fn unsupported_media_type() -> Self {
@@ -125,11 +135,21 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed for this key", "This key's role may not use this operation.")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed for this key",
+            "This key's role may not use this operation.",
+        )
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found", format!("No {what} with that id is visible to this key."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            format!("No {what} with that id is visible to this key."),
+        )
     }
 
     pub fn unavailable(retry_after: u32) -> Self {
@@ -144,7 +164,12 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "The service failed; the failure has been logged.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal error",
+            "The service failed; the failure has been logged.",
+        )
     }
 
     /// A store error: 503 when the store is down, 500 (logged with its cause chain) otherwise.
@@ -166,7 +191,12 @@ impl ApiError {
             AuthError::Unauthenticated => Self::unauthenticated(),
             AuthError::Forbidden => Self::forbidden(),
             AuthError::UnknownAgency => Self::not_found("agency"),
-            AuthError::DuplicateAgency => Self::new(StatusCode::CONFLICT, "duplicate_agency", "Agency exists", "An agency with that name exists already."),
+            AuthError::DuplicateAgency => Self::new(
+                StatusCode::CONFLICT,
+                "duplicate_agency",
+                "Agency exists",
+                "An agency with that name exists already.",
+            ),
             AuthError::Store(e) => Self::from_store(e, retry_after),
         }
     }
@@ -230,18 +260,36 @@ pub fn convert_error(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.to_response();
     }
+    // A handler's own error enum (ReadError, SubmitError) arrives already rendered as a problem.
+    if err.is_from_response() {
+        return err.into_response();
+    }
     let status = err.status();
     let api = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", "Invalid parameter", format!("Parameter `{}` is not valid.", param.name))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "Invalid parameter",
+            format!("Parameter `{}` is not valid.", param.name),
+        )
     } else {
         match status {
             StatusCode::UNAUTHORIZED => ApiError::unauthenticated(),
             StatusCode::FORBIDDEN => ApiError::forbidden(),
             StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "Not found", "There is nothing at this path."),
-            StatusCode::METHOD_NOT_ALLOWED => ApiError::new(status, "method_not_allowed", "Method not allowed", "This path does not accept that method."),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+                status,
+                "method_not_allowed",
+                "Method not allowed",
+                "This path does not accept that method.",
+            ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(),
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "body_too_large", "The body is too large", "The body exceeds the size limit."),
-            s if s.is_client_error() => ApiError::new(s, "bad_request", "Bad request", "The request could not be understood."),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(status, "body_too_large", "The body is too large", "The body exceeds the size limit.")
+            }
+            s if s.is_client_error() => {
+                ApiError::new(s, "bad_request", "Bad request", "The request could not be understood.")
+            }
             _ => {
                 tracing::error!(error.cause_chain = %err, "request failed outside a handler");
                 ApiError::internal()

@@ -30,8 +30,10 @@ pub struct RequestTraceEndpoint<E> {
 
 fn caller_request_id(req: &Request) -> Option<String> {
     let id = req.header(REQUEST_ID)?;
-    (!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
-        .then(|| id.to_owned())
+    (!id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
+    .then(|| id.to_owned())
 }
 
 impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {

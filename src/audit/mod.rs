@@ -49,9 +49,6 @@ pub async fn list(
 }
 
 /// The writes recorded against one contact, oldest first: the history staff see.
-pub async fn contact_history(
-    conn: &mut PgConnection,
-    contact_id: ContactId,
-) -> Result<Vec<AuditEvent>, StoreError> {
+pub async fn contact_history(conn: &mut PgConnection, contact_id: ContactId) -> Result<Vec<AuditEvent>, StoreError> {
     repo::contact_writes(conn, contact_id).await.map_err(StoreError::from)
 }

@@ -30,13 +30,9 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
-const EVENT_COLUMNS: &str =
-    "id, occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail";
+const EVENT_COLUMNS: &str = "id, occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail";
 
-pub(crate) async fn list_events(
-    conn: &mut PgConnection,
-    filter: &AuditFilter,
-) -> Result<Vec<AuditEvent>, sqlx::Error> {
+pub(crate) async fn list_events(conn: &mut PgConnection, filter: &AuditFilter) -> Result<Vec<AuditEvent>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {EVENT_COLUMNS} from audit_events
           where ($1::uuid is null or contact_id = $1) and ($2::bigint is null or id > $2)

@@ -87,10 +87,7 @@ struct KeyRow {
     staff_role: Option<String>,
 }
 
-pub(crate) async fn find_principal_by_key_hash(
-    db: &PgPool,
-    key_hash: &[u8],
-) -> Result<Option<Principal>, sqlx::Error> {
+pub(crate) async fn find_principal_by_key_hash(db: &PgPool, key_hash: &[u8]) -> Result<Option<Principal>, sqlx::Error> {
     let row: Option<KeyRow> = sqlx::query_as(
         "select k.id as key_id, a.id as agency_id, a.kind as agency_kind,
                 s.id as staff_id, s.role as staff_role

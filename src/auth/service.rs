@@ -132,11 +132,7 @@ pub async fn find_agency(db: &PgPool, id_or_name: &str) -> Result<AgencyId, Auth
 }
 
 /// Issues a key for an existing agency.
-pub async fn create_agency_key(
-    db: &PgPool,
-    clock: &dyn Clock,
-    agency_id: AgencyId,
-) -> Result<IssuedKey, AuthError> {
+pub async fn create_agency_key(db: &PgPool, clock: &dyn Clock, agency_id: AgencyId) -> Result<IssuedKey, AuthError> {
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
     let now = clock.now();
     let mut tx = db.begin().await?;

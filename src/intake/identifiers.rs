@@ -13,8 +13,10 @@ const UPN_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
 /// or `None` when it is not a valid NHS number.
 pub fn normalise_nhs_number(raw: &str) -> Option<String> {
     let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    (digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) && nhs_check_digit(&digits[..9]) == Some(digits.as_bytes()[9] - b'0'))
-        .then_some(digits)
+    (digits.len() == 10
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && nhs_check_digit(&digits[..9]) == Some(digits.as_bytes()[9] - b'0'))
+    .then_some(digits)
 }
 
 /// The check digit for the first nine digits of an NHS number, or `None` when no valid number
@@ -77,10 +79,7 @@ mod tests {
     #[test]
     fn a_check_value_of_ten_is_never_valid() {
         // Find a prefix whose check value is 10 and make sure no final digit makes it valid.
-        let prefix = (0..1_000_000_000u64)
-            .map(|n| format!("{n:09}"))
-            .find(|p| nhs_check_digit(p).is_none())
-            .unwrap();
+        let prefix = (0..1_000_000_000u64).map(|n| format!("{n:09}")).find(|p| nhs_check_digit(p).is_none()).unwrap();
         for d in 0..10 {
             assert_eq!(normalise_nhs_number(&format!("{prefix}{d}")), None);
         }
@@ -88,9 +87,11 @@ mod tests {
 
     #[test]
     fn known_upns() {
-        // Worked examples published for the school census (DfE error 1510) and python-stdnum.
-        assert_eq!(normalise_upn("Q207000016049").as_deref(), Some("Q207000016049"));
+        // python-stdnum's documented example. (A widely copied census help page "corrects"
+        // B207000016049 to Q207000016049, but its own terms sum to 266, remainder 13, which is P.)
         assert_eq!(normalise_upn("B801200005001").as_deref(), Some("B801200005001"));
+        assert_eq!(normalise_upn("P207000016049").as_deref(), Some("P207000016049"));
+        assert_eq!(normalise_upn("Q207000016049"), None);
         assert_eq!(normalise_upn("b801200005001").as_deref(), Some("B801200005001"));
         assert_eq!(normalise_upn("B207000016049"), None);
         assert_eq!(normalise_upn("A801200005001"), None);

@@ -154,6 +154,22 @@ pub struct Consent {
     pub reason_not_sought: Option<ReasonNotSought>,
 }
 
+/// Why a contact got its urgency: filled in by triage, with the policy version that decided it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    pub urgency: String,
+    pub policy_version: String,
+    pub reasons: Vec<ClassificationReason>,
+}
+
+/// One rule that fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationReason {
+    pub rule: String,
+    pub effect: String,
+    pub explanation: String,
+}
+
 /// A stored contact: what every view is built from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactRecord {
@@ -165,7 +181,7 @@ pub struct ContactRecord {
     pub urgency: Option<String>,
     pub queue: Option<String>,
     pub decision_due_at: Option<DateTime<Utc>>,
-    pub classification: Option<serde_json::Value>,
+    pub classification: Option<Classification>,
     pub outcome: Option<String>,
     pub version: i64,
 }

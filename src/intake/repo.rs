@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::model::{ContactRecord, ContactStatus, NewContact, StaffContact};
+use super::model::{Classification, ContactRecord, ContactStatus, NewContact, StaffContact};
 use crate::{
     auth::AgencyScope,
     id::{AgencyId, ContactId},
@@ -22,7 +22,7 @@ struct RecordRow {
     urgency: Option<String>,
     queue: Option<String>,
     decision_due_at: Option<DateTime<Utc>>,
-    classification: Option<serde_json::Value>,
+    classification: Option<sqlx::types::Json<Classification>>,
     outcome: Option<String>,
     version: i64,
 }
@@ -40,7 +40,7 @@ impl TryFrom<RecordRow> for ContactRecord {
             urgency: row.urgency,
             queue: row.queue,
             decision_due_at: row.decision_due_at,
-            classification: row.classification,
+            classification: row.classification.map(|c| c.0),
             outcome: row.outcome,
             version: row.version,
         })

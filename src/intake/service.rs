@@ -60,7 +60,8 @@ pub async fn submit_contact(
     let mut tx = db.begin().await?;
     // The insert comes first: when another transaction holds the same reference, this waits for
     // it and then does nothing, so a losing racer writes nothing at all.
-    let inserted = repo::insert_contact(&mut tx, id, agency.agency_id, &contact.agency_reference, &hash, now, &submission).await?;
+    let inserted =
+        repo::insert_contact(&mut tx, id, agency.agency_id, &contact.agency_reference, &hash, now, &submission).await?;
     let Some(record) = inserted else {
         tx.rollback().await?;
         return replay(db, clock, agency, &contact.agency_reference, &hash).await;
@@ -120,9 +121,17 @@ pub async fn read_contact_as_agency(
     id: ContactId,
 ) -> Result<ContactRecord, IntakeError> {
     let mut tx = db.begin().await?;
-    let record = repo::find_contact(&mut tx, AgencyScope::Own(agency.agency_id), id).await?.ok_or(IntakeError::NotFound)?;
-    audit::record(&mut tx, clock.now(), &Actor::agency(agency.agency_id, agency.key_id), AuditAction::ContactRead, Some(id), serde_json::json!({}))
-        .await?;
+    let record =
+        repo::find_contact(&mut tx, AgencyScope::Own(agency.agency_id), id).await?.ok_or(IntakeError::NotFound)?;
+    audit::record(
+        &mut tx,
+        clock.now(),
+        &Actor::agency(agency.agency_id, agency.key_id),
+        AuditAction::ContactRead,
+        Some(id),
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(record)
 }
@@ -135,9 +144,18 @@ pub async fn read_contact_as_staff(
     id: ContactId,
 ) -> Result<StaffContact, IntakeError> {
     let mut tx = db.begin().await?;
-    let contact = repo::find_staff_contact(&mut tx, AgencyScope::AllAgencies, id).await?.ok_or(IntakeError::NotFound)?;
+    let contact =
+        repo::find_staff_contact(&mut tx, AgencyScope::AllAgencies, id).await?.ok_or(IntakeError::NotFound)?;
     let history = audit::contact_history(&mut tx, id).await?;
-    audit::record(&mut tx, clock.now(), actor, AuditAction::ContactRead, Some(id), serde_json::json!({ "view": "staff" })).await?;
+    audit::record(
+        &mut tx,
+        clock.now(),
+        actor,
+        AuditAction::ContactRead,
+        Some(id),
+        serde_json::json!({ "view": "staff" }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StaffContact { history, ..contact })
 }

@@ -16,8 +16,8 @@ use strum::VariantNames;
 use super::{
     identifiers::{normalise_nhs_number, normalise_upn},
     model::{
-        Address, Adult, Child, Concern, Consent, ConsentStatus, HealthDetails, Injury, NewContact,
-        PoliceDetails, Referrer, SchoolDetails,
+        Address, Adult, Child, Concern, Consent, ConsentStatus, HealthDetails, Injury, NewContact, PoliceDetails,
+        Referrer, SchoolDetails,
     },
 };
 
@@ -60,10 +60,7 @@ pub fn parse_new_contact(value: &Value, today: Today) -> Result<NewContact, Vec<
 
 /// Validates a batch document: `{"contacts": [...]}`. The outer `Err` is a problem with the
 /// envelope; each item is validated on its own.
-pub fn parse_batch(
-    value: &Value,
-    today: Today,
-) -> Result<Vec<Result<NewContact, Vec<FieldError>>>, Vec<FieldError>> {
+pub fn parse_batch(value: &Value, today: Today) -> Result<Vec<Result<NewContact, Vec<FieldError>>>, Vec<FieldError>> {
     let mut w = Walker { errors: Vec::new(), today };
     let root = Ptr::root();
     let items = w.object(value, &root, &["contacts"]).and_then(|obj| match get(obj, "contacts") {
@@ -201,25 +198,30 @@ impl Walker {
     }
 
     fn enum_value<E: FromStr + VariantNames>(&mut self, value: &Value, ptr: &Ptr) -> Option<E> {
-        match value {
-            Value::String(s) => E::from_str(s).ok().or_else(|| {
+        if let Value::String(s) = value {
+            E::from_str(s).ok().or_else(|| {
                 self.err(ptr, format!("must be one of: {}", E::VARIANTS.join(", ")));
                 None
-            }),
-            _ => {
-                self.err(ptr, "must be a string");
-                None
-            }
+            })
+        } else {
+            self.err(ptr, "must be a string");
+            None
         }
     }
 
-    fn optional_enum<E: FromStr + VariantNames>(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr) -> Option<E> {
+    fn optional_enum<E: FromStr + VariantNames>(
+        &mut self,
+        obj: &Map<String, Value>,
+        key: &str,
+        ptr: &Ptr,
+    ) -> Option<E> {
         get(obj, key).and_then(|v| self.enum_value(v, &ptr.key(key)))
     }
 
     fn optional_date(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr) -> Option<NaiveDate> {
         let value = get(obj, key)?;
-        let parsed = value.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10));
+        let parsed =
+            value.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10));
         if parsed.is_none() {
             self.err(&ptr.key(key), "must be a date in the form YYYY-MM-DD");
         }
@@ -235,31 +237,51 @@ impl Walker {
     }
 
     fn contact(&mut self, value: &Value, ptr: &Ptr) -> Option<NewContact> {
-        let obj = self.object(value, ptr, &[
-            "agency_reference", "referrer", "children", "adults", "concerns", "injury",
-            "disclosure_made", "immediate_risk", "narrative", "incident_at", "police", "health",
-            "school", "consent",
-        ])?;
+        let obj = self.object(
+            value,
+            ptr,
+            &[
+                "agency_reference",
+                "referrer",
+                "children",
+                "adults",
+                "concerns",
+                "injury",
+                "disclosure_made",
+                "immediate_risk",
+                "narrative",
+                "incident_at",
+                "police",
+                "health",
+                "school",
+                "consent",
+            ],
+        )?;
         let agency_reference = self.required_string(obj, "agency_reference", ptr, 100);
         let referrer = self.referrer(obj, ptr);
         let children = self.people(obj, "children", ptr, true, Self::child);
         let adults = self.people(obj, "adults", ptr, false, Self::adult);
         let concerns = self.concerns(obj, ptr);
-        let injury = self.optional_object(obj, "injury", ptr, &["observed", "description", "non_accidental_suspected"]).map(|o| {
-            let p = ptr.key("injury");
-            Injury {
-                observed: self.optional_bool(o, "observed", &p),
-                description: self.optional_string(o, "description", &p, 2000),
-                non_accidental_suspected: self.optional_bool(o, "non_accidental_suspected", &p),
-            }
-        });
+        let injury = self
+            .optional_object(obj, "injury", ptr, &["observed", "description", "non_accidental_suspected"])
+            .map(|o| {
+                let p = ptr.key("injury");
+                Injury {
+                    observed: self.optional_bool(o, "observed", &p),
+                    description: self.optional_string(o, "description", &p, 2000),
+                    non_accidental_suspected: self.optional_bool(o, "non_accidental_suspected", &p),
+                }
+            });
         let disclosure_made = self.optional_bool(obj, "disclosure_made", ptr).unwrap_or(false);
         let immediate_risk = self.optional_bool(obj, "immediate_risk", ptr).unwrap_or(false);
         let narrative = self.required_string(obj, "narrative", ptr, MAX_NARRATIVE);
         let incident_at = self.incident_at(obj, ptr);
         let police = self.optional_object(obj, "police", ptr, &["dash_risk", "child_present"]).map(|o| {
             let p = ptr.key("police");
-            PoliceDetails { dash_risk: self.optional_enum(o, "dash_risk", &p), child_present: self.optional_bool(o, "child_present", &p) }
+            PoliceDetails {
+                dash_risk: self.optional_enum(o, "dash_risk", &p),
+                child_present: self.optional_bool(o, "child_present", &p),
+            }
         });
         let health = self
             .optional_object(obj, "health", ptr, &["setting"])
@@ -343,17 +365,32 @@ impl Walker {
     }
 
     fn child(&mut self, value: &Value, p: &Ptr) -> Option<Child> {
-        let c = self.object(value, p, &[
-            "given_name", "family_name", "date_of_birth", "expected_date_of_birth", "gender",
-            "nhs_number", "upn", "non_mobile", "address", "school",
-        ])?;
+        let c = self.object(
+            value,
+            p,
+            &[
+                "given_name",
+                "family_name",
+                "date_of_birth",
+                "expected_date_of_birth",
+                "gender",
+                "nhs_number",
+                "upn",
+                "non_mobile",
+                "address",
+                "school",
+            ],
+        )?;
         let given_name = self.optional_string(c, "given_name", p, 100);
         let family_name = self.optional_string(c, "family_name", p, 100);
         let date_of_birth = self.past_date(c, "date_of_birth", p);
         let expected_date_of_birth = self.optional_date(c, "expected_date_of_birth", p);
         if let Some(edd) = expected_date_of_birth {
             if date_of_birth.is_some() {
-                self.err(&p.key("expected_date_of_birth"), "is for an unborn child and cannot be given with date_of_birth");
+                self.err(
+                    &p.key("expected_date_of_birth"),
+                    "is for an unborn child and cannot be given with date_of_birth",
+                );
             } else if self.today.date.checked_add_months(MAX_EDD_AHEAD).is_some_and(|limit| edd > limit) {
                 self.err(&p.key("expected_date_of_birth"), "must not be more than 10 months ahead");
             }
@@ -387,7 +424,18 @@ impl Walker {
             }
         });
         let school = self.optional_string(c, "school", p, 200);
-        Some(Child { given_name, family_name, date_of_birth, expected_date_of_birth, gender, nhs_number, upn, non_mobile, address, school })
+        Some(Child {
+            given_name,
+            family_name,
+            date_of_birth,
+            expected_date_of_birth,
+            gender,
+            nhs_number,
+            upn,
+            non_mobile,
+            address,
+            school,
+        })
     }
 
     fn adult(&mut self, value: &Value, p: &Ptr) -> Option<Adult> {
@@ -519,7 +567,8 @@ mod tests {
     }
 
     fn pointers(value: &Value) -> Vec<String> {
-        let mut p: Vec<String> = parse_new_contact(value, today()).unwrap_err().into_iter().map(|e| e.pointer).collect();
+        let mut p: Vec<String> =
+            parse_new_contact(value, today()).unwrap_err().into_iter().map(|e| e.pointer).collect();
         p.sort();
         p
     }
@@ -543,10 +592,19 @@ mod tests {
         v["consent"] = json!({"status": "refused"});
         v["imediate_risk"] = json!(true);
         v.as_object_mut().unwrap().remove("referrer");
-        assert_eq!(pointers(&v), vec![
-            "/children/0/date_of_birth", "/children/0/gender", "/children/0/nhs_number",
-            "/concerns/1", "/consent/reason_not_sought", "/imediate_risk", "/narrative", "/referrer",
-        ]);
+        assert_eq!(
+            pointers(&v),
+            vec![
+                "/children/0/date_of_birth",
+                "/children/0/gender",
+                "/children/0/nhs_number",
+                "/concerns/1",
+                "/consent/reason_not_sought",
+                "/imediate_risk",
+                "/narrative",
+                "/referrer",
+            ]
+        );
     }
 
     #[test]
@@ -570,7 +628,8 @@ mod tests {
         assert!(parse_new_contact(&v, today()).is_ok());
         v["children"] = json!([{"expected_date_of_birth": "2027-10-01"}]);
         assert_eq!(pointers(&v), vec!["/children/0/expected_date_of_birth"]);
-        v["children"] = json!([{"given_name": "A", "date_of_birth": "2026-01-01", "expected_date_of_birth": "2027-01-01"}]);
+        v["children"] =
+            json!([{"given_name": "A", "date_of_birth": "2026-01-01", "expected_date_of_birth": "2027-01-01"}]);
         assert_eq!(pointers(&v), vec!["/children/0/expected_date_of_birth"]);
         v["children"] = json!([{"gender": "male"}]);
         assert_eq!(pointers(&v), vec!["/children/0"]);
@@ -596,8 +655,9 @@ mod tests {
         assert_eq!(pointers(&v), vec!["/consent/reason_not_sought"]);
         v["consent"] = json!({"status": "not_sought"});
         assert_eq!(pointers(&v), vec!["/consent/reason_not_sought"]);
+        // Without a status, whether a reason is needed is unknown: one problem, not two.
         v["consent"] = json!({});
-        assert_eq!(pointers(&v), vec!["/consent/reason_not_sought", "/consent/status"]);
+        assert_eq!(pointers(&v), vec!["/consent/status"]);
     }
 
     #[test]

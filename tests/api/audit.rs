@@ -34,7 +34,16 @@ async fn auditors_list_events_by_contact_with_a_cursor() {
     assert!(page["events"].as_array().unwrap().iter().all(|e| e["contact_id"] == a_id));
 
     // Paging: one at a time through everything about contact b.
-    let first: Value = app.client.get(app.url(&format!("/v1/audit?contact_id={b_id}&limit=1"))).bearer_auth(&app.auditor).send().await.unwrap().json().await.unwrap();
+    let first: Value = app
+        .client
+        .get(app.url(&format!("/v1/audit?contact_id={b_id}&limit=1")))
+        .bearer_auth(&app.auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(first["events"].as_array().unwrap().len(), 1);
     let after = first["next_after"].as_i64().expect("a full page has a cursor");
     let second: Value = app
@@ -70,11 +79,7 @@ async fn the_database_refuses_to_change_or_remove_audit_rows() {
     app.post_contact(&app.police.key, &example_contact(app.today(), "IMM-1")).await;
     let before = app.count("select count(*) from audit_events").await;
     assert!(before > 0);
-    for sql in [
-        "update audit_events set action = 'x'",
-        "delete from audit_events",
-        "truncate audit_events",
-    ] {
+    for sql in ["update audit_events set action = 'x'", "delete from audit_events", "truncate audit_events"] {
         let err = sqlx::query(sql).execute(app.db()).await.expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
@@ -88,7 +93,8 @@ async fn key_and_agency_creation_are_audited_without_secrets() {
     assert_eq!(app.count("select count(*) from audit_events where action = 'agency.created'").await, 3);
     assert_eq!(app.count("select count(*) from audit_events where action = 'api_key.created'").await, 3);
     assert_eq!(app.count("select count(*) from audit_events where action = 'staff.created'").await, 4);
-    let details: Vec<String> = sqlx::query_scalar("select detail::text from audit_events").fetch_all(app.db()).await.unwrap();
+    let details: Vec<String> =
+        sqlx::query_scalar("select detail::text from audit_events").fetch_all(app.db()).await.unwrap();
     for detail in details {
         assert!(!detail.contains("mash_"), "no key material in the audit trail: {detail}");
     }

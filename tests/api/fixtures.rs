@@ -75,7 +75,9 @@ pub fn cases(today: NaiveDate) -> Vec<Case> {
             let prior = case
                 .get("prior")
                 .and_then(Value::as_array)
-                .map(|p| p.iter().enumerate().map(|(i, c)| render_contact(c, today, format!("T-{run}-{id}-p{i}"))).collect())
+                .map(|p| {
+                    p.iter().enumerate().map(|(i, c)| render_contact(c, today, format!("T-{run}-{id}-p{i}"))).collect()
+                })
                 .unwrap_or_default();
             Case {
                 contact: render_contact(&case["contact"], today, format!("T-{run}-{id}")),

@@ -78,7 +78,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
 
     let prefix = format!("mash-test:{}:", uuid::Uuid::new_v4().simple());
     let settings = Settings::from_figment(
-        Figment::new()
+        &Figment::new()
             .merge(Toml::string(DEFAULT_CONFIG))
             .merge(Serialized::global("database.url", with_database(&admin_url(), &db_name)))
             .merge(Serialized::global("database.acquire_timeout_ms", 2000))
@@ -108,7 +108,8 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     let police = agency("Test Police", AgencyKind::Police).await;
     let school = agency("Test School", AgencyKind::School).await;
     let health = agency("Test Health", AgencyKind::Health).await;
-    let staff = async |role| service::create_staff_with_key(pool, c, &format!("Test {role}"), role).await.unwrap().1.secret;
+    let staff =
+        async |role| service::create_staff_with_key(pool, c, &format!("Test {role}"), role).await.unwrap().1.secret;
 
     TestApp {
         base: format!("http://{addr}"),

@@ -40,9 +40,10 @@ async fn the_api_example_is_created_with_location_and_untriaged_fields_null() {
     assert!(location.ends_with(&format!("/v1/contacts/{id}")), "{location}");
     assert_eq!(contact["agency_reference"], "PPN-2026-004211");
     assert_eq!(contact["status"], "awaiting_screening");
-    for field in ["urgency", "queue", "decision_due_at", "classification", "outcome"] {
+    for field in ["urgency", "queue", "decision_due_at", "outcome"] {
         assert!(contact.get(field).is_some_and(Value::is_null), "{field} is present and null: {contact}");
     }
+    assert!(contact.get("classification").is_none(), "no classification before triage");
     // The agency view never carries the submission back.
     assert!(contact.get("submission").is_none());
     assert_eq!(app.count("select count(*) from contacts").await, 1);
@@ -130,13 +131,25 @@ async fn validation_reports_every_problem_with_its_pointer_in_one_response() {
     body.as_object_mut().unwrap().remove("narrative");
     let problem = assert_problem(app.post_contact(&app.police.key, &body).await, 422).await;
     assert_eq!(problem["code"], "validation_failed");
-    let mut pointers: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
+    let mut pointers: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     pointers.sort_unstable();
-    assert_eq!(pointers, [
-        "/children/0/date_of_birth", "/children/0/nhs_number", "/children/0/upn",
-        "/children/1/expected_date_of_birth", "/concerns/1", "/consent/reason_not_sought",
-        "/incident_at", "/narrative", "/police/dash_risk", "/referrer/role", "/unexpected",
-    ]);
+    assert_eq!(
+        pointers,
+        [
+            "/children/0/date_of_birth",
+            "/children/0/nhs_number",
+            "/children/0/upn",
+            "/children/1/expected_date_of_birth",
+            "/concerns/1",
+            "/consent/reason_not_sought",
+            "/incident_at",
+            "/narrative",
+            "/police/dash_risk",
+            "/referrer/role",
+            "/unexpected",
+        ]
+    );
     let text = problem.to_string();
     for personal in ["9434765918", "A801200005001", "Ava", "Smith", "Stockport", "2999-01-01"] {
         assert!(!text.contains(personal), "the problem quotes submitted data: {personal}");
@@ -196,7 +209,9 @@ async fn an_oversized_body_is_413_declared_or_chunked() {
 
     // Chunked: no Content-Length to refuse early, so the limit applies while reading.
     let bytes = body.to_string().into_bytes();
-    let stream = futures_util::stream::iter(bytes.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>());
+    let stream = futures_util::stream::iter(
+        bytes.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+    );
     let resp = app
         .client
         .post(app.url("/v1/contacts"))
@@ -233,7 +248,14 @@ async fn staff_keys_cannot_submit_and_admins_cannot_read_cases() {
     for key in [&app.practitioner, &app.manager, &app.auditor, &app.admin] {
         let problem = assert_problem(app.post_contact(key, &body).await, 403).await;
         assert_eq!(problem["code"], "forbidden");
-        let batch = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(key).json(&json!({"contacts": [body]})).send().await.unwrap();
+        let batch = app
+            .client
+            .post(app.url("/v1/contacts/batch"))
+            .bearer_auth(key)
+            .json(&json!({"contacts": [body]}))
+            .send()
+            .await
+            .unwrap();
         assert_problem(batch, 403).await;
     }
     let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
@@ -301,11 +323,13 @@ async fn a_batch_handles_each_item_on_its_own() {
     conflicting["narrative"] = json!("Another account.");
     let second = example_contact(today, "B-3");
     let batch = json!({"contacts": [good, bad, second, conflicting]});
-    let resp = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&batch).send().await.unwrap();
+    let resp =
+        app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&batch).send().await.unwrap();
     assert_eq!(resp.status(), 207);
     let results: Value = resp.json().await.unwrap();
     let results = results["results"].as_array().unwrap();
-    let summary: Vec<(u64, u64)> = results.iter().map(|r| (r["index"].as_u64().unwrap(), r["status"].as_u64().unwrap())).collect();
+    let summary: Vec<(u64, u64)> =
+        results.iter().map(|r| (r["index"].as_u64().unwrap(), r["status"].as_u64().unwrap())).collect();
     assert_eq!(summary, [(0, 201), (1, 422), (2, 201), (3, 409)]);
     assert_eq!(results[1]["problem"]["errors"][0]["pointer"], "/children/0/nhs_number");
     assert!(results[0]["contact"]["id"].is_string());
@@ -322,7 +346,8 @@ async fn a_batch_handles_each_item_on_its_own() {
         .json()
         .await
         .unwrap();
-    let statuses: Vec<u64> = again["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> =
+        again["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses, [200, 422, 200, 409]);
     assert_eq!(again["results"][0]["contact"]["id"], results[0]["contact"]["id"]);
     assert_eq!(app.count("select count(*) from contacts").await, 2);
@@ -333,14 +358,28 @@ async fn a_batch_of_500_is_accepted_and_501_is_refused_whole() {
     let app = spawn_app().await;
     let today = app.today();
     let contacts: Vec<Value> = (0..500).map(|i| example_contact(today, &format!("MORNING-{i}"))).collect();
-    let resp = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": contacts})).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/v1/contacts/batch"))
+        .bearer_auth(&app.police.key)
+        .json(&json!({"contacts": contacts}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 207);
     let body: Value = resp.json().await.unwrap();
     assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201));
     assert_eq!(app.count("select count(*) from contacts").await, 500);
 
     let contacts: Vec<Value> = (0..501).map(|i| example_contact(today, &format!("EXTRA-{i}"))).collect();
-    let resp = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": contacts})).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/v1/contacts/batch"))
+        .bearer_auth(&app.police.key)
+        .json(&json!({"contacts": contacts}))
+        .send()
+        .await
+        .unwrap();
     let problem = assert_problem(resp, 422).await;
     assert_eq!(problem["errors"][0]["pointer"], "/contacts");
     assert_eq!(app.count("select count(*) from contacts").await, 500);

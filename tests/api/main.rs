@@ -1,8 +1,10 @@
 //! The one integration-test binary: the real app on port 0, a fresh PostgreSQL database and a
 //! fresh Redis key prefix per test, and a manual clock.
 //!
-//! Needs `MASH_TEST_PG_ADMIN_URL` (a superuser URL; default postgres://postgres@127.0.0.1:5432/postgres)
-//! and `MASH_TEST_REDIS_URL` (default redis://127.0.0.1:6379). `make test` sets both.
+//! Needs `MASH_TEST_PG_ADMIN_URL` (a superuser URL; default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and `MASH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`). `make test` sets both.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers report failure by panicking")]
 
 mod audit;
 mod fixtures;

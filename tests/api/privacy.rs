@@ -64,8 +64,17 @@ async fn logs_and_spans_never_carry_personal_data() {
     body["referrer"]["name"] = json!("Constable Brackenridge");
     body["narrative"] = json!("Neighbour reported shouting; the toddler had a graze on the knee from the stairgate.");
     let personal = [
-        "Zephyrine", "Quillfeather", "2026-03-17", "4010232137", "401 023 2137", "Marrowbone", "ZZ9 9ZZ",
-        "Ottoline", "Brackenridge", "stairgate", "1998-02-11",
+        "Zephyrine",
+        "Quillfeather",
+        "2026-03-17",
+        "4010232137",
+        "401 023 2137",
+        "Marrowbone",
+        "ZZ9 9ZZ",
+        "Ottoline",
+        "Brackenridge",
+        "stairgate",
+        "1998-02-11",
     ];
 
     let resp = app.post_contact(&app.police.key, &body).await;
@@ -82,7 +91,8 @@ async fn logs_and_spans_never_carry_personal_data() {
     assert_eq!(app.post_contact(&app.police.key, &invalid).await.status(), 422);
     assert_eq!(app.get_contact(&app.police.key, &id).await.status(), 200);
     assert_eq!(app.get_contact(&app.practitioner, &id).await.status(), 200);
-    let audit = app.client.get(app.url(&format!("/v1/audit?contact_id={id}"))).bearer_auth(&app.auditor).send().await.unwrap();
+    let audit =
+        app.client.get(app.url(&format!("/v1/audit?contact_id={id}"))).bearer_auth(&app.auditor).send().await.unwrap();
     assert_eq!(audit.status(), 200);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

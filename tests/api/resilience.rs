@@ -12,13 +12,18 @@ use crate::{
 
 async fn set_accepting_connections(db_name: &str, allow: bool) {
     let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("alter database {db_name} allow_connections {allow}"))).execute(&mut admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("alter database {db_name} allow_connections {allow}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     if !allow {
-        sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()")
-            .bind(db_name)
-            .execute(&mut admin)
-            .await
-            .unwrap();
+        sqlx::query(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+        )
+        .bind(db_name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
     }
     admin.close().await.unwrap();
 }
@@ -32,7 +37,14 @@ async fn while_postgres_is_down_intake_answers_503_with_retry_after_and_writes_n
     let resp = app.post_contact(&app.police.key, &body).await;
     assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
     assert_eq!(assert_problem(resp, 503).await["code"], "store_unavailable");
-    let batch = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": [body]})).send().await.unwrap();
+    let batch = app
+        .client
+        .post(app.url("/v1/contacts/batch"))
+        .bearer_auth(&app.police.key)
+        .json(&json!({"contacts": [body]}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(batch, 503).await;
     let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
@@ -50,7 +62,12 @@ async fn shutdown_drains_in_flight_requests() {
     let app = spawn_app().await;
     let today = app.today();
     let contacts: Vec<Value> = (0..300).map(|i| example_contact(today, &format!("DRAIN-{i}"))).collect();
-    let request = app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&json!({"contacts": contacts})).send();
+    let request = app
+        .client
+        .post(app.url("/v1/contacts/batch"))
+        .bearer_auth(&app.police.key)
+        .json(&json!({"contacts": contacts}))
+        .send();
     let in_flight = tokio::spawn(request);
     // Let the batch start before asking the server to stop.
     tokio::time::sleep(Duration::from_millis(100)).await;
