@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers report failure by panicking")]
 
+mod architecture;
 mod audit;
 mod fixtures;
 mod health;

@@ -1,0 +1,53 @@
+-- wrk script: sustained POST /v1/contacts with a unique agency_reference per request, so every
+-- request creates a contact (no replays). The key comes from MASH_LOAD_KEY.
+-- Counts answers other than 201 per thread and reports them at the end.
+
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  prefix = string.format("LOAD-%d-%d-", os.time(), tid)
+  counter = 0
+  unexpected = 0
+  headers = {
+    ["Authorization"] = "Bearer " .. os.getenv("MASH_LOAD_KEY"),
+    ["Content-Type"] = "application/json",
+  }
+end
+
+local template = [[{"agency_reference": "%s",
+ "referrer": {"name": "Load Test", "role": "Response officer"},
+ "children": [{"given_name": "Load", "family_name": "Test", "date_of_birth": "2020-01-01",
+               "nhs_number": "9434765919"}],
+ "adults": [{"given_name": "Adult", "family_name": "Test", "relationship": "parent"}],
+ "concerns": ["domestic_abuse", "neglect"],
+ "narrative": "Attended a domestic incident; children present, no injuries seen. Referred for screening.",
+ "police": {"dash_risk": "medium", "child_present": true},
+ "consent": {"status": "not_sought", "reason_not_sought": "would_prejudice_investigation"}}]]
+
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/v1/contacts", headers, string.format(template, prefix .. counter))
+end
+
+function response(status, headers, body)
+  if status ~= 201 then
+    unexpected = unexpected + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("unexpected")
+  end
+  io.write(string.format("non-201 answers: %d\n", bad))
+  for _, p in ipairs({50, 90, 99, 99.9}) do
+    io.write(string.format("latency p%s: %.2f ms\n", p, latency:percentile(p) / 1000))
+  end
+  io.write(string.format("throughput: %.0f contacts/s\n", summary.requests / (summary.duration / 1e6)))
+end
