@@ -34,7 +34,7 @@ run: db ## build, migrate, create demo agencies/keys, serve on 127.0.0.1:8080
 	printf '\n  mash-triage on http://127.0.0.1:8080 - API docs: http://127.0.0.1:8080/docs  (Ctrl-C stops)\n\n'
 	exec $(BIN) serve
 
-test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint
+test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint, Helm check
 	@source .local/services.env
 	export MASH_TEST_PG_ADMIN_URL="$$MASH_PG_ADMIN_URL" MASH_TEST_REDIS_URL="$$MASH_REDIS_URL"
 	step() { printf '\n==> %s\n' "$$*"; }
@@ -50,6 +50,7 @@ test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint
 	  step "cargo test (cargo-nextest not installed)"; cargo test --no-fail-fast
 	fi
 	step "OpenAPI lint";       scripts/lint-openapi.sh
+	step "Helm chart lint, render, schema"; scripts/check-helm.sh
 
 openapi: services ## regenerate openapi/openapi.json from the code
 	@source .local/services.env

@@ -30,14 +30,15 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/check-helm.XXXXXX")
 trap 'rc=$?; if ((rc)); then echo "check-helm: FAILED (rendered manifests kept in $out)" >&2; else rm -rf "$out"; fi' EXIT
 
 # Lint, render to $out/<case>.yaml, and assert. Python exits 1 after reporting every failed check.
-"$venv/bin/python" - "$chart" "$out" <<'PY'
+status=0
+"$venv/bin/python" -u - "$chart" "$out" "$kube_version" <<'PY' || status=1
 import sys
 from pathlib import Path
 
 import helm_python as helm
 import yaml
 
-chart_dir, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
+chart_dir, out_dir, kube_version = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 passed, failed = 0, []
 
 
@@ -47,7 +48,7 @@ def check(ok, what):
         passed += 1
     else:
         failed.append(what)
-        print(f"  FAIL {what}", file=sys.stderr)
+        print(f"  FAIL {what}")
 
 
 def load_values(path):
@@ -183,16 +184,17 @@ def check_release(case, objects, notes, values):
     check(secret in notes, f"{case}: NOTES.txt names the Secret")
 
 
-# 1. Lint (strict: warnings fail too).
-result = helm.lint(str(chart_dir), strict=True)
-for m in result.get("messages", []):
-    print(f"  lint: {m}")
-check(not result.get("errors"), f"helm lint --strict: {result.get('errors')}")
-
-# 2. Render each case, write it for kubernetes-validate, assert.
 cases = [("default", {})] + [(p.name.removesuffix("-values.yaml"), load_values(p))
                              for p in sorted((chart_dir / "ci").glob("*-values.yaml"))]
 for case, values in cases:
+    # 1. `helm lint --strict` with these values: warnings (severity 2) fail too; info (1) is only noise.
+    result = helm.lint(str(chart_dir), values, strict=True, kube_version=f"v{kube_version}")
+    problems = [m for m in result.get("messages", []) if m.get("severity", 0) >= 2]
+    for m in problems:
+        print(f"  lint {case}: {m['path']}: {m['error']}")
+    check(not result.get("errors") and not problems, f"{case}: helm lint --strict")
+
+    # 2. Render, write for kubernetes-validate, assert.
     try:
         objects, notes = render(values)
     except Exception as err:  # a template error or a `fail` in the chart
@@ -219,9 +221,12 @@ print(f"check-helm: {passed} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)
 PY
 
-# Schema validation against the Kubernetes API (unknown or misspelt fields fail with --strict).
+# Schema validation against the Kubernetes API (unknown or misspelt fields fail with --strict), even after a
+# failed assertion, so that one run reports everything.
+shopt -s nullglob
 for f in "$out"/*.yaml; do
   echo "check-helm: kubernetes-validate -k $kube_version --strict $(basename "$f")"
-  "$venv/bin/kubernetes-validate" -k "$kube_version" --strict --quiet "$f"
+  "$venv/bin/kubernetes-validate" -k "$kube_version" --strict --quiet "$f" || status=1
 done
-echo "check-helm: OK"
+((status == 0)) && echo "check-helm: OK"
+exit "$status"
