@@ -1,0 +1,524 @@
+//! The hub's policy file: levels, rules, modifiers, routes and narrative signals, loaded from
+//! TOML and checked before use.
+//!
+//! [`Policy::parse`] returns a policy only when the whole file is valid; otherwise every
+//! semantic problem it finds (unknown level, concern or agency kind, duplicate id, bad duration,
+//! rules out of order), each with its line and column. A syntax or shape error stops the parse
+//! at the first one, as any TOML parser must.
+
+use std::{collections::BTreeSet, fmt, ops::Range, str::FromStr};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use strum::VariantNames;
+use toml::Spanned;
+
+use crate::{
+    auth::AgencyKind,
+    intake::model::{Concern, DashRisk},
+};
+
+/// The policy shipped with the product (DOMAIN.md's default), compiled in.
+pub const DEFAULT_POLICY: &str = include_str!("../../config/policy/default.toml");
+/// Where the default policy lives, for messages.
+pub const DEFAULT_POLICY_PATH: &str = "config/policy/default.toml";
+
+/// A problem in a policy file, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// Where in the document, e.g. `rules[3].when.concerns_any[1]`.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{l}:{c}: {}: {}", self.path, self.message),
+            _ => write!(f, "{}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// All the problems of a policy file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the policy file has {} error(s):\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+/// An age threshold: a number of days, months or years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeSpan {
+    Days(u32),
+    Months(u32),
+    Years(u32),
+}
+
+impl FromStr for AgeSpan {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (number, unit) = s.split_at(s.len().checked_sub(1).ok_or(())?);
+        let n: u32 = number.parse().map_err(|_| ())?;
+        match unit {
+            "d" => Ok(Self::Days(n)),
+            "m" => Ok(Self::Months(n)),
+            "y" => Ok(Self::Years(n)),
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for AgeSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Days(n) => write!(f, "{n} days"),
+            Self::Months(n) => write!(f, "{n} months"),
+            Self::Years(n) => write!(f, "{n} years"),
+        }
+    }
+}
+
+/// A level's position: 0 is the lowest.
+pub type LevelIndex = usize;
+
+/// A checked condition. All present parts must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Condition {
+    pub concerns_any: Option<BTreeSet<Concern>>,
+    pub immediate_risk: Option<bool>,
+    pub disclosure_made: Option<bool>,
+    pub injury: Option<bool>,
+    pub non_mobile: Option<bool>,
+    pub unborn: Option<bool>,
+    pub age_under: Option<AgeSpan>,
+    pub age_at_least: Option<AgeSpan>,
+    pub dash_risk: Option<BTreeSet<DashRisk>>,
+    pub child_present: Option<bool>,
+    pub agency_kind: Option<BTreeSet<AgencyKindKey>>,
+    pub prior_contacts: Option<PriorContacts>,
+    pub level: Option<BTreeSet<LevelIndex>>,
+    pub any: Vec<Condition>,
+    pub not: Option<Box<Condition>>,
+}
+
+/// An agency kind usable in a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AgencyKindKey(pub usize);
+
+impl AgencyKindKey {
+    pub fn of(kind: AgencyKind) -> Self {
+        Self(<AgencyKind as strum::VariantArray>::VARIANTS.iter().position(|k| *k == kind).unwrap_or(usize::MAX))
+    }
+}
+
+/// "At least N earlier contacts about the same child within D days."
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriorContacts {
+    pub at_least: u32,
+    pub within_days: u32,
+}
+
+/// A rule: the first that holds sets a child's base level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub level: LevelIndex,
+    pub explanation: String,
+    pub flags: Vec<String>,
+    pub when: Condition,
+}
+
+/// A modifier: every one that holds raises the level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Modifier {
+    pub id: String,
+    pub raise: usize,
+    pub explanation: String,
+    pub flags: Vec<String>,
+    pub when: Condition,
+}
+
+/// A route: the first that holds names the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub queue: String,
+    pub explanation: String,
+    pub when: Condition,
+}
+
+/// Narrative signals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NarrativeSignals {
+    /// Each term as lower-case words.
+    pub injury_terms: Vec<Vec<String>>,
+    pub negation_cues: BTreeSet<String>,
+    pub negation_window: usize,
+    pub clause_breaks: BTreeSet<String>,
+}
+
+/// A checked, ready-to-use policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    /// `name` plus the SHA-256 of the file's bytes.
+    pub version: String,
+    pub levels: Vec<String>,
+    pub default_level: LevelIndex,
+    pub default_explanation: String,
+    pub rules: Vec<Rule>,
+    pub modifiers: Vec<Modifier>,
+    pub routes: Vec<Route>,
+    pub narrative: NarrativeSignals,
+    /// Every queue a route can name.
+    pub queues: Vec<String>,
+}
+
+// ---- The file as written ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: Spanned<String>,
+    levels: Spanned<Vec<Spanned<String>>>,
+    default_level: Spanned<String>,
+    default_explanation: String,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    modifiers: Vec<RawModifier>,
+    routes: Spanned<Vec<RawRoute>>,
+    narrative: RawNarrative,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    level: Spanned<String>,
+    explanation: String,
+    #[serde(default)]
+    flags: Vec<String>,
+    when: Spanned<RawCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModifier {
+    id: Spanned<String>,
+    raise: Spanned<i64>,
+    explanation: String,
+    #[serde(default)]
+    flags: Vec<String>,
+    when: Spanned<RawCondition>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    queue: Spanned<String>,
+    explanation: String,
+    #[serde(default)]
+    when: Option<Spanned<RawCondition>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    concerns_any: Option<Vec<Spanned<String>>>,
+    immediate_risk: Option<bool>,
+    disclosure_made: Option<bool>,
+    injury: Option<bool>,
+    non_mobile: Option<bool>,
+    unborn: Option<bool>,
+    age_under: Option<Spanned<String>>,
+    age_at_least: Option<Spanned<String>>,
+    dash_risk: Option<Vec<Spanned<String>>>,
+    child_present: Option<bool>,
+    agency_kind: Option<Vec<Spanned<String>>>,
+    prior_contacts: Option<Spanned<RawPrior>>,
+    level: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    any: Vec<Spanned<RawCondition>>,
+    not: Option<Box<Spanned<RawCondition>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrior {
+    at_least: i64,
+    within_days: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNarrative {
+    injury_terms: Spanned<Vec<String>>,
+    negation_cues: Vec<String>,
+    negation_window: Spanned<i64>,
+    #[serde(default)]
+    clause_breaks: Vec<String>,
+}
+
+/// Collects problems with positions in `text`.
+struct Checker<'t> {
+    text: &'t str,
+    errors: Vec<PolicyError>,
+}
+
+impl Checker<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
+    }
+
+    fn err(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
+        let (line, column) = self.position(span.start);
+        self.errors.push(PolicyError { line: Some(line), column: Some(column), path: path.to_owned(), message: message.into() });
+    }
+
+    fn level(&mut self, levels: &[String], name: &Spanned<String>, path: &str) -> Option<LevelIndex> {
+        let found = levels.iter().position(|l| l == name.get_ref());
+        if found.is_none() {
+            self.err(name.span(), path, format!("is not one of the levels: {}", levels.join(", ")));
+        }
+        found
+    }
+
+    fn enum_set<E: FromStr + VariantNames + Ord>(&mut self, items: &[Spanned<String>], path: &str) -> BTreeSet<E> {
+        let mut set = BTreeSet::new();
+        for (i, item) in items.iter().enumerate() {
+            match item.get_ref().parse::<E>() {
+                Ok(v) => {
+                    set.insert(v);
+                }
+                Err(_) => self.err(item.span(), &format!("{path}[{i}]"), format!("must be one of: {}", E::VARIANTS.join(", "))),
+            }
+        }
+        if items.is_empty() {
+            self.errors.push(PolicyError { line: None, column: None, path: path.to_owned(), message: "must not be empty".into() });
+        }
+        set
+    }
+
+    fn age(&mut self, value: &Spanned<String>, path: &str) -> Option<AgeSpan> {
+        let parsed = value.get_ref().parse::<AgeSpan>().ok();
+        if parsed.is_none() {
+            self.err(value.span(), path, "must be a whole number followed by d, m or y, e.g. \"6m\"");
+        }
+        parsed
+    }
+
+    fn condition(&mut self, raw: &Spanned<RawCondition>, path: &str, levels: &[String], allow_level: bool) -> Condition {
+        let c = raw.get_ref();
+        let mut out = Condition {
+            immediate_risk: c.immediate_risk,
+            disclosure_made: c.disclosure_made,
+            injury: c.injury,
+            non_mobile: c.non_mobile,
+            unborn: c.unborn,
+            child_present: c.child_present,
+            ..Condition::default()
+        };
+        if let Some(items) = &c.concerns_any {
+            out.concerns_any = Some(self.enum_set::<Concern>(items, &format!("{path}.concerns_any")));
+        }
+        if let Some(items) = &c.dash_risk {
+            out.dash_risk = Some(self.enum_set::<DashRisk>(items, &format!("{path}.dash_risk")));
+        }
+        if let Some(items) = &c.agency_kind {
+            let kinds = self.enum_set::<AgencyKindOrd>(items, &format!("{path}.agency_kind"));
+            out.agency_kind = Some(kinds.into_iter().map(|k| AgencyKindKey::of(k.0)).collect());
+        }
+        if let Some(age) = &c.age_under {
+            out.age_under = self.age(age, &format!("{path}.age_under"));
+        }
+        if let Some(age) = &c.age_at_least {
+            out.age_at_least = self.age(age, &format!("{path}.age_at_least"));
+        }
+        if let Some(prior) = &c.prior_contacts {
+            let p = prior.get_ref();
+            match (u32::try_from(p.at_least), u32::try_from(p.within_days)) {
+                (Ok(at_least), Ok(within_days)) if at_least > 0 && within_days > 0 => {
+                    out.prior_contacts = Some(PriorContacts { at_least, within_days });
+                }
+                _ => self.err(prior.span(), &format!("{path}.prior_contacts"), "at_least and within_days must be whole numbers above 0"),
+            }
+        }
+        if let Some(items) = &c.level {
+            let p = format!("{path}.level");
+            if allow_level {
+                out.level = Some(items.iter().enumerate().filter_map(|(i, l)| self.level(levels, l, &format!("{p}[{i}]"))).collect());
+            } else if let Some(first) = items.first() {
+                self.err(first.span(), &p, "is only allowed in routes (rules decide the level)");
+            }
+        }
+        out.any = c.any.iter().enumerate().map(|(i, a)| self.condition(a, &format!("{path}.any[{i}]"), levels, allow_level)).collect();
+        if c.any.len() == 1 {
+            self.err(raw.span(), &format!("{path}.any"), "needs at least two alternatives");
+        }
+        out.not = c.not.as_ref().map(|n| Box::new(self.condition(n, &format!("{path}.not"), levels, allow_level)));
+        out
+    }
+}
+
+/// `AgencyKind` ordered for sets (by declaration order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AgencyKindOrd(AgencyKind);
+
+impl FromStr for AgencyKindOrd {
+    type Err = strum::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Self)
+    }
+}
+
+impl VariantNames for AgencyKindOrd {
+    const VARIANTS: &'static [&'static str] = <AgencyKind as VariantNames>::VARIANTS;
+}
+
+impl PartialOrd for AgencyKindOrd {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for AgencyKindOrd {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        AgencyKindKey::of(self.0).cmp(&AgencyKindKey::of(other.0))
+    }
+}
+
+fn words(term: &str) -> Vec<String> {
+    term.split_whitespace().map(str::to_lowercase).collect()
+}
+
+impl Policy {
+    /// The shipped default policy.
+    pub fn default_policy() -> Result<Self, PolicyErrors> {
+        Self::parse(DEFAULT_POLICY)
+    }
+
+    /// Parses and checks a policy file's text.
+    pub fn parse(text: &str) -> Result<Self, PolicyErrors> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let mut checker = Checker { text, errors: Vec::new() };
+            let message = e.message().to_owned();
+            match e.span() {
+                Some(span) => checker.err(span, "(file)", message),
+                None => checker.errors.push(PolicyError { line: None, column: None, path: "(file)".into(), message }),
+            }
+            PolicyErrors(checker.errors)
+        })?;
+        let mut c = Checker { text, errors: Vec::new() };
+
+        let levels: Vec<String> = raw.levels.get_ref().iter().map(|l| l.get_ref().clone()).collect();
+        if !(3..=4).contains(&levels.len()) {
+            c.err(raw.levels.span(), "levels", "must name 3 or 4 levels, lowest first");
+        }
+        let distinct: BTreeSet<&String> = levels.iter().collect();
+        if distinct.len() != levels.len() {
+            c.err(raw.levels.span(), "levels", "must not repeat a level");
+        }
+        if raw.name.get_ref().trim().is_empty() || raw.name.get_ref().contains('+') {
+            c.err(raw.name.span(), "name", "must be non-empty and contain no '+'");
+        }
+        let default_level = c.level(&levels, &raw.default_level, "default_level").unwrap_or(0);
+
+        let mut ids = BTreeSet::new();
+        let mut rules = Vec::new();
+        let mut previous_level = usize::MAX;
+        for (i, r) in raw.rules.iter().enumerate() {
+            let path = format!("rules[{i}]");
+            if !ids.insert(r.id.get_ref().clone()) {
+                c.err(r.id.span(), &format!("{path}.id"), "repeats another rule's or modifier's id");
+            }
+            let level = c.level(&levels, &r.level, &format!("{path}.level"));
+            if let Some(level) = level {
+                // First match wins, so rules must run from the highest level down: otherwise a
+                // lower rule could shadow a higher one that also holds.
+                if level > previous_level {
+                    c.err(r.level.span(), &format!("{path}.level"), "rules must be ordered from the highest level down");
+                }
+                previous_level = level;
+            }
+            let when = c.condition(&r.when, &format!("{path}.when"), &levels, false);
+            rules.push(Rule { id: r.id.get_ref().clone(), level: level.unwrap_or(0), explanation: r.explanation.clone(), flags: r.flags.clone(), when });
+        }
+
+        let mut modifiers = Vec::new();
+        for (i, m) in raw.modifiers.iter().enumerate() {
+            let path = format!("modifiers[{i}]");
+            if !ids.insert(m.id.get_ref().clone()) {
+                c.err(m.id.span(), &format!("{path}.id"), "repeats another rule's or modifier's id");
+            }
+            let raise = usize::try_from(*m.raise.get_ref()).ok().filter(|r| (1..levels.len().max(2)).contains(r));
+            if raise.is_none() {
+                c.err(m.raise.span(), &format!("{path}.raise"), "must be at least 1 and below the number of levels");
+            }
+            let when = c.condition(&m.when, &format!("{path}.when"), &levels, false);
+            modifiers.push(Modifier { id: m.id.get_ref().clone(), raise: raise.unwrap_or(1), explanation: m.explanation.clone(), flags: m.flags.clone(), when });
+        }
+
+        let mut routes = Vec::new();
+        let mut queues = Vec::new();
+        for (i, r) in raw.routes.get_ref().iter().enumerate() {
+            let path = format!("routes[{i}]");
+            let queue = r.queue.get_ref();
+            if queue.is_empty() || !queue.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                c.err(r.queue.span(), &format!("{path}.queue"), "must be lower-case letters, digits and hyphens");
+            }
+            if !queues.contains(queue) {
+                queues.push(queue.clone());
+            }
+            let when = r.when.as_ref().map(|w| c.condition(w, &format!("{path}.when"), &levels, true)).unwrap_or_default();
+            routes.push(Route { queue: queue.clone(), explanation: r.explanation.clone(), when });
+        }
+        if raw.routes.get_ref().last().is_none_or(|r| r.when.is_some()) {
+            c.err(raw.routes.span(), "routes", "the last route must have no `when`, so every contact has a queue");
+        }
+
+        let n = &raw.narrative;
+        let negation_window = usize::try_from(*n.negation_window.get_ref()).ok().filter(|w| (1..=20).contains(w));
+        if negation_window.is_none() {
+            c.err(n.negation_window.span(), "narrative.negation_window", "must be between 1 and 20");
+        }
+        let injury_terms: Vec<Vec<String>> = n.injury_terms.get_ref().iter().map(|t| words(t)).filter(|w| !w.is_empty()).collect();
+        if injury_terms.is_empty() {
+            c.err(n.injury_terms.span(), "narrative.injury_terms", "must list at least one term");
+        }
+
+        if !c.errors.is_empty() {
+            return Err(PolicyErrors(c.errors));
+        }
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        Ok(Self {
+            version: format!("{}+sha256:{digest}", raw.name.get_ref()),
+            name: raw.name.into_inner(),
+            levels,
+            default_level,
+            default_explanation: raw.default_explanation,
+            rules,
+            modifiers,
+            routes,
+            narrative: NarrativeSignals {
+                injury_terms,
+                negation_cues: n.negation_cues.iter().map(|w| w.to_lowercase()).collect(),
+                negation_window: negation_window.unwrap_or(6),
+                clause_breaks: n.clause_breaks.iter().map(|w| w.to_lowercase()).collect(),
+            },
+            queues,
+        })
+    }
+
+    /// The highest level's index.
+    pub fn top_level(&self) -> LevelIndex {
+        self.levels.len() - 1
+    }
+}
