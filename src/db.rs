@@ -41,10 +41,17 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // 08xxx connection exceptions; 57P01-57P03 shutdown / cannot connect now;
-            // 53300 too many connections; 3D000 database does not exist (being re-created);
+            // 08xxx connection exceptions; 57P01-57P03 shutdown / cannot connect now; 57014
+            // statement cancelled; 53xxx out of disk, memory or connections; 25006 writing to a
+            // server that became a read-only standby (failover); 40001/40P01 serialisation
+            // failure or deadlock (retrying succeeds); 3D000 database missing (being re-created);
             // 55000 "database is not currently accepting connections" (maintenance).
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "3D000" | "55000")
+            code.starts_with("08")
+                || code.starts_with("53")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "57014" | "25006" | "40001" | "40P01" | "3D000" | "55000"
+                )
         }),
         _ => false,
     }

@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 
 use super::{
     ApiTags,
-    problem::{ApiError, ReadError},
+    problem::{ApiError, ListError},
     security::BearerKey,
 };
 use crate::{
@@ -97,7 +97,7 @@ impl AuditApi {
         /// Page size, 1-1000 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
-    ) -> Result<ListAuditResponse, ReadError> {
+    ) -> Result<ListAuditResponse, ListError> {
         let retry = self.state.settings.http.retry_after_seconds;
         auth.0.require_staff(&[Role::Auditor]).map_err(|e| ApiError::from_auth(&e, retry))?;
         let limit = limit.0.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);

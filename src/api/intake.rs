@@ -1,7 +1,10 @@
 //! `/v1/contacts`: partners submit contacts (one or a batch) and read them back; hub staff read
 //! the full contact. Handlers parse, authorise and call `intake::service`, nothing else.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, stream};
@@ -10,12 +13,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json, typ
 use super::{
     ApiTags,
     payload::{BodyLimit, JsonBody},
-    problem::{ApiError, Problem, ReadError, SubmitError},
+    problem::{ApiError, BatchError, ContactReadError, Problem, SubmitError},
     security::BearerKey,
 };
 use crate::{
     app::AppState,
-    auth::{AgencyKind, AgencyPrincipal, Principal, Role},
+    auth::{AgencyPrincipal, Principal, Role},
     config::HttpSettings,
     intake::{
         self, ContactRecord, NewContact, StaffContact, Submitted, Today,
@@ -361,7 +364,8 @@ pub enum SubmitResponse {
 /// One item of a batch's answer.
 #[derive(Debug, Object)]
 pub struct BatchItemResult {
-    /// Position of the contact in the request.
+    /// Position of the contact in the request. Pointers in `problem.errors` are relative to
+    /// this item (`/children/0/nhs_number`), as if it had been sent alone.
     pub index: u32,
     /// The status the item would have had on its own: 201, 200, 409, 422, 500 or 503.
     pub status: u16,
@@ -379,9 +383,10 @@ pub struct BatchResponse {
 
 #[derive(ApiResponse)]
 pub enum BatchSubmitResponse {
-    /// Each contact was handled on its own; see each result's `status`.
+    /// Each contact was handled on its own; see each result's `status`. `Retry-After` is set
+    /// when a store was unavailable for some items (their status is 503; resending is safe).
     #[oai(status = 207)]
-    MultiStatus(Json<BatchResponse>),
+    MultiStatus(Json<BatchResponse>, #[oai(header = "Retry-After")] Option<String>),
 }
 
 #[derive(ApiResponse)]
@@ -447,15 +452,29 @@ impl IntakeApi {
         &self,
         auth: BearerKey,
         body: JsonBody<BatchRequest>,
-    ) -> Result<BatchSubmitResponse, SubmitError> {
+    ) -> Result<BatchSubmitResponse, BatchError> {
         let agency = self.require_agency(&auth.0)?;
         let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
-        let results = stream::iter(items.into_iter().enumerate())
-            .map(|(index, item)| self.batch_item(&agency, index, item))
+        // Items that repeat an earlier item's agency_reference wait until the earlier ones are
+        // stored, so the first occurrence wins and the repeats are replays (200) or conflicts
+        // (409), exactly as if they had been sent one after another.
+        let mut seen = std::collections::HashSet::new();
+        let (firsts, repeats): (Vec<_>, Vec<_>) = items.into_iter().enumerate().partition(|(_, item)| match item {
+            Ok(contact) => seen.insert(contact.agency_reference.clone()),
+            Err(_) => true,
+        });
+        let store_down = AtomicBool::new(false);
+        let mut results: Vec<BatchItemResult> = stream::iter(firsts)
+            .map(|(index, item)| self.batch_item(&agency, index, item, &store_down))
             .buffered(BATCH_CONCURRENCY)
             .collect()
             .await;
-        Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results })))
+        for (index, item) in repeats {
+            results.push(self.batch_item(&agency, index, item, &store_down).await);
+        }
+        results.sort_by_key(|r| r.index);
+        let retry_after = store_down.load(Ordering::Relaxed).then(|| self.retry_after().to_string());
+        Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results }), retry_after))
     }
 
     /// Read a contact.
@@ -468,18 +487,19 @@ impl IntakeApi {
     async fn get(
         &self,
         auth: BearerKey,
-        /// The contact's id.
-        id: Path<uuid::Uuid>,
-    ) -> Result<GetContactResponse, ReadError> {
+        /// The contact's id (a UUID). Anything else is "not found".
+        id: Path<String>,
+    ) -> Result<GetContactResponse, ContactReadError> {
+        let id = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
         let (db, clock, retry) = (&self.state.db, self.state.clock.as_ref(), self.retry_after());
         let view = match auth.0 {
-            Principal::Agency(agency) => intake::service::read_contact_as_agency(db, clock, &agency, id.0.into())
+            Principal::Agency(agency) => intake::service::read_contact_as_agency(db, clock, &agency, id.into())
                 .await
                 .map(ContactResponse::from)
                 .map_err(|e| ApiError::from_intake(&e, retry))?,
             Principal::Staff(_) => {
                 auth.0.require_staff(CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
-                let contact = intake::service::read_contact_as_staff(db, clock, &auth.0.actor(), id.0.into())
+                let contact = intake::service::read_contact_as_staff(db, clock, &auth.0.actor(), id.into())
                     .await
                     .map_err(|e| ApiError::from_intake(&e, retry))?;
                 ContactResponse::for_staff(contact)?
@@ -490,16 +510,26 @@ impl IntakeApi {
 }
 
 impl IntakeApi {
+    /// One batch item. Once the store is found unavailable the remaining items are answered 503
+    /// without being tried: each would wait out the pool timeout, and a retry is safe.
     async fn batch_item(
         &self,
         agency: &AgencyPrincipal,
         index: usize,
         item: Result<NewContact, Vec<FieldError>>,
+        store_down: &AtomicBool,
     ) -> BatchItemResult {
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let outcome = match item {
             Err(errors) => Err(ApiError::validation(errors)),
-            Ok(contact) => self.submit_one(agency, &contact).await,
+            Ok(_) if store_down.load(Ordering::Relaxed) => Err(ApiError::unavailable(self.retry_after())),
+            Ok(contact) => {
+                let outcome = self.submit_one(agency, &contact).await;
+                if outcome.as_ref().is_err_and(|e| e.problem.status == 503) {
+                    store_down.store(true, Ordering::Relaxed);
+                }
+                outcome
+            }
         };
         match outcome {
             Ok(Submitted::Created(r)) => BatchItemResult { index, status: 201, contact: Some(r.into()), problem: None },
@@ -516,6 +546,3 @@ impl IntakeApi {
 pub fn as_request(contact: &NewContact) -> Option<NewContactRequest> {
     NewContactRequest::parse_from_json(serde_json::to_value(contact).ok()).ok()
 }
-
-/// The agency kinds, re-exported for the CLI's help text.
-pub const AGENCY_KINDS: &[AgencyKind] = <AgencyKind as strum::VariantArray>::VARIANTS;

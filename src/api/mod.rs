@@ -70,6 +70,11 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .data(state)
+        // A panic becomes a logged 500 problem instead of a dropped connection.
+        .with(poem::middleware::CatchPanic::new().with_handler(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            problem::ApiError::internal().to_response()
+        }))
         .catch_all_error(|err| async move { problem::convert_error(err) })
         .with(trace::RequestTrace)
 }

@@ -68,7 +68,7 @@ impl<T: Type + BodyLimit> ParsePayload for JsonBody<T> {
                 "The request body could not be read.",
             ),
         })?;
-        let value = serde_json::from_slice(&bytes).map_err(|err| ApiError::malformed_json(&err))?;
+        let StrictValue(value) = serde_json::from_slice(&bytes).map_err(|err| ApiError::malformed_json(&err))?;
         Ok(Self { value, _schema: PhantomData })
     }
 }
@@ -103,5 +103,96 @@ impl<'a, T: Type + BodyLimit> ApiExtractor<'a> for JsonBody<T> {
             Some(ct) if Self::check_content_type(ct) => <Self as ParsePayload>::from_request(request, body).await,
             _ => Err(ApiError::unsupported_media_type().into()),
         }
+    }
+}
+
+/// A JSON value parsed with one rule more than `serde_json::Value`: an object may not repeat a
+/// key. `serde_json` keeps the last of two equal keys, so `"immediate_risk": true, ...,
+/// "immediate_risk": false` would silently drop a red flag.
+pub(crate) struct StrictValue(pub Value);
+
+/// The error message for a repeated key; `ApiError::malformed_json` recognises it.
+pub(crate) const DUPLICATE_KEY: &str = "duplicate key";
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(DUPLICATE_KEY));
+            }
+            let StrictValue(v) = map.next_value()?;
+            object.insert(key, v);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Value, serde_json::Error> {
+        serde_json::from_str::<StrictValue>(text).map(|v| v.0)
+    }
+
+    #[test]
+    fn strict_values_match_serde_json_and_refuse_repeated_keys() {
+        let text = r#"{"a": [1, -2, 3.5, true, null, "x"], "b": {"c": {}}}"#;
+        assert_eq!(parse(text).unwrap(), serde_json::from_str::<Value>(text).unwrap());
+        let err = parse(r#"{"immediate_risk": true, "x": 1, "immediate_risk": false}"#).unwrap_err();
+        assert!(err.to_string().starts_with(DUPLICATE_KEY));
+        assert!(parse(r#"{"a": {"b": 1, "b": 2}}"#).is_err(), "nested objects too");
+        assert!(parse(r#"[{"a": 1}, {"a": 2}]"#).is_ok(), "the same key in sibling objects is fine");
     }
 }

@@ -93,6 +93,18 @@ impl ApiError {
     }
 
     pub fn malformed_json(err: &serde_json::Error) -> Self {
+        if err.to_string().starts_with(super::payload::DUPLICATE_KEY) {
+            return Self::new(
+                StatusCode::BAD_REQUEST,
+                "duplicate_key",
+                "The body repeats a field",
+                format!(
+                    "An object in the body names the same field twice (line {}, column {}).",
+                    err.line(),
+                    err.column()
+                ),
+            );
+        }
         // serde_json's position is safe to share; its message may quote input, so it is not used.
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -157,7 +169,8 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",
             "Temporarily unavailable",
-            "A data store is unavailable; nothing was saved. Retry after the interval in Retry-After.",
+            "A data store is unavailable, so the request may not have been completed. Retrying is safe: \
+             submissions are idempotent on agency_reference. Retry after the interval in Retry-After.",
         );
         e.retry_after = Some(retry_after);
         e
@@ -309,7 +322,7 @@ macro_rules! error_response {
                 #[oai(status = $status, content_type = "application/problem+json")]
                 $variant(Json<Problem>),
             )+
-            /// A data store is unavailable; nothing was saved. Retry after `Retry-After` seconds.
+            /// A data store is unavailable; the request may not have completed. Retrying is safe.
             #[oai(status = 503, content_type = "application/problem+json")]
             Unavailable(Json<Problem>, #[oai(header = "Retry-After")] String),
             /// The service failed; the failure is logged.
@@ -322,7 +335,10 @@ macro_rules! error_response {
                 match err.problem.status {
                     $($status => Self::$variant(Json(err.problem)),)+
                     503 => Self::Unavailable(Json(err.problem), err.retry_after.unwrap_or(1).to_string()),
-                    _ => Self::Internal(Json(ApiError::internal().problem)),
+                    other => {
+                        tracing::error!(status = other, code = %err.problem.code, "an operation returned a status it does not declare");
+                        Self::Internal(Json(ApiError::internal().problem))
+                    }
                 }
             }
         }
@@ -330,35 +346,63 @@ macro_rules! error_response {
 }
 
 error_response!(
-    /// Errors of operations that read.
-    ReadError {
-        /// A path or query parameter is not valid.
-        400 => BadRequest,
+    /// Errors of reading one contact.
+    ContactReadError {
         /// Missing or unknown API key.
         401 => Unauthorized,
-        /// The key's role may not use this operation.
+        /// The key's role may not read contacts (admins manage the service, not cases).
         403 => Forbidden,
-        /// Not found, or not visible to this key (another agency's contact is "not found").
+        /// No such contact, or not visible to this key (another agency's contact is "not found").
         404 => NotFound,
     }
 );
 
 error_response!(
-    /// Errors of operations that submit contacts.
-    SubmitError {
-        /// The body is not valid JSON.
+    /// Errors of listing.
+    ListError {
+        /// A query parameter is not valid.
         400 => BadRequest,
         /// Missing or unknown API key.
         401 => Unauthorized,
-        /// The key's role may not use this operation (only agency keys submit contacts).
+        /// The key's role may not use this operation.
         403 => Forbidden,
-        /// The agency_reference was used before with a different body.
+    }
+);
+
+error_response!(
+    /// Errors of submitting one contact.
+    SubmitError {
+        /// The body is not valid JSON, or repeats a field.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only agency keys submit contacts.
+        403 => Forbidden,
+        /// The `agency_reference` was used before with a different body.
         409 => Conflict,
         /// The body exceeds the size limit.
         413 => PayloadTooLarge,
-        /// The body is not application/json.
+        /// The body is not `application/json`.
         415 => UnsupportedMediaType,
         /// The contact is not valid; `errors` lists every field at fault.
+        422 => UnprocessableEntity,
+    }
+);
+
+error_response!(
+    /// Errors of a batch as a whole (each item's own outcome is in the 207 answer).
+    BatchError {
+        /// The body is not valid JSON, or repeats a field.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only agency keys submit contacts.
+        403 => Forbidden,
+        /// The body exceeds the size limit.
+        413 => PayloadTooLarge,
+        /// The body is not `application/json`.
+        415 => UnsupportedMediaType,
+        /// The envelope is not valid: `contacts` missing, empty or over 500 items.
         422 => UnprocessableEntity,
     }
 );

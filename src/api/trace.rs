@@ -1,9 +1,11 @@
 //! Request tracing with ids only.
 //!
-//! One span per request carrying a request id, the method, the path (which holds only opaque
-//! ids), the status and the latency. Query strings, headers and bodies are never recorded: they
+//! One span per request carrying a request id, the method, the route, the status and the
+//! latency. The route is the path with every segment that is not a known literal replaced:
+//! UUIDs by `{id}`, anything else by `{other}`, so a path like `/v1/contacts/Ava%20Smith` is
+//! logged as `/v1/contacts/{other}`. Query strings, headers and bodies are never recorded: they
 //! may carry personal data. The request id is echoed in `X-Request-Id`; a caller's own id is
-//! kept only when it looks like an id (up to 64 of `[A-Za-z0-9._-]`).
+//! kept only when it is a UUID.
 
 use std::time::Instant;
 
@@ -28,12 +30,48 @@ pub struct RequestTraceEndpoint<E> {
     inner: E,
 }
 
+/// Literal path segments of the service's routes; any other segment is replaced when logged.
+const LITERAL_SEGMENTS: &[&str] = &[
+    "v1",
+    "contacts",
+    "batch",
+    "audit",
+    "health",
+    "live",
+    "ready",
+    "docs",
+    "openapi.json",
+    "children",
+    "rerate",
+    "queues",
+    "clocks",
+    "events",
+    "claim",
+    "release",
+    "notes",
+    "decision",
+];
+
 fn caller_request_id(req: &Request) -> Option<String> {
-    let id = req.header(REQUEST_ID)?;
-    (!id.is_empty()
-        && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
-    .then(|| id.to_owned())
+    req.header(REQUEST_ID).and_then(|id| uuid::Uuid::parse_str(id).ok()).map(|id| id.to_string())
+}
+
+/// The path with only known literals and `{id}` placeholders: safe to log.
+pub(crate) fn route_of(path: &str) -> String {
+    let route: Vec<&str> = path
+        .split('/')
+        .skip(1)
+        .map(|segment| {
+            if LITERAL_SEGMENTS.contains(&segment) || segment.is_empty() {
+                segment
+            } else if uuid::Uuid::parse_str(segment).is_ok() {
+                "{id}"
+            } else {
+                "{other}"
+            }
+        })
+        .collect();
+    format!("/{}", route.join("/"))
 }
 
 impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
@@ -45,7 +83,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             "request",
             request_id = %request_id,
             http.method = %req.method(),
-            http.path = %req.uri().path(),
+            http.route = %route_of(req.uri().path()),
             http.status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
@@ -64,5 +102,19 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
             response.headers_mut().insert(REQUEST_ID, value);
         }
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_of;
+
+    #[test]
+    fn routes_keep_literals_and_hide_everything_else() {
+        assert_eq!(route_of("/v1/contacts"), "/v1/contacts");
+        assert_eq!(route_of("/v1/contacts/0193a0b4-7e6f-7c3a-9d2e-1b2c3d4e5f60"), "/v1/contacts/{id}");
+        assert_eq!(route_of("/v1/contacts/Ava%20Smith"), "/v1/contacts/{other}");
+        assert_eq!(route_of("/avasmith/2026-07-30"), "/{other}/{other}");
+        assert_eq!(route_of("/"), "/");
     }
 }

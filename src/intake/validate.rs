@@ -9,7 +9,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
 use serde_json::{Map, Value};
 use strum::VariantNames;
 
@@ -31,6 +31,11 @@ pub const MAX_NARRATIVE: usize = 20_000;
 const MAX_EDD_AHEAD: Months = Months::new(10);
 /// Clock skew tolerated on `incident_at` before it counts as "in the future".
 const INCIDENT_SKEW: TimeDelta = TimeDelta::minutes(5);
+/// The oldest a child named in a contact can be (care leavers are supported up to 25).
+const MAX_CHILD_AGE: Months = Months::new(25 * 12);
+/// The most problems reported for one document; a broken generator should not get a megabyte
+/// of errors back.
+pub const MAX_ERRORS: usize = 100;
 
 /// One problem with a submission.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -54,7 +59,7 @@ pub fn parse_new_contact(value: &Value, today: Today) -> Result<NewContact, Vec<
     let contact = w.contact(value, &Ptr::root());
     match contact {
         Some(contact) if w.errors.is_empty() => Ok(contact),
-        _ => Err(w.errors),
+        _ => Err(w.finish()),
     }
 }
 
@@ -84,7 +89,7 @@ pub fn parse_batch(value: &Value, today: Today) -> Result<Vec<Result<NewContact,
     });
     match items {
         Some(items) if w.errors.is_empty() => Ok(items.iter().map(|item| parse_new_contact(item, today)).collect()),
-        _ => Err(w.errors),
+        _ => Err(w.finish()),
     }
 }
 
@@ -116,9 +121,33 @@ struct Walker {
     today: Today,
 }
 
+/// Whether an unknown key may be quoted in a pointer: only names shaped like our own fields.
+/// Anything else (it could be a name or a date typed into the wrong place) is not echoed.
+fn is_field_like(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && key.len() <= 40
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 impl Walker {
     fn err(&mut self, ptr: &Ptr, detail: impl Into<String>) {
         self.errors.push(FieldError { pointer: ptr.0.clone(), detail: detail.into() });
+    }
+
+    fn has_error_at(&self, ptr: &Ptr) -> bool {
+        self.errors.iter().any(|e| e.pointer == ptr.0)
+    }
+
+    /// The errors, at most [`MAX_ERRORS`] of them.
+    fn finish(mut self) -> Vec<FieldError> {
+        if self.errors.len() > MAX_ERRORS {
+            let more = self.errors.len() - (MAX_ERRORS - 1);
+            self.errors.truncate(MAX_ERRORS - 1);
+            self.errors
+                .push(FieldError { pointer: String::new(), detail: format!("and {more} more problems not listed") });
+        }
+        self.errors
     }
 
     /// `value` as an object with only `allowed` keys; reports a wrong type and every unknown key.
@@ -128,7 +157,11 @@ impl Walker {
             return None;
         };
         for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            self.err(&ptr.key(key), "is not a recognised field");
+            if is_field_like(key) {
+                self.err(&ptr.key(key), "is not a recognised field");
+            } else {
+                self.err(ptr, "has a field whose name is not recognised (names are lower-case snake_case)");
+            }
         }
         Some(obj)
     }
@@ -152,8 +185,9 @@ impl Walker {
             Some(Value::String(s)) => {
                 let trimmed = s.trim();
                 if trimmed.is_empty() {
-                    self.err(&ptr, "must not be empty");
-                    Err(())
+                    // Partner systems often send "" for "not known": treat it as absent, so a
+                    // required field still reports "is required".
+                    Ok(None)
                 } else if trimmed.chars().count() > max {
                     self.err(&ptr, format!("must be at most {max} characters"));
                     Err(())
@@ -220,10 +254,12 @@ impl Walker {
 
     fn optional_date(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr) -> Option<NaiveDate> {
         let value = get(obj, key)?;
-        let parsed =
-            value.as_str().and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10));
+        let parsed = value
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10))
+            .filter(|d| d.year() >= 1900);
         if parsed.is_none() {
-            self.err(&ptr.key(key), "must be a date in the form YYYY-MM-DD");
+            self.err(&ptr.key(key), "must be a date in the form YYYY-MM-DD, from 1900 on");
         }
         parsed
     }
@@ -232,6 +268,15 @@ impl Walker {
         let date = self.optional_date(obj, key, ptr)?;
         if date > self.today.date {
             self.err(&ptr.key(key), "must not be in the future");
+        }
+        Some(date)
+    }
+
+    /// A child's date of birth: in the past, and not so long ago that the person is not a child.
+    fn child_birth_date(&mut self, obj: &Map<String, Value>, ptr: &Ptr) -> Option<NaiveDate> {
+        let date = self.past_date(obj, "date_of_birth", ptr)?;
+        if self.today.date.checked_sub_months(MAX_CHILD_AGE).is_some_and(|oldest| date < oldest) {
+            self.err(&ptr.key("date_of_birth"), "must be within the last 25 years for a child");
         }
         Some(date)
     }
@@ -383,7 +428,7 @@ impl Walker {
         )?;
         let given_name = self.optional_string(c, "given_name", p, 100);
         let family_name = self.optional_string(c, "family_name", p, 100);
-        let date_of_birth = self.past_date(c, "date_of_birth", p);
+        let date_of_birth = self.child_birth_date(c, p);
         let expected_date_of_birth = self.optional_date(c, "expected_date_of_birth", p);
         if let Some(edd) = expected_date_of_birth {
             if date_of_birth.is_some() {
@@ -396,7 +441,10 @@ impl Walker {
             }
         }
         // A name field that is present but invalid has its own error already.
-        let name_given = get(c, "given_name").is_some() || get(c, "family_name").is_some();
+        let name_given = given_name.is_some()
+            || family_name.is_some()
+            || self.has_error_at(&p.key("given_name"))
+            || self.has_error_at(&p.key("family_name"));
         if !name_given && get(c, "expected_date_of_birth").is_none() {
             self.err(p, "a child needs a given_name or family_name, or an expected_date_of_birth if unborn");
         }
@@ -442,7 +490,11 @@ impl Walker {
         let a = self.object(value, p, &["given_name", "family_name", "date_of_birth", "relationship"])?;
         let given_name = self.optional_string(a, "given_name", p, 100);
         let family_name = self.optional_string(a, "family_name", p, 100);
-        if get(a, "given_name").is_none() && get(a, "family_name").is_none() {
+        let name_given = given_name.is_some()
+            || family_name.is_some()
+            || self.has_error_at(&p.key("given_name"))
+            || self.has_error_at(&p.key("family_name"));
+        if !name_given {
             self.err(p, "an adult needs a given_name or family_name");
         }
         let date_of_birth = self.past_date(a, "date_of_birth", p);
@@ -466,8 +518,9 @@ impl Walker {
         if items.is_empty() {
             self.err(&p, "must list at least one concern");
         }
-        if items.len() > Concern::VARIANTS.len() {
-            self.err(&p, format!("must list at most {} concerns", Concern::VARIANTS.len()));
+        // Repeats are ignored, so allow some slack over the number of distinct concerns.
+        if items.len() > 4 * Concern::VARIANTS.len() {
+            self.err(&p, format!("must list at most {} concerns", 4 * Concern::VARIANTS.len()));
             return None;
         }
         let mut concerns = Vec::with_capacity(items.len());
@@ -588,7 +641,7 @@ mod tests {
         v["children"][0]["date_of_birth"] = json!("2027-01-01");
         v["children"][0]["gender"] = json!("f");
         v["concerns"] = json!(["physical_abuse", "bad_thing"]);
-        v["narrative"] = json!("   ");
+        v["narrative"] = json!(["not", "text"]);
         v["consent"] = json!({"status": "refused"});
         v["imediate_risk"] = json!(true);
         v.as_object_mut().unwrap().remove("referrer");
@@ -674,10 +727,55 @@ mod tests {
     }
 
     #[test]
+    fn unknown_fields_are_named_only_when_they_look_like_field_names() {
+        let mut v = example();
+        v["imediate_risk"] = json!(true);
+        v["children"][0]["Ava Smith 2026-07-30"] = json!(1);
+        let errors = parse_new_contact(&v, today()).unwrap_err();
+        let mut pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        pointers.sort_unstable();
+        assert_eq!(pointers, ["/children/0", "/imediate_risk"]);
+        assert!(!format!("{errors:?}").contains("Ava"));
+    }
+
+    #[test]
+    fn at_most_a_hundred_problems_are_listed() {
+        let mut v = example();
+        for i in 0..500 {
+            v[format!("extra_{i}")] = json!(1);
+        }
+        let errors = parse_new_contact(&v, today()).unwrap_err();
+        assert_eq!(errors.len(), MAX_ERRORS);
+        assert!(errors[MAX_ERRORS - 1].detail.contains("more problems"));
+    }
+
+    #[test]
+    fn empty_optional_strings_count_as_absent_and_empty_required_ones_as_missing() {
+        let mut v = example();
+        v["children"][0]["upn"] = json!("");
+        v["referrer"]["phone"] = json!("  ");
+        assert!(parse_new_contact(&v, today()).is_ok());
+        v["narrative"] = json!("");
+        assert_eq!(pointers(&v), vec!["/narrative"]);
+    }
+
+    #[test]
+    fn implausible_dates_of_birth_are_refused() {
+        let mut v = example();
+        v["children"][0]["date_of_birth"] = json!("1899-12-31");
+        assert_eq!(pointers(&v), vec!["/children/0/date_of_birth"]);
+        v["children"][0]["date_of_birth"] = json!("1990-01-01");
+        assert_eq!(pointers(&v), vec!["/children/0/date_of_birth"]);
+        v["children"][0]["date_of_birth"] = json!("2001-11-23");
+        assert!(parse_new_contact(&v, today()).is_ok(), "a 24-year-old care leaver");
+    }
+
+    #[test]
     fn pointer_segments_are_escaped() {
         let mut v = example();
-        v["a/b~c"] = json!(1);
-        assert_eq!(pointers(&v), vec!["/a~1b~0c"]);
+        v["children"] = json!({"a/b~c": 1});
+        let p = Ptr::root().key("a/b~c").key("0");
+        assert_eq!(p.0, "/a~1b~0c/0");
     }
 
     #[test]

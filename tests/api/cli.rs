@@ -84,8 +84,8 @@ async fn sigterm_stops_serve_cleanly() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(up, "serve became ready");
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let mut exited = None;
     for _ in 0..100 {
         if let Some(status) = child.try_wait().unwrap() {

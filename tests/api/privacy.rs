@@ -94,6 +94,18 @@ async fn logs_and_spans_never_carry_personal_data() {
     let audit =
         app.client.get(app.url(&format!("/v1/audit?contact_id={id}"))).bearer_auth(&app.auditor).send().await.unwrap();
     assert_eq!(audit.status(), 200);
+    // Personal data typed into a URL or a request id.
+    let resp = app.get_contact(&app.practitioner, "Zephyrine%20Quillfeather").await;
+    assert_eq!(resp.status(), 404);
+    let resp = app
+        .client
+        .get(app.url("/v1/Quillfeather/2026-03-17"))
+        .header("x-request-id", "Zephyrine.Quillfeather")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_ne!(resp.headers()["x-request-id"], "Zephyrine.Quillfeather");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     // The capture works: the request lines and the contact id are there.

@@ -69,8 +69,14 @@ async fn shutdown_drains_in_flight_requests() {
         .json(&json!({"contacts": contacts}))
         .send();
     let in_flight = tokio::spawn(request);
-    // Let the batch start before asking the server to stop.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Ask the server to stop once the batch is being stored, i.e. truly in flight.
+    for _ in 0..500 {
+        if app.count("select count(*) from contacts").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(app.count("select count(*) from contacts").await < 300, "the batch is still in flight");
     app.shutdown.cancel();
     let resp = in_flight.await.unwrap().unwrap();
     assert_eq!(resp.status(), 207, "the in-flight batch completes");
