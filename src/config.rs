@@ -176,6 +176,12 @@ impl Settings {
         if self.http.retry_after_seconds == 0 {
             return Err(ConfigError::new("http.retry_after_seconds", "must be at least 1"));
         }
+        if tracing_subscriber::EnvFilter::try_new(&self.telemetry.log_filter).is_err() {
+            return Err(ConfigError::new(
+                "telemetry.log_filter",
+                "is not a valid log filter (tracing-subscriber EnvFilter syntax)",
+            ));
+        }
         let base = &self.http.public_base_url;
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {
             return Err(ConfigError::new("http.public_base_url", "must be an http(s) URL without a trailing slash"));
@@ -219,6 +225,12 @@ mod tests {
     fn a_key_prefix_without_colon_is_refused() {
         let err = with("redis.key_prefix", "mash").unwrap_err();
         assert_eq!(err.setting, "redis.key_prefix");
+    }
+
+    #[test]
+    fn a_bad_log_filter_names_the_setting() {
+        let err = with("telemetry.log_filter", "info,[[[").unwrap_err();
+        assert_eq!(err.setting, "telemetry.log_filter");
     }
 
     #[test]
