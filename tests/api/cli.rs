@@ -100,3 +100,52 @@ async fn sigterm_stops_serve_cleanly() {
     });
     assert!(exited.success(), "serve exits 0 after SIGTERM: {exited:?}");
 }
+
+#[tokio::test]
+async fn traces_are_exported_over_otlp_when_an_endpoint_is_set() {
+    use tokio::io::AsyncReadExt;
+
+    let app = spawn_app().await;
+    // A stand-in collector: it records what the exporter sends (gRPC starts with the HTTP/2
+    // connection preface) and never answers, which is enough to see that spans were exported.
+    let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", collector.local_addr().unwrap());
+    let received = tokio::spawn(async move {
+        let (mut socket, _) = collector.accept().await.unwrap();
+        let mut buf = vec![0u8; 24];
+        socket.read_exact(&mut buf).await.unwrap();
+        buf
+    });
+
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .env("DATABASE_URL", with_database(&admin_url(), &app.db_name))
+        .env("REDIS_URL", redis_url())
+        .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let live = format!("http://127.0.0.1:{port}/health/live");
+    let mut served = false;
+    for _ in 0..100 {
+        if reqwest::get(&live).await.is_ok_and(|r| r.status() == 200) {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "serve answered with OTLP export configured");
+    let preface = tokio::time::timeout(Duration::from_secs(10), received).await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    let preface = preface.expect("the exporter connected within 10 s").unwrap();
+    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "the exporter speaks gRPC (HTTP/2)");
+}
