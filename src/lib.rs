@@ -11,6 +11,7 @@
 //! - [`auth`]: agencies, staff, API keys, principals and roles.
 //! - [`intake`]: validating, de-duplicating and storing contacts.
 //! - [`audit`]: the append-only audit trail.
+//! - [`triage`]: urgency, reasons and queue from the versioned policy file.
 //! - [`demo`]: demo agencies and staff for `make run`.
 
 pub mod api;
@@ -25,3 +26,4 @@ pub mod id;
 pub mod intake;
 pub mod redis_store;
 pub mod telemetry;
+pub mod triage;

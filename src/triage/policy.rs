@@ -279,7 +279,12 @@ impl Checker<'_> {
 
     fn err(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
         let (line, column) = self.position(span.start);
-        self.errors.push(PolicyError { line: Some(line), column: Some(column), path: path.to_owned(), message: message.into() });
+        self.errors.push(PolicyError {
+            line: Some(line),
+            column: Some(column),
+            path: path.to_owned(),
+            message: message.into(),
+        });
     }
 
     fn level(&mut self, levels: &[String], name: &Spanned<String>, path: &str) -> Option<LevelIndex> {
@@ -297,11 +302,20 @@ impl Checker<'_> {
                 Ok(v) => {
                     set.insert(v);
                 }
-                Err(_) => self.err(item.span(), &format!("{path}[{i}]"), format!("must be one of: {}", E::VARIANTS.join(", "))),
+                Err(_) => self.err(
+                    item.span(),
+                    &format!("{path}[{i}]"),
+                    format!("must be one of: {}", E::VARIANTS.join(", ")),
+                ),
             }
         }
         if items.is_empty() {
-            self.errors.push(PolicyError { line: None, column: None, path: path.to_owned(), message: "must not be empty".into() });
+            self.errors.push(PolicyError {
+                line: None,
+                column: None,
+                path: path.to_owned(),
+                message: "must not be empty".into(),
+            });
         }
         set
     }
@@ -314,7 +328,13 @@ impl Checker<'_> {
         parsed
     }
 
-    fn condition(&mut self, raw: &Spanned<RawCondition>, path: &str, levels: &[String], allow_level: bool) -> Condition {
+    fn condition(
+        &mut self,
+        raw: &Spanned<RawCondition>,
+        path: &str,
+        levels: &[String],
+        allow_level: bool,
+    ) -> Condition {
         let c = raw.get_ref();
         let mut out = Condition {
             immediate_risk: c.immediate_risk,
@@ -347,23 +367,147 @@ impl Checker<'_> {
                 (Ok(at_least), Ok(within_days)) if at_least > 0 && within_days > 0 => {
                     out.prior_contacts = Some(PriorContacts { at_least, within_days });
                 }
-                _ => self.err(prior.span(), &format!("{path}.prior_contacts"), "at_least and within_days must be whole numbers above 0"),
+                _ => self.err(
+                    prior.span(),
+                    &format!("{path}.prior_contacts"),
+                    "at_least and within_days must be whole numbers above 0",
+                ),
             }
         }
         if let Some(items) = &c.level {
             let p = format!("{path}.level");
             if allow_level {
-                out.level = Some(items.iter().enumerate().filter_map(|(i, l)| self.level(levels, l, &format!("{p}[{i}]"))).collect());
+                out.level = Some(
+                    items.iter().enumerate().filter_map(|(i, l)| self.level(levels, l, &format!("{p}[{i}]"))).collect(),
+                );
             } else if let Some(first) = items.first() {
                 self.err(first.span(), &p, "is only allowed in routes (rules decide the level)");
             }
         }
-        out.any = c.any.iter().enumerate().map(|(i, a)| self.condition(a, &format!("{path}.any[{i}]"), levels, allow_level)).collect();
+        out.any = c
+            .any
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.condition(a, &format!("{path}.any[{i}]"), levels, allow_level))
+            .collect();
         if c.any.len() == 1 {
             self.err(raw.span(), &format!("{path}.any"), "needs at least two alternatives");
         }
         out.not = c.not.as_ref().map(|n| Box::new(self.condition(n, &format!("{path}.not"), levels, allow_level)));
         out
+    }
+}
+
+impl Checker<'_> {
+    fn levels(&mut self, raw: &RawPolicy) -> Vec<String> {
+        let levels: Vec<String> = raw.levels.get_ref().iter().map(|l| l.get_ref().clone()).collect();
+        if !(3..=4).contains(&levels.len()) {
+            self.err(raw.levels.span(), "levels", "must name 3 or 4 levels, lowest first");
+        }
+        let distinct: BTreeSet<&String> = levels.iter().collect();
+        if distinct.len() != levels.len() {
+            self.err(raw.levels.span(), "levels", "must not repeat a level");
+        }
+        if raw.name.get_ref().trim().is_empty() || raw.name.get_ref().contains('+') {
+            self.err(raw.name.span(), "name", "must be non-empty and contain no '+'");
+        }
+        levels
+    }
+
+    fn rules(&mut self, raw: &[RawRule], levels: &[String], ids: &mut BTreeSet<String>) -> Vec<Rule> {
+        let mut rules = Vec::new();
+        let mut previous_level = usize::MAX;
+        for (i, r) in raw.iter().enumerate() {
+            let path = format!("rules[{i}]");
+            if !ids.insert(r.id.get_ref().clone()) {
+                self.err(r.id.span(), &format!("{path}.id"), "repeats another rule's or modifier's id");
+            }
+            let level = self.level(levels, &r.level, &format!("{path}.level"));
+            if let Some(level) = level {
+                // First match wins, so rules must run from the highest level down: otherwise a
+                // lower rule could shadow a higher one that also holds.
+                if level > previous_level {
+                    self.err(
+                        r.level.span(),
+                        &format!("{path}.level"),
+                        "rules must be ordered from the highest level down",
+                    );
+                }
+                previous_level = level;
+            }
+            let when = self.condition(&r.when, &format!("{path}.when"), levels, false);
+            rules.push(Rule {
+                id: r.id.get_ref().clone(),
+                level: level.unwrap_or(0),
+                explanation: r.explanation.clone(),
+                flags: r.flags.clone(),
+                when,
+            });
+        }
+        rules
+    }
+
+    fn modifiers(&mut self, raw: &[RawModifier], levels: &[String], ids: &mut BTreeSet<String>) -> Vec<Modifier> {
+        let mut modifiers = Vec::new();
+        for (i, m) in raw.iter().enumerate() {
+            let path = format!("modifiers[{i}]");
+            if !ids.insert(m.id.get_ref().clone()) {
+                self.err(m.id.span(), &format!("{path}.id"), "repeats another rule's or modifier's id");
+            }
+            let raise = usize::try_from(*m.raise.get_ref()).ok().filter(|r| (1..levels.len().max(2)).contains(r));
+            if raise.is_none() {
+                self.err(m.raise.span(), &format!("{path}.raise"), "must be at least 1 and below the number of levels");
+            }
+            let when = self.condition(&m.when, &format!("{path}.when"), levels, false);
+            modifiers.push(Modifier {
+                id: m.id.get_ref().clone(),
+                raise: raise.unwrap_or(1),
+                explanation: m.explanation.clone(),
+                flags: m.flags.clone(),
+                when,
+            });
+        }
+        modifiers
+    }
+
+    fn routes(&mut self, raw: &Spanned<Vec<RawRoute>>, levels: &[String]) -> (Vec<Route>, Vec<String>) {
+        let mut routes = Vec::new();
+        let mut queues = Vec::new();
+        for (i, r) in raw.get_ref().iter().enumerate() {
+            let path = format!("routes[{i}]");
+            let queue = r.queue.get_ref();
+            if queue.is_empty() || !queue.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                self.err(r.queue.span(), &format!("{path}.queue"), "must be lower-case letters, digits and hyphens");
+            }
+            if !queues.contains(queue) {
+                queues.push(queue.clone());
+            }
+            let when =
+                r.when.as_ref().map(|w| self.condition(w, &format!("{path}.when"), levels, true)).unwrap_or_default();
+            routes.push(Route { queue: queue.clone(), explanation: r.explanation.clone(), when });
+        }
+        if raw.get_ref().last().is_none_or(|r| r.when.is_some()) {
+            self.err(raw.span(), "routes", "the last route must have no `when`, so every contact has a queue");
+        }
+        (routes, queues)
+    }
+
+    fn narrative(&mut self, n: &RawNarrative) -> NarrativeSignals {
+        let negation_window = usize::try_from(*n.negation_window.get_ref()).ok().filter(|w| (1..=20).contains(w));
+        if negation_window.is_none() {
+            self.err(n.negation_window.span(), "narrative.negation_window", "must be between 1 and 20");
+        }
+        let injury_terms: Vec<Vec<String>> =
+            n.injury_terms.get_ref().iter().map(|t| words(t)).filter(|w| !w.is_empty()).collect();
+        if injury_terms.is_empty() {
+            self.err(n.injury_terms.span(), "narrative.injury_terms", "must list at least one term");
+        }
+        NarrativeSignals {
+            injury_terms,
+            negation_cues: n.negation_cues.iter().map(|w| w.to_lowercase()).collect(),
+            negation_window: negation_window.unwrap_or(6),
+            clause_breaks: n.clause_breaks.iter().map(|w| w.to_lowercase()).collect(),
+        }
     }
 }
 
@@ -417,83 +561,13 @@ impl Policy {
             PolicyErrors(checker.errors)
         })?;
         let mut c = Checker { text, errors: Vec::new() };
-
-        let levels: Vec<String> = raw.levels.get_ref().iter().map(|l| l.get_ref().clone()).collect();
-        if !(3..=4).contains(&levels.len()) {
-            c.err(raw.levels.span(), "levels", "must name 3 or 4 levels, lowest first");
-        }
-        let distinct: BTreeSet<&String> = levels.iter().collect();
-        if distinct.len() != levels.len() {
-            c.err(raw.levels.span(), "levels", "must not repeat a level");
-        }
-        if raw.name.get_ref().trim().is_empty() || raw.name.get_ref().contains('+') {
-            c.err(raw.name.span(), "name", "must be non-empty and contain no '+'");
-        }
+        let levels = c.levels(&raw);
         let default_level = c.level(&levels, &raw.default_level, "default_level").unwrap_or(0);
-
         let mut ids = BTreeSet::new();
-        let mut rules = Vec::new();
-        let mut previous_level = usize::MAX;
-        for (i, r) in raw.rules.iter().enumerate() {
-            let path = format!("rules[{i}]");
-            if !ids.insert(r.id.get_ref().clone()) {
-                c.err(r.id.span(), &format!("{path}.id"), "repeats another rule's or modifier's id");
-            }
-            let level = c.level(&levels, &r.level, &format!("{path}.level"));
-            if let Some(level) = level {
-                // First match wins, so rules must run from the highest level down: otherwise a
-                // lower rule could shadow a higher one that also holds.
-                if level > previous_level {
-                    c.err(r.level.span(), &format!("{path}.level"), "rules must be ordered from the highest level down");
-                }
-                previous_level = level;
-            }
-            let when = c.condition(&r.when, &format!("{path}.when"), &levels, false);
-            rules.push(Rule { id: r.id.get_ref().clone(), level: level.unwrap_or(0), explanation: r.explanation.clone(), flags: r.flags.clone(), when });
-        }
-
-        let mut modifiers = Vec::new();
-        for (i, m) in raw.modifiers.iter().enumerate() {
-            let path = format!("modifiers[{i}]");
-            if !ids.insert(m.id.get_ref().clone()) {
-                c.err(m.id.span(), &format!("{path}.id"), "repeats another rule's or modifier's id");
-            }
-            let raise = usize::try_from(*m.raise.get_ref()).ok().filter(|r| (1..levels.len().max(2)).contains(r));
-            if raise.is_none() {
-                c.err(m.raise.span(), &format!("{path}.raise"), "must be at least 1 and below the number of levels");
-            }
-            let when = c.condition(&m.when, &format!("{path}.when"), &levels, false);
-            modifiers.push(Modifier { id: m.id.get_ref().clone(), raise: raise.unwrap_or(1), explanation: m.explanation.clone(), flags: m.flags.clone(), when });
-        }
-
-        let mut routes = Vec::new();
-        let mut queues = Vec::new();
-        for (i, r) in raw.routes.get_ref().iter().enumerate() {
-            let path = format!("routes[{i}]");
-            let queue = r.queue.get_ref();
-            if queue.is_empty() || !queue.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                c.err(r.queue.span(), &format!("{path}.queue"), "must be lower-case letters, digits and hyphens");
-            }
-            if !queues.contains(queue) {
-                queues.push(queue.clone());
-            }
-            let when = r.when.as_ref().map(|w| c.condition(w, &format!("{path}.when"), &levels, true)).unwrap_or_default();
-            routes.push(Route { queue: queue.clone(), explanation: r.explanation.clone(), when });
-        }
-        if raw.routes.get_ref().last().is_none_or(|r| r.when.is_some()) {
-            c.err(raw.routes.span(), "routes", "the last route must have no `when`, so every contact has a queue");
-        }
-
-        let n = &raw.narrative;
-        let negation_window = usize::try_from(*n.negation_window.get_ref()).ok().filter(|w| (1..=20).contains(w));
-        if negation_window.is_none() {
-            c.err(n.negation_window.span(), "narrative.negation_window", "must be between 1 and 20");
-        }
-        let injury_terms: Vec<Vec<String>> = n.injury_terms.get_ref().iter().map(|t| words(t)).filter(|w| !w.is_empty()).collect();
-        if injury_terms.is_empty() {
-            c.err(n.injury_terms.span(), "narrative.injury_terms", "must list at least one term");
-        }
-
+        let rules = c.rules(&raw.rules, &levels, &mut ids);
+        let modifiers = c.modifiers(&raw.modifiers, &levels, &mut ids);
+        let (routes, queues) = c.routes(&raw.routes, &levels);
+        let narrative = c.narrative(&raw.narrative);
         if !c.errors.is_empty() {
             return Err(PolicyErrors(c.errors));
         }
@@ -507,12 +581,7 @@ impl Policy {
             rules,
             modifiers,
             routes,
-            narrative: NarrativeSignals {
-                injury_terms,
-                negation_cues: n.negation_cues.iter().map(|w| w.to_lowercase()).collect(),
-                negation_window: negation_window.unwrap_or(6),
-                clause_breaks: n.clause_breaks.iter().map(|w| w.to_lowercase()).collect(),
-            },
+            narrative,
             queues,
         })
     }
@@ -520,5 +589,85 @@ impl Policy {
     /// The highest level's index.
     pub fn top_level(&self) -> LevelIndex {
         self.levels.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_default_is_valid_and_versioned_by_its_bytes() {
+        let p = Policy::default_policy().unwrap();
+        assert_eq!(p.levels, ["green", "amber", "red"]);
+        assert_eq!(p.rules.len(), 8);
+        assert_eq!(p.modifiers.len(), 2);
+        assert_eq!(p.queues, ["immediate", "exploitation", "domestic-abuse", "screening"]);
+        assert!(p.version.starts_with("default-2026.1+sha256:"));
+        assert_eq!(p.version.len(), "default-2026.1+sha256:".len() + 64);
+        let edited = Policy::parse(&format!("{DEFAULT_POLICY}\n# a comment\n")).unwrap();
+        assert_ne!(edited.version, p.version, "any edit is a new version");
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        Policy::parse(text).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn every_semantic_error_is_reported_with_its_line() {
+        let text = DEFAULT_POLICY
+            .replace(
+                r#"when = { concerns_any = ["female_genital_mutilation"] }"#,
+                r#"when = { concerns_any = ["fgm"] }"#,
+            )
+            .replace(r#"id = "fgm""#, r#"id = "immediate_risk""#)
+            .replace(r"when = { immediate_risk = true }", r#"when = { immediate_risk = true, age_under = "6 months" }"#)
+            .replace(
+                "raise = 1\nexplanation = \"The child is under 1",
+                "raise = 7\nexplanation = \"The child is under 1",
+            );
+        let found = errors(&text);
+        assert_eq!(found.len(), 4, "{found:#?}");
+        let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        assert!(
+            found.iter().any(|e| e.starts_with(&format!("{}:", line_of(r#"concerns_any = ["fgm"]"#)))
+                && e.contains("rules[4].when.concerns_any[0]")),
+            "{found:#?}"
+        );
+        assert!(found.iter().any(|e| e.contains("rules[4].id") && e.contains("repeats")), "{found:#?}");
+        assert!(found.iter().any(|e| e.contains("rules[0].when.age_under")), "{found:#?}");
+        assert!(found.iter().any(|e| e.contains("modifiers[0].raise")), "{found:#?}");
+    }
+
+    #[test]
+    fn rules_out_of_order_unknown_levels_and_a_missing_catch_all_route_are_errors() {
+        let text = DEFAULT_POLICY
+            .replacen(r#"level = "red""#, r#"level = "amber""#, 1)
+            .replace("[[routes]]\nqueue = \"screening\"\nexplanation = \"Everything else.\"\n", "")
+            .replace(r#"default_level = "green""#, r#"default_level = "blue""#);
+        let found = errors(&text);
+        assert!(found.iter().any(|e| e.contains("rules[1].level") && e.contains("highest level down")), "{found:#?}");
+        assert!(found.iter().any(|e| e.contains("default_level")), "{found:#?}");
+        assert!(found.iter().any(|e| e.contains("routes") && e.contains("last route")), "{found:#?}");
+    }
+
+    #[test]
+    fn a_syntax_or_shape_error_has_a_position() {
+        let found = errors("name = \"x\"\nlevels = [\"a\", \"b\", \"c\"]\ndefault_level = \"a\"\nbogus = 1\n");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("(file)"), "{found:?}");
+        let found =
+            errors(&DEFAULT_POLICY.replace("when = { immediate_risk = true }", "when = { immediate_risk = \"yes\" }"));
+        assert!(found[0].chars().next().unwrap().is_ascii_digit(), "a line number first: {found:?}");
+    }
+
+    #[test]
+    fn age_spans_parse() {
+        assert_eq!("6m".parse::<AgeSpan>(), Ok(AgeSpan::Months(6)));
+        assert_eq!("13y".parse::<AgeSpan>(), Ok(AgeSpan::Years(13)));
+        assert_eq!("10d".parse::<AgeSpan>(), Ok(AgeSpan::Days(10)));
+        assert!("6".parse::<AgeSpan>().is_err());
+        assert!("m".parse::<AgeSpan>().is_err());
+        assert!("".parse::<AgeSpan>().is_err());
     }
 }

@@ -1,0 +1,219 @@
+//! The classification engine: a pure function from a contact's facts and a [`Policy`] to a
+//! [`Decision`]. No I/O, no clock: the same facts and policy always give the same decision.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Europe::London;
+
+use super::{
+    narrative::mentions_injury,
+    policy::{AgeSpan, AgencyKindKey, Condition, LevelIndex, Policy},
+};
+use crate::{
+    auth::AgencyKind,
+    intake::model::{Concern, DashRisk, NewContact},
+};
+
+/// What the engine knows about the contact as a whole.
+#[derive(Debug, Clone)]
+pub struct ContactFacts {
+    pub concerns: BTreeSet<Concern>,
+    pub immediate_risk: bool,
+    pub disclosure_made: bool,
+    /// An injury: observed (structured) or described in the text and not negated.
+    pub injury: bool,
+    pub dash_risk: Option<DashRisk>,
+    pub child_present: Option<bool>,
+    pub agency_kind: AgencyKind,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What the engine knows about one child.
+#[derive(Debug, Clone, Default)]
+pub struct ChildFacts {
+    pub date_of_birth: Option<NaiveDate>,
+    pub unborn: bool,
+    pub non_mobile: bool,
+    /// When earlier contacts about this child were received (any agency).
+    pub prior_contacts: Vec<DateTime<Utc>>,
+}
+
+/// One rule, modifier or route that fired.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reason {
+    /// The rule's, modifier's or route's id in the policy.
+    pub rule: String,
+    /// What it did: a level name (rule), `raise:N` (modifier) or `queue:NAME` (route).
+    pub effect: String,
+    pub explanation: String,
+    /// The child it concerns (0-based), for rules and modifiers.
+    pub child: Option<usize>,
+}
+
+/// The outcome of classification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub level: LevelIndex,
+    pub urgency: String,
+    pub queue: String,
+    pub reasons: Vec<Reason>,
+    pub flags: Vec<String>,
+    pub policy_version: String,
+}
+
+impl ContactFacts {
+    /// The contact-level facts of a submission, received at `received_at` from `agency_kind`.
+    pub fn of(contact: &NewContact, agency_kind: AgencyKind, received_at: DateTime<Utc>, policy: &Policy) -> Self {
+        let injury = contact.injury.as_ref().is_some_and(|i| i.observed == Some(true))
+            || contact
+                .injury
+                .as_ref()
+                .and_then(|i| i.description.as_deref())
+                .is_some_and(|d| mentions_injury(d, &policy.narrative))
+            || mentions_injury(&contact.narrative, &policy.narrative);
+        Self {
+            concerns: contact.concerns.iter().copied().collect(),
+            immediate_risk: contact.immediate_risk,
+            disclosure_made: contact.disclosure_made,
+            injury,
+            dash_risk: contact.police.as_ref().and_then(|p| p.dash_risk),
+            child_present: contact.police.as_ref().and_then(|p| p.child_present),
+            agency_kind,
+            received_at,
+        }
+    }
+}
+
+/// The date a span after `from`.
+fn add_span(from: NaiveDate, span: AgeSpan) -> Option<NaiveDate> {
+    match span {
+        AgeSpan::Days(d) => from.checked_add_signed(TimeDelta::days(i64::from(d))),
+        AgeSpan::Months(m) => from.checked_add_months(Months::new(m)),
+        AgeSpan::Years(y) => from.checked_add_months(Months::new(y.checked_mul(12)?)),
+    }
+}
+
+struct Context<'a> {
+    contact: &'a ContactFacts,
+    child: &'a ChildFacts,
+    received_on: NaiveDate,
+    /// The contact's level, for route conditions.
+    level: Option<LevelIndex>,
+}
+
+impl Context<'_> {
+    /// Whether the child's age at receipt is below `span`. Unborn: yes. Unknown: no.
+    fn age_under(&self, span: AgeSpan) -> bool {
+        if self.child.unborn {
+            return true;
+        }
+        self.child.date_of_birth.and_then(|dob| add_span(dob, span)).is_some_and(|limit| self.received_on < limit)
+    }
+
+    /// Whether the child's age at receipt is at least `span`. Unborn or unknown: no.
+    fn age_at_least(&self, span: AgeSpan) -> bool {
+        !self.child.unborn
+            && self
+                .child
+                .date_of_birth
+                .and_then(|dob| add_span(dob, span))
+                .is_some_and(|limit| self.received_on >= limit)
+    }
+
+    fn holds(&self, c: &Condition) -> bool {
+        let contact = self.contact;
+        c.concerns_any.as_ref().is_none_or(|set| set.iter().any(|x| contact.concerns.contains(x)))
+            && c.immediate_risk.is_none_or(|v| v == contact.immediate_risk)
+            && c.disclosure_made.is_none_or(|v| v == contact.disclosure_made)
+            && c.injury.is_none_or(|v| v == contact.injury)
+            && c.non_mobile.is_none_or(|v| v == self.child.non_mobile)
+            && c.unborn.is_none_or(|v| v == self.child.unborn)
+            && c.age_under.is_none_or(|span| self.age_under(span))
+            && c.age_at_least.is_none_or(|span| self.age_at_least(span))
+            && c.dash_risk.as_ref().is_none_or(|set| contact.dash_risk.is_some_and(|d| set.contains(&d)))
+            && c.child_present.is_none_or(|v| contact.child_present == Some(v))
+            && c.agency_kind.as_ref().is_none_or(|set| set.contains(&AgencyKindKey::of(contact.agency_kind)))
+            && c.prior_contacts.is_none_or(|p| {
+                let since = contact.received_at - TimeDelta::days(i64::from(p.within_days));
+                let count =
+                    self.child.prior_contacts.iter().filter(|at| **at >= since && **at < contact.received_at).count();
+                u32::try_from(count).unwrap_or(u32::MAX) >= p.at_least
+            })
+            && c.level.as_ref().is_none_or(|set| self.level.is_some_and(|l| set.contains(&l)))
+            && (c.any.is_empty() || c.any.iter().any(|a| self.holds(a)))
+            && c.not.as_ref().is_none_or(|n| !self.holds(n))
+    }
+}
+
+/// Classifies a contact about `children` under `policy`.
+///
+/// Each child: the first rule that holds sets its base level (else the default), then every
+/// modifier that holds raises it, capped at the top level. The contact's level is the highest
+/// child's; the first route that holds (for any child) names the queue.
+pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]) -> Decision {
+    let received_on = contact.received_at.with_timezone(&London).date_naive();
+    let mut reasons = Vec::new();
+    let mut flags = BTreeSet::new();
+    let mut level = 0;
+    let no_child = [ChildFacts::default()];
+    let children = if children.is_empty() { &no_child[..] } else { children };
+    for (index, child) in children.iter().enumerate() {
+        let cx = Context { contact, child, received_on, level: None };
+        let mut child_level = if let Some(rule) = policy.rules.iter().find(|r| cx.holds(&r.when)) {
+            reasons.push(Reason {
+                rule: rule.id.clone(),
+                effect: policy.levels[rule.level].clone(),
+                explanation: rule.explanation.clone(),
+                child: Some(index),
+            });
+            flags.extend(rule.flags.iter().cloned());
+            rule.level
+        } else {
+            reasons.push(Reason {
+                rule: "default".into(),
+                effect: policy.levels[policy.default_level].clone(),
+                explanation: policy.default_explanation.clone(),
+                child: Some(index),
+            });
+            policy.default_level
+        };
+        for modifier in policy.modifiers.iter().filter(|m| cx.holds(&m.when)) {
+            let raised = (child_level + modifier.raise).min(policy.top_level());
+            reasons.push(Reason {
+                rule: modifier.id.clone(),
+                effect: format!("raise:{}", modifier.raise),
+                explanation: if raised == child_level {
+                    format!("{} (already at the highest level)", modifier.explanation)
+                } else {
+                    format!("{} Raised to {}.", modifier.explanation, policy.levels[raised])
+                },
+                child: Some(index),
+            });
+            flags.extend(modifier.flags.iter().cloned());
+            child_level = raised;
+        }
+        level = level.max(child_level);
+    }
+    let route = policy.routes.iter().find(|r| {
+        children.iter().any(|child| Context { contact, child, received_on, level: Some(level) }.holds(&r.when))
+    });
+    // The policy check guarantees a final route with no condition; "screening" is a last resort.
+    let queue = route.map_or_else(|| "screening".to_owned(), |r| r.queue.clone());
+    if let Some(route) = route {
+        reasons.push(Reason {
+            rule: format!("route:{}", route.queue),
+            effect: format!("queue:{}", route.queue),
+            explanation: route.explanation.clone(),
+            child: None,
+        });
+    }
+    Decision {
+        level,
+        urgency: policy.levels[level].clone(),
+        queue,
+        reasons,
+        flags: flags.into_iter().collect(),
+        policy_version: policy.version.clone(),
+    }
+}

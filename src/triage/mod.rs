@@ -1,0 +1,20 @@
+//! Triage: an explainable urgency and a queue for every contact, from a versioned policy file.
+//!
+//! - [`policy`]: the hub's policy (levels, rules, modifiers, routes, narrative signals), loaded
+//!   from TOML, checked, and versioned by name plus a hash of its bytes.
+//! - [`narrative`]: injury terms in free text, with negation.
+//! - [`classify`]: the pure engine. Facts in, [`Decision`] out: level, queue, every reason.
+//!
+//! Invariants: classification is deterministic (same facts and policy, same decision); with
+//! the default policy, adding a concern or a risk fact never lowers the urgency (rules run from
+//! the highest level down and every default condition is positive); every decision carries the
+//! version of the policy that made it.
+
+pub mod classify;
+pub mod narrative;
+pub mod policy;
+#[cfg(test)]
+mod tests;
+
+pub use classify::{ChildFacts, ContactFacts, Decision, Reason, classify};
+pub use policy::{Policy, PolicyErrors};
