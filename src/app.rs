@@ -9,7 +9,25 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{clock::SharedClock, config::Settings, db, redis_store::RedisStore};
+use crate::{
+    clock::SharedClock,
+    config::{PolicySettings, Settings},
+    db,
+    redis_store::RedisStore,
+    triage::{Policy, policy::DEFAULT_POLICY},
+};
+
+/// The policy named by `policy.file`, or the shipped default when it is empty.
+pub fn load_policy(settings: &PolicySettings) -> anyhow::Result<Policy> {
+    let (text, source) = match settings.file.as_deref() {
+        None | Some("") => (DEFAULT_POLICY.to_owned(), "the built-in default policy".to_owned()),
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read policy.file {path}: {e}"))?,
+            format!("policy.file {path}"),
+        ),
+    };
+    Policy::parse(&text).map_err(|errors| anyhow::anyhow!("{source} is invalid: {errors}"))
+}
 
 /// Everything a request or worker needs, shared behind an `Arc`.
 pub struct AppState {
@@ -21,15 +39,20 @@ pub struct AppState {
     pub clock: SharedClock,
     /// Validated settings.
     pub settings: Arc<Settings>,
+    /// The hub's policy, loaded and checked at start-up; its version is on every decision.
+    pub policy: Arc<Policy>,
 }
 
 impl AppState {
     /// State for `settings`. Connects to nothing yet: the stores are reached on first use, so
     /// the service starts (and reports not-ready) while a store is down.
+    /// Fails when the policy file is missing or invalid: the service must not triage under a
+    /// policy nobody checked.
     pub fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
+        let policy = Arc::new(load_policy(&settings.policy)?);
         let db = db::connect_lazy(&settings.database)?;
         let redis = RedisStore::new(&settings.redis)?;
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings) }))
+        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy }))
     }
 }
 

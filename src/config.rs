@@ -28,6 +28,16 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
+    /// The hub's triage policy.
+    pub policy: PolicySettings,
+}
+
+/// Which policy file to triage with.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySettings {
+    /// Path of the policy file; empty means the shipped default (`config/policy/default.toml`).
+    pub file: Option<String>,
 }
 
 /// PostgreSQL settings.

@@ -245,6 +245,43 @@ pub struct ContactResponse {
     /// Staff only: what has happened to the contact, oldest first (reads are in the audit trail).
     #[oai(skip_serializing_if_is_none)]
     pub history: Option<Vec<HistoryEntry>>,
+    /// Staff only: the children, each with its id (for `/v1/children/{id}/contacts`) and the
+    /// earlier contacts it was matched to at intake.
+    #[oai(skip_serializing_if_is_none)]
+    pub children: Option<Vec<ContactChildResponse>>,
+    /// Staff only: the original classification and every re-rating, oldest first.
+    #[oai(skip_serializing_if_is_none)]
+    pub ratings: Option<Vec<RatingResponse>>,
+}
+
+/// A child of a contact, as staff see it.
+#[derive(Debug, Clone, Object)]
+pub struct ContactChildResponse {
+    pub id: uuid::Uuid,
+    /// Position in the contact's `children` (0-based).
+    pub index: i32,
+    /// Earlier contacts about the same child (same NHS number, or same names and date of birth).
+    pub matched_contact_ids: Vec<uuid::Uuid>,
+}
+
+/// One rating of a contact.
+#[derive(Debug, Clone, Object)]
+pub struct RatingResponse {
+    /// `classification` (the policy, at intake) or `rerate` (a manager).
+    pub kind: String,
+    pub urgency: String,
+    pub queue: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub previous_urgency: Option<String>,
+    /// The manager's written reason (re-ratings).
+    #[oai(skip_serializing_if_is_none)]
+    pub reason: Option<String>,
+    /// `system` for the policy, `staff` for a manager.
+    pub actor_kind: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub actor_id: Option<uuid::Uuid>,
+    pub policy_version: String,
+    pub at: DateTime<Utc>,
 }
 
 impl From<ContactRecord> for ContactResponse {
@@ -257,12 +294,14 @@ impl From<ContactRecord> for ContactResponse {
             urgency: r.urgency,
             queue: r.queue,
             decision_due_at: r.decision_due_at,
-            classification: r.classification.map(ClassificationResponse::from),
+            classification: r.classification.map(|c| ClassificationResponse::new(c, false)),
             outcome: r.outcome,
             version: None,
             agency: None,
             submission: None,
             history: None,
+            children: None,
+            ratings: None,
         }
     }
 }
@@ -285,21 +324,32 @@ pub struct ClassificationResponse {
 pub struct ClassificationReasonResponse {
     /// The rule's id in the policy file.
     pub rule: String,
-    /// What it did, e.g. `red` or `raise:1`.
+    /// What it did: a level (`red`), a raise (`raise:1`) or a queue (`queue:immediate`).
     pub effect: String,
     /// Why, in words.
     pub explanation: String,
+    /// The child it concerns (0-based index into `children`), for rules and modifiers.
+    #[oai(skip_serializing_if_is_none)]
+    pub child: Option<u32>,
 }
 
-impl From<Classification> for ClassificationResponse {
-    fn from(c: Classification) -> Self {
+impl ClassificationResponse {
+    /// `staff` sees every reason; an agency does not see reasons that rest on other contacts
+    /// about the child, which may have come from other agencies.
+    fn new(c: Classification, staff: bool) -> Self {
         Self {
             urgency: c.urgency,
             policy_version: c.policy_version,
             reasons: c
                 .reasons
                 .into_iter()
-                .map(|r| ClassificationReasonResponse { rule: r.rule, effect: r.effect, explanation: r.explanation })
+                .filter(|r| staff || !r.uses_other_contacts)
+                .map(|r| ClassificationReasonResponse {
+                    rule: r.rule,
+                    effect: r.effect,
+                    explanation: r.explanation,
+                    child: r.child.and_then(|c| u32::try_from(c).ok()),
+                })
                 .collect(),
         }
     }
@@ -341,11 +391,39 @@ impl ContactResponse {
                 actor_id: e.actor_id,
             })
             .collect();
+        let classification = c.record.classification.clone().map(|cl| ClassificationResponse::new(cl, true));
+        let children = c
+            .children
+            .into_iter()
+            .map(|ch| ContactChildResponse {
+                id: ch.id,
+                index: ch.ordinal,
+                matched_contact_ids: ch.matched_contact_ids,
+            })
+            .collect();
+        let ratings = c
+            .ratings
+            .into_iter()
+            .map(|r| RatingResponse {
+                kind: r.kind,
+                urgency: r.urgency,
+                queue: r.queue,
+                previous_urgency: r.previous_urgency,
+                reason: r.reason,
+                actor_kind: r.actor_kind,
+                actor_id: r.actor_id,
+                policy_version: r.policy_version,
+                at: r.at,
+            })
+            .collect();
         Ok(Self {
             version: Some(version),
             agency: Some(agency),
             submission: Some(submission),
             history: Some(history),
+            children: Some(children),
+            ratings: Some(ratings),
+            classification,
             ..c.record.into()
         })
     }
@@ -415,7 +493,7 @@ impl IntakeApi {
     }
 
     async fn submit_one(&self, agency: &AgencyPrincipal, contact: &NewContact) -> Result<Submitted, ApiError> {
-        intake::service::submit_contact(&self.state.db, self.state.clock.as_ref(), agency, contact)
+        intake::service::submit_contact(&self.state.db, self.state.clock.as_ref(), &self.state.policy, agency, contact)
             .await
             .map_err(|e| ApiError::from_intake(&e, self.retry_after()))
     }

@@ -12,6 +12,7 @@ pub mod payload;
 pub mod problem;
 pub mod security;
 mod trace;
+pub mod triage;
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ use crate::app::AppState;
 pub enum ApiTags {
     /// Submitting and reading contacts.
     Contacts,
+    /// Re-rating contacts and following a child across contacts.
+    Triage,
     /// The append-only audit trail.
     Audit,
     /// Liveness and readiness probes.
@@ -34,10 +37,11 @@ pub enum ApiTags {
 /// The service description, built from the code.
 pub fn openapi_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(intake::IntakeApi, audit::AuditApi, health::HealthApi), ()> {
+) -> OpenApiService<(intake::IntakeApi, triage::TriageApi, audit::AuditApi, health::HealthApi), ()> {
     OpenApiService::new(
         (
             intake::IntakeApi { state: state.clone() },
+            triage::TriageApi { state: state.clone() },
             audit::AuditApi { state: state.clone() },
             health::HealthApi { state: state.clone() },
         ),

@@ -358,6 +358,26 @@ error_response!(
 );
 
 error_response!(
+    /// Errors of re-rating a contact.
+    RerateError {
+        /// The body is not valid JSON, or repeats a field.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only managers re-rate.
+        403 => Forbidden,
+        /// No such contact.
+        404 => NotFound,
+        /// The body exceeds the size limit.
+        413 => PayloadTooLarge,
+        /// The body is not `application/json`.
+        415 => UnsupportedMediaType,
+        /// Not a level of the policy, the same level as now, or no reason.
+        422 => UnprocessableEntity,
+    }
+);
+
+error_response!(
     /// Errors of listing.
     ListError {
         /// A query parameter is not valid.

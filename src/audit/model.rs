@@ -61,6 +61,10 @@ pub enum AuditAction {
     ContactRead,
     /// The audit trail was listed.
     AuditListed,
+    /// A manager re-rated a contact.
+    ContactRerated,
+    /// Staff listed the contacts about a child.
+    ChildContactsRead,
     AgencyCreated,
     StaffCreated,
     ApiKeyCreated,
@@ -74,6 +78,8 @@ impl AuditAction {
             Self::ContactReplayed => "contact.replayed",
             Self::ContactRead => "contact.read",
             Self::AuditListed => "audit.listed",
+            Self::ContactRerated => "contact.rerated",
+            Self::ChildContactsRead => "child.contacts_read",
             Self::AgencyCreated => "agency.created",
             Self::StaffCreated => "staff.created",
             Self::ApiKeyCreated => "api_key.created",
@@ -81,7 +87,8 @@ impl AuditAction {
     }
 
     /// Actions that read rather than change, as stored; used to filter a contact's history.
-    pub(crate) const READS: &'static [&'static str] = &["contact.replayed", "contact.read", "audit.listed"];
+    pub(crate) const READS: &'static [&'static str] =
+        &["contact.replayed", "contact.read", "audit.listed", "child.contacts_read"];
 }
 
 /// One stored audit event.

@@ -160,6 +160,8 @@ pub struct Classification {
     pub urgency: String,
     pub policy_version: String,
     pub reasons: Vec<ClassificationReason>,
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// One rule that fired.
@@ -168,6 +170,12 @@ pub struct ClassificationReason {
     pub rule: String,
     pub effect: String,
     pub explanation: String,
+    /// The child it concerns (0-based), for rules and modifiers.
+    #[serde(default)]
+    pub child: Option<usize>,
+    /// Rests on other contacts about the child: shown to hub staff only.
+    #[serde(default)]
+    pub uses_other_contacts: bool,
 }
 
 /// A stored contact: what every view is built from.
@@ -194,6 +202,10 @@ pub struct StaffContact {
     pub agency_kind: String,
     pub submission: NewContact,
     pub history: Vec<crate::audit::AuditEvent>,
+    /// The children with their ids and the earlier contacts each was matched to.
+    pub children: Vec<crate::triage::ContactChild>,
+    /// The original classification and every re-rating, oldest first.
+    pub ratings: Vec<crate::triage::Rating>,
 }
 
 /// What a submission did.

@@ -142,6 +142,8 @@ pub(crate) async fn find_staff_contact(
             agency_kind: r.agency_kind,
             submission: r.submission.0,
             history: Vec::new(),
+            children: Vec::new(),
+            ratings: Vec::new(),
         })
     })
     .transpose()

@@ -13,6 +13,7 @@ use crate::{
     clock::Clock,
     db::StoreError,
     id::ContactId,
+    triage::{self, Policy},
 };
 
 /// Why a submission or read did not succeed.
@@ -49,6 +50,7 @@ pub fn request_hash(contact: &NewContact) -> Result<Vec<u8>, serde_json::Error> 
 pub async fn submit_contact(
     db: &PgPool,
     clock: &dyn Clock,
+    policy: &Policy,
     agency: &AgencyPrincipal,
     contact: &NewContact,
 ) -> Result<Submitted, IntakeError> {
@@ -62,17 +64,28 @@ pub async fn submit_contact(
     // it and then does nothing, so a losing racer writes nothing at all.
     let inserted =
         repo::insert_contact(&mut tx, id, agency.agency_id, &contact.agency_reference, &hash, now, &submission).await?;
-    let Some(record) = inserted else {
+    let Some(mut record) = inserted else {
         tx.rollback().await?;
         return replay(db, clock, agency, &contact.agency_reference, &hash).await;
     };
+    // Triage in the same transaction: a contact is never stored unclassified.
+    let decision = triage::service::classify_new_contact(&mut tx, policy, id, contact, agency.kind, now).await?;
+    record.urgency = Some(decision.urgency.clone());
+    record.queue = Some(decision.queue.clone());
+    record.classification = Some(triage::service::classification_of(&decision));
     audit::record(
         &mut tx,
         now,
         &Actor::agency(agency.agency_id, agency.key_id),
         AuditAction::ContactSubmitted,
         Some(id),
-        serde_json::json!({ "children": contact.children.len(), "concerns": contact.concerns }),
+        serde_json::json!({
+            "children": contact.children.len(),
+            "concerns": contact.concerns,
+            "urgency": decision.urgency,
+            "queue": decision.queue,
+            "policy_version": decision.policy_version,
+        }),
     )
     .await?;
     tx.commit().await?;
@@ -147,6 +160,8 @@ pub async fn read_contact_as_staff(
     let contact =
         repo::find_staff_contact(&mut tx, AgencyScope::AllAgencies, id).await?.ok_or(IntakeError::NotFound)?;
     let history = audit::contact_history(&mut tx, id).await?;
+    let children = triage::repo::children_of(&mut tx, AgencyScope::AllAgencies, id).await?;
+    let ratings = triage::repo::ratings(&mut tx, AgencyScope::AllAgencies, id).await?;
     audit::record(
         &mut tx,
         clock.now(),
@@ -157,5 +172,5 @@ pub async fn read_contact_as_staff(
     )
     .await?;
     tx.commit().await?;
-    Ok(StaffContact { history, ..contact })
+    Ok(StaffContact { history, children, ratings, ..contact })
 }

@@ -49,6 +49,9 @@ pub struct Reason {
     pub explanation: String,
     /// The child it concerns (0-based), for rules and modifiers.
     pub child: Option<usize>,
+    /// The reason rests on other contacts about the child (possibly from other agencies), so it
+    /// is shown to hub staff only, never in an agency's view.
+    pub uses_other_contacts: bool,
 }
 
 /// The outcome of classification.
@@ -136,8 +139,10 @@ impl Context<'_> {
             && c.agency_kind.as_ref().is_none_or(|set| set.contains(&AgencyKindKey::of(contact.agency_kind)))
             && c.prior_contacts.is_none_or(|p| {
                 let since = contact.received_at - TimeDelta::days(i64::from(p.within_days));
+                // Earlier means committed earlier: the caller passes only other contacts received
+                // up to this one, so an equal instant counts.
                 let count =
-                    self.child.prior_contacts.iter().filter(|at| **at >= since && **at < contact.received_at).count();
+                    self.child.prior_contacts.iter().filter(|at| **at >= since && **at <= contact.received_at).count();
                 u32::try_from(count).unwrap_or(u32::MAX) >= p.at_least
             })
             && c.level.as_ref().is_none_or(|set| self.level.is_some_and(|l| set.contains(&l)))
@@ -166,6 +171,7 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
                 effect: policy.levels[rule.level].clone(),
                 explanation: rule.explanation.clone(),
                 child: Some(index),
+                uses_other_contacts: rule.when.uses_prior_contacts(),
             });
             flags.extend(rule.flags.iter().cloned());
             rule.level
@@ -175,6 +181,7 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
                 effect: policy.levels[policy.default_level].clone(),
                 explanation: policy.default_explanation.clone(),
                 child: Some(index),
+                uses_other_contacts: false,
             });
             policy.default_level
         };
@@ -189,25 +196,15 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
                     format!("{} Raised to {}.", modifier.explanation, policy.levels[raised])
                 },
                 child: Some(index),
+                uses_other_contacts: modifier.when.uses_prior_contacts(),
             });
             flags.extend(modifier.flags.iter().cloned());
             child_level = raised;
         }
         level = level.max(child_level);
     }
-    let route = policy.routes.iter().find(|r| {
-        children.iter().any(|child| Context { contact, child, received_on, level: Some(level) }.holds(&r.when))
-    });
-    // The policy check guarantees a final route with no condition; "screening" is a last resort.
-    let queue = route.map_or_else(|| "screening".to_owned(), |r| r.queue.clone());
-    if let Some(route) = route {
-        reasons.push(Reason {
-            rule: format!("route:{}", route.queue),
-            effect: format!("queue:{}", route.queue),
-            explanation: route.explanation.clone(),
-            child: None,
-        });
-    }
+    let (queue, route_reason) = route_for(policy, contact, children, level);
+    reasons.extend(route_reason);
     Decision {
         level,
         urgency: policy.levels[level].clone(),
@@ -215,5 +212,34 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
         reasons,
         flags: flags.into_iter().collect(),
         policy_version: policy.version.clone(),
+    }
+}
+
+/// The queue for a contact at `level`: the first route that holds for any child, with its reason.
+pub fn route_for(
+    policy: &Policy,
+    contact: &ContactFacts,
+    children: &[ChildFacts],
+    level: LevelIndex,
+) -> (String, Option<Reason>) {
+    let received_on = contact.received_at.with_timezone(&London).date_naive();
+    let no_child = [ChildFacts::default()];
+    let children = if children.is_empty() { &no_child[..] } else { children };
+    let route = policy.routes.iter().find(|r| {
+        children.iter().any(|child| Context { contact, child, received_on, level: Some(level) }.holds(&r.when))
+    });
+    match route {
+        Some(route) => (
+            route.queue.clone(),
+            Some(Reason {
+                rule: format!("route:{}", route.queue),
+                effect: format!("queue:{}", route.queue),
+                explanation: route.explanation.clone(),
+                child: None,
+                uses_other_contacts: route.when.uses_prior_contacts(),
+            }),
+        ),
+        // The policy check guarantees a final route with no condition; this is a last resort.
+        None => ("screening".to_owned(), None),
     }
 }

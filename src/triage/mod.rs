@@ -4,6 +4,8 @@
 //!   from TOML, checked, and versioned by name plus a hash of its bytes.
 //! - [`narrative`]: injury terms in free text, with negation.
 //! - [`classify`]: the pure engine. Facts in, [`Decision`] out: level, queue, every reason.
+//! - [`matching`]: the same child across contacts (NHS number, or normalised names and birth date).
+//! - [`service`]: classification inside the intake transaction, re-rating, a child's contacts.
 //!
 //! Invariants: classification is deterministic (same facts and policy, same decision); with
 //! the default policy, adding a concern or a risk fact never lowers the urgency (rules run from
@@ -11,10 +13,15 @@
 //! version of the policy that made it.
 
 pub mod classify;
+pub mod matching;
 pub mod narrative;
 pub mod policy;
+pub(crate) mod repo;
+pub mod service;
 #[cfg(test)]
 mod tests;
 
 pub use classify::{ChildFacts, ContactFacts, Decision, Reason, classify};
 pub use policy::{Policy, PolicyErrors};
+pub use repo::{ChildContact, ContactChild, Rating};
+pub use service::{Rerated, TriageError};

@@ -105,6 +105,15 @@ pub struct Condition {
     pub not: Option<Box<Condition>>,
 }
 
+impl Condition {
+    /// Whether this condition (or any part of it) looks at other contacts about the child.
+    pub fn uses_prior_contacts(&self) -> bool {
+        self.prior_contacts.is_some()
+            || self.any.iter().any(Condition::uses_prior_contacts)
+            || self.not.as_ref().is_some_and(|n| n.uses_prior_contacts())
+    }
+}
+
 /// An agency kind usable in a set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct AgencyKindKey(pub usize);
@@ -364,13 +373,15 @@ impl Checker<'_> {
         if let Some(prior) = &c.prior_contacts {
             let p = prior.get_ref();
             match (u32::try_from(p.at_least), u32::try_from(p.within_days)) {
-                (Ok(at_least), Ok(within_days)) if at_least > 0 && within_days > 0 => {
+                (Ok(at_least), Ok(within_days))
+                    if at_least > 0 && i64::from(at_least) <= super::repo::PRIOR_LIMIT && within_days > 0 =>
+                {
                     out.prior_contacts = Some(PriorContacts { at_least, within_days });
                 }
                 _ => self.err(
                     prior.span(),
                     &format!("{path}.prior_contacts"),
-                    "at_least and within_days must be whole numbers above 0",
+                    "at_least (1-25) and within_days (1 or more) must be whole numbers",
                 ),
             }
         }

@@ -28,7 +28,7 @@ async fn every_shared_triage_case_is_accepted_with_201() {
 }
 
 #[tokio::test]
-async fn the_api_example_is_created_with_location_and_untriaged_fields_null() {
+async fn the_api_example_is_created_with_location_triaged_and_undecided_fields_null() {
     let app = spawn_app().await;
     let body = example_contact(app.today(), "PPN-2026-004211");
     let resp = app.post_contact(&app.police.key, &body).await;
@@ -39,10 +39,15 @@ async fn the_api_example_is_created_with_location_and_untriaged_fields_null() {
     assert!(location.ends_with(&format!("/v1/contacts/{id}")), "{location}");
     assert_eq!(contact["agency_reference"], "PPN-2026-004211");
     assert_eq!(contact["status"], "awaiting_screening");
-    for field in ["urgency", "queue", "decision_due_at", "outcome"] {
+    // Triaged at intake: a bruised 4-month-old is red and goes to the immediate queue.
+    assert_eq!(contact["urgency"], "red");
+    assert_eq!(contact["queue"], "immediate");
+    assert_eq!(contact["classification"]["urgency"], "red");
+    assert_eq!(contact["classification"]["reasons"][0]["rule"], "injury_non_mobile");
+    assert!(contact["classification"]["policy_version"].as_str().unwrap().starts_with("default-2026.1+sha256:"));
+    for field in ["decision_due_at", "outcome"] {
         assert!(contact.get(field).is_some_and(Value::is_null), "{field} is present and null: {contact}");
     }
-    assert!(contact.get("classification").is_none(), "no classification before triage");
     // The agency view never carries the submission back.
     assert!(contact.get("submission").is_none());
     assert_eq!(app.count("select count(*) from contacts").await, 1);

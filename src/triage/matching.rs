@@ -1,0 +1,71 @@
+//! Recognising the same child across contacts: the same NHS number, or the same normalised given
+//! name, family name and date of birth. Normalisation drops case, spacing, punctuation and
+//! accents ("Zoë O'Brien" = "zoe obrien"), so a typing difference does not hide a repeat; a
+//! different child who shares a surname does not match, because given name and date of birth
+//! are part of the key.
+
+use chrono::NaiveDate;
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+
+use crate::intake::model::Child;
+
+/// A name reduced to lower-case letters and digits, accents removed.
+pub fn normalise_name(name: &str) -> String {
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The name-and-birth-date key, when given name, family name and date of birth are all known.
+pub fn name_key(given: Option<&str>, family: Option<&str>, date_of_birth: Option<NaiveDate>) -> Option<String> {
+    let given = normalise_name(given?);
+    let family = normalise_name(family?);
+    let date_of_birth = date_of_birth?;
+    (!given.is_empty() && !family.is_empty()).then(|| format!("{given}|{family}|{date_of_birth}"))
+}
+
+/// The matching keys of a child as submitted.
+pub fn keys_of(child: &Child) -> (Option<String>, Option<String>) {
+    (child.nhs_number.clone(), name_key(child.given_name.as_deref(), child.family_name.as_deref(), child.date_of_birth))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dob() -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(2019, 5, 4)
+    }
+
+    #[test]
+    fn case_spacing_punctuation_and_accents_do_not_matter() {
+        let a = name_key(Some("Zoë"), Some("O'Brien"), dob());
+        assert_eq!(a.as_deref(), Some("zoe|obrien|2019-05-04"));
+        assert_eq!(name_key(Some("  ZOE "), Some("o brien"), dob()), a);
+        assert_eq!(
+            name_key(Some("Zoe\u{0301}"), Some("O\u{2019}Brien"), dob()),
+            a,
+            "combining accent, curly apostrophe"
+        );
+        assert_eq!(
+            name_key(Some("Mary-Jane"), Some("Smith"), dob()),
+            name_key(Some("mary jane"), Some("SMITH"), dob())
+        );
+    }
+
+    #[test]
+    fn a_different_child_with_the_same_surname_is_a_different_key() {
+        let ava = name_key(Some("Ava"), Some("Smith"), dob());
+        assert_ne!(ava, name_key(Some("Noah"), Some("Smith"), dob()));
+        assert_ne!(ava, name_key(Some("Ava"), Some("Smith"), NaiveDate::from_ymd_opt(2020, 5, 4)));
+    }
+
+    #[test]
+    fn a_key_needs_both_names_and_a_date_of_birth() {
+        assert_eq!(name_key(Some("Ava"), None, dob()), None);
+        assert_eq!(name_key(Some("Ava"), Some("Smith"), None), None);
+        assert_eq!(name_key(Some("!!"), Some("Smith"), dob()), None);
+    }
+}

@@ -1,0 +1,296 @@
+//! SQL for triage: children and their match keys, matches, ratings, and the contact's
+//! classification columns.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{audit::Actor, auth::AgencyScope, id::ContactId};
+
+/// An earlier contact's child that matches a key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct PriorChild {
+    pub child_id: Uuid,
+    pub contact_id: ContactId,
+    pub received_at: DateTime<Utc>,
+    pub matched_on: String,
+}
+
+/// Serialises intake of contacts about the same child: concurrent contacts about one child take
+/// these locks in the same (sorted) order, so each sees the ones committed before it.
+pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
+    for key in keys {
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The most recent earlier contacts matched per child. Bounds the work for a child with a long
+/// history; a policy's `prior_contacts.at_least` may not exceed it (the policy check enforces
+/// that), and staff see the full history through `/v1/children/{id}/contacts`.
+pub const PRIOR_LIMIT: i64 = 25;
+
+/// The most recent [`PRIOR_LIMIT`] children of other contacts received between `since` and
+/// `before` with the same NHS number or name key, newest first.
+pub(crate) async fn prior_children(
+    conn: &mut PgConnection,
+    nhs_number: Option<&str>,
+    name_key: Option<&str>,
+    since: DateTime<Utc>,
+    before: DateTime<Utc>,
+    exclude: ContactId,
+) -> Result<Vec<PriorChild>, sqlx::Error> {
+    sqlx::query_as(
+        "select id as child_id, contact_id, received_at,
+                case when nhs_number = $1 then 'nhs_number' else 'name_and_date_of_birth' end as matched_on
+           from contact_children
+          where (nhs_number = $1 or name_key = $2) and received_at >= $3 and received_at <= $4 and contact_id <> $5
+          order by received_at desc
+          limit $6",
+    )
+    .bind(nhs_number)
+    .bind(name_key)
+    .bind(since)
+    .bind(before)
+    .bind(exclude)
+    .bind(PRIOR_LIMIT)
+    .fetch_all(conn)
+    .await
+}
+
+pub(crate) async fn insert_child(
+    conn: &mut PgConnection,
+    id: Uuid,
+    contact_id: ContactId,
+    ordinal: i32,
+    nhs_number: Option<&str>,
+    name_key: Option<&str>,
+    received_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into contact_children (id, contact_id, ordinal, nhs_number, name_key, received_at)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(contact_id)
+    .bind(ordinal)
+    .bind(nhs_number)
+    .bind(name_key)
+    .bind(received_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_match(
+    conn: &mut PgConnection,
+    child_id: Uuid,
+    matched_child_id: Uuid,
+    matched_on: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into child_matches (child_id, matched_child_id, matched_on) values ($1, $2, $3) on conflict do nothing",
+    )
+    .bind(child_id)
+    .bind(matched_child_id)
+    .bind(matched_on)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One rating row.
+pub(crate) struct NewRating<'a> {
+    pub contact_id: ContactId,
+    pub kind: &'a str,
+    pub urgency: &'a str,
+    pub queue: &'a str,
+    pub previous_urgency: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub actor: &'a Actor,
+    pub policy_version: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+pub(crate) async fn insert_rating(conn: &mut PgConnection, r: &NewRating<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into contact_ratings
+            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(r.contact_id)
+    .bind(r.kind)
+    .bind(r.urgency)
+    .bind(r.queue)
+    .bind(r.previous_urgency)
+    .bind(r.reason)
+    .bind(r.actor.kind.as_str())
+    .bind(r.actor.id)
+    .bind(r.policy_version)
+    .bind(r.at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the contact's urgency and queue, and (at intake) its classification.
+pub(crate) async fn set_rating(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+    urgency: &str,
+    queue: &str,
+    classification: Option<&serde_json::Value>,
+    bump_version: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "update contacts set urgency = $2, queue = $3, classification = coalesce($4, classification),
+                version = version + case when $5 then 1 else 0 end
+          where id = $1 returning version",
+    )
+    .bind(contact_id)
+    .bind(urgency)
+    .bind(queue)
+    .bind(classification)
+    .bind(bump_version)
+    .fetch_one(conn)
+    .await
+}
+
+/// What a re-rating needs of a contact, locked for update.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RatingTarget {
+    pub urgency: Option<String>,
+    pub submission: sqlx::types::Json<crate::intake::NewContact>,
+    pub agency_kind: String,
+    pub received_at: DateTime<Utc>,
+}
+
+pub(crate) async fn lock_for_rerate(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    id: ContactId,
+) -> Result<Option<RatingTarget>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.urgency, c.submission, a.kind as agency_kind, c.received_at
+           from contacts c join agencies a on a.id = c.agency_id
+          where c.id = $1 and ($2::uuid is null or c.agency_id = $2)
+          for update of c",
+    )
+    .bind(id)
+    .bind(scope.agency_filter())
+    .fetch_optional(conn)
+    .await
+}
+
+/// One stored rating.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Rating {
+    pub kind: String,
+    pub urgency: String,
+    pub queue: String,
+    pub previous_urgency: Option<String>,
+    pub reason: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub policy_version: String,
+    pub at: DateTime<Utc>,
+}
+
+pub(crate) async fn ratings(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    contact_id: ContactId,
+) -> Result<Vec<Rating>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.kind, r.urgency, r.queue, r.previous_urgency, r.reason, r.actor_kind, r.actor_id, r.policy_version, r.at
+           from contact_ratings r join contacts c on c.id = r.contact_id
+          where r.contact_id = $1 and ($2::uuid is null or c.agency_id = $2)
+          order by r.id",
+    )
+    .bind(contact_id)
+    .bind(scope.agency_filter())
+    .fetch_all(conn)
+    .await
+}
+
+/// A child of a contact, with the earlier contacts it was matched to at intake.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ContactChild {
+    pub id: Uuid,
+    pub ordinal: i32,
+    pub matched_contact_ids: Vec<Uuid>,
+}
+
+pub(crate) async fn children_of(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    contact_id: ContactId,
+) -> Result<Vec<ContactChild>, sqlx::Error> {
+    sqlx::query_as(
+        "select ch.id, ch.ordinal,
+                coalesce(array_agg(distinct m2.contact_id) filter (where m2.contact_id is not null), '{}') as matched_contact_ids
+           from contact_children ch
+           join contacts c on c.id = ch.contact_id
+           left join child_matches m on m.child_id = ch.id
+           left join contact_children m2 on m2.id = m.matched_child_id
+          where ch.contact_id = $1 and ($2::uuid is null or c.agency_id = $2)
+          group by ch.id, ch.ordinal
+          order by ch.ordinal",
+    )
+    .bind(contact_id)
+    .bind(scope.agency_filter())
+    .fetch_all(conn)
+    .await
+}
+
+/// A contact about a child, as listed for staff.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ChildContact {
+    pub contact_id: ContactId,
+    pub child_id: Uuid,
+    pub received_at: DateTime<Utc>,
+    pub status: String,
+    pub urgency: Option<String>,
+    pub queue: Option<String>,
+    pub agency_kind: String,
+    pub matched_on: String,
+}
+
+/// Every contact about the same child as `child_id` (same NHS number or name key), oldest first;
+/// `None` when there is no such child in scope.
+pub(crate) async fn contacts_about_child(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    child_id: Uuid,
+) -> Result<Option<Vec<ChildContact>>, sqlx::Error> {
+    let exists: Option<Uuid> = sqlx::query_scalar(
+        "select ch.id from contact_children ch join contacts c on c.id = ch.contact_id
+          where ch.id = $1 and ($2::uuid is null or c.agency_id = $2)",
+    )
+    .bind(child_id)
+    .bind(scope.agency_filter())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    let rows = sqlx::query_as(
+        "select distinct on (c.received_at, c.id) c.id as contact_id, other.id as child_id, c.received_at, c.status,
+                c.urgency, c.queue, a.kind as agency_kind,
+                case when other.id = me.id then 'self'
+                     when other.nhs_number = me.nhs_number then 'nhs_number'
+                     else 'name_and_date_of_birth' end as matched_on
+           from contact_children me
+           join contact_children other
+             on other.id = me.id or other.nhs_number = me.nhs_number or other.name_key = me.name_key
+           join contacts c on c.id = other.contact_id
+           join agencies a on a.id = c.agency_id
+          where me.id = $1 and ($2::uuid is null or c.agency_id = $2)
+          order by c.received_at, c.id, (other.id = me.id) desc",
+    )
+    .bind(child_id)
+    .bind(scope.agency_filter())
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(rows))
+}

@@ -1,0 +1,254 @@
+//! Triage operations over the database: classifying a contact inside its intake transaction,
+//! re-rating by a manager, and a child's contacts.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{
+    ChildFacts, ContactFacts, Decision, Policy, classify,
+    classify::route_for,
+    matching,
+    repo::{self, ChildContact, NewRating},
+};
+use crate::{
+    audit::{self, Actor, AuditAction},
+    auth::{AgencyKind, AgencyScope},
+    clock::Clock,
+    db::StoreError,
+    id::ContactId,
+    intake::model::{Classification, ClassificationReason, NewContact},
+};
+
+/// How far back a child's earlier contacts are matched: nobody named as a child is older than
+/// 25, so older contacts cannot be about the same child.
+const MATCH_HORIZON: TimeDelta = TimeDelta::days(26 * 366);
+
+/// Why a triage operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("contact not found")]
+    NotFound,
+    #[error("not one of the policy's levels")]
+    UnknownLevel,
+    #[error("the contact already has that urgency")]
+    SameLevel,
+    #[error("a re-rating needs a written reason of 1 to 2000 characters")]
+    ReasonRequired,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for TriageError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+/// The stored form of a decision.
+pub fn classification_of(decision: &Decision) -> Classification {
+    Classification {
+        urgency: decision.urgency.clone(),
+        policy_version: decision.policy_version.clone(),
+        reasons: decision
+            .reasons
+            .iter()
+            .map(|r| ClassificationReason {
+                rule: r.rule.clone(),
+                effect: r.effect.clone(),
+                explanation: r.explanation.clone(),
+                child: r.child,
+                uses_other_contacts: r.uses_other_contacts,
+            })
+            .collect(),
+        flags: decision.flags.clone(),
+    }
+}
+
+fn child_facts(contact: &NewContact) -> Vec<ChildFacts> {
+    contact
+        .children
+        .iter()
+        .map(|c| ChildFacts {
+            date_of_birth: c.date_of_birth,
+            unborn: c.date_of_birth.is_none() && c.expected_date_of_birth.is_some(),
+            non_mobile: c.non_mobile == Some(true),
+            prior_contacts: Vec::new(),
+        })
+        .collect()
+}
+
+/// Classifies a just-inserted contact on `conn` (its intake transaction): matches each child to
+/// earlier contacts, records the matches, applies the policy, and stores the decision and the
+/// first rating. Concurrent contacts about the same child are serialised by advisory locks on
+/// the child's keys, so each one's repeat count includes those committed before it.
+pub async fn classify_new_contact(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    contact: &NewContact,
+    agency_kind: AgencyKind,
+    received_at: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
+    let mut locks: Vec<String> = keys
+        .iter()
+        .flat_map(|(nhs, name)| nhs.iter().map(|n| format!("nhs:{n}")).chain(name.iter().map(|k| format!("name:{k}"))))
+        .collect();
+    locks.sort_unstable();
+    locks.dedup();
+    repo::lock_child_keys(conn, &locks).await?;
+
+    let mut children = child_facts(contact);
+    let mut matches = Vec::with_capacity(children.len());
+    for ((nhs, name), facts) in keys.iter().zip(&mut children) {
+        let priors = if nhs.is_some() || name.is_some() {
+            repo::prior_children(
+                conn,
+                nhs.as_deref(),
+                name.as_deref(),
+                received_at - MATCH_HORIZON,
+                received_at,
+                contact_id,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+        let mut contacts_seen = std::collections::BTreeSet::new();
+        facts.prior_contacts =
+            priors.iter().filter(|p| contacts_seen.insert(p.contact_id)).map(|p| p.received_at).collect();
+        matches.push(priors);
+    }
+
+    let facts = ContactFacts::of(contact, agency_kind, received_at, policy);
+    let decision = classify(policy, &facts, &children);
+
+    for (ordinal, ((nhs, name), priors)) in keys.iter().zip(&matches).enumerate() {
+        let child_id = Uuid::now_v7();
+        repo::insert_child(
+            conn,
+            child_id,
+            contact_id,
+            i32::try_from(ordinal).unwrap_or(i32::MAX),
+            nhs.as_deref(),
+            name.as_deref(),
+            received_at,
+        )
+        .await?;
+        for prior in priors {
+            repo::insert_match(conn, child_id, prior.child_id, &prior.matched_on).await?;
+        }
+    }
+    let classification = serde_json::to_value(classification_of(&decision))
+        .map_err(|e| StoreError::Query(sqlx::Error::Encode(e.into())))?;
+    repo::set_rating(conn, contact_id, &decision.urgency, &decision.queue, Some(&classification), false).await?;
+    repo::insert_rating(
+        conn,
+        &NewRating {
+            contact_id,
+            kind: "classification",
+            urgency: &decision.urgency,
+            queue: &decision.queue,
+            previous_urgency: None,
+            reason: None,
+            actor: &Actor::system(),
+            policy_version: &decision.policy_version,
+            at: received_at,
+        },
+    )
+    .await?;
+    Ok(decision)
+}
+
+/// The result of a re-rating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rerated {
+    pub urgency: String,
+    pub previous_urgency: Option<String>,
+    pub queue: String,
+    pub version: i64,
+}
+
+/// A manager re-rates a contact up or down with a written reason. The original classification
+/// and every earlier rating stay on record; the queue follows the policy's routes at the new
+/// level.
+pub async fn rerate(
+    db: &PgPool,
+    clock: &dyn Clock,
+    policy: &Policy,
+    actor: &Actor,
+    contact_id: ContactId,
+    urgency: &str,
+    reason: &str,
+) -> Result<Rerated, TriageError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(TriageError::ReasonRequired);
+    }
+    let level = policy.levels.iter().position(|l| l == urgency).ok_or(TriageError::UnknownLevel)?;
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    let target =
+        repo::lock_for_rerate(&mut tx, AgencyScope::AllAgencies, contact_id).await?.ok_or(TriageError::NotFound)?;
+    if target.urgency.as_deref() == Some(urgency) {
+        return Err(TriageError::SameLevel);
+    }
+    let contact = &target.submission.0;
+    let kind = target.agency_kind.parse::<AgencyKind>().unwrap_or(AgencyKind::Other);
+    let facts = ContactFacts::of(contact, kind, target.received_at, policy);
+    let (queue, _) = route_for(policy, &facts, &child_facts(contact), level);
+    let version = repo::set_rating(&mut tx, contact_id, urgency, &queue, None, true).await?;
+    repo::insert_rating(
+        &mut tx,
+        &NewRating {
+            contact_id,
+            kind: "rerate",
+            urgency,
+            queue: &queue,
+            previous_urgency: target.urgency.as_deref(),
+            reason: Some(reason),
+            actor,
+            policy_version: &policy.version,
+            at: now,
+        },
+    )
+    .await?;
+    // The reason is free text a manager wrote about a child: it stays in contact_ratings, not in
+    // the audit detail, which holds codes only.
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        AuditAction::ContactRerated,
+        Some(contact_id),
+        serde_json::json!({ "from": target.urgency, "to": urgency, "queue": queue, "version": version }),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(contact_id = %contact_id, to = urgency, "contact re-rated");
+    Ok(Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version })
+}
+
+/// Every contact about the same child as `child_id`, for staff; audited as a read.
+pub async fn contacts_about_child(
+    db: &PgPool,
+    clock: &dyn Clock,
+    actor: &Actor,
+    child_id: Uuid,
+) -> Result<Vec<ChildContact>, TriageError> {
+    let mut tx = db.begin().await?;
+    let contacts =
+        repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id).await?.ok_or(TriageError::NotFound)?;
+    audit::record(
+        &mut tx,
+        clock.now(),
+        actor,
+        AuditAction::ChildContactsRead,
+        None,
+        serde_json::json!({ "child_id": child_id, "contacts": contacts.iter().map(|c| c.contact_id).collect::<Vec<_>>() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(contacts)
+}
