@@ -1,6 +1,8 @@
 //! The `mash-triage` binary: thin subcommands over the library.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
+
+use chrono::{DateTime, TimeDelta, Utc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -9,7 +11,10 @@ use mash_triage::{
     auth::{AgencyKind, Role, service},
     clock::{SharedClock, SystemClock},
     config::Settings,
-    db, demo, telemetry,
+    db, demo,
+    intake::{Today, validate::parse_new_contact},
+    telemetry,
+    triage::{ChildFacts, ContactFacts, Policy, classify},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -41,6 +46,36 @@ enum Command {
     },
     /// Create the demo agencies and one staff key per role, printing fresh keys.
     Demo,
+    /// Check a policy file, or explain a decision under it (no database needed).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Report every error in a policy file with its location; exit non-zero if there are any.
+    Check {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+    /// Print the decision and every reason for a contact (a POST /v1/contacts body).
+    Explain {
+        /// The policy file (TOML).
+        file: PathBuf,
+        /// The contact as JSON.
+        contact: PathBuf,
+        /// The kind of agency that sends it.
+        #[arg(long, value_parser = parse_kind, default_value = "other")]
+        agency_kind: AgencyKind,
+        /// When it is received (RFC 3339); default now.
+        #[arg(long)]
+        received_at: Option<DateTime<Utc>>,
+        /// Pretend this many earlier contacts about each child, one a day before receipt.
+        #[arg(long, default_value_t = 0)]
+        prior_contacts: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +107,83 @@ enum KeyCommand {
     },
 }
 
+/// `policy check` and `policy explain`: no settings, no database.
+fn policy_command(command: &PolicyCommand) -> ExitCode {
+    let (PolicyCommand::Check { file } | PolicyCommand::Explain { file, .. }) = command;
+    let policy = match std::fs::read_to_string(file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Policy::parse(&t).map_err(|e| e.to_string()))
+    {
+        Ok(policy) => policy,
+        Err(err) => {
+            eprintln!("{}: {err}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        PolicyCommand::Check { .. } => {
+            println!("{}: ok, version {}", file.display(), policy.version);
+            ExitCode::SUCCESS
+        }
+        PolicyCommand::Explain { contact, agency_kind, received_at, prior_contacts, .. } => {
+            match explain(&policy, contact, *agency_kind, received_at.unwrap_or_else(Utc::now), *prior_contacts) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("{}: {err}", contact.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn explain(
+    policy: &Policy,
+    contact: &std::path::Path,
+    kind: AgencyKind,
+    received_at: DateTime<Utc>,
+    priors: u32,
+) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let text = std::fs::read_to_string(contact).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    let today = Today { date: received_at.with_timezone(&chrono_tz::Europe::London).date_naive(), now: received_at };
+    let contact = parse_new_contact(&value, today).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| format!("\n  {}: {}", if e.pointer.is_empty() { "/" } else { &e.pointer }, e.detail))
+            .collect::<String>()
+    })?;
+    let facts = ContactFacts::of(&contact, kind, received_at, policy);
+    let children: Vec<ChildFacts> = contact
+        .children
+        .iter()
+        .map(|c| ChildFacts {
+            date_of_birth: c.date_of_birth,
+            unborn: c.date_of_birth.is_none() && c.expected_date_of_birth.is_some(),
+            non_mobile: c.non_mobile == Some(true),
+            prior_contacts: (1..=priors).map(|d| received_at - TimeDelta::days(i64::from(d))).collect(),
+        })
+        .collect();
+    let d = classify(policy, &facts, &children);
+    let mut out = String::new();
+    let _ = writeln!(out, "policy:  {}", d.policy_version);
+    let _ = writeln!(out, "urgency: {}", d.urgency);
+    let _ = writeln!(out, "queue:   {}", d.queue);
+    let _ = writeln!(out, "reasons:");
+    for r in &d.reasons {
+        let child = r.child.map(|c| format!("child {c}: ")).unwrap_or_default();
+        let _ = writeln!(out, "  - {child}{} -> {}: {}", r.rule, r.effect, r.explanation);
+    }
+    if !d.flags.is_empty() {
+        let _ = writeln!(out, "flags:   {}", d.flags.join(", "));
+    }
+    Ok(out)
+}
+
 fn parse_kind(s: &str) -> Result<AgencyKind, String> {
     s.parse().map_err(|_| format!("must be one of: {}", <AgencyKind as strum::VariantNames>::VARIANTS.join(", ")))
 }
@@ -83,6 +195,9 @@ fn parse_role(s: &str) -> Result<Role, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Policy { command } = &cli.command {
+        return policy_command(command);
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -97,6 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve => serve(settings, clock).await,
+        Command::Policy { .. } => unreachable!("handled before settings are loaded"),
         Command::Openapi => {
             // The spec needs no stores: a state over lazy pools is enough.
             print!("{}", mash_triage::api::openapi_json(&AppState::new(settings, clock)?));

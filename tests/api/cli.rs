@@ -149,3 +149,73 @@ async fn traces_are_exported_over_otlp_when_an_endpoint_is_set() {
     let preface = preface.expect("the exporter connected within 10 s").unwrap();
     assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "the exporter speaks gRPC (HTTP/2)");
 }
+
+fn policy_path() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/config/policy/default.toml").to_owned()
+}
+
+fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{}-{name}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn policy_check_passes_the_default_and_locates_every_error_in_a_broken_file() {
+    let ok = Command::new(BIN).args(["policy", "check", &policy_path()]).output().unwrap();
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("version default-2026.1+sha256:"));
+
+    let default = std::fs::read_to_string(policy_path()).unwrap();
+    let broken = default.replace(r#""female_genital_mutilation"]"#, r#""fgm"]"#).replace("raise = 1", "raise = 9");
+    let path = write_temp("bad.toml", &broken);
+    let out = Command::new(BIN).args(["policy", "check"]).arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3 error(s)"), "{stderr}");
+    let fgm_line = broken.lines().position(|l| l.contains(r#""fgm"]"#)).unwrap() + 1;
+    assert!(stderr.contains(&format!("{fgm_line}:")) && stderr.contains("rules[4].when.concerns_any[0]"), "{stderr}");
+    assert!(stderr.contains("modifiers[0].raise") && stderr.contains("modifiers[1].raise"), "{stderr}");
+
+    // The server refuses to start on it.
+    let serve = Command::new(BIN).arg("serve").env("MASH_POLICY__FILE", &path).output().unwrap();
+    assert!(!serve.status.success());
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("policy.file"));
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn policy_explain_prints_the_decision_and_every_reason_without_a_database() {
+    let contact = serde_json::json!({
+        "agency_reference": "X-1",
+        "referrer": {"name": "R", "role": "Health visitor"},
+        "children": [{"given_name": "B", "date_of_birth": "2026-09-01"}],
+        "concerns": ["neglect"],
+        "narrative": "At the home visit I noticed a bruise on the baby's forehead.",
+        "consent": {"status": "obtained"}
+    });
+    let path = write_temp("contact.json", &contact.to_string());
+    let out = Command::new(BIN)
+        .args(["policy", "explain", &policy_path()])
+        .arg(&path)
+        .args(["--agency-kind", "health", "--received-at", "2026-11-22T10:00:00Z"])
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("urgency: red"), "{stdout}");
+    assert!(stdout.contains("queue:   immediate"), "{stdout}");
+    assert!(stdout.contains("child 0: injury_non_mobile -> red"), "{stdout}");
+    assert!(stdout.contains("route:immediate"), "{stdout}");
+
+    let repeat = Command::new(BIN)
+        .args(["policy", "explain", &policy_path()])
+        .arg(&path)
+        .args(["--received-at", "2027-06-01T10:00:00Z", "--prior-contacts", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&repeat.stdout);
+    assert!(stdout.contains("repeat_contacts"), "{stdout}");
+    std::fs::remove_file(path).unwrap();
+}

@@ -13,6 +13,8 @@ pub struct Case {
     pub agency_kind: String,
     pub prior: Vec<Value>,
     pub contact: Value,
+    /// The expected `urgency` and `queue`.
+    pub expect: Value,
 }
 
 fn shift(today: NaiveDate, amount: u32, unit: &str, ahead: bool) -> NaiveDate {
@@ -81,6 +83,7 @@ pub fn cases(today: NaiveDate) -> Vec<Case> {
             Case {
                 contact: render_contact(&case["contact"], today, format!("T-{run}-{id}")),
                 agency_kind: case["agency_kind"].as_str().unwrap().to_owned(),
+                expect: case["expect"].clone(),
                 prior,
                 id,
             }

@@ -16,3 +16,4 @@ mod intake;
 mod openapi;
 mod privacy;
 mod resilience;
+mod triage;
