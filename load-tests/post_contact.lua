@@ -1,5 +1,7 @@
 -- wrk script: sustained POST /v1/contacts with a unique agency_reference per request, so every
--- request creates a contact (no replays). The key comes from MASH_LOAD_KEY.
+-- request creates a contact (no replays), about a different child each time (so triage's
+-- per-child matching runs but requests do not queue on one child's lock, as in real traffic).
+-- The key comes from MASH_LOAD_KEY.
 -- Counts answers other than 201 per thread and reports them at the end.
 
 local threads = {}
@@ -21,8 +23,7 @@ end
 
 local template = [[{"agency_reference": "%s",
  "referrer": {"name": "Load Test", "role": "Response officer"},
- "children": [{"given_name": "Load", "family_name": "Test", "date_of_birth": "2020-01-01",
-               "nhs_number": "9434765919"}],
+ "children": [{"given_name": "%s", "family_name": "Test", "date_of_birth": "2020-01-01"}],
  "adults": [{"given_name": "Adult", "family_name": "Test", "relationship": "parent"}],
  "concerns": ["domestic_abuse", "neglect"],
  "narrative": "Attended a domestic incident; children present, no injuries seen. Referred for screening.",
@@ -31,7 +32,8 @@ local template = [[{"agency_reference": "%s",
 
 function request()
   counter = counter + 1
-  return wrk.format("POST", "/v1/contacts", headers, string.format(template, prefix .. counter))
+  local id = prefix .. counter
+  return wrk.format("POST", "/v1/contacts", headers, string.format(template, id, "Child" .. id:gsub("[^%w]", "")))
 end
 
 function response(status, headers, body)

@@ -152,10 +152,10 @@ fn explain(
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
     let today = Today { date: received_at.with_timezone(&chrono_tz::Europe::London).date_naive(), now: received_at };
     let contact = parse_new_contact(&value, today).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("\n  {}: {}", if e.pointer.is_empty() { "/" } else { &e.pointer }, e.detail))
-            .collect::<String>()
+        errors.iter().fold(String::new(), |mut out, e| {
+            let _ = write!(out, "\n  {}: {}", if e.pointer.is_empty() { "/" } else { &e.pointer }, e.detail);
+            out
+        })
     })?;
     let facts = ContactFacts::of(&contact, kind, received_at, policy);
     let children: Vec<ChildFacts> = contact
