@@ -316,6 +316,8 @@ pub struct ClassificationResponse {
     pub policy_version: String,
     /// Every rule that fired, in the order applied.
     pub reasons: Vec<ClassificationReasonResponse>,
+    /// Flags the policy's rules and modifiers added (e.g. for a MARAC referral); may be empty.
+    pub flags: Vec<String>,
 }
 
 /// One rule that fired.
@@ -340,6 +342,7 @@ impl ClassificationResponse {
         Self {
             urgency: c.urgency,
             policy_version: c.policy_version,
+            flags: c.flags,
             reasons: c
                 .reasons
                 .into_iter()

@@ -351,3 +351,36 @@ proptest! {
         prop_assert!(first.reasons.iter().any(|r| r.rule.starts_with("route:")));
     }
 }
+
+#[test]
+fn rules_and_modifiers_can_add_flags() {
+    let text = super::policy::DEFAULT_POLICY.replace(
+        "explanation = \"Domestic abuse with a high DASH risk.\"",
+        "explanation = \"Domestic abuse with a high DASH risk.\"\nflags = [\"marac\"]",
+    );
+    let p = Policy::parse(&text).unwrap();
+    let high = ContactFacts { dash_risk: Some(DashRisk::High), ..contact(&[Concern::DomesticAbuse]) };
+    assert_eq!(classify(&p, &high, &[aged_years(6)]).flags, ["marac"]);
+    assert!(classify(&p, &contact(&[Concern::DomesticAbuse]), &[aged_years(6)]).flags.is_empty());
+}
+
+#[test]
+fn a_policy_can_use_agency_kind_child_present_and_not() {
+    let text = super::policy::DEFAULT_POLICY.replace(
+        "# ------------------------------------------------------------------------------------ modifiers",
+        "# ------------------------------------------------------------------------------------ modifiers\n\
+         [[modifiers]]\nid = \"police_child_present\"\nraise = 1\nexplanation = \"x\"\n\
+         when = { agency_kind = [\"police\"], child_present = true, not = { concerns_any = [\"neglect\"] } }\n",
+    );
+    let p = Policy::parse(&text).unwrap();
+    let police = ContactFacts {
+        agency_kind: AgencyKind::Police,
+        child_present: Some(true),
+        ..contact(&[Concern::DomesticAbuse])
+    };
+    assert_eq!(classify(&p, &police, &[aged_years(6)]).urgency, "amber");
+    let school = ContactFacts { agency_kind: AgencyKind::School, ..police.clone() };
+    assert_eq!(classify(&p, &school, &[aged_years(6)]).urgency, "green");
+    let with_neglect = ContactFacts { concerns: [Concern::DomesticAbuse, Concern::Neglect].into(), ..police };
+    assert_eq!(classify(&p, &with_neglect, &[aged_years(6)]).urgency, "green");
+}
