@@ -11,6 +11,7 @@
 //! - [`auth`]: agencies, staff, API keys, principals and roles.
 //! - [`intake`]: validating, de-duplicating and storing contacts.
 //! - [`audit`]: the append-only audit trail.
+//! - [`sla`]: working-time calendar, clock budgets, deadlines.
 //! - [`triage`]: urgency, reasons and queue from the versioned policy file.
 //! - [`demo`]: demo agencies and staff for `make run`.
 
@@ -25,5 +26,6 @@ pub mod demo;
 pub mod id;
 pub mod intake;
 pub mod redis_store;
+pub mod sla;
 pub mod telemetry;
 pub mod triage;
