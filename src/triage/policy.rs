@@ -184,6 +184,44 @@ pub struct Policy {
     pub narrative: NarrativeSignals,
     /// Every queue a route can name.
     pub queues: Vec<String>,
+    /// Calendar, timescales and the escalation ladder.
+    pub clocks: ClockPolicy,
+}
+
+/// What a ladder step does besides notifying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepEffect {
+    /// A notification only.
+    Notify,
+    /// The contact is marked escalated and rises in its queue.
+    Escalate,
+    /// A breach is recorded (never removed).
+    Breach,
+}
+
+/// One step of the escalation ladder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LadderStep {
+    pub step: String,
+    /// Fraction of the clock's budget (0.0 = at the start).
+    pub at: f64,
+    /// Only for contacts of these levels; all when `None`.
+    pub levels: Option<BTreeSet<LevelIndex>>,
+    /// Who is notified (a routing key for the notification gateway).
+    pub notify: String,
+    pub effect: StepEffect,
+}
+
+/// The clocks section of a policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockPolicy {
+    pub calendar: crate::sla::Calendar,
+    /// The decision budget per level (indexed like `levels`).
+    pub decision: Vec<crate::sla::Budget>,
+    pub feedback: crate::sla::Budget,
+    pub pause_reasons: Vec<String>,
+    /// Ordered by `at`.
+    pub ladder: Vec<LadderStep>,
 }
 
 // ---- The file as written ----
@@ -201,6 +239,42 @@ struct RawPolicy {
     modifiers: Vec<RawModifier>,
     routes: Spanned<Vec<RawRoute>>,
     narrative: RawNarrative,
+    calendar: RawCalendar,
+    timescales: RawTimescales,
+    ladder: Spanned<Vec<RawStep>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    timezone: Spanned<String>,
+    bank_holidays: Spanned<String>,
+    opens: Spanned<String>,
+    closes: Spanned<String>,
+    working_days: Spanned<Vec<String>>,
+    #[serde(default)]
+    closures: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTimescales {
+    decision: Spanned<std::collections::BTreeMap<String, Spanned<String>>>,
+    feedback: Spanned<String>,
+    #[serde(default)]
+    pause_reasons: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    step: Spanned<String>,
+    at: Spanned<f64>,
+    #[serde(default)]
+    levels: Option<Vec<Spanned<String>>>,
+    notify: String,
+    #[serde(default)]
+    effect: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,6 +484,145 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    fn clocks(&mut self, raw: &RawPolicy, levels: &[String]) -> ClockPolicy {
+        use crate::sla::{Budget, Calendar, calendar::bank_holidays};
+        let cal = &raw.calendar;
+        let tz = cal.timezone.get_ref().parse::<chrono_tz::Tz>().ok();
+        if tz.is_none() {
+            self.err(cal.timezone.span(), "calendar.timezone", "is not an IANA timezone name, e.g. \"Europe/London\"");
+        }
+        let holidays = bank_holidays(cal.bank_holidays.get_ref());
+        if holidays.is_none() {
+            self.err(
+                cal.bank_holidays.span(),
+                "calendar.bank_holidays",
+                "must be england-and-wales, scotland or northern-ireland",
+            );
+        }
+        let mut time = |v: &Spanned<String>, path: &str| {
+            let t = chrono::NaiveTime::parse_from_str(v.get_ref(), "%H:%M").ok();
+            if t.is_none() {
+                self.err(v.span(), path, "must be a time of day as HH:MM");
+            }
+            t
+        };
+        let (opens, closes) = (time(&cal.opens, "calendar.opens"), time(&cal.closes, "calendar.closes"));
+        if let (Some(o), Some(c)) = (opens, closes)
+            && o >= c
+        {
+            self.err(cal.closes.span(), "calendar.closes", "must be after opens");
+        }
+        let mut working_days = [false; 7];
+        for day in cal.working_days.get_ref() {
+            match ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().position(|d| *d == day.as_str()) {
+                Some(i) => working_days[i] = true,
+                None => self.err(
+                    cal.working_days.span(),
+                    "calendar.working_days",
+                    "days are mon, tue, wed, thu, fri, sat, sun",
+                ),
+            }
+        }
+        if !working_days.contains(&true) {
+            self.err(cal.working_days.span(), "calendar.working_days", "must name at least one day");
+        }
+        let mut closed_days = holidays.clone().unwrap_or_default();
+        for (i, d) in cal.closures.iter().enumerate() {
+            match chrono::NaiveDate::parse_from_str(d.get_ref(), "%Y-%m-%d") {
+                Ok(date) => {
+                    closed_days.insert(date);
+                }
+                Err(_) => self.err(d.span(), &format!("calendar.closures[{i}]"), "must be a date as YYYY-MM-DD"),
+            }
+        }
+        let calendar = Calendar {
+            tz: tz.unwrap_or(chrono_tz::Europe::London),
+            opens: opens.unwrap_or_default(),
+            closes: closes.unwrap_or_default(),
+            working_days,
+            holidays_until: holidays.as_ref().and_then(|h| h.last().copied()),
+            closed_days,
+        };
+
+        let t = &raw.timescales;
+        let feedback = self.budget(&t.feedback, "timescales.feedback");
+        let mut decision = Vec::new();
+        for level in levels {
+            match t.decision.get_ref().get(level) {
+                Some(v) => decision.push(self.budget(v, &format!("timescales.decision.{level}"))),
+                None => {
+                    self.err(t.decision.span(), "timescales.decision", format!("needs a budget for level {level}"));
+                    decision.push(None);
+                }
+            }
+        }
+        for (name, v) in t.decision.get_ref() {
+            if !levels.contains(name) {
+                self.err(v.span(), &format!("timescales.decision.{name}"), "is not one of the levels");
+            }
+        }
+
+        let mut ladder = Vec::new();
+        let mut names = BTreeSet::new();
+        for (i, s) in raw.ladder.get_ref().iter().enumerate() {
+            let path = format!("ladder[{i}]");
+            let name = s.step.get_ref();
+            if !names.insert(name.clone())
+                || name.is_empty()
+                || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                self.err(s.step.span(), &format!("{path}.step"), "must be a unique lower_snake_case name");
+            }
+            let at = *s.at.get_ref();
+            if !(0.0..=1.0).contains(&at) {
+                self.err(s.at.span(), &format!("{path}.at"), "must be a fraction from 0.0 to 1.0");
+            }
+            let levels_set = s.levels.as_ref().map(|ls| {
+                ls.iter()
+                    .enumerate()
+                    .filter_map(|(j, l)| self.level(levels, l, &format!("{path}.levels[{j}]")))
+                    .collect()
+            });
+            let effect = match s.effect.as_ref().map(|e| e.get_ref().as_str()) {
+                None => StepEffect::Notify,
+                Some("escalate") => StepEffect::Escalate,
+                Some("breach") => StepEffect::Breach,
+                Some(_) => {
+                    if let Some(e) = &s.effect {
+                        self.err(e.span(), &format!("{path}.effect"), "must be escalate or breach");
+                    }
+                    StepEffect::Notify
+                }
+            };
+            ladder.push(LadderStep { step: name.clone(), at, levels: levels_set, notify: s.notify.clone(), effect });
+        }
+        // No contact may breach its timescale unnoticed: every clock needs a breach step at 100%.
+        if !ladder
+            .iter()
+            .any(|s| s.effect == StepEffect::Breach && (s.at - 1.0).abs() < f64::EPSILON && s.levels.is_none())
+        {
+            self.err(raw.ladder.span(), "ladder", "needs a step with effect = \"breach\" at 1.0 for every level");
+        }
+        ladder.sort_by(|a, b| a.at.total_cmp(&b.at));
+        ClockPolicy {
+            calendar,
+            decision: decision.into_iter().map(|b| b.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1)))).collect(),
+            feedback: feedback.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1))),
+            pause_reasons: t.pause_reasons.clone(),
+            ladder,
+        }
+    }
+
+    fn budget(&mut self, v: &Spanned<String>, path: &str) -> Option<crate::sla::Budget> {
+        match v.get_ref().parse::<crate::sla::Budget>() {
+            Ok(b) => Some(b),
+            Err(message) => {
+                self.err(v.span(), path, message);
+                None
+            }
+        }
+    }
+
     fn levels(&mut self, raw: &RawPolicy) -> Vec<String> {
         let levels: Vec<String> = raw.levels.get_ref().iter().map(|l| l.get_ref().clone()).collect();
         if !(3..=4).contains(&levels.len()) {
@@ -579,6 +792,7 @@ impl Policy {
         let modifiers = c.modifiers(&raw.modifiers, &levels, &mut ids);
         let (routes, queues) = c.routes(&raw.routes, &levels);
         let narrative = c.narrative(&raw.narrative);
+        let clocks = c.clocks(&raw, &levels);
         if !c.errors.is_empty() {
             return Err(PolicyErrors(c.errors));
         }
@@ -594,6 +808,7 @@ impl Policy {
             routes,
             narrative,
             queues,
+            clocks,
         })
     }
 
@@ -616,6 +831,12 @@ mod tests {
         assert_eq!(p.queues, ["immediate", "exploitation", "domestic-abuse", "screening"]);
         assert!(p.version.starts_with("default-2026.1+sha256:"));
         assert_eq!(p.version.len(), "default-2026.1+sha256:".len() + 64);
+        assert_eq!(
+            p.clocks.ladder.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
+            ["notify_duty_manager", "reminder", "escalate", "breach"]
+        );
+        assert_eq!(p.clocks.decision.len(), 3);
+        assert!(p.clocks.calendar.closed_days.contains(&chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()));
         let edited = Policy::parse(&format!("{DEFAULT_POLICY}\n# a comment\n")).unwrap();
         assert_ne!(edited.version, p.version, "any edit is a new version");
     }
@@ -670,6 +891,25 @@ mod tests {
         let found =
             errors(&DEFAULT_POLICY.replace("when = { immediate_risk = true }", "when = { immediate_risk = \"yes\" }"));
         assert!(found[0].chars().next().unwrap().is_ascii_digit(), "a line number first: {found:?}");
+    }
+
+    #[test]
+    fn the_clock_sections_are_checked_too() {
+        let text = DEFAULT_POLICY
+            .replace(r#"timezone = "Europe/London""#, r#"timezone = "Europe/Londres""#)
+            .replace(r#"closes = "17:00""#, r#"closes = "08:00""#)
+            .replace(r#"green = "3 working days""#, r#"green = "3 working weeks""#)
+            .replace("at = 1.0", "at = 1.5");
+        let found = errors(&text);
+        for needle in [
+            "calendar.timezone",
+            "calendar.closes",
+            "timescales.decision.green",
+            "ladder[3].at",
+            "needs a step with effect",
+        ] {
+            assert!(found.iter().any(|e| e.contains(needle)), "{needle}: {found:#?}");
+        }
     }
 
     #[test]
