@@ -485,8 +485,37 @@ impl Checker<'_> {
 
 impl Checker<'_> {
     fn clocks(&mut self, raw: &RawPolicy, levels: &[String]) -> ClockPolicy {
-        use crate::sla::{Budget, Calendar, calendar::bank_holidays};
-        let cal = &raw.calendar;
+        use crate::sla::Budget;
+        let calendar = self.calendar(&raw.calendar);
+        let t = &raw.timescales;
+        let feedback = self.budget(&t.feedback, "timescales.feedback");
+        let mut decision = Vec::new();
+        for level in levels {
+            if let Some(v) = t.decision.get_ref().get(level) {
+                decision.push(self.budget(v, &format!("timescales.decision.{level}")));
+            } else {
+                self.err(t.decision.span(), "timescales.decision", format!("needs a budget for level {level}"));
+                decision.push(None);
+            }
+        }
+        for (name, v) in t.decision.get_ref() {
+            if !levels.contains(name) {
+                self.err(v.span(), &format!("timescales.decision.{name}"), "is not one of the levels");
+            }
+        }
+
+        let ladder = self.ladder(&raw.ladder, levels);
+        ClockPolicy {
+            calendar,
+            decision: decision.into_iter().map(|b| b.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1)))).collect(),
+            feedback: feedback.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1))),
+            pause_reasons: t.pause_reasons.clone(),
+            ladder,
+        }
+    }
+
+    fn calendar(&mut self, cal: &RawCalendar) -> crate::sla::Calendar {
+        use crate::sla::{Calendar, calendar::bank_holidays};
         let tz = cal.timezone.get_ref().parse::<chrono_tz::Tz>().ok();
         if tz.is_none() {
             self.err(cal.timezone.span(), "calendar.timezone", "is not an IANA timezone name, e.g. \"Europe/London\"");
@@ -535,36 +564,20 @@ impl Checker<'_> {
                 Err(_) => self.err(d.span(), &format!("calendar.closures[{i}]"), "must be a date as YYYY-MM-DD"),
             }
         }
-        let calendar = Calendar {
+        Calendar {
             tz: tz.unwrap_or(chrono_tz::Europe::London),
             opens: opens.unwrap_or_default(),
             closes: closes.unwrap_or_default(),
             working_days,
             holidays_until: holidays.as_ref().and_then(|h| h.last().copied()),
             closed_days,
-        };
-
-        let t = &raw.timescales;
-        let feedback = self.budget(&t.feedback, "timescales.feedback");
-        let mut decision = Vec::new();
-        for level in levels {
-            match t.decision.get_ref().get(level) {
-                Some(v) => decision.push(self.budget(v, &format!("timescales.decision.{level}"))),
-                None => {
-                    self.err(t.decision.span(), "timescales.decision", format!("needs a budget for level {level}"));
-                    decision.push(None);
-                }
-            }
         }
-        for (name, v) in t.decision.get_ref() {
-            if !levels.contains(name) {
-                self.err(v.span(), &format!("timescales.decision.{name}"), "is not one of the levels");
-            }
-        }
+    }
 
+    fn ladder(&mut self, raw: &Spanned<Vec<RawStep>>, levels: &[String]) -> Vec<LadderStep> {
         let mut ladder = Vec::new();
         let mut names = BTreeSet::new();
-        for (i, s) in raw.ladder.get_ref().iter().enumerate() {
+        for (i, s) in raw.get_ref().iter().enumerate() {
             let path = format!("ladder[{i}]");
             let name = s.step.get_ref();
             if !names.insert(name.clone())
@@ -601,16 +614,10 @@ impl Checker<'_> {
             .iter()
             .any(|s| s.effect == StepEffect::Breach && (s.at - 1.0).abs() < f64::EPSILON && s.levels.is_none())
         {
-            self.err(raw.ladder.span(), "ladder", "needs a step with effect = \"breach\" at 1.0 for every level");
+            self.err(raw.span(), "ladder", "needs a step with effect = \"breach\" at 1.0 for every level");
         }
         ladder.sort_by(|a, b| a.at.total_cmp(&b.at));
-        ClockPolicy {
-            calendar,
-            decision: decision.into_iter().map(|b| b.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1)))).collect(),
-            feedback: feedback.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1))),
-            pause_reasons: t.pause_reasons.clone(),
-            ladder,
-        }
+        ladder
     }
 
     fn budget(&mut self, v: &Spanned<String>, path: &str) -> Option<crate::sla::Budget> {
