@@ -36,12 +36,19 @@ impl Clock for SystemClock {
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<DateTime<Utc>>,
+    /// Added after every reading, so successive events are strictly ordered (zero: frozen).
+    step: TimeDelta,
 }
 
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self { now: Mutex::new(start) }
+        Self { now: Mutex::new(start), step: TimeDelta::zero() }
+    }
+
+    /// A clock that moves on by `step` after every reading, like real time but repeatable.
+    pub fn ticking(start: DateTime<Utc>, step: TimeDelta) -> Self {
+        Self { now: Mutex::new(start), step }
     }
 
     /// Moves the clock to `instant`.
@@ -58,7 +65,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        let reading = *now;
+        *now += self.step;
+        reading
     }
 }
 

@@ -316,7 +316,8 @@ pub struct ClassificationResponse {
     pub policy_version: String,
     /// Every rule that fired, in the order applied.
     pub reasons: Vec<ClassificationReasonResponse>,
-    /// Flags the policy's rules and modifiers added (e.g. for a MARAC referral); may be empty.
+    /// Flags the policy's rules and modifiers added (e.g. for a MARAC referral); staff only, so
+    /// always empty in an agency's view.
     pub flags: Vec<String>,
 }
 
@@ -342,7 +343,8 @@ impl ClassificationResponse {
         Self {
             urgency: c.urgency,
             policy_version: c.policy_version,
-            flags: c.flags,
+            // Flags are the hub's own markers (e.g. a MARAC referral): staff only.
+            flags: if staff { c.flags } else { Vec::new() },
             reasons: c
                 .reasons
                 .into_iter()
@@ -472,9 +474,10 @@ pub enum BatchSubmitResponse {
 
 #[derive(ApiResponse)]
 pub enum GetContactResponse {
-    /// The contact: the agency view for its agency, the full view for hub staff.
+    /// The contact: the agency view for its agency, the full view for hub staff (with the
+    /// contact's version as `ETag`, for `If-Match` on updates).
     #[oai(status = 200)]
-    Ok(Json<ContactResponse>),
+    Ok(Json<ContactResponse>, #[oai(header = "ETag")] Option<String>),
 }
 
 /// Contact intake and reading.
@@ -586,7 +589,8 @@ impl IntakeApi {
                 ContactResponse::for_staff(contact)?
             }
         };
-        Ok(GetContactResponse::Ok(Json(view)))
+        let tag = view.version.map(super::triage::etag);
+        Ok(GetContactResponse::Ok(Json(view), tag))
     }
 }
 

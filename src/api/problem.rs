@@ -368,6 +368,8 @@ error_response!(
         403 => Forbidden,
         /// No such contact.
         404 => NotFound,
+        /// `If-Match` names a version that is no longer the contact's: read it again.
+        412 => PreconditionFailed,
         /// The body exceeds the size limit.
         413 => PayloadTooLarge,
         /// The body is not `application/json`.

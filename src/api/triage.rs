@@ -56,7 +56,18 @@ pub struct RerateResponse {
 pub enum RerateResponses {
     /// Re-rated. The original classification and every re-rating stay on record.
     #[oai(status = 200)]
-    Ok(Json<RerateResponse>),
+    Ok(Json<RerateResponse>, #[oai(header = "ETag")] String),
+}
+
+/// The version in an `If-Match` value: `"3"`, `W/"3"` or `3`. `None` when absent; an
+/// unreadable value matches no version.
+fn expected_version(if_match: Option<&str>) -> Option<i64> {
+    if_match.map(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1))
+}
+
+/// The `ETag` for a contact version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
 }
 
 /// A contact about a child.
@@ -104,6 +115,12 @@ fn triage_error(err: &TriageError, retry_after: u32, what: &str) -> ApiError {
         TriageError::UnknownLevel => field("/urgency", "must be one of the policy's levels"),
         TriageError::SameLevel => field("/urgency", "is already the contact's urgency"),
         TriageError::ReasonRequired => field("/reason", "must be a written reason of 1 to 2000 characters"),
+        TriageError::VersionMismatch { current } => ApiError::new(
+            poem::http::StatusCode::PRECONDITION_FAILED,
+            "version_mismatch",
+            "The contact has changed",
+            format!("The contact is at version {current}; read it again and decide on the current version."),
+        ),
         TriageError::Store(e) => ApiError::from_store(e, retry_after),
     }
 }
@@ -121,6 +138,10 @@ impl TriageApi {
         auth: BearerKey,
         /// The contact's id.
         id: Path<String>,
+        /// The contact's version as read (its `ETag`); when given and stale, the answer is 412
+        /// and nothing changes, so one manager never silently undoes another's re-rating.
+        #[oai(name = "If-Match")]
+        if_match: poem_openapi::param::Header<Option<String>>,
         body: JsonBody<RerateRequest>,
     ) -> Result<RerateResponses, RerateError> {
         let retry = self.state.settings.http.retry_after_seconds;
@@ -165,18 +186,25 @@ impl TriageApi {
             &self.state.policy,
             &auth.0.actor(),
             id.into(),
-            &urgency,
-            &reason,
+            &triage::service::Rerate {
+                urgency: &urgency,
+                reason: &reason,
+                expected_version: expected_version(if_match.0.as_deref()),
+            },
         )
         .await
         .map_err(|e| triage_error(&e, retry, "contact"))?;
-        Ok(RerateResponses::Ok(Json(RerateResponse {
-            id,
-            urgency: rerated.urgency,
-            previous_urgency: rerated.previous_urgency,
-            queue: rerated.queue,
-            version: rerated.version,
-        })))
+        let tag = etag(rerated.version);
+        Ok(RerateResponses::Ok(
+            Json(RerateResponse {
+                id,
+                urgency: rerated.urgency,
+                previous_urgency: rerated.previous_urgency,
+                queue: rerated.queue,
+                version: rerated.version,
+            }),
+            tag,
+        ))
     }
 
     /// A child's contacts (staff).

@@ -56,10 +56,11 @@ pub async fn submit_contact(
 ) -> Result<Submitted, IntakeError> {
     let hash = request_hash(contact)?;
     let submission = serde_json::to_value(contact)?;
-    let now = clock.now();
     let id = ContactId::generate();
-
     let mut tx = db.begin().await?;
+    triage::service::lock_children(&mut tx, contact).await?;
+    // Read the clock only once the child locks are held (see `lock_children`).
+    let now = clock.now();
     // The insert comes first: when another transaction holds the same reference, this waits for
     // it and then does nothing, so a losing racer writes nothing at all.
     let inserted =

@@ -68,13 +68,21 @@ pub struct Decision {
 impl ContactFacts {
     /// The contact-level facts of a submission, received at `received_at` from `agency_kind`.
     pub fn of(contact: &NewContact, agency_kind: AgencyKind, received_at: DateTime<Utc>, policy: &Policy) -> Self {
-        let injury = contact.injury.as_ref().is_some_and(|i| i.observed == Some(true))
-            || contact
-                .injury
-                .as_ref()
+        // The people named in the contact: their names are not injury words ("Mark").
+        let names: BTreeSet<String> = contact
+            .children
+            .iter()
+            .flat_map(|c| [c.given_name.as_deref(), c.family_name.as_deref()])
+            .chain(contact.adults.iter().flat_map(|a| [a.given_name.as_deref(), a.family_name.as_deref()]))
+            .flatten()
+            .flat_map(super::narrative::words_of)
+            .collect();
+        let structured = contact.injury.as_ref();
+        let injury = structured.is_some_and(|i| i.observed == Some(true) || i.non_accidental_suspected == Some(true))
+            || structured
                 .and_then(|i| i.description.as_deref())
-                .is_some_and(|d| mentions_injury(d, &policy.narrative))
-            || mentions_injury(&contact.narrative, &policy.narrative);
+                .is_some_and(|d| mentions_injury(d, &policy.narrative, &names))
+            || mentions_injury(&contact.narrative, &policy.narrative, &names);
         Self {
             concerns: contact.concerns.iter().copied().collect(),
             immediate_risk: contact.immediate_risk,
@@ -106,12 +114,15 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Whether the child's age at receipt is below `span`. Unborn: yes. Unknown: no.
+    /// Whether the child's age at receipt is below `span`. Unborn or unknown: no (DOMAIN.md names
+    /// unborn children separately, "under 1 year old or unborn", and the policy says `unborn`).
     fn age_under(&self, span: AgeSpan) -> bool {
-        if self.child.unborn {
-            return true;
-        }
-        self.child.date_of_birth.and_then(|dob| add_span(dob, span)).is_some_and(|limit| self.received_on < limit)
+        !self.child.unborn
+            && self
+                .child
+                .date_of_birth
+                .and_then(|dob| add_span(dob, span))
+                .is_some_and(|limit| self.received_on < limit)
     }
 
     /// Whether the child's age at receipt is at least `span`. Unborn or unknown: no.
@@ -138,11 +149,16 @@ impl Context<'_> {
             && c.child_present.is_none_or(|v| contact.child_present == Some(v))
             && c.agency_kind.as_ref().is_none_or(|set| set.contains(&AgencyKindKey::of(contact.agency_kind)))
             && c.prior_contacts.is_none_or(|p| {
-                let since = contact.received_at - TimeDelta::days(i64::from(p.within_days));
+                // "Within 90 days" in calendar days in London, so a clock change cannot move it.
+                let since = self.received_on - TimeDelta::days(i64::from(p.within_days));
                 // Earlier means committed earlier: the caller passes only other contacts received
                 // up to this one, so an equal instant counts.
-                let count =
-                    self.child.prior_contacts.iter().filter(|at| **at >= since && **at <= contact.received_at).count();
+                let count = self
+                    .child
+                    .prior_contacts
+                    .iter()
+                    .filter(|at| at.with_timezone(&London).date_naive() >= since && **at <= contact.received_at)
+                    .count();
                 u32::try_from(count).unwrap_or(u32::MAX) >= p.at_least
             })
             && c.level.as_ref().is_none_or(|set| self.level.is_some_and(|l| set.contains(&l)))

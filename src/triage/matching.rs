@@ -11,11 +11,31 @@ use crate::intake::model::Child;
 
 /// A name reduced to lower-case letters and digits, accents removed.
 pub fn normalise_name(name: &str) -> String {
-    name.nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    name.nfkd().filter(|c| !is_combining_mark(*c)).filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).fold(
+        String::new(),
+        |mut out, c| {
+            match fold(c) {
+                "" => out.push(c),
+                folded => out.push_str(folded),
+            }
+            out
+        },
+    )
+}
+
+/// Letters that Unicode decomposition leaves alone but a typist writes in plain Latin.
+fn fold(c: char) -> &'static str {
+    match c {
+        'ł' => "l",
+        'ø' => "o",
+        'đ' | 'ð' => "d",
+        'æ' => "ae",
+        'œ' => "oe",
+        'ß' => "ss",
+        'þ' => "th",
+        'ı' => "i",
+        _ => "",
+    }
 }
 
 /// The name-and-birth-date key, when given name, family name and date of birth are all known.
@@ -52,6 +72,10 @@ mod tests {
         assert_eq!(
             name_key(Some("Mary-Jane"), Some("Smith"), dob()),
             name_key(Some("mary jane"), Some("SMITH"), dob())
+        );
+        assert_eq!(
+            name_key(Some("Łukasz"), Some("Østergård"), dob()),
+            name_key(Some("Lukasz"), Some("Ostergard"), dob())
         );
     }
 

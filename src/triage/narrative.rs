@@ -1,10 +1,15 @@
 //! Narrative signals: does free text describe an injury that it does not negate?
 //!
 //! The text is split into lower-case words and clause boundaries (sentence punctuation and the
-//! policy's `clause_breaks` words). An injury term (one or more words) counts unless one of the
-//! policy's `negation_cues` stands within `negation_window` words before it in the same clause.
-//! When in doubt it counts: a missed injury on a baby is worse than an over-rated contact. The
-//! policy file documents what this matcher does not understand.
+//! policy's `clause_breaks` words). An injury term (one or more words) counts unless it is
+//! negated: walking back from the term within the clause and `negation_window` words, a
+//! `negation_cues` word is reached with only `negation_fillers` and other injury words in
+//! between. So "no bruises or marks were seen" is negated, while "mother could not explain the
+//! bruise" is not (the cue belongs to "explain"). `ignore_phrases` and the names of the people in
+//! the contact are never terms. When in doubt it counts: a missed injury on a baby is worse than
+//! an over-rated contact. The policy file documents what this matcher does not understand.
+
+use std::collections::BTreeSet;
 
 use super::policy::NarrativeSignals;
 
@@ -12,42 +17,81 @@ use super::policy::NarrativeSignals;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
     Word(String),
+    /// A word that must not start or belong to an injury term (a name, an ignored phrase).
+    Masked,
     Break,
 }
 
-fn tokens(text: &str, signals: &NarrativeSignals) -> Vec<Token> {
+/// The words of a phrase, tokenised as text is (used for the policy's term lists too).
+pub fn words_of(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut word = String::new();
-    let flush = |word: &mut String, out: &mut Vec<Token>| {
+    for ch in text.chars() {
+        if ch.is_alphanumeric() {
+            word.extend(ch.to_lowercase());
+        } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
+            word.push('\'');
+        } else if !word.is_empty() {
+            out.push(std::mem::take(&mut word));
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+fn tokens(text: &str, signals: &NarrativeSignals, names: &BTreeSet<String>) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut capitalised = false;
+    // A name is masked only where it is written as a name (capitalised): "Mark shouted" is a
+    // person, "a mark on her arm" is an injury.
+    let push = |word: &mut String, capitalised: bool, out: &mut Vec<Token>| {
         if !word.is_empty() {
             let w = std::mem::take(word);
-            if signals.clause_breaks.contains(&w) {
-                out.push(Token::Break);
+            out.push(if signals.clause_breaks.contains(&w) {
+                Token::Break
+            } else if capitalised && names.contains(&w) {
+                Token::Masked
             } else {
-                out.push(Token::Word(w));
-            }
+                Token::Word(w)
+            });
         }
     };
     for ch in text.chars() {
         if ch.is_alphanumeric() {
+            if word.is_empty() {
+                capitalised = ch.is_uppercase();
+            }
             word.extend(ch.to_lowercase());
         } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
             // Keep contractions ("didn't") whole; a typographic apostrophe counts too.
             word.push('\'');
         } else {
-            flush(&mut word, &mut out);
+            push(&mut word, capitalised, &mut out);
             if matches!(ch, '.' | ';' | ':' | '!' | '?' | '\n') {
                 out.push(Token::Break);
             }
         }
     }
-    flush(&mut word, &mut out);
+    push(&mut word, capitalised, &mut out);
+    for phrase in &signals.ignore_phrases {
+        for start in 0..out.len() {
+            if matches_at(&out, start, phrase) {
+                for t in &mut out[start..start + phrase.len()] {
+                    *t = Token::Masked;
+                }
+            }
+        }
+    }
     out
 }
 
-/// Whether `text` describes an injury that it does not negate.
-pub fn mentions_injury(text: &str, signals: &NarrativeSignals) -> bool {
-    let tokens = tokens(text, signals);
+/// Whether `text` describes an injury that it does not negate. `names` (lower-case words) are
+/// the people named in the contact: "Mark" the father is not a mark.
+pub fn mentions_injury(text: &str, signals: &NarrativeSignals, names: &BTreeSet<String>) -> bool {
+    let tokens = tokens(text, signals, names);
     (0..tokens.len()).any(|start| {
         signals.injury_terms.iter().any(|term| matches_at(&tokens, start, term)) && !negated(&tokens, start, signals)
     })
@@ -57,13 +101,20 @@ fn matches_at(tokens: &[Token], start: usize, term: &[String]) -> bool {
     term.iter().enumerate().all(|(i, w)| matches!(tokens.get(start + i), Some(Token::Word(t)) if t == w))
 }
 
+fn is_injury_word(word: &str, signals: &NarrativeSignals) -> bool {
+    signals.injury_terms.iter().any(|t| t.iter().any(|w| w == word))
+}
+
 fn negated(tokens: &[Token], start: usize, signals: &NarrativeSignals) -> bool {
-    tokens[..start]
-        .iter()
-        .rev()
-        .take_while(|t| **t != Token::Break)
-        .take(signals.negation_window)
-        .any(|t| matches!(t, Token::Word(w) if signals.negation_cues.contains(w)))
+    for token in tokens[..start].iter().rev().take(signals.negation_window) {
+        match token {
+            Token::Word(w) if signals.negation_cues.contains(w) => return true,
+            Token::Word(w) if signals.negation_fillers.contains(w) || is_injury_word(w, signals) => {}
+            // A clause break, a name, or a word the cue cannot reach past.
+            _ => return false,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -72,7 +123,7 @@ mod tests {
     use crate::triage::policy::Policy;
 
     fn injury(text: &str) -> bool {
-        mentions_injury(text, &Policy::default_policy().unwrap().narrative)
+        mentions_injury(text, &Policy::default_policy().unwrap().narrative, &BTreeSet::new())
     }
 
     #[test]
@@ -82,6 +133,9 @@ mod tests {
         assert!(injury("The child had a broken arm that was not explained."));
         assert!(injury("Mother said the baby was bitten by a sibling"));
         assert!(injury("a burn on the hand"));
+        assert!(injury("X-ray showed broken ribs."));
+        assert!(injury("He had a black-eye."));
+        assert!(injury("There was blood on the cot sheet."));
     }
 
     #[test]
@@ -97,6 +151,44 @@ mod tests {
         assert!(!injury("She denies any bruising."));
         assert!(!injury("The officer didn\u{2019}t see any injury."));
         assert!(!injury("No bleeding."));
+        assert!(!injury("No visible signs of injury."));
+        assert!(!injury("no new bruises"));
+    }
+
+    #[test]
+    fn a_cue_that_belongs_to_another_verb_does_not_negate_an_unexplained_injury() {
+        for text in [
+            "Mother could not explain the bruise on his cheek.",
+            "There is no explanation for the bruising to her arm.",
+            "Neither parent could explain the bruise.",
+            "No one could explain the fracture.",
+            "Mum did not seek medical attention for the scald",
+            "Baby not brought to appointments, bruise to cheek seen",
+            "cannot remember how the bruise happened",
+        ] {
+            assert!(injury(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_negation_does_not_reach_past_its_clause() {
+        assert!(injury("No answer at the door. Later a bruise was seen on the cheek."));
+        assert!(injury("There was no food in the house and the baby had a bruise."));
+        assert!(injury("No concerns at nursery, but staff noticed swelling to the wrist."));
+        assert!(injury("No one was home when the neighbours heard a scream and saw the toddler's bleeding lip"));
+    }
+
+    #[test]
+    fn words_that_merely_contain_a_term_names_and_ignored_phrases_do_not_count() {
+        assert!(!injury("Mother was embarrassed and remarked on the weather."));
+        assert!(!injury("The child is marking time at school."));
+        assert!(!injury("The injured party, the mother, declined to give a statement."));
+        let policy = Policy::default_policy().unwrap();
+        let names: BTreeSet<String> = ["mark".to_owned()].into();
+        assert!(!mentions_injury("Mark shouted at the baby.", &policy.narrative, &names));
+        assert!(mentions_injury("Mark shouted; the baby had a mark on her arm.", &policy.narrative, &names));
+        // Known limit: a capitalised injury word that is also a name is taken for the name.
+        assert!(!mentions_injury("Mark on her arm.", &policy.narrative, &names));
     }
 
     #[test]
@@ -106,20 +198,5 @@ mod tests {
         assert!(injury("Bruises: none seen."));
         // An injury to someone else is counted too; staff see the reason and can re-rate.
         assert!(injury("Mother had a bruise on her arm."));
-    }
-
-    #[test]
-    fn a_negation_does_not_reach_past_its_clause_or_window() {
-        assert!(injury("No answer at the door. Later a bruise was seen on the cheek."));
-        assert!(injury("There was no food in the house and the baby had a bruise."));
-        assert!(injury("No concerns at nursery, but staff noticed swelling to the wrist."));
-        assert!(injury("Not a family previously known to services or to the school nurse team; a bruise was seen."));
-        assert!(injury("No one was home when the neighbours heard a scream and saw the toddler's bleeding lip"));
-    }
-
-    #[test]
-    fn words_that_merely_contain_a_term_do_not_count() {
-        assert!(!injury("Mother was embarrassed and remarked on the weather."));
-        assert!(!injury("The child is marking time at school."));
     }
 }

@@ -61,7 +61,8 @@ impl FromStr for AgeSpan {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (number, unit) = s.split_at(s.len().checked_sub(1).ok_or(())?);
+        let split = s.char_indices().last().map(|(i, _)| i).ok_or(())?;
+        let (number, unit) = s.split_at(split);
         let n: u32 = number.parse().map_err(|_| ())?;
         match unit {
             "d" => Ok(Self::Days(n)),
@@ -165,8 +166,12 @@ pub struct NarrativeSignals {
     /// Each term as lower-case words.
     pub injury_terms: Vec<Vec<String>>,
     pub negation_cues: BTreeSet<String>,
+    /// Words that may stand between a cue and the term it negates.
+    pub negation_fillers: BTreeSet<String>,
     pub negation_window: usize,
     pub clause_breaks: BTreeSet<String>,
+    /// Phrases (as words) that are never injury terms.
+    pub ignore_phrases: Vec<Vec<String>>,
 }
 
 /// A checked, ready-to-use policy.
@@ -341,9 +346,13 @@ struct RawPrior {
 struct RawNarrative {
     injury_terms: Spanned<Vec<String>>,
     negation_cues: Vec<String>,
+    #[serde(default)]
+    negation_fillers: Vec<String>,
     negation_window: Spanned<i64>,
     #[serde(default)]
     clause_breaks: Vec<String>,
+    #[serde(default)]
+    ignore_phrases: Vec<String>,
 }
 
 /// Collects problems with positions in `text`.
@@ -733,11 +742,14 @@ impl Checker<'_> {
         if injury_terms.is_empty() {
             self.err(n.injury_terms.span(), "narrative.injury_terms", "must list at least one term");
         }
+        let single = |list: &[String]| list.iter().flat_map(|w| words(w)).collect::<BTreeSet<String>>();
         NarrativeSignals {
             injury_terms,
-            negation_cues: n.negation_cues.iter().map(|w| w.to_lowercase()).collect(),
+            negation_cues: single(&n.negation_cues),
+            negation_fillers: single(&n.negation_fillers),
             negation_window: negation_window.unwrap_or(6),
-            clause_breaks: n.clause_breaks.iter().map(|w| w.to_lowercase()).collect(),
+            clause_breaks: single(&n.clause_breaks),
+            ignore_phrases: n.ignore_phrases.iter().map(|p| words(p)).filter(|w| !w.is_empty()).collect(),
         }
     }
 }
@@ -770,8 +782,10 @@ impl Ord for AgencyKindOrd {
     }
 }
 
+/// A term as the narrative matcher will see it: the same tokenisation as the text, so "black-eye"
+/// is the two words "black eye".
 fn words(term: &str) -> Vec<String> {
-    term.split_whitespace().map(str::to_lowercase).collect()
+    super::narrative::words_of(term)
 }
 
 impl Policy {
@@ -927,5 +941,6 @@ mod tests {
         assert!("6".parse::<AgeSpan>().is_err());
         assert!("m".parse::<AgeSpan>().is_err());
         assert!("".parse::<AgeSpan>().is_err());
+        assert!("6é".parse::<AgeSpan>().is_err(), "a multi-byte unit is an error, not a panic");
     }
 }

@@ -44,7 +44,8 @@ pub(crate) async fn prior_children(
         "select id as child_id, contact_id, received_at,
                 case when nhs_number = $1 then 'nhs_number' else 'name_and_date_of_birth' end as matched_on
            from contact_children
-          where (nhs_number = $1 or name_key = $2) and received_at >= $3 and received_at <= $4 and contact_id <> $5
+          where (nhs_number = $1 or (name_key = $2 and (nhs_number is null or $1::text is null)))
+            and received_at >= $3 and received_at <= $4 and contact_id <> $5
           order by received_at desc
           limit $6",
     )
@@ -160,6 +161,7 @@ pub(crate) async fn set_rating(
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RatingTarget {
     pub urgency: Option<String>,
+    pub version: i64,
     pub submission: sqlx::types::Json<crate::intake::NewContact>,
     pub agency_kind: String,
     pub received_at: DateTime<Utc>,
@@ -171,7 +173,7 @@ pub(crate) async fn lock_for_rerate(
     id: ContactId,
 ) -> Result<Option<RatingTarget>, sqlx::Error> {
     sqlx::query_as(
-        "select c.urgency, c.submission, a.kind as agency_kind, c.received_at
+        "select c.urgency, c.version, c.submission, a.kind as agency_kind, c.received_at
            from contacts c join agencies a on a.id = c.agency_id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)
           for update of c",
@@ -282,7 +284,10 @@ pub(crate) async fn contacts_about_child(
                      else 'name_and_date_of_birth' end as matched_on
            from contact_children me
            join contact_children other
-             on other.id = me.id or other.nhs_number = me.nhs_number or other.name_key = me.name_key
+             on other.id = me.id
+             or other.nhs_number = me.nhs_number
+             -- Two different NHS numbers are two different children, whatever their names.
+             or (other.name_key = me.name_key and (other.nhs_number is null or me.nhs_number is null))
            join contacts c on c.id = other.contact_id
            join agencies a on a.id = c.agency_id
           where me.id = $1 and ($2::uuid is null or c.agency_id = $2)

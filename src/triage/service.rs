@@ -35,6 +35,9 @@ pub enum TriageError {
     SameLevel,
     #[error("a re-rating needs a written reason of 1 to 2000 characters")]
     ReasonRequired,
+    /// The caller's `If-Match` version is not the contact's current version.
+    #[error("the contact has changed since it was read")]
+    VersionMismatch { current: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -78,10 +81,27 @@ fn child_facts(contact: &NewContact) -> Vec<ChildFacts> {
         .collect()
 }
 
-/// Classifies a just-inserted contact on `conn` (its intake transaction): matches each child to
-/// earlier contacts, records the matches, applies the policy, and stores the decision and the
-/// first rating. Concurrent contacts about the same child are serialised by advisory locks on
-/// the child's keys, so each one's repeat count includes those committed before it.
+/// Takes the intake transaction's locks on the children's match keys. Call it first in the
+/// transaction, before reading the clock for the receipt time: concurrent contacts about the
+/// same child then queue up here, so each is received after, and counts, the ones committed
+/// before it. Locks are taken in sorted order, so two contacts can never deadlock.
+pub async fn lock_children(conn: &mut PgConnection, contact: &NewContact) -> Result<(), StoreError> {
+    let mut locks: Vec<String> = contact
+        .children
+        .iter()
+        .map(matching::keys_of)
+        .flat_map(|(nhs, name)| {
+            nhs.into_iter().map(|n| format!("nhs:{n}")).chain(name.into_iter().map(|k| format!("name:{k}")))
+        })
+        .collect();
+    locks.sort_unstable();
+    locks.dedup();
+    repo::lock_child_keys(conn, &locks).await.map_err(StoreError::from)
+}
+
+/// Classifies a just-inserted contact on `conn` (its intake transaction, which took
+/// [`lock_children`] first): matches each child to earlier contacts, records the matches,
+/// applies the policy, and stores the decision and the first rating.
 pub async fn classify_new_contact(
     conn: &mut PgConnection,
     policy: &Policy,
@@ -91,13 +111,6 @@ pub async fn classify_new_contact(
     received_at: DateTime<Utc>,
 ) -> Result<Decision, StoreError> {
     let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
-    let mut locks: Vec<String> = keys
-        .iter()
-        .flat_map(|(nhs, name)| nhs.iter().map(|n| format!("nhs:{n}")).chain(name.iter().map(|k| format!("name:{k}"))))
-        .collect();
-    locks.sort_unstable();
-    locks.dedup();
-    repo::lock_child_keys(conn, &locks).await?;
 
     let mut children = child_facts(contact);
     let mut matches = Vec::with_capacity(children.len());
@@ -161,6 +174,17 @@ pub async fn classify_new_contact(
     Ok(decision)
 }
 
+/// A manager's re-rating, as asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Rerate<'a> {
+    /// The new level's name.
+    pub urgency: &'a str,
+    /// The written reason.
+    pub reason: &'a str,
+    /// The version the manager read (`If-Match`); `None` skips the check.
+    pub expected_version: Option<i64>,
+}
+
 /// The result of a re-rating.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rerated {
@@ -179,9 +203,9 @@ pub async fn rerate(
     policy: &Policy,
     actor: &Actor,
     contact_id: ContactId,
-    urgency: &str,
-    reason: &str,
+    change: &Rerate<'_>,
 ) -> Result<Rerated, TriageError> {
+    let Rerate { urgency, reason, expected_version } = *change;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(TriageError::ReasonRequired);
@@ -191,6 +215,9 @@ pub async fn rerate(
     let mut tx = db.begin().await?;
     let target =
         repo::lock_for_rerate(&mut tx, AgencyScope::AllAgencies, contact_id).await?.ok_or(TriageError::NotFound)?;
+    if expected_version.is_some_and(|v| v != target.version) {
+        return Err(TriageError::VersionMismatch { current: target.version });
+    }
     if target.urgency.as_deref() == Some(urgency) {
         return Err(TriageError::SameLevel);
     }
@@ -240,15 +267,19 @@ pub async fn contacts_about_child(
     let mut tx = db.begin().await?;
     let contacts =
         repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id).await?.ok_or(TriageError::NotFound)?;
-    audit::record(
-        &mut tx,
-        clock.now(),
-        actor,
-        AuditAction::ChildContactsRead,
-        None,
-        serde_json::json!({ "child_id": child_id, "contacts": contacts.iter().map(|c| c.contact_id).collect::<Vec<_>>() }),
-    )
-    .await?;
+    // The listing shows each contact's status and urgency: a read of each, in each one's trail.
+    let now = clock.now();
+    for contact in &contacts {
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            AuditAction::ChildContactsRead,
+            Some(contact.contact_id),
+            serde_json::json!({ "child_id": child_id }),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(contacts)
 }

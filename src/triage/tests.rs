@@ -63,8 +63,9 @@ fn immediate_risk_is_red_whatever_the_concern() {
 fn injury_on_a_baby_under_six_months_is_red_and_at_exactly_six_months_is_not() {
     let c = ContactFacts { injury: true, ..contact(&[Concern::Neglect]) };
     assert_eq!(decide(&c, &[aged_months(5)]).urgency, "red");
-    let d = decide(&c, &[ChildFacts { date_of_birth: Some(today() - TimeDelta::days(182)), ..ChildFacts::default() }]);
-    assert!(rules(&d).contains(&"injury_non_mobile"), "a day short of six months");
+    let a_day_short = today().checked_sub_months(Months::new(6)).unwrap() + TimeDelta::days(1);
+    let d = decide(&c, &[ChildFacts { date_of_birth: Some(a_day_short), ..ChildFacts::default() }]);
+    assert!(rules(&d).contains(&"injury_non_mobile"), "six months old tomorrow is still under six months");
     let six = decide(&c, &[aged_months(6)]);
     assert!(!rules(&six).contains(&"injury_non_mobile"));
     assert_eq!(six.urgency, "amber", "green neglect raised once for being under one");
@@ -383,4 +384,45 @@ fn a_policy_can_use_agency_kind_child_present_and_not() {
     assert_eq!(classify(&p, &school, &[aged_years(6)]).urgency, "green");
     let with_neglect = ContactFacts { concerns: [Concern::DomesticAbuse, Concern::Neglect].into(), ..police };
     assert_eq!(classify(&p, &with_neglect, &[aged_years(6)]).urgency, "green");
+}
+
+#[test]
+fn an_unborn_child_is_not_under_any_age_but_is_raised_as_unborn() {
+    let unborn = ChildFacts { unborn: true, ..ChildFacts::default() };
+    // An injury in an unborn child's contact is someone else's (usually the mother's).
+    let c = ContactFacts { injury: true, ..contact(&[Concern::Neglect]) };
+    let d = decide(&c, std::slice::from_ref(&unborn));
+    assert!(!rules(&d).contains(&"injury_non_mobile"));
+    assert_eq!((d.urgency.as_str(), d.queue.as_str()), ("amber", "screening"));
+    // Not "under 13" either: sexual abuse concerning an unborn child is amber, raised to red.
+    let sa = decide(&contact(&[Concern::SexualAbuse]), &[unborn]);
+    assert_eq!(sa.reasons[0].rule, "serious_harm_concern");
+    assert_eq!(sa.urgency, "red");
+}
+
+#[test]
+fn a_child_with_no_date_of_birth_gets_no_age_rule_or_modifier() {
+    let d = decide(&contact(&[Concern::PhysicalAbuse]), &[ChildFacts::default()]);
+    assert_eq!(d.urgency, "amber");
+    let injured = ContactFacts { injury: true, ..contact(&[Concern::Neglect]) };
+    assert_eq!(decide(&injured, &[ChildFacts::default()]).urgency, "green");
+    assert_eq!(decide(&injured, &[ChildFacts { non_mobile: true, ..ChildFacts::default() }]).urgency, "red");
+}
+
+#[test]
+fn an_injury_reported_with_several_children_counts_for_each_of_them() {
+    // The contact's injury fields do not say whose injury it is, so a baby in the same contact
+    // is treated as injured: the error is towards red, never away from it.
+    let c = ContactFacts { injury: true, ..contact(&[Concern::PhysicalAbuse]) };
+    let d = decide(&c, &[aged_years(9), aged_months(3)]);
+    assert_eq!(d.urgency, "red");
+    assert!(d.reasons.iter().any(|r| r.rule == "injury_non_mobile" && r.child == Some(1)));
+}
+
+#[test]
+fn the_repeat_window_counts_london_calendar_days_across_a_clock_change() {
+    // Received 2026-11-22 12:00 GMT; a prior on 2026-08-24 (90 days before, in BST) counts.
+    let prior = Utc.with_ymd_and_hms(2026, 8, 24, 7, 30, 0).unwrap();
+    let child = ChildFacts { prior_contacts: vec![prior, received() - TimeDelta::days(1)], ..aged_years(7) };
+    assert_eq!(decide(&contact(&[Concern::Neglect]), &[child]).urgency, "amber");
 }

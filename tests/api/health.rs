@@ -19,7 +19,7 @@ async fn live_and_ready_answer_when_both_stores_are_up() {
 #[tokio::test]
 async fn ready_fails_while_redis_is_unreachable_and_live_does_not() {
     // Port 1 on loopback: nothing listens there, so connections are refused at once.
-    let app = spawn_app_with(Overrides { redis_url: Some("redis://127.0.0.1:1".into()) }).await;
+    let app = spawn_app_with(Overrides { redis_url: Some("redis://127.0.0.1:1".into()), ..Overrides::default() }).await;
     let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     assert!(ready.headers().contains_key("retry-after"));

@@ -63,6 +63,8 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct Overrides {
     pub redis_url: Option<String>,
+    /// A clock that moves on by this after every reading (default: frozen).
+    pub clock_step: Option<chrono::TimeDelta>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -93,7 +95,10 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     db::MIGRATOR.run(&migrate_pool).await.unwrap();
     migrate_pool.close().await;
 
-    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let clock = Arc::new(match overrides.clock_step {
+        Some(step) => ManualClock::ticking(Utc::now(), step),
+        None => ManualClock::new(Utc::now()),
+    });
     let state = AppState::new(settings, clock.clone()).unwrap();
     let shutdown = CancellationToken::new();
     let (addr, server) = app::bind(state.clone(), "127.0.0.1:0".parse().unwrap(), shutdown.clone()).await.unwrap();

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::{cases, example_contact},
-    helpers::{TestApp, assert_problem, spawn_app},
+    helpers::{Overrides, TestApp, assert_problem, spawn_app, spawn_app_with},
 };
 
 async fn post(app: &TestApp, key: &str, body: &Value) -> Value {
@@ -94,7 +94,11 @@ async fn the_third_contact_about_a_child_is_raised_and_only_staff_see_why() {
         matched.contains(&"self") && matched.contains(&"nhs_number") && matched.contains(&"name_and_date_of_birth"),
         "{matched:?}"
     );
-    assert_eq!(app.count("select count(*) from audit_events where action = 'child.contacts_read'").await, 1);
+    // The listing is a read of each contact shown, recorded in each one's trail.
+    assert_eq!(
+        app.count("select count(distinct contact_id) from audit_events where action = 'child.contacts_read'").await,
+        3
+    );
     for key in [&app.admin, &app.police.key] {
         let resp = app
             .client
@@ -218,4 +222,68 @@ async fn a_manager_re_rates_with_a_reason_and_the_original_stays_on_record() {
         .await
         .unwrap();
     assert_problem(resp, 404).await;
+}
+
+#[tokio::test]
+async fn three_contacts_about_one_child_in_one_batch_raise_exactly_the_last() {
+    // A clock that moves on at every reading, as real time does, so the contacts in the batch
+    // (stored four at a time) get distinct receipt times and their order matters.
+    let app =
+        spawn_app_with(Overrides { clock_step: Some(chrono::TimeDelta::milliseconds(1)), ..Overrides::default() })
+            .await;
+    let today = app.today();
+    let contacts: Vec<Value> = (0..3)
+        .map(|i| {
+            let mut c = example_contact(today, &format!("WEEKEND-{i}"));
+            c["children"] = json!([{"given_name": "Leo", "family_name": "Grant", "date_of_birth": "2017-04-09"}]);
+            c["concerns"] = json!(["neglect"]);
+            c["injury"] = Value::Null;
+            c["police"] = Value::Null;
+            c["narrative"] = json!("Child found alone at home late at night.");
+            c
+        })
+        .collect();
+    let resp = app
+        .client
+        .post(app.url("/v1/contacts/batch"))
+        .bearer_auth(&app.police.key)
+        .json(&json!({"contacts": contacts}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 207);
+    let body: Value = resp.json().await.unwrap();
+    let mut urgencies: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["contact"]["urgency"].as_str().unwrap()).collect();
+    urgencies.sort_unstable();
+    assert_eq!(urgencies, ["amber", "green", "green"], "exactly one of the three is the third contact");
+}
+
+#[tokio::test]
+async fn a_re_rating_from_a_stale_read_is_refused_with_412() {
+    let app = spawn_app().await;
+    let contact = post(&app, &app.police.key, &example_contact(app.today(), "ETAG-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    let resp = app.get_contact(&app.manager, id).await;
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(etag, "\"1\"");
+    let rerate = |tag: &str, urgency: &str| {
+        app.client
+            .post(app.url(&format!("/v1/contacts/{id}/rerate")))
+            .bearer_auth(&app.manager)
+            .header("if-match", tag)
+            .json(&json!({"urgency": urgency, "reason": "Reviewed with the police."}))
+            .send()
+    };
+    let first = rerate(&etag, "amber").await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["etag"], "\"2\"");
+    // A second manager still holding version 1 is told to read again; nothing changes.
+    let problem = assert_problem(rerate(&etag, "green").await.unwrap(), 412).await;
+    assert_eq!(problem["code"], "version_mismatch");
+    let full = staff_view(&app, id).await;
+    assert_eq!(full["urgency"], "amber");
+    assert_eq!(full["ratings"].as_array().unwrap().len(), 2);
+    // The agency view carries no ETag (agencies do not update contacts).
+    assert!(app.get_contact(&app.police.key, id).await.headers().get("etag").is_none());
 }
