@@ -30,6 +30,16 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// The hub's triage policy.
     pub policy: PolicySettings,
+    /// The escalation-ladder worker.
+    pub worker: WorkerSettings,
+}
+
+/// Where the ladder worker runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// Run the ladder worker inside `serve` as well (several replicas are safe together).
+    pub in_serve: bool,
 }
 
 /// Which policy file to triage with.

@@ -51,3 +51,7 @@ id_type!(
     /// An API key (not the key itself: the key is a secret shown once).
     ApiKeyId
 );
+id_type!(
+    /// A clock on a contact (decision or feedback).
+    ClockId
+);

@@ -30,6 +30,8 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (settings from config and the environment; see the README).
     Serve,
+    /// Run the escalation-ladder worker only (timers and the Redis re-seed).
+    Worker,
     /// Apply pending database migrations.
     Migrate,
     /// Print the OpenAPI spec (JSON).
@@ -212,6 +214,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     match cli.command {
         Command::Serve => serve(settings, clock).await,
+        Command::Worker => {
+            let telemetry = telemetry::init(&settings.telemetry)?;
+            let state = AppState::new(settings, clock)?;
+            let shutdown = CancellationToken::new();
+            app::cancel_on_signal(shutdown.clone())?;
+            tracing::info!("ladder worker started");
+            mash_triage::sla::worker::run(state, shutdown).await;
+            telemetry.shutdown();
+            Ok(())
+        }
         Command::Policy { .. } => unreachable!("handled before settings are loaded"),
         Command::Openapi => {
             // The spec needs no stores: a state over lazy pools is enough.
@@ -265,10 +277,18 @@ async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()> {
     let state = AppState::new(settings, clock)?;
     let shutdown = CancellationToken::new();
     app::cancel_on_signal(shutdown.clone())?;
+    let worker = state
+        .settings
+        .worker
+        .in_serve
+        .then(|| tokio::spawn(mash_triage::sla::worker::run(state.clone(), shutdown.clone())));
     let (addr, server) =
         app::bind(state, listen, shutdown).await.with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
     tracing::info!(%addr, "listening");
     let result = server.await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("stopped");
     telemetry.shutdown();
     Ok(result?)

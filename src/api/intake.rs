@@ -499,9 +499,16 @@ impl IntakeApi {
     }
 
     async fn submit_one(&self, agency: &AgencyPrincipal, contact: &NewContact) -> Result<Submitted, ApiError> {
-        intake::service::submit_contact(&self.state.db, self.state.clock.as_ref(), &self.state.policy, agency, contact)
-            .await
-            .map_err(|e| ApiError::from_intake(&e, self.retry_after()))
+        intake::service::submit_contact(
+            &self.state.db,
+            &self.state.redis,
+            self.state.clock.as_ref(),
+            &self.state.policy,
+            agency,
+            contact,
+        )
+        .await
+        .map_err(|e| ApiError::from_intake(&e, self.retry_after()))
     }
 
     fn require_agency(&self, principal: &Principal) -> Result<AgencyPrincipal, ApiError> {

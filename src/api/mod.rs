@@ -5,6 +5,7 @@
 //! conversion of every error into an RFC 9457 problem ([`problem`]).
 
 pub mod audit;
+pub mod clocks;
 pub mod enums;
 pub mod health;
 pub mod intake;
@@ -28,6 +29,8 @@ pub enum ApiTags {
     Contacts,
     /// Re-rating contacts and following a child across contacts.
     Triage,
+    /// Clocks in working time, and the ladder events outbox.
+    Clocks,
     /// The append-only audit trail.
     Audit,
     /// Liveness and readiness probes.
@@ -37,11 +40,12 @@ pub enum ApiTags {
 /// The service description, built from the code.
 pub fn openapi_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(intake::IntakeApi, triage::TriageApi, audit::AuditApi, health::HealthApi), ()> {
+) -> OpenApiService<(intake::IntakeApi, triage::TriageApi, clocks::ClocksApi, audit::AuditApi, health::HealthApi), ()> {
     OpenApiService::new(
         (
             intake::IntakeApi { state: state.clone() },
             triage::TriageApi { state: state.clone() },
+            clocks::ClocksApi { state: state.clone() },
             audit::AuditApi { state: state.clone() },
             health::HealthApi { state: state.clone() },
         ),

@@ -380,6 +380,28 @@ error_response!(
 );
 
 error_response!(
+    /// Errors of pausing or resuming a clock.
+    ClockChangeError {
+        /// The body is not valid JSON.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only managers pause and resume clocks.
+        403 => Forbidden,
+        /// No such contact or clock.
+        404 => NotFound,
+        /// The clock is not in a state that allows it (already paused, not paused, stopped).
+        409 => Conflict,
+        /// The body exceeds the size limit.
+        413 => PayloadTooLarge,
+        /// The body is not `application/json`.
+        415 => UnsupportedMediaType,
+        /// The reason is not one the policy allows.
+        422 => UnprocessableEntity,
+    }
+);
+
+error_response!(
     /// Errors of listing.
     ListError {
         /// A query parameter is not valid.

@@ -48,8 +48,7 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "events",
     "claim",
     "release",
-    "notes",
-    "decision",
+    "notes", "decision", "feedback", "pause", "resume",
 ];
 
 fn caller_request_id(req: &Request) -> Option<String> {

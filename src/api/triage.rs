@@ -194,6 +194,7 @@ impl TriageApi {
         )
         .await
         .map_err(|e| triage_error(&e, retry, "contact"))?;
+        crate::sla::timer::schedule_or_log(&self.state.redis, &rerated.scheduled).await;
         let tag = etag(rerated.version);
         Ok(RerateResponses::Ok(
             Json(RerateResponse {

@@ -65,6 +65,12 @@ pub enum AuditAction {
     ContactRerated,
     /// Staff listed the contacts about a child.
     ChildContactsRead,
+    /// A manager paused a clock.
+    ClockPaused,
+    /// A manager resumed a clock.
+    ClockResumed,
+    /// A ladder step fired (the system).
+    LadderStepFired,
     AgencyCreated,
     StaffCreated,
     ApiKeyCreated,
@@ -80,6 +86,9 @@ impl AuditAction {
             Self::AuditListed => "audit.listed",
             Self::ContactRerated => "contact.rerated",
             Self::ChildContactsRead => "child.contacts_read",
+            Self::ClockPaused => "clock.paused",
+            Self::ClockResumed => "clock.resumed",
+            Self::LadderStepFired => "clock.step_fired",
             Self::AgencyCreated => "agency.created",
             Self::StaffCreated => "staff.created",
             Self::ApiKeyCreated => "api_key.created",

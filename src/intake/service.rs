@@ -13,6 +13,8 @@ use crate::{
     clock::Clock,
     db::StoreError,
     id::ContactId,
+    redis_store::RedisStore,
+    sla,
     triage::{self, Policy},
 };
 
@@ -49,6 +51,7 @@ pub fn request_hash(contact: &NewContact) -> Result<Vec<u8>, serde_json::Error> 
 #[tracing::instrument(skip_all, fields(agency_id = %agency.agency_id, contact_id))]
 pub async fn submit_contact(
     db: &PgPool,
+    redis: &RedisStore,
     clock: &dyn Clock,
     policy: &Policy,
     agency: &AgencyPrincipal,
@@ -74,6 +77,9 @@ pub async fn submit_contact(
     record.urgency = Some(decision.urgency.clone());
     record.queue = Some(decision.queue.clone());
     record.classification = Some(triage::service::classification_of(&decision));
+    // The decision clock starts at receipt, in the same transaction.
+    let (due, steps) = sla::service::start_decision_clock(&mut tx, policy, id, decision.level, now).await?;
+    record.decision_due_at = due;
     audit::record(
         &mut tx,
         now,
@@ -90,6 +96,7 @@ pub async fn submit_contact(
     )
     .await?;
     tx.commit().await?;
+    sla::timer::schedule_or_log(redis, &steps).await;
     tracing::Span::current().record("contact_id", tracing::field::display(id));
     tracing::info!("contact received");
     Ok(Submitted::Created(record))

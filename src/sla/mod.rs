@@ -6,6 +6,11 @@
 
 pub mod budget;
 pub mod calendar;
+pub mod deadline;
 
 pub use budget::Budget;
 pub use calendar::Calendar;
+pub mod repo;
+pub mod service;
+pub mod timer;
+pub mod worker;

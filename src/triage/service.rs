@@ -192,6 +192,8 @@ pub struct Rerated {
     pub previous_urgency: Option<String>,
     pub queue: String,
     pub version: i64,
+    /// The decision clock's re-computed ladder steps, to index once committed.
+    pub scheduled: Vec<crate::sla::service::ScheduledStep>,
 }
 
 /// A manager re-rates a contact up or down with a written reason. The original classification
@@ -226,6 +228,8 @@ pub async fn rerate(
     let facts = ContactFacts::of(contact, kind, target.received_at, policy);
     let (queue, _) = route_for(policy, &facts, &child_facts(contact), level);
     let version = repo::set_rating(&mut tx, contact_id, urgency, &queue, None, true).await?;
+    // Re-compute the decision clock from the original receipt under the new level.
+    let scheduled = crate::sla::service::relevel_decision_clock(&mut tx, policy, contact_id, level).await?;
     repo::insert_rating(
         &mut tx,
         &NewRating {
@@ -254,7 +258,7 @@ pub async fn rerate(
     .await?;
     tx.commit().await?;
     tracing::info!(contact_id = %contact_id, to = urgency, "contact re-rated");
-    Ok(Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version })
+    Ok(Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version, scheduled })
 }
 
 /// Every contact about the same child as `child_id`, for staff; audited as a read.

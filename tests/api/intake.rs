@@ -45,9 +45,11 @@ async fn the_api_example_is_created_with_location_triaged_and_undecided_fields_n
     assert_eq!(contact["classification"]["urgency"], "red");
     assert_eq!(contact["classification"]["reasons"][0]["rule"], "injury_non_mobile");
     assert!(contact["classification"]["policy_version"].as_str().unwrap().starts_with("default-2026.1+sha256:"));
-    for field in ["decision_due_at", "outcome"] {
-        assert!(contact.get(field).is_some_and(Value::is_null), "{field} is present and null: {contact}");
-    }
+    // The red decision clock: 4 elapsed hours from receipt.
+    let received = chrono::DateTime::parse_from_rfc3339(contact["received_at"].as_str().unwrap()).unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339(contact["decision_due_at"].as_str().unwrap()).unwrap();
+    assert_eq!(due - received, chrono::TimeDelta::hours(4));
+    assert!(contact.get("outcome").is_some_and(Value::is_null), "undecided: {contact}");
     // The agency view never carries the submission back.
     assert!(contact.get("submission").is_none());
     assert_eq!(app.count("select count(*) from contacts").await, 1);

@@ -1,0 +1,324 @@
+//! Clocks and the events outbox: staff read a contact's clocks, managers pause and resume them,
+//! staff and monitoring page through ladder events.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{
+    ApiTags,
+    payload::{BodyLimit, JsonBody},
+    problem::{ApiError, ClockChangeError, ContactReadError, ListError},
+    security::BearerKey,
+};
+use crate::{
+    app::AppState,
+    auth::Role,
+    config::HttpSettings,
+    intake::FieldError,
+    sla::{
+        self,
+        service::{ClockError, ClockView},
+    },
+};
+
+const CASE_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
+const EVENT_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor, Role::Admin];
+
+/// One step of a clock's escalation ladder.
+#[derive(Debug, Object)]
+pub struct LadderStepResponse {
+    /// e.g. `reminder`, `escalate`, `breach`.
+    pub step: String,
+    /// `pending`, `fired` or `cancelled` (the clock stopped first, or the step no longer applies).
+    pub status: String,
+    /// When it fires; absent while the clock is paused.
+    #[oai(skip_serializing_if_is_none)]
+    pub due_at: Option<DateTime<Utc>>,
+    #[oai(skip_serializing_if_is_none)]
+    pub fired_at: Option<DateTime<Utc>>,
+}
+
+/// A clock on a contact.
+#[derive(Debug, Object)]
+pub struct ClockResponse {
+    pub id: uuid::Uuid,
+    /// `decision` or `feedback`.
+    pub kind: String,
+    /// `running`, `paused` or `stopped`.
+    pub state: String,
+    /// The urgency whose budget applies (decision clocks).
+    #[oai(skip_serializing_if_is_none)]
+    pub level: Option<String>,
+    /// The budget as the policy words it.
+    pub budget: String,
+    /// Whether the budget counts working time only.
+    pub working_time: bool,
+    pub budget_minutes: i64,
+    /// Time counted so far (working or elapsed, as the budget counts).
+    pub used_minutes: i64,
+    /// Time left; negative once the deadline has passed.
+    pub left_minutes: i64,
+    pub started_at: DateTime<Utc>,
+    /// Absent while paused or stopped.
+    #[oai(skip_serializing_if_is_none)]
+    pub deadline: Option<DateTime<Utc>>,
+    #[oai(skip_serializing_if_is_none)]
+    pub stopped_at: Option<DateTime<Utc>>,
+    #[oai(skip_serializing_if_is_none)]
+    pub stop_reason: Option<String>,
+    pub policy_version: String,
+    pub steps: Vec<LadderStepResponse>,
+}
+
+impl From<ClockView> for ClockResponse {
+    fn from(v: ClockView) -> Self {
+        Self {
+            id: v.clock.id.0,
+            kind: v.clock.kind,
+            state: v.state.to_owned(),
+            level: v.clock.level,
+            budget: v.clock.budget,
+            working_time: v.working_time,
+            budget_minutes: v.budget_minutes,
+            used_minutes: v.used.num_minutes(),
+            left_minutes: v.left.num_minutes(),
+            started_at: v.clock.started_at,
+            deadline: v.clock.deadline,
+            stopped_at: v.clock.stopped_at,
+            stop_reason: v.clock.stop_reason,
+            policy_version: v.clock.policy_version,
+            steps: v
+                .steps
+                .into_iter()
+                .map(|s| LadderStepResponse { step: s.step, status: s.status, due_at: s.due_at, fired_at: s.fired_at })
+                .collect(),
+        }
+    }
+}
+
+/// A contact's clocks.
+#[derive(Debug, Object)]
+pub struct ClocksResponse {
+    pub contact_id: uuid::Uuid,
+    pub clocks: Vec<ClockResponse>,
+}
+
+#[derive(ApiResponse)]
+pub enum ClocksResponses {
+    #[oai(status = 200)]
+    Ok(Json<ClocksResponse>),
+}
+
+/// Why a clock is paused.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct PauseRequest {
+    /// One of the policy's `timescales.pause_reasons`.
+    pub reason: String,
+}
+
+impl BodyLimit for PauseRequest {
+    fn limit(_: &HttpSettings) -> usize {
+        4 * 1024
+    }
+}
+
+/// One event of the outbox.
+#[derive(Debug, Object)]
+pub struct EventResponse {
+    /// Pass as `after` to read the events after this one.
+    pub cursor: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The ladder step (`notify_duty_manager`, `reminder`, `escalate`, `breach`).
+    pub kind: String,
+    pub contact_id: uuid::Uuid,
+    #[oai(skip_serializing_if_is_none)]
+    pub clock_id: Option<uuid::Uuid>,
+    /// Ids, levels and times only; never personal data.
+    pub payload: serde_json::Value,
+}
+
+/// A page of events.
+#[derive(Debug, Object)]
+pub struct EventsPage {
+    pub events: Vec<EventResponse>,
+    /// The cursor of the last event on this page (pass as `after`); the same `after` again when
+    /// there are no new events.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_after: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum EventsResponses {
+    #[oai(status = 200)]
+    Ok(Json<EventsPage>),
+}
+
+fn clock_error(err: &ClockError, retry: u32) -> ApiError {
+    let conflict = |detail: &str| {
+        ApiError::new(poem::http::StatusCode::CONFLICT, "clock_state", "The clock cannot do that now", detail)
+    };
+    match err {
+        ClockError::NotFound => ApiError::not_found("clock"),
+        ClockError::ReasonNotAllowed => ApiError::validation(vec![FieldError {
+            pointer: "/reason".into(),
+            detail: "must be one of the policy's pause reasons".into(),
+        }]),
+        ClockError::NotRunning => conflict("The clock is not running."),
+        ClockError::NotPaused => conflict("The clock is not paused."),
+        ClockError::Stopped => conflict("The clock has stopped."),
+        ClockError::Store(e) => ApiError::from_store(e, retry),
+    }
+}
+
+fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
+    let (xid, id) = cursor.split_once('.')?;
+    xid.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
+    Some((xid.to_owned(), id.parse().ok()?))
+}
+
+/// Clocks and events.
+pub struct ClocksApi {
+    pub state: Arc<AppState>,
+}
+
+impl ClocksApi {
+    fn retry(&self) -> u32 {
+        self.state.settings.http.retry_after_seconds
+    }
+
+    async fn view(&self, auth: &BearerKey, contact: uuid::Uuid) -> Result<ClocksResponse, ApiError> {
+        let now = self.state.clock.now();
+        let clocks = sla::service::clocks_of(&self.state.db, &self.state.policy, &auth.0.actor(), contact.into(), now)
+            .await
+            .map_err(|e| ApiError::from_store(&e, self.retry()))?
+            .ok_or_else(|| ApiError::not_found("contact"))?;
+        Ok(ClocksResponse { contact_id: contact, clocks: clocks.into_iter().map(Into::into).collect() })
+    }
+
+    async fn change(
+        &self,
+        auth: &BearerKey,
+        id: &str,
+        kind: &str,
+        reason: Option<String>,
+    ) -> Result<ClocksResponse, ApiError> {
+        auth.0.require_staff(&[Role::Manager]).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
+        let contact = uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found("contact"))?;
+        if !matches!(kind, "decision" | "feedback") {
+            return Err(ApiError::not_found("clock"));
+        }
+        let (db, clock, policy, actor) =
+            (&self.state.db, self.state.clock.as_ref(), &self.state.policy, auth.0.actor());
+        let scheduled = match reason {
+            Some(reason) => sla::service::pause(db, clock, policy, &actor, contact.into(), kind, &reason).await,
+            None => sla::service::resume(db, clock, policy, &actor, contact.into(), kind).await,
+        }
+        .map_err(|e| clock_error(&e, self.retry()))?;
+        sla::timer::schedule_or_log(&self.state.redis, &scheduled).await;
+        self.view(auth, contact).await
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Clocks")]
+impl ClocksApi {
+    /// A contact's clocks (staff).
+    ///
+    /// Each clock with its budget, deadline, time used and left (working time for working-time
+    /// budgets), state, and the ladder steps fired and pending. Practitioners, managers and
+    /// auditors; audited.
+    #[oai(path = "/v1/contacts/:id/clocks", method = "get", operation_id = "sla.clock.list")]
+    async fn clocks(
+        &self,
+        auth: BearerKey,
+        /// The contact's id.
+        id: Path<String>,
+    ) -> Result<ClocksResponses, ContactReadError> {
+        auth.0.require_staff(CASE_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
+        let contact = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
+        Ok(ClocksResponses::Ok(Json(self.view(&auth, contact).await?)))
+    }
+
+    /// Pause a clock (managers).
+    ///
+    /// With a reason from the policy's `timescales.pause_reasons`. Paused time never counts
+    /// against the budget; pending ladder steps wait. Audited.
+    #[oai(path = "/v1/contacts/:id/clocks/:kind/pause", method = "post", operation_id = "sla.clock.pause")]
+    async fn pause(
+        &self,
+        auth: BearerKey,
+        /// The contact's id.
+        id: Path<String>,
+        /// `decision` or `feedback`.
+        kind: Path<String>,
+        body: JsonBody<PauseRequest>,
+    ) -> Result<ClocksResponses, ClockChangeError> {
+        let reason = body.value.get("reason").and_then(|r| r.as_str()).map(str::to_owned).ok_or_else(|| {
+            ApiError::validation(vec![FieldError { pointer: "/reason".into(), detail: "is required".into() }])
+        })?;
+        Ok(ClocksResponses::Ok(Json(self.change(&auth, &id.0, &kind.0, Some(reason)).await?)))
+    }
+
+    /// Resume a paused clock (managers). Audited.
+    #[oai(path = "/v1/contacts/:id/clocks/:kind/resume", method = "post", operation_id = "sla.clock.resume")]
+    async fn resume(
+        &self,
+        auth: BearerKey,
+        /// The contact's id.
+        id: Path<String>,
+        /// `decision` or `feedback`.
+        kind: Path<String>,
+    ) -> Result<ClocksResponses, ClockChangeError> {
+        Ok(ClocksResponses::Ok(Json(self.change(&auth, &id.0, &kind.0, None).await?)))
+    }
+
+    /// Ladder events (staff and monitoring).
+    ///
+    /// The notification outbox, oldest first: every ladder step that fired. Page with `after`;
+    /// an event that commits late is never skipped. Any staff role.
+    #[oai(path = "/v1/events", method = "get", operation_id = "sla.event.list")]
+    async fn events(
+        &self,
+        auth: BearerKey,
+        /// The `cursor` of the last event seen.
+        after: Query<Option<String>>,
+        /// Page size, 1-1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<i64>>,
+    ) -> Result<EventsResponses, ListError> {
+        auth.0.require_staff(EVENT_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
+        let after_cursor = match after.0.as_deref() {
+            None => None,
+            Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+                ApiError::new(
+                    poem::http::StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    "Invalid parameter",
+                    "Parameter `after` is not a cursor.",
+                )
+            })?),
+        };
+        let rows = sla::service::events(&self.state.db, after_cursor, limit.0.unwrap_or(100).clamp(1, 1000))
+            .await
+            .map_err(|e| ApiError::from_store(&e, self.retry()))?;
+        let events: Vec<EventResponse> = rows
+            .into_iter()
+            .map(|e| EventResponse {
+                cursor: format!("{}.{}", e.xid, e.id),
+                occurred_at: e.occurred_at,
+                kind: e.kind,
+                contact_id: e.contact_id.0,
+                clock_id: e.clock_id.map(|c| c.0),
+                payload: e.payload,
+            })
+            .collect();
+        let next_after = events.last().map(|e| e.cursor.clone()).or(after.0);
+        Ok(EventsResponses::Ok(Json(EventsPage { events, next_after })))
+    }
+}

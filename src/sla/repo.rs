@@ -1,0 +1,363 @@
+//! SQL for clocks, their segments, ladder steps, breaches and the events outbox.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::deadline::Segment;
+use crate::{
+    audit::Actor,
+    id::{ClockId, ContactId},
+};
+
+/// A stored clock.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ClockRow {
+    pub id: ClockId,
+    pub contact_id: ContactId,
+    pub kind: String,
+    pub level: Option<String>,
+    pub budget: String,
+    pub started_at: DateTime<Utc>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub stop_reason: Option<String>,
+    pub policy_version: String,
+}
+
+/// A stored ladder step.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StepRow {
+    pub clock_id: ClockId,
+    pub step: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub fired_at: Option<DateTime<Utc>>,
+}
+
+const CLOCK_COLUMNS: &str =
+    "id, contact_id, kind, level, budget, started_at, deadline, stopped_at, stop_reason, policy_version";
+
+pub(crate) async fn insert_clock(conn: &mut PgConnection, c: &ClockRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into clocks (id, contact_id, kind, level, budget, started_at, deadline, policy_version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(c.id)
+    .bind(c.contact_id)
+    .bind(&c.kind)
+    .bind(&c.level)
+    .bind(&c.budget)
+    .bind(c.started_at)
+    .bind(c.deadline)
+    .bind(&c.policy_version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn open_segment(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    running: bool,
+    at: DateTime<Utc>,
+    reason: Option<&str>,
+    actor: &Actor,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into clock_segments (clock_id, state, started_at, reason, actor_kind, actor_id)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(clock_id)
+    .bind(if running { "running" } else { "paused" })
+    .bind(at)
+    .bind(reason)
+    .bind(actor.kind.as_str())
+    .bind(actor.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends the open segment at `at`; returns whether it was running.
+pub(crate) async fn close_segment(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    at: DateTime<Utc>,
+) -> Result<Option<bool>, sqlx::Error> {
+    let state: Option<String> = sqlx::query_scalar(
+        "update clock_segments set ended_at = greatest($2, started_at) where clock_id = $1 and ended_at is null returning state",
+    )
+    .bind(clock_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await?;
+    Ok(state.map(|s| s == "running"))
+}
+
+pub(crate) async fn segments(conn: &mut PgConnection, clock_id: ClockId) -> Result<Vec<Segment>, sqlx::Error> {
+    let rows: Vec<(String, DateTime<Utc>, Option<DateTime<Utc>>)> =
+        sqlx::query_as("select state, started_at, ended_at from clock_segments where clock_id = $1 order by id")
+            .bind(clock_id)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(state, started_at, ended_at)| Segment { running: state == "running", started_at, ended_at })
+        .collect())
+}
+
+/// Sets a pending step's due time, creating it if new; fired and cancelled steps are left alone.
+pub(crate) async fn upsert_step(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    step: &str,
+    due_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into ladder_steps (clock_id, step, due_at, status) values ($1, $2, $3, 'pending')
+         on conflict (clock_id, step) do update set due_at = excluded.due_at where ladder_steps.status = 'pending'",
+    )
+    .bind(clock_id)
+    .bind(step)
+    .bind(due_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the clock's pending steps other than `keep`.
+pub(crate) async fn cancel_pending_steps(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    keep: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update ladder_steps set status = 'cancelled' where clock_id = $1 and status = 'pending' and step <> all($2)",
+    )
+    .bind(clock_id)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn steps(conn: &mut PgConnection, clock_id: ClockId) -> Result<Vec<StepRow>, sqlx::Error> {
+    sqlx::query_as("select clock_id, step, due_at, status, fired_at from ladder_steps where clock_id = $1 order by due_at nulls last, step")
+        .bind(clock_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// Sets a clock's level, budget and derived deadline; for a decision clock also the contact's
+/// `decision_due_at`.
+pub(crate) async fn set_deadline(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    level: Option<&str>,
+    budget: &str,
+    deadline: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "with c as (update clocks set level = $2, budget = $3, deadline = $4 where id = $1 returning contact_id, kind)
+         update contacts set decision_due_at = $4 from c where contacts.id = c.contact_id and c.kind = 'decision'",
+    )
+    .bind(clock_id)
+    .bind(level)
+    .bind(budget)
+    .bind(deadline)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The contact's clock of `kind`, locked for update.
+pub(crate) async fn lock_clock(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+    kind: &str,
+) -> Result<Option<ClockRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {CLOCK_COLUMNS} from clocks where contact_id = $1 and kind = $2 for update"
+    )))
+    .bind(contact_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await
+}
+
+pub(crate) async fn clocks_of(conn: &mut PgConnection, contact_id: ContactId) -> Result<Vec<ClockRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {CLOCK_COLUMNS} from clocks where contact_id = $1 order by started_at"
+    )))
+    .bind(contact_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub(crate) async fn stop_clock(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update clocks set stopped_at = $2, stop_reason = $3, deadline = null where id = $1 and stopped_at is null",
+    )
+    .bind(clock_id)
+    .bind(at)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("update ladder_steps set status = 'cancelled' where clock_id = $1 and status = 'pending'")
+        .bind(clock_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A step that has just fired, with what its effect needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct FiredStep {
+    pub contact_id: ContactId,
+    pub kind: String,
+    pub level: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// The exactly-once guard: marks the step fired if it is pending and due by `now`.
+pub(crate) async fn fire_step(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    step: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<FiredStep>, sqlx::Error> {
+    sqlx::query_as(
+        "with s as (
+            update ladder_steps set status = 'fired', fired_at = $3
+             where clock_id = $1 and step = $2 and status = 'pending' and due_at <= $3
+             returning clock_id, due_at)
+         select c.contact_id, c.kind, c.level, c.deadline, s.due_at from s join clocks c on c.id = s.clock_id",
+    )
+    .bind(clock_id)
+    .bind(step)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A step's state, for a claim that did not fire it.
+pub(crate) async fn step_state(
+    pool: &PgPool,
+    clock_id: ClockId,
+    step: &str,
+) -> Result<Option<(String, Option<DateTime<Utc>>)>, sqlx::Error> {
+    sqlx::query_as("select status, due_at from ladder_steps where clock_id = $1 and step = $2")
+        .bind(clock_id)
+        .bind(step)
+        .fetch_optional(pool)
+        .await
+}
+
+pub(crate) async fn mark_escalated(conn: &mut PgConnection, contact_id: ContactId) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set escalated = true, version = version + 1 where id = $1 and not escalated")
+        .bind(contact_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn record_breach(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    contact_id: ContactId,
+    deadline: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into breaches (clock_id, contact_id, deadline, recorded_at) values ($1, $2, $3, $4) on conflict do nothing")
+        .bind(clock_id)
+        .bind(contact_id)
+        .bind(deadline)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds an event to the outbox; one per (clock, step), so a repeat is a no-op.
+pub(crate) async fn insert_event(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    kind: &str,
+    contact_id: ContactId,
+    clock_id: Option<ClockId>,
+    step: Option<&str>,
+    payload: &serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into events (occurred_at, kind, contact_id, clock_id, step, payload) values ($1, $2, $3, $4, $5, $6)
+         on conflict (clock_id, step) do nothing",
+    )
+    .bind(at)
+    .bind(kind)
+    .bind(contact_id)
+    .bind(clock_id)
+    .bind(step)
+    .bind(payload)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Pending steps with a due time, in pages by (clock, step), for re-seeding Redis.
+pub(crate) async fn pending_steps(
+    pool: &PgPool,
+    after: Option<(ClockId, String)>,
+    limit: i64,
+) -> Result<Vec<(ClockId, String, DateTime<Utc>)>, sqlx::Error> {
+    let (clock, step) = after.map_or((None, String::new()), |(c, s)| (Some(c), s));
+    sqlx::query_as(
+        "select clock_id, step, due_at from ladder_steps
+          where status = 'pending' and due_at is not null and ($1::uuid is null or (clock_id, step) > ($1, $2))
+          order by clock_id, step limit $3",
+    )
+    .bind(clock)
+    .bind(step)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub xid: String,
+    pub occurred_at: DateTime<Utc>,
+    pub kind: String,
+    pub contact_id: ContactId,
+    pub clock_id: Option<ClockId>,
+    pub step: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+/// Events after the cursor `(xid, id)`, only from transactions older than every running one, so
+/// an event committing late can never be skipped by a reader who moved past it.
+pub(crate) async fn events_after(
+    pool: &PgPool,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    let (xid, id) = after.map_or((None, 0), |(x, i)| (Some(x), i));
+    sqlx::query_as(
+        "select id, xid::text as xid, occurred_at, kind, contact_id, clock_id, step, payload from events
+          where xid < pg_snapshot_xmin(pg_current_snapshot())
+            and ($1::text is null or (xid, id) > ($1::xid8, $2))
+          order by xid, id limit $3",
+    )
+    .bind(xid)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

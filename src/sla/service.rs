@@ -1,0 +1,326 @@
+//! Clock operations. Every change runs in the caller's transaction (or its own) with its audit
+//! record, and re-derives deadlines and ladder due times from the stored segments, so paused time
+//! is never lost and a re-rating re-computes from the original receipt.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::{
+    Budget,
+    deadline::{instant_at, used},
+    repo::{self, ClockRow, StepRow},
+};
+use crate::{
+    audit::{self, Actor, AuditAction},
+    clock::Clock,
+    db::StoreError,
+    id::{ClockId, ContactId},
+    triage::{
+        Policy,
+        policy::{LadderStep, LevelIndex},
+    },
+};
+
+/// A ladder step to index in Redis once its transaction has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledStep {
+    pub clock_id: ClockId,
+    pub step: String,
+    /// `None`: the step has no due time (paused) or is no longer pending; drop it from the index.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+/// Why a clock operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClockError {
+    #[error("no such clock")]
+    NotFound,
+    #[error("the reason is not one the policy allows for pausing")]
+    ReasonNotAllowed,
+    #[error("the clock is not running")]
+    NotRunning,
+    #[error("the clock is not paused")]
+    NotPaused,
+    #[error("the clock has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ClockError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+fn applies(step: &LadderStep, level: Option<LevelIndex>) -> bool {
+    step.levels.as_ref().is_none_or(|set| level.is_some_and(|l| set.contains(&l)))
+}
+
+fn budget_for(policy: &Policy, kind: &str, level: Option<LevelIndex>) -> Budget {
+    match (kind, level) {
+        ("decision", Some(l)) => policy.clocks.decision.get(l).copied().unwrap_or(policy.clocks.feedback),
+        _ => policy.clocks.feedback,
+    }
+}
+
+/// Re-derives a clock's deadline and its pending steps' due times from its segments, under
+/// `level` (decision clocks) and the policy. Steps that no longer apply are cancelled; fired
+/// steps are never touched.
+async fn recompute(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    clock_id: ClockId,
+    kind: &str,
+    level: Option<LevelIndex>,
+) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
+    let budget = budget_for(policy, kind, level);
+    let calendar = &policy.clocks.calendar;
+    let segments = repo::segments(conn, clock_id).await?;
+    let deadline = instant_at(budget, calendar, &segments, 1.0);
+    let mut scheduled = Vec::new();
+    let mut keep = Vec::new();
+    for step in policy.clocks.ladder.iter().filter(|s| applies(s, level)) {
+        let due = instant_at(budget, calendar, &segments, step.at);
+        repo::upsert_step(conn, clock_id, &step.step, due).await?;
+        keep.push(step.step.clone());
+        scheduled.push(ScheduledStep { clock_id, step: step.step.clone(), due_at: due });
+    }
+    repo::cancel_pending_steps(conn, clock_id, &keep).await?;
+    let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
+    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline).await?;
+    // Only still-pending steps belong in the index; the caller drops the rest.
+    let pending: Vec<StepRow> = repo::steps(conn, clock_id).await?;
+    for s in &mut scheduled {
+        if !pending.iter().any(|p| p.step == s.step && p.status == "pending") {
+            s.due_at = None;
+        }
+    }
+    Ok((deadline, scheduled))
+}
+
+/// Starts a contact's decision clock at receipt, with the budget of its urgency. Runs in the
+/// intake transaction; returns the deadline and the steps to index once committed.
+pub async fn start_decision_clock(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    level: LevelIndex,
+    received_at: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), StoreError> {
+    start_clock(conn, policy, contact_id, "decision", Some(level), received_at).await.map_err(StoreError::from)
+}
+
+async fn start_clock(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    kind: &str,
+    level: Option<LevelIndex>,
+    at: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
+    let id = ClockId::generate();
+    let budget = budget_for(policy, kind, level);
+    repo::insert_clock(
+        conn,
+        &ClockRow {
+            id,
+            contact_id,
+            kind: kind.to_owned(),
+            level: level.and_then(|l| policy.levels.get(l)).cloned(),
+            budget: budget.to_string(),
+            started_at: at,
+            deadline: None,
+            stopped_at: None,
+            stop_reason: None,
+            policy_version: policy.version.clone(),
+        },
+    )
+    .await?;
+    repo::open_segment(conn, id, true, at, None, &Actor::system()).await?;
+    recompute(conn, policy, id, kind, level).await
+}
+
+/// Re-computes the decision clock under a new level, from the original receipt (a re-rating).
+pub async fn relevel_decision_clock(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    level: LevelIndex,
+) -> Result<Vec<ScheduledStep>, StoreError> {
+    let Some(clock) = repo::lock_clock(conn, contact_id, "decision").await? else {
+        return Ok(Vec::new());
+    };
+    if clock.stopped_at.is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(recompute(conn, policy, clock.id, "decision", Some(level)).await?.1)
+}
+
+/// Stops a contact's clock of `kind` (the decision clock when the outcome is recorded): its
+/// pending steps are cancelled and never fire. Starts the feedback clock when the decision clock
+/// stops.
+pub async fn stop_clock(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    kind: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<ScheduledStep>, StoreError> {
+    let Some(clock) = repo::lock_clock(conn, contact_id, kind).await? else {
+        return Ok(Vec::new());
+    };
+    if clock.stopped_at.is_some() {
+        return Ok(Vec::new());
+    }
+    repo::close_segment(conn, clock.id, at).await?;
+    repo::stop_clock(conn, clock.id, at, reason).await?;
+    let mut scheduled: Vec<ScheduledStep> = repo::steps(conn, clock.id)
+        .await?
+        .into_iter()
+        .map(|s| ScheduledStep { clock_id: clock.id, step: s.step, due_at: None })
+        .collect();
+    if kind == "decision" {
+        scheduled.extend(start_clock(conn, policy, contact_id, "feedback", None, at).await?.1);
+    }
+    Ok(scheduled)
+}
+
+fn level_index(policy: &Policy, clock: &ClockRow) -> Option<LevelIndex> {
+    clock.level.as_ref().and_then(|l| policy.levels.iter().position(|x| x == l))
+}
+
+/// Pauses a running clock with a reason the policy allows; audited.
+pub async fn pause(
+    db: &PgPool,
+    clock: &dyn Clock,
+    policy: &Policy,
+    actor: &Actor,
+    contact_id: ContactId,
+    kind: &str,
+    reason: &str,
+) -> Result<Vec<ScheduledStep>, ClockError> {
+    if !policy.clocks.pause_reasons.iter().any(|r| r == reason) {
+        return Err(ClockError::ReasonNotAllowed);
+    }
+    change_state(db, clock, policy, actor, contact_id, kind, Some(reason)).await
+}
+
+/// Resumes a paused clock; audited.
+pub async fn resume(
+    db: &PgPool,
+    clock: &dyn Clock,
+    policy: &Policy,
+    actor: &Actor,
+    contact_id: ContactId,
+    kind: &str,
+) -> Result<Vec<ScheduledStep>, ClockError> {
+    change_state(db, clock, policy, actor, contact_id, kind, None).await
+}
+
+/// Pause (`reason` given) or resume (`None`).
+async fn change_state(
+    db: &PgPool,
+    clock: &dyn Clock,
+    policy: &Policy,
+    actor: &Actor,
+    contact_id: ContactId,
+    kind: &str,
+    reason: Option<&str>,
+) -> Result<Vec<ScheduledStep>, ClockError> {
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    let row = repo::lock_clock(&mut tx, contact_id, kind).await?.ok_or(ClockError::NotFound)?;
+    if row.stopped_at.is_some() {
+        return Err(ClockError::Stopped);
+    }
+    let was_running = repo::close_segment(&mut tx, row.id, now).await?.unwrap_or(false);
+    let pausing = reason.is_some();
+    match (pausing, was_running) {
+        (true, false) => return Err(ClockError::NotRunning),
+        (false, true) => return Err(ClockError::NotPaused),
+        _ => {}
+    }
+    repo::open_segment(&mut tx, row.id, !pausing, now, reason, actor).await?;
+    let (deadline, scheduled) = recompute(&mut tx, policy, row.id, kind, level_index(policy, &row)).await?;
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        if pausing { AuditAction::ClockPaused } else { AuditAction::ClockResumed },
+        Some(contact_id),
+        serde_json::json!({ "clock_id": row.id, "kind": kind, "reason": reason, "deadline": deadline }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(scheduled)
+}
+
+/// A clock as staff see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockView {
+    pub clock: ClockRow,
+    pub state: &'static str,
+    pub budget_minutes: i64,
+    pub working_time: bool,
+    pub used: TimeDelta,
+    pub left: TimeDelta,
+    pub steps: Vec<StepRow>,
+}
+
+/// Every clock of a contact with its state, time used and left, and ladder steps; audited as a
+/// read of the contact. `None` when the contact has no clocks (no such contact).
+pub async fn clocks_of(
+    db: &PgPool,
+    policy: &Policy,
+    actor: &Actor,
+    contact_id: ContactId,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<ClockView>>, StoreError> {
+    let mut tx = db.begin().await?;
+    let conn = &mut *tx;
+    let mut views = Vec::new();
+    for clock in repo::clocks_of(conn, contact_id).await? {
+        let segments = repo::segments(conn, clock.id).await?;
+        let budget = budget_for(policy, &clock.kind, level_index(policy, &clock));
+        let until = clock.stopped_at.unwrap_or(now);
+        let used = used(budget, &policy.clocks.calendar, &segments, until);
+        let length = budget.length(&policy.clocks.calendar);
+        let state = if clock.stopped_at.is_some() {
+            "stopped"
+        } else if segments.last().is_some_and(|s| !s.running) {
+            "paused"
+        } else {
+            "running"
+        };
+        views.push(ClockView {
+            steps: repo::steps(conn, clock.id).await?,
+            clock,
+            state,
+            budget_minutes: length.num_minutes(),
+            working_time: budget.is_working(),
+            used,
+            left: length - used,
+        });
+    }
+    if views.is_empty() {
+        return Ok(None);
+    }
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        AuditAction::ContactRead,
+        Some(contact_id),
+        serde_json::json!({ "view": "clocks" }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(views))
+}
+
+/// Events of the outbox after `after` (a cursor from an earlier page), at most `limit`.
+pub async fn events(db: &PgPool, after: Option<(String, i64)>, limit: i64) -> Result<Vec<repo::EventRow>, StoreError> {
+    repo::events_after(db, after, limit).await.map_err(StoreError::from)
+}
