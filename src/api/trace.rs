@@ -48,7 +48,11 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "events",
     "claim",
     "release",
-    "notes", "decision", "feedback", "pause", "resume",
+    "notes",
+    "decision",
+    "feedback",
+    "pause",
+    "resume",
 ];
 
 fn caller_request_id(req: &Request) -> Option<String> {

@@ -31,7 +31,7 @@ const CONCURRENCY: usize = 8;
 /// Longest sleep between claims, so new steps indexed by other processes are noticed.
 const POLL: Duration = Duration::from_millis(500);
 /// How often the worker re-seeds Redis from PostgreSQL.
-const RESEED_EVERY: Duration = Duration::from_secs(60);
+const RESEED_EVERY: Duration = Duration::from_mins(1);
 
 /// A worker failure (the loop logs it and carries on).
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@
 mod architecture;
 mod audit;
 mod cli;
+mod clocks;
 mod fixtures;
 mod health;
 mod helpers;

@@ -1,0 +1,348 @@
+//! Clocks and the escalation ladder, with a manual clock: a working day of steps in a second.
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mash_triage::{
+    app::AppState,
+    sla::{service, timer, worker},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::example_contact,
+    helpers::{TestApp, assert_problem, spawn_app},
+};
+
+/// A London local time as UTC.
+fn london(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::London.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+}
+
+/// Monday 2026-11-23 10:00, London.
+fn monday_10() -> DateTime<Utc> {
+    london(2026, 11, 23, 10, 0)
+}
+
+/// An amber contact (physical abuse, a 7-year-old, no injury).
+fn amber(app: &TestApp, reference: &str) -> Value {
+    let mut c = example_contact(app.today(), reference);
+    c["children"] = json!([{"given_name": "Ella", "family_name": reference, "date_of_birth": "2019-05-01"}]);
+    c["concerns"] = json!(["physical_abuse"]);
+    c["injury"] = Value::Null;
+    c["police"] = Value::Null;
+    c["narrative"] = json!("Teacher saw father hit the child in the playground.");
+    c
+}
+
+/// A green contact (neglect, a 7-year-old).
+fn green(app: &TestApp, reference: &str) -> Value {
+    let mut c = amber(app, reference);
+    c["concerns"] = json!(["neglect"]);
+    c["narrative"] = json!("Child often arrives hungry.");
+    c
+}
+
+async fn submit(app: &TestApp, body: &Value) -> Value {
+    let resp = app.post_contact(&app.school.key, body).await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+async fn work(app: &TestApp) -> usize {
+    worker::run_pending_work(&app.state).await.unwrap()
+}
+
+async fn steps(app: &TestApp, id: &str) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "select s.step, s.status from ladder_steps s join clocks c on c.id = s.clock_id
+          where c.contact_id = $1::uuid and c.kind = 'decision' order by s.step",
+    )
+    .bind(id)
+    .fetch_all(app.db())
+    .await
+    .unwrap()
+}
+
+async fn clocks(app: &TestApp, id: &str) -> Value {
+    let resp =
+        app.client.get(app.url(&format!("/v1/contacts/{id}/clocks"))).bearer_auth(&app.manager).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_day_of_ladder_steps_fires_in_order_each_once() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    let contact = submit(&app, &amber(&app, "DAY-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    assert_eq!(contact["urgency"], "amber");
+    assert_eq!(contact["decision_due_at"], json!("2026-11-24T10:00:00+00:00"), "Monday 10:00 + 1 working day");
+
+    let at = |h, m| london(2026, 11, 23, h, m);
+    app.clock.set(at(13, 59));
+    assert_eq!(work(&app).await, 0, "nothing due before 50%");
+    app.clock.set(at(14, 0));
+    assert_eq!(work(&app).await, 1, "reminder at 50% (4 working hours)");
+    assert_eq!(work(&app).await, 0, "and only once");
+    app.clock.set(at(16, 0));
+    assert_eq!(work(&app).await, 1, "escalate at 75%");
+    let escalated: bool = sqlx::query_scalar("select escalated from contacts where id = $1::uuid")
+        .bind(id)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert!(escalated);
+    app.clock.set(london(2026, 11, 24, 9, 59));
+    assert_eq!(work(&app).await, 0);
+    app.clock.set(london(2026, 11, 24, 10, 0));
+    assert_eq!(work(&app).await, 1, "breach at 100%");
+    assert_eq!(app.count("select count(*) from breaches").await, 1);
+    assert_eq!(
+        steps(&app, id).await,
+        [("breach".into(), "fired".into()), ("escalate".into(), "fired".into()), ("reminder".into(), "fired".into())]
+    );
+
+    // The events outbox, in order, paged by cursor.
+    let page: Value = app
+        .client
+        .get(app.url("/v1/events?limit=2"))
+        .bearer_auth(&app.auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["reminder", "escalate"]);
+    let after = page["next_after"].as_str().unwrap();
+    let rest: Value = app
+        .client
+        .get(app.url(&format!("/v1/events?after={after}")))
+        .bearer_auth(&app.auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["events"][0]["kind"], "breach");
+    assert_eq!(rest["events"].as_array().unwrap().len(), 1);
+    assert!(!rest.to_string().contains("Ella"), "events carry ids only");
+    // The database refuses to remove a breach.
+    assert!(sqlx::query("delete from breaches").execute(app.db()).await.is_err());
+}
+
+#[tokio::test]
+async fn a_red_contact_notifies_the_duty_manager_at_receipt_and_breaches_after_four_hours() {
+    let app = spawn_app().await;
+    app.clock.set(london(2026, 11, 28, 22, 0)); // a Saturday night: red runs round the clock
+    let contact = submit(&app, &example_contact(app.today(), "RED-1")).await;
+    assert_eq!(contact["urgency"], "red");
+    assert_eq!(contact["decision_due_at"], json!("2026-11-29T02:00:00+00:00"));
+    assert_eq!(work(&app).await, 1, "notify_duty_manager at receipt");
+    app.clock.set(london(2026, 11, 29, 2, 0));
+    assert_eq!(work(&app).await, 3, "reminder, escalate and breach are all due");
+    let events: Vec<String> =
+        sqlx::query_scalar("select kind from events order by id").fetch_all(app.db()).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[0], "notify_duty_manager");
+}
+
+#[tokio::test]
+async fn two_workers_racing_fire_every_step_exactly_once() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    for i in 0..20 {
+        let body = if i % 2 == 0 { amber(&app, &format!("RACE-{i}")) } else { green(&app, &format!("RACE-{i}")) };
+        submit(&app, &body).await;
+    }
+    // A second worker process: its own pools and Redis connection, the same stores and clock.
+    let other = AppState::new((*app.state.settings).clone(), app.clock.clone()).unwrap();
+    app.clock.set(monday_10() + TimeDelta::days(10));
+    let (a, b) = tokio::join!(worker::run_pending_work(&app.state), worker::run_pending_work(&other));
+    let fired = a.unwrap() + b.unwrap();
+    assert_eq!(fired, 60, "20 contacts x (reminder, escalate, breach)");
+    assert_eq!(app.count("select count(*) from events").await, 60);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'clock.step_fired'").await, 60);
+    assert_eq!(app.count("select count(*) from breaches").await, 20);
+    assert_eq!(work(&app).await, 0);
+    assert_eq!(timer::len(&app.state.redis).await.unwrap(), 0, "the index is empty once all fired");
+}
+
+#[tokio::test]
+async fn a_worker_that_dies_after_claiming_gives_its_step_back_after_the_lease() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    submit(&app, &amber(&app, "DIE-1")).await;
+    let reminder = london(2026, 11, 23, 14, 0);
+    app.clock.set(reminder);
+    // A worker claims the reminder and dies before its transaction commits.
+    let claimed = timer::claim(&app.state.redis, reminder, 10, TimeDelta::seconds(30)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(work(&app).await, 0, "the claim is leased to the dead worker");
+    app.clock.set(reminder + TimeDelta::seconds(31));
+    assert_eq!(work(&app).await, 1, "after the lease another worker fires it");
+    assert_eq!(app.count("select count(*) from events").await, 1);
+}
+
+#[tokio::test]
+async fn after_redis_loses_the_index_every_pending_step_still_fires_once() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    for i in 0..5 {
+        submit(&app, &amber(&app, &format!("FLUSH-{i}"))).await;
+    }
+    app.clock.set(london(2026, 11, 23, 14, 0));
+    assert_eq!(work(&app).await, 5, "the reminders");
+    // Redis restarts empty (only this test's keys are removed: other runs share the server).
+    let mut conn = app.state.redis.connection().await.unwrap();
+    let _: () = redis::cmd("DEL").arg(app.state.redis.key("ladder:due")).query_async(&mut conn).await.unwrap();
+    app.clock.set(london(2026, 11, 24, 10, 0));
+    assert_eq!(work(&app).await, 0, "nothing indexed");
+    let reseeded = timer::reseed(app.db(), &app.state.redis).await.unwrap();
+    assert_eq!(reseeded, 10, "escalate and breach for each; fired reminders are not re-seeded");
+    assert_eq!(work(&app).await, 10);
+    assert_eq!(app.count("select count(*) from events").await, 15, "each step exactly once");
+    // A re-seed after firing adds nothing, and stale index entries are harmless no-ops.
+    assert_eq!(timer::reseed(app.db(), &app.state.redis).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_decision_before_75_percent_cancels_the_rest_and_starts_the_feedback_clock() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    let contact = submit(&app, &amber(&app, "STOP-1")).await;
+    let id: uuid::Uuid = contact["id"].as_str().unwrap().parse().unwrap();
+    app.clock.set(london(2026, 11, 23, 14, 0));
+    assert_eq!(work(&app).await, 1, "reminder");
+    // The outcome is recorded at 15:00 (60%).
+    let decided = london(2026, 11, 23, 15, 0);
+    app.clock.set(decided);
+    let mut tx = app.db().begin().await.unwrap();
+    let scheduled = service::stop_clock(&mut tx, &app.state.policy, id.into(), "decision", "outcome_recorded", decided)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    timer::schedule(&app.state.redis, &scheduled).await.unwrap();
+    app.clock.set(decided + TimeDelta::days(30));
+    let fired = work(&app).await;
+    assert_eq!(
+        steps(&app, &id.to_string()).await,
+        [
+            ("breach".into(), "cancelled".into()),
+            ("escalate".into(), "cancelled".into()),
+            ("reminder".into(), "fired".into())
+        ]
+    );
+    assert_eq!(fired, 3, "only the feedback clock's reminder, escalate and breach");
+    let view = clocks(&app, &id.to_string()).await;
+    let decision = &view["clocks"][0];
+    assert_eq!((decision["kind"].as_str(), decision["state"].as_str()), (Some("decision"), Some("stopped")));
+    assert_eq!(decision["used_minutes"], 300);
+    let feedback = &view["clocks"][1];
+    assert_eq!(feedback["kind"], "feedback");
+    assert_eq!(feedback["deadline"], json!("2026-11-24T15:00:00+00:00"));
+}
+
+#[tokio::test]
+async fn re_rating_recomputes_the_deadline_from_the_original_receipt() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    let contact = submit(&app, &green(&app, "RR-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    assert_eq!(contact["decision_due_at"], json!("2026-11-26T10:00:00+00:00"), "3 working days");
+    app.clock.set(london(2026, 11, 23, 12, 0));
+    let rerate = |urgency: &str| {
+        app.client
+            .post(app.url(&format!("/v1/contacts/{id}/rerate")))
+            .bearer_auth(&app.manager)
+            .json(&json!({"urgency": urgency, "reason": "New information."}))
+            .send()
+    };
+    assert_eq!(rerate("amber").await.unwrap().status(), 200);
+    let view = clocks(&app, id).await;
+    assert_eq!(
+        view["clocks"][0]["deadline"],
+        json!("2026-11-24T10:00:00+00:00"),
+        "1 working day from Monday 10:00, not from the re-rating"
+    );
+    assert_eq!(view["clocks"][0]["level"], "amber");
+    // To red at 15:00: 4 elapsed hours from receipt were up at 14:00, so the breach is due now.
+    app.clock.set(london(2026, 11, 23, 15, 0));
+    assert_eq!(rerate("red").await.unwrap().status(), 200);
+    assert_eq!(work(&app).await, 4, "notify_duty_manager, reminder, escalate and breach all due at once");
+    assert_eq!(app.count("select count(*) from breaches").await, 1);
+}
+
+#[tokio::test]
+async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    let contact = submit(&app, &amber(&app, "PAUSE-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    let pause = |key: &str, reason: &str| {
+        app.client
+            .post(app.url(&format!("/v1/contacts/{id}/clocks/decision/pause")))
+            .bearer_auth(key)
+            .json(&json!({"reason": reason}))
+            .send()
+    };
+    let resume = |key: &str| {
+        app.client.post(app.url(&format!("/v1/contacts/{id}/clocks/decision/resume"))).bearer_auth(key).send()
+    };
+    app.clock.set(london(2026, 11, 23, 12, 0));
+    assert_problem(pause(&app.practitioner, "awaiting_police_checks").await.unwrap(), 403).await;
+    let p = assert_problem(pause(&app.manager, "because").await.unwrap(), 422).await;
+    assert_eq!(p["errors"][0]["pointer"], "/reason");
+    let paused: Value = pause(&app.manager, "awaiting_police_checks").await.unwrap().json().await.unwrap();
+    assert_eq!(paused["clocks"][0]["state"], "paused");
+    assert!(paused["clocks"][0].get("deadline").is_none());
+    assert_problem(pause(&app.manager, "awaiting_police_checks").await.unwrap(), 409).await;
+    // Nothing fires while paused, even long after the original deadline.
+    app.clock.set(london(2026, 11, 24, 15, 0));
+    assert_eq!(work(&app).await, 0);
+    let due: Option<DateTime<Utc>> = sqlx::query_scalar("select decision_due_at from contacts where id = $1::uuid")
+        .bind(id)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(due, None);
+    // Resumed Tuesday 15:00 with 2 working hours used: 6 left, so due Wednesday 13:00.
+    let resumed: Value = resume(&app.manager).await.unwrap().json().await.unwrap();
+    assert_eq!(resumed["clocks"][0]["deadline"], json!("2026-11-25T13:00:00+00:00"));
+    assert_eq!(resumed["clocks"][0]["used_minutes"], 120);
+    // The reminder (at 4 working hours) comes 2 working hours after the resume: Tuesday 17:00.
+    assert_eq!(work(&app).await, 0);
+    app.clock.set(london(2026, 11, 24, 17, 0));
+    assert_eq!(work(&app).await, 1);
+    assert_eq!(
+        app.count("select count(*) from audit_events where action in ('clock.paused', 'clock.resumed')").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn clocks_of_an_unknown_contact_are_not_found_and_agencies_cannot_see_clocks() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .get(app.url(&format!("/v1/contacts/{}/clocks", uuid::Uuid::now_v7())))
+        .bearer_auth(&app.manager)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 404).await;
+    let contact = submit(&app, &amber(&app, "AG-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    let resp = app
+        .client
+        .get(app.url(&format!("/v1/contacts/{id}/clocks")))
+        .bearer_auth(&app.school.key)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 403).await;
+    let resp = app.client.get(app.url("/v1/events")).bearer_auth(&app.school.key).send().await.unwrap();
+    assert_problem(resp, 403).await;
+}
