@@ -13,6 +13,7 @@ use mash_triage::{
     config::Settings,
     db, demo,
     intake::{Today, validate::parse_new_contact},
+    sla::authority::AlignedClock,
     telemetry,
     triage::{ChildFacts, ContactFacts, Policy, classify},
 };
@@ -211,14 +212,21 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    let clock: SharedClock = Arc::new(SystemClock);
+    // Serving and the ladder take their time from the database (one authority for every replica);
+    // the one-shot commands use the local clock.
+    let aligned = Arc::new(AlignedClock::default());
+    let clock: SharedClock = match cli.command {
+        Command::Serve | Command::Worker => aligned.clone(),
+        _ => Arc::new(SystemClock),
+    };
     match cli.command {
-        Command::Serve => serve(settings, clock).await,
+        Command::Serve => serve(settings, clock, aligned).await,
         Command::Worker => {
             let telemetry = telemetry::init(&settings.telemetry)?;
             let state = AppState::new(settings, clock)?;
             let shutdown = CancellationToken::new();
             app::cancel_on_signal(shutdown.clone())?;
+            tokio::spawn(aligned.keep_aligned(state.db.clone(), shutdown.clone()));
             tracing::info!("ladder worker started");
             mash_triage::sla::worker::run(state, shutdown).await;
             telemetry.shutdown();
@@ -271,12 +279,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(settings: Settings, clock: SharedClock) -> anyhow::Result<()> {
+async fn serve(settings: Settings, clock: SharedClock, aligned: Arc<AlignedClock>) -> anyhow::Result<()> {
     let telemetry = telemetry::init(&settings.telemetry)?;
     let listen = settings.http.listen;
     let state = AppState::new(settings, clock)?;
     let shutdown = CancellationToken::new();
     app::cancel_on_signal(shutdown.clone())?;
+    tokio::spawn(aligned.keep_aligned(state.db.clone(), shutdown.clone()));
     let worker = state
         .settings
         .worker

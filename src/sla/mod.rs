@@ -10,6 +10,7 @@ pub mod deadline;
 
 pub use budget::Budget;
 pub use calendar::Calendar;
+pub mod authority;
 pub mod repo;
 pub mod service;
 pub mod timer;

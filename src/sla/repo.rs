@@ -361,3 +361,8 @@ pub(crate) async fn events_after(
     .fetch_all(pool)
     .await
 }
+
+/// The database server's current time: the time authority for every replica.
+pub(crate) async fn database_now(pool: &PgPool) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar("select clock_timestamp()").fetch_one(pool).await
+}

@@ -346,3 +346,14 @@ async fn clocks_of_an_unknown_contact_are_not_found_and_agencies_cannot_see_cloc
     let resp = app.client.get(app.url("/v1/events")).bearer_auth(&app.school.key).send().await.unwrap();
     assert_problem(resp, 403).await;
 }
+
+#[tokio::test]
+async fn the_aligned_clock_agrees_with_the_database_clock() {
+    use mash_triage::{clock::Clock, sla::authority::AlignedClock};
+    let app = spawn_app().await;
+    let clock = AlignedClock::default();
+    clock.align(app.db()).await.unwrap();
+    let ours = clock.now();
+    let server: DateTime<Utc> = sqlx::query_scalar("select clock_timestamp()").fetch_one(app.db()).await.unwrap();
+    assert!((server - ours).num_milliseconds().abs() < 1000, "within a second: {ours} vs {server}");
+}
