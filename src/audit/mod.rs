@@ -29,6 +29,18 @@ pub async fn record(
     repo::insert_event(conn, at, actor, action, contact_id, &detail).await.map_err(StoreError::from)
 }
 
+/// Appends one audit event per contact, all with the same action (a batch of ladder steps).
+pub async fn record_many(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    action: AuditAction,
+    contact_ids: &[ContactId],
+    details: &[serde_json::Value],
+) -> Result<(), StoreError> {
+    repo::insert_events(conn, at, actor, action, contact_ids, details).await.map_err(StoreError::from)
+}
+
 /// Lists audit events, oldest first, and records that the auditor looked.
 pub async fn list(
     db: &PgPool,

@@ -30,6 +30,30 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
+pub(crate) async fn insert_events(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    action: AuditAction,
+    contact_ids: &[ContactId],
+    details: &[serde_json::Value],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into audit_events (occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail)
+         select $1, $2, $3, $4, $5, e.contact_id, e.detail from unnest($6::uuid[], $7::jsonb[]) as e(contact_id, detail)",
+    )
+    .bind(at)
+    .bind(actor.kind.as_str())
+    .bind(actor.id)
+    .bind(actor.api_key_id)
+    .bind(action.as_str())
+    .bind(contact_ids)
+    .bind(details)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 const EVENT_COLUMNS: &str = "id, occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail";
 
 pub(crate) async fn list_events(conn: &mut PgConnection, filter: &AuditFilter) -> Result<Vec<AuditEvent>, sqlx::Error> {

@@ -215,100 +215,6 @@ pub(crate) async fn stop_clock(
     Ok(())
 }
 
-/// A step that has just fired, with what its effect needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct FiredStep {
-    pub contact_id: ContactId,
-    pub kind: String,
-    pub level: Option<String>,
-    pub deadline: Option<DateTime<Utc>>,
-    pub due_at: Option<DateTime<Utc>>,
-}
-
-/// The exactly-once guard: marks the step fired if it is pending and due by `now`.
-pub(crate) async fn fire_step(
-    conn: &mut PgConnection,
-    clock_id: ClockId,
-    step: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<FiredStep>, sqlx::Error> {
-    sqlx::query_as(
-        "with s as (
-            update ladder_steps set status = 'fired', fired_at = $3
-             where clock_id = $1 and step = $2 and status = 'pending' and due_at <= $3
-             returning clock_id, due_at)
-         select c.contact_id, c.kind, c.level, c.deadline, s.due_at from s join clocks c on c.id = s.clock_id",
-    )
-    .bind(clock_id)
-    .bind(step)
-    .bind(now)
-    .fetch_optional(conn)
-    .await
-}
-
-/// A step's state, for a claim that did not fire it.
-pub(crate) async fn step_state(
-    pool: &PgPool,
-    clock_id: ClockId,
-    step: &str,
-) -> Result<Option<(String, Option<DateTime<Utc>>)>, sqlx::Error> {
-    sqlx::query_as("select status, due_at from ladder_steps where clock_id = $1 and step = $2")
-        .bind(clock_id)
-        .bind(step)
-        .fetch_optional(pool)
-        .await
-}
-
-pub(crate) async fn mark_escalated(conn: &mut PgConnection, contact_id: ContactId) -> Result<(), sqlx::Error> {
-    sqlx::query("update contacts set escalated = true, version = version + 1 where id = $1 and not escalated")
-        .bind(contact_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-pub(crate) async fn record_breach(
-    conn: &mut PgConnection,
-    clock_id: ClockId,
-    contact_id: ContactId,
-    deadline: DateTime<Utc>,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into breaches (clock_id, contact_id, deadline, recorded_at) values ($1, $2, $3, $4) on conflict do nothing")
-        .bind(clock_id)
-        .bind(contact_id)
-        .bind(deadline)
-        .bind(at)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Adds an event to the outbox; one per (clock, step), so a repeat is a no-op.
-pub(crate) async fn insert_event(
-    conn: &mut PgConnection,
-    at: DateTime<Utc>,
-    kind: &str,
-    contact_id: ContactId,
-    clock_id: Option<ClockId>,
-    step: Option<&str>,
-    payload: &serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into events (occurred_at, kind, contact_id, clock_id, step, payload) values ($1, $2, $3, $4, $5, $6)
-         on conflict (clock_id, step) do nothing",
-    )
-    .bind(at)
-    .bind(kind)
-    .bind(contact_id)
-    .bind(clock_id)
-    .bind(step)
-    .bind(payload)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Pending steps with a due time, in pages by (clock, step), for re-seeding Redis.
 pub(crate) async fn pending_steps(
     pool: &PgPool,
@@ -365,4 +271,112 @@ pub(crate) async fn events_after(
 /// The database server's current time: the time authority for every replica.
 pub(crate) async fn database_now(pool: &PgPool) -> Result<DateTime<Utc>, sqlx::Error> {
     sqlx::query_scalar("select clock_timestamp()").fetch_one(pool).await
+}
+
+/// A step of a batch that has just fired.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct FiredRow {
+    pub clock_id: ClockId,
+    pub step: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub contact_id: ContactId,
+    pub kind: String,
+    pub level: Option<String>,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// The exactly-once guard for a batch: marks fired every listed step that is pending and due by
+/// `due_by`, and returns those (a step another worker fired first is simply not returned).
+pub(crate) async fn fire_steps(
+    conn: &mut PgConnection,
+    clock_ids: &[ClockId],
+    steps: &[String],
+    due_by: DateTime<Utc>,
+    fired_at: DateTime<Utc>,
+) -> Result<Vec<FiredRow>, sqlx::Error> {
+    sqlx::query_as(
+        "with s as (
+            update ladder_steps l set status = 'fired', fired_at = $4
+              from unnest($1::uuid[], $2::text[]) as t(clock_id, step)
+             where l.clock_id = t.clock_id and l.step = t.step and l.status = 'pending' and l.due_at <= $3
+            returning l.clock_id, l.step, l.due_at)
+         select s.clock_id, s.step, s.due_at, c.contact_id, c.kind, c.level, c.deadline
+           from s join clocks c on c.id = s.clock_id",
+    )
+    .bind(clock_ids)
+    .bind(steps)
+    .bind(due_by)
+    .bind(fired_at)
+    .fetch_all(conn)
+    .await
+}
+
+pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set escalated = true, version = version + 1 where id = any($1) and not escalated")
+        .bind(contact_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn record_breaches(
+    conn: &mut PgConnection,
+    clock_ids: &[ClockId],
+    contact_ids: &[ContactId],
+    deadlines: &[DateTime<Utc>],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into breaches (clock_id, contact_id, deadline, recorded_at)
+         select b.clock_id, b.contact_id, b.deadline, $4 from unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) as b(clock_id, contact_id, deadline)
+         on conflict do nothing",
+    )
+    .bind(clock_ids)
+    .bind(contact_ids)
+    .bind(deadlines)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_step_events(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    rows: &[FiredRow],
+    payloads: &[serde_json::Value],
+) -> Result<(), sqlx::Error> {
+    let steps: Vec<&str> = rows.iter().map(|r| r.step.as_str()).collect();
+    let contacts: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
+    let clocks: Vec<ClockId> = rows.iter().map(|r| r.clock_id).collect();
+    sqlx::query(
+        "insert into events (occurred_at, kind, contact_id, clock_id, step, payload)
+         select $1, e.step, e.contact_id, e.clock_id, e.step, e.payload
+           from unnest($2::text[], $3::uuid[], $4::uuid[], $5::jsonb[]) as e(step, contact_id, clock_id, payload)
+         on conflict (clock_id, step) do nothing",
+    )
+    .bind(at)
+    .bind(&steps)
+    .bind(&contacts)
+    .bind(&clocks)
+    .bind(payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The state of several steps, for claims that did not fire.
+pub(crate) async fn step_states(
+    pool: &PgPool,
+    clock_ids: &[ClockId],
+    steps: &[String],
+) -> Result<Vec<(ClockId, String, String, Option<DateTime<Utc>>)>, sqlx::Error> {
+    sqlx::query_as(
+        "select l.clock_id, l.step, l.status, l.due_at
+           from ladder_steps l join unnest($1::uuid[], $2::text[]) as t(clock_id, step) on l.clock_id = t.clock_id and l.step = t.step",
+    )
+    .bind(clock_ids)
+    .bind(steps)
+    .fetch_all(pool)
+    .await
 }

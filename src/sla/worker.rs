@@ -1,6 +1,8 @@
-//! The ladder worker: claims due steps from the Redis index and fires each in one PostgreSQL
-//! transaction keyed on (clock, step), so every step fires exactly once whatever the number of
-//! workers, crashes or Redis losses.
+//! The ladder worker: claims due steps from the Redis index and fires them in PostgreSQL
+//! transactions whose per-row `pending` -> `fired` update, keyed on (clock, step), is the
+//! exactly-once guard, whatever the number of workers, crashes or Redis losses. Steps are fired
+//! in batches (one commit for many steps), which is what lets one worker keep up with thousands
+//! of steps falling due in the same second.
 //!
 //! Time comes from the process's [`Clock`](crate::clock::Clock) (the app's one authority, which
 //! tests replace with a manual clock). [`run_pending_work`] fires everything due now and returns;
@@ -13,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, stream};
 use tokio_util::sync::CancellationToken;
 
-use super::{repo, timer};
+use super::{repo, service::ScheduledStep, timer};
 use crate::{
     app::AppState,
     audit::{self, Actor, AuditAction},
@@ -22,12 +24,14 @@ use crate::{
     triage::policy::StepEffect,
 };
 
-/// Steps claimed per round trip.
-const CLAIM_BATCH: usize = 200;
+/// Steps claimed per round trip to Redis.
+const CLAIM_BATCH: usize = 1000;
+/// Steps fired per PostgreSQL transaction: one commit (one fsync) for many steps.
+const FIRE_BATCH: usize = 250;
 /// How long a claim is held before another worker may take it.
 const LEASE: TimeDelta = TimeDelta::seconds(30);
-/// Steps fired at once by one worker process.
-const CONCURRENCY: usize = 8;
+/// Batches fired at once by one worker process.
+const CONCURRENCY: usize = 4;
 /// Longest sleep between claims, so new steps indexed by other processes are noticed.
 const POLL: Duration = Duration::from_millis(500);
 /// How often the worker re-seeds Redis from PostgreSQL.
@@ -42,73 +46,97 @@ pub enum WorkerError {
     Store(#[from] sqlx::Error),
 }
 
-/// What happened to one claimed step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// It fired now.
-    Fired,
-    /// It had fired, or was cancelled, before: nothing done.
-    AlreadyDone,
-    /// It is still pending but not due (re-scheduled by a pause or a re-rating): re-indexed.
-    Rescheduled,
-}
-
-/// Fires one claimed step if it is still pending and due; otherwise puts the index right.
-pub async fn fire(state: &AppState, clock_id: ClockId, step: &str, now: DateTime<Utc>) -> Result<Outcome, WorkerError> {
+/// Fires a batch of claimed steps in one transaction: every step still pending and due by
+/// `now` is marked fired (the exactly-once guard, row by row), and its effect, event and audit
+/// record are written with it. Claims that did not fire are put right in the index: re-indexed
+/// at their new due time if still pending (a pause or re-rating moved them), dropped otherwise.
+/// Returns how many fired.
+pub async fn fire_batch(
+    state: &AppState,
+    claimed: &[(ClockId, String)],
+    now: DateTime<Utc>,
+) -> Result<usize, WorkerError> {
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let clock_ids: Vec<ClockId> = claimed.iter().map(|(c, _)| *c).collect();
+    let steps: Vec<String> = claimed.iter().map(|(_, s)| s.clone()).collect();
+    // Due by the claim's `now`; fired at the moment it actually fires (what lateness measures).
+    let fired_at = state.clock.now().max(now);
     let mut tx = state.db.begin().await?;
-    let Some(fired) = repo::fire_step(&mut tx, clock_id, step, now).await? else {
-        tx.rollback().await?;
-        return match repo::step_state(&state.db, clock_id, step).await? {
-            Some((status, Some(due))) if status == "pending" => {
-                timer::schedule(
-                    &state.redis,
-                    &[super::service::ScheduledStep { clock_id, step: step.to_owned(), due_at: Some(due) }],
-                )
-                .await?;
-                Ok(Outcome::Rescheduled)
-            }
-            _ => {
-                timer::remove(&state.redis, clock_id, step).await?;
-                Ok(Outcome::AlreadyDone)
-            }
-        };
-    };
-    let definition = state.policy.clocks.ladder.iter().find(|s| s.step == step);
-    match definition.map(|d| d.effect) {
-        Some(StepEffect::Escalate) => repo::mark_escalated(&mut tx, fired.contact_id).await?,
-        Some(StepEffect::Breach) => {
-            let deadline = fired.deadline.or(fired.due_at).unwrap_or(now);
-            repo::record_breach(&mut tx, clock_id, fired.contact_id, deadline, now).await?;
-        }
-        Some(StepEffect::Notify) | None => {}
+    let fired = repo::fire_steps(&mut tx, &clock_ids, &steps, now, fired_at).await?;
+    let effect = |step: &str| state.policy.clocks.ladder.iter().find(|s| s.step == step);
+    let escalated: Vec<_> = fired
+        .iter()
+        .filter(|f| effect(&f.step).is_some_and(|d| d.effect == StepEffect::Escalate))
+        .map(|f| f.contact_id)
+        .collect();
+    if !escalated.is_empty() {
+        repo::mark_escalated_many(&mut tx, &escalated).await?;
     }
-    let payload = serde_json::json!({
-        "clock": fired.kind,
-        "level": fired.level,
-        "notify": definition.map(|d| d.notify.as_str()),
-        "due_at": fired.due_at,
-        "deadline": fired.deadline,
-    });
-    repo::insert_event(&mut tx, now, step, fired.contact_id, Some(clock_id), Some(step), &payload).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::system(),
-        AuditAction::LadderStepFired,
-        Some(fired.contact_id),
-        serde_json::json!({ "clock_id": clock_id, "step": step }),
-    )
-    .await
-    .map_err(|e| match e {
-        crate::db::StoreError::Unavailable(e) | crate::db::StoreError::Query(e) => WorkerError::Store(e),
-    })?;
+    let breached: Vec<_> =
+        fired.iter().filter(|f| effect(&f.step).is_some_and(|d| d.effect == StepEffect::Breach)).collect();
+    if !breached.is_empty() {
+        repo::record_breaches(
+            &mut tx,
+            &breached.iter().map(|f| f.clock_id).collect::<Vec<_>>(),
+            &breached.iter().map(|f| f.contact_id).collect::<Vec<_>>(),
+            &breached.iter().map(|f| f.deadline.or(f.due_at).unwrap_or(fired_at)).collect::<Vec<_>>(),
+            fired_at,
+        )
+        .await?;
+    }
+    if !fired.is_empty() {
+        let payloads: Vec<serde_json::Value> = fired
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "clock": f.kind,
+                    "level": f.level,
+                    "notify": effect(&f.step).map(|d| d.notify.as_str()),
+                    "due_at": f.due_at,
+                    "deadline": f.deadline,
+                })
+            })
+            .collect();
+        repo::insert_step_events(&mut tx, fired_at, &fired, &payloads).await?;
+        let contacts: Vec<_> = fired.iter().map(|f| f.contact_id).collect();
+        let details: Vec<serde_json::Value> =
+            fired.iter().map(|f| serde_json::json!({ "clock_id": f.clock_id, "step": f.step })).collect();
+        audit::record_many(&mut tx, fired_at, &Actor::system(), AuditAction::LadderStepFired, &contacts, &details)
+            .await
+            .map_err(|e| match e {
+                crate::db::StoreError::Unavailable(e) | crate::db::StoreError::Query(e) => WorkerError::Store(e),
+            })?;
+    }
     tx.commit().await?;
-    tracing::info!(contact_id = %fired.contact_id, clock_id = %clock_id, step, "ladder step fired");
-    // Best effort: if this fails the member comes due again after its lease and is a no-op.
-    if let Err(err) = timer::remove(&state.redis, clock_id, step).await {
-        tracing::warn!(error = %err, "could not remove a fired step from the index");
+    for f in &fired {
+        tracing::debug!(contact_id = %f.contact_id, clock_id = %f.clock_id, step = %f.step, "ladder step fired");
     }
-    Ok(Outcome::Fired)
+    if !fired.is_empty() {
+        tracing::info!(fired = fired.len(), claimed = claimed.len(), "ladder steps fired");
+    }
+
+    // Put the index right: fired steps leave it; the rest follow PostgreSQL.
+    let mut index: Vec<ScheduledStep> =
+        fired.iter().map(|f| ScheduledStep { clock_id: f.clock_id, step: f.step.clone(), due_at: None }).collect();
+    let unfired: Vec<&(ClockId, String)> =
+        claimed.iter().filter(|(c, s)| !fired.iter().any(|f| f.clock_id == *c && &f.step == s)).collect();
+    if !unfired.is_empty() {
+        let ids: Vec<ClockId> = unfired.iter().map(|(c, _)| *c).collect();
+        let names: Vec<String> = unfired.iter().map(|(_, s)| s.clone()).collect();
+        let states = repo::step_states(&state.db, &ids, &names).await?;
+        for (clock_id, step) in unfired {
+            let due_at = states
+                .iter()
+                .find(|(c, s, _, _)| c == clock_id && s == step)
+                .and_then(|(_, _, status, due)| (status == "pending").then_some(*due).flatten());
+            index.push(ScheduledStep { clock_id: *clock_id, step: step.clone(), due_at });
+        }
+    }
+    // Best effort: a step left in the index comes due again after its lease and is a no-op.
+    timer::schedule_or_log(&state.redis, &index).await;
+    Ok(fired.len())
 }
 
 /// Claims and fires everything due at the clock's `now`; returns how many steps fired.
@@ -120,15 +148,14 @@ pub async fn run_pending_work(state: &AppState) -> Result<usize, WorkerError> {
         if claimed.is_empty() {
             return Ok(fired);
         }
-        let outcomes: Vec<Result<Outcome, WorkerError>> = stream::iter(claimed)
-            .map(|(clock_id, step)| async move { fire(state, clock_id, &step, now).await })
+        let chunks: Vec<Vec<(ClockId, String)>> = claimed.chunks(FIRE_BATCH).map(<[_]>::to_vec).collect();
+        let results: Vec<Result<usize, WorkerError>> = stream::iter(chunks)
+            .map(|chunk| async move { fire_batch(state, &chunk, now).await })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for outcome in outcomes {
-            if outcome? == Outcome::Fired {
-                fired += 1;
-            }
+        for result in results {
+            fired += result?;
         }
     }
 }

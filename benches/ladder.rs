@@ -1,0 +1,160 @@
+//! Ladder benchmark: 1,000,000 pending steps in the Redis index, 10,000 of them due in the same
+//! second; one worker process (the real `sla::worker::run` loop, real clock). Reports how late
+//! each step fired (median, p99, max) and how many steps per second the worker completed.
+//!
+//! Needs PostgreSQL and Redis (`make bench` provides them); uses its own database
+//! `mash_bench_ladder` (dropped and re-created) and Redis prefix `mash-bench:`.
+//! `cargo bench --bench ladder` (defaults: 1,000,000 indexed, 10,000 due), or smaller:
+//! `LADDER_INDEXED=200000 LADDER_DUE=2000 cargo bench --bench ladder`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails by panicking")]
+#![allow(clippy::too_many_lines, reason = "one linear script: seed, run, measure, clean up")]
+
+use std::{sync::Arc, time::Instant};
+
+use chrono::{TimeDelta, Utc};
+use figment::{
+    Figment,
+    providers::{Format, Serialized, Toml},
+};
+use mash_triage::{
+    app::AppState,
+    clock::{Clock, SystemClock},
+    config::{DEFAULT_CONFIG, Settings},
+    db,
+};
+use sqlx::{Connection, PgConnection};
+use tokio_util::sync::CancellationToken;
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` asks for a listing; this is not a test.
+    }
+    let admin = env_or("MASH_TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+    let redis_url = env_or("MASH_TEST_REDIS_URL", "redis://127.0.0.1:6379");
+    let indexed: usize = env_or("LADDER_INDEXED", "1000000").parse().unwrap();
+    let due: i64 = env_or("LADDER_DUE", "10000").parse().unwrap();
+
+    let mut conn = PgConnection::connect(&admin).await.unwrap();
+    sqlx::raw_sql("drop database if exists mash_bench_ladder with (force)").execute(&mut conn).await.unwrap();
+    sqlx::raw_sql("create database mash_bench_ladder").execute(&mut conn).await.unwrap();
+    let db_url = format!("{}/mash_bench_ladder", admin.rsplit_once('/').unwrap().0);
+    let settings = Settings::from_figment(
+        &Figment::new()
+            .merge(Toml::string(DEFAULT_CONFIG))
+            .merge(Serialized::global("database.url", &db_url))
+            .merge(Serialized::global("database.max_connections", 16))
+            .merge(Serialized::global("redis.url", &redis_url))
+            .merge(Serialized::global("redis.key_prefix", "mash-bench:")),
+    )
+    .unwrap();
+    let pool = db::connect(&settings.database).await.unwrap();
+    db::MIGRATOR.run(&pool).await.unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let state = AppState::new(settings, clock.clone()).unwrap();
+    let key = state.redis.key("ladder:due");
+    let mut redis = state.redis.connection().await.unwrap();
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
+
+    // The due steps: real contacts, clocks and pending steps in PostgreSQL, all due at `due_at`.
+    let started = Instant::now();
+    let due_at = Utc::now() + TimeDelta::seconds(5);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "insert into agencies (id, name, kind, created_at) values ('00000000-0000-7000-8000-000000000001', 'Bench', 'police', now());
+         insert into contacts (id, agency_id, agency_reference, request_hash, received_at, submission, urgency, queue)
+           select uuid_generate_v7_bench(i), '00000000-0000-7000-8000-000000000001', 'B-' || i, '\\x00', now(), '{{}}', 'amber', 'screening'
+             from generate_series(1, {due}) i;",
+    ).replace("uuid_generate_v7_bench(i)", "('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid")))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into clocks (id, contact_id, kind, level, budget, started_at, deadline, policy_version)
+           select id, id, 'decision', 'amber', '1 working days', now(), $1, 'bench' from contacts;
+         ",
+    )
+    .bind(due_at)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into ladder_steps (clock_id, step, due_at, status) select id, 'reminder', $1, 'pending' from clocks",
+    )
+    .bind(due_at)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar("select id from clocks").fetch_all(&pool).await.unwrap();
+
+    // The index: the due steps plus fillers due over the next days, 1,000,000 in all.
+    let due_ms = due_at.timestamp_millis();
+    for chunk in ids.chunks(10_000) {
+        let mut pipe = redis::pipe();
+        for id in chunk {
+            pipe.zadd(&key, format!("{id}|reminder"), due_ms).ignore();
+        }
+        let _: () = pipe.query_async(&mut redis).await.unwrap();
+    }
+    let fillers = indexed.saturating_sub(ids.len());
+    for start in (0..fillers).step_by(10_000) {
+        let mut pipe = redis::pipe();
+        for i in start..(start + 10_000).min(fillers) {
+            let score = due_ms + 3_600_000 + i64::try_from(i).unwrap() * 100;
+            pipe.zadd(&key, format!("00000000-0000-7000-a000-{i:012x}|reminder"), score).ignore();
+        }
+        let _: () = pipe.query_async(&mut redis).await.unwrap();
+    }
+    let card: usize = redis::cmd("ZCARD").arg(&key).query_async(&mut redis).await.unwrap();
+    println!("seeded {card} indexed steps ({due} due at {due_at}) in {:.1} s", started.elapsed().as_secs_f64());
+
+    // One worker process.
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn(mash_triage::sla::worker::run(state.clone(), shutdown.clone()));
+    let deadline = Instant::now() + std::time::Duration::from_mins(5);
+    loop {
+        let fired: i64 = sqlx::query_scalar("select count(*) from ladder_steps where status = 'fired'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if fired >= due || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    shutdown.cancel();
+    worker.await.unwrap();
+
+    let (fired, p50, p99, max, first, last): (i64, f64, f64, f64, chrono::DateTime<Utc>, chrono::DateTime<Utc>) =
+        sqlx::query_as(
+            "select count(*),
+                percentile_cont(0.5) within group (order by extract(epoch from fired_at - due_at)),
+                percentile_cont(0.99) within group (order by extract(epoch from fired_at - due_at)),
+                max(extract(epoch from fired_at - due_at))::float8,
+                min(fired_at), max(fired_at)
+           from ladder_steps where status = 'fired'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let span = (last - first).num_milliseconds().max(1);
+    #[expect(clippy::cast_precision_loss, reason = "counts and milliseconds are small")]
+    let per_second = fired as f64 * 1000.0 / span as f64;
+    println!(
+        "fired {fired}/{due} steps; lateness p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; {per_second:.0} steps/s for one worker process",
+        p50 * 1000.0,
+        p99 * 1000.0,
+        max * 1000.0
+    );
+    let events: i64 = sqlx::query_scalar("select count(*) from events").fetch_one(&pool).await.unwrap();
+    assert_eq!(events, fired, "one event per fired step");
+
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
+    pool.close().await;
+    state.db.close().await;
+    sqlx::raw_sql("drop database if exists mash_bench_ladder with (force)").execute(&mut conn).await.unwrap();
+}
