@@ -9,6 +9,38 @@ use crate::helpers::{admin_url, redis_url, spawn_app, with_database};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mash-triage");
 
+/// Starts `mash-triage serve` on a free port against `app`'s database (plus `env`) and waits
+/// until it answers `path` with 200. Returns the child and the port.
+async fn start_serve(app: &crate::helpers::TestApp, env: &[(&str, &str)], path: &str) -> (std::process::Child, u16) {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut command = Command::new(BIN);
+    command
+        .arg("serve")
+        .env("DATABASE_URL", with_database(&admin_url(), &app.db_name))
+        .env("REDIS_URL", redis_url())
+        .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MASH_REDIS__KEY_PREFIX", format!("mash-test:{}:", app.db_name))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().unwrap();
+    let url = format!("http://127.0.0.1:{port}{path}");
+    for _ in 0..100 {
+        if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+            return (child, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("serve did not answer {path}");
+}
+
 #[test]
 fn serve_refuses_bad_configuration_naming_the_setting_and_hiding_secrets() {
     let out =
@@ -60,30 +92,7 @@ async fn key_create_prints_a_working_key_once() {
 #[tokio::test]
 async fn sigterm_stops_serve_cleanly() {
     let app = spawn_app().await;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", with_database(&admin_url(), &app.db_name))
-        .env("REDIS_URL", redis_url())
-        .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MASH_REDIS__KEY_PREFIX", format!("mash-test:{}:", app.db_name))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let ready = format!("http://127.0.0.1:{port}/health/ready");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(&ready).await.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "serve became ready");
+    let (mut child, _) = start_serve(&app, &[], "/health/ready").await;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let mut exited = None;
@@ -117,31 +126,12 @@ async fn traces_are_exported_over_otlp_when_an_endpoint_is_set() {
         buf
     });
 
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env("DATABASE_URL", with_database(&admin_url(), &app.db_name))
-        .env("REDIS_URL", redis_url())
-        .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let live = format!("http://127.0.0.1:{port}/health/live");
-    let mut served = false;
-    for _ in 0..100 {
-        if reqwest::get(&live).await.is_ok_and(|r| r.status() == 200) {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(served, "serve answered with OTLP export configured");
+    let (mut child, _) = start_serve(
+        &app,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")],
+        "/health/live",
+    )
+    .await;
     let preface = tokio::time::timeout(Duration::from_secs(10), received).await;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
