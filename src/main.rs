@@ -226,6 +226,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::new(settings, clock)?;
             let shutdown = CancellationToken::new();
             app::cancel_on_signal(shutdown.clone())?;
+            aligned.align_at_start(&state.db).await;
             tokio::spawn(aligned.keep_aligned(state.db.clone(), shutdown.clone()));
             tracing::info!("ladder worker started");
             mash_triage::sla::worker::run(state, shutdown).await;
@@ -285,6 +286,7 @@ async fn serve(settings: Settings, clock: SharedClock, aligned: Arc<AlignedClock
     let state = AppState::new(settings, clock)?;
     let shutdown = CancellationToken::new();
     app::cancel_on_signal(shutdown.clone())?;
+    aligned.align_at_start(&state.db).await;
     tokio::spawn(aligned.keep_aligned(state.db.clone(), shutdown.clone()));
     let worker = state
         .settings

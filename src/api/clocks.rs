@@ -28,7 +28,8 @@ use crate::{
 };
 
 const CASE_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
-const EVENT_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor, Role::Admin];
+/// Events name contacts with their urgency and escalations: case data, so not for admins.
+const EVENT_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
 
 /// One step of a clock's escalation ladder.
 #[derive(Debug, Object)]
@@ -179,8 +180,8 @@ fn clock_error(err: &ClockError, retry: u32) -> ApiError {
 
 fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
     let (xid, id) = cursor.split_once('.')?;
-    xid.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
-    Some((xid.to_owned(), id.parse().ok()?))
+    let xid: u64 = xid.parse().ok()?;
+    Some((xid.to_string(), id.parse().ok()?))
 }
 
 /// Clocks and events.
@@ -304,9 +305,15 @@ impl ClocksApi {
                 )
             })?),
         };
-        let rows = sla::service::events(&self.state.db, after_cursor, limit.0.unwrap_or(100).clamp(1, 1000))
-            .await
-            .map_err(|e| ApiError::from_store(&e, self.retry()))?;
+        let rows = sla::service::events(
+            &self.state.db,
+            self.state.clock.now(),
+            &auth.0.actor(),
+            after_cursor,
+            limit.0.unwrap_or(100).clamp(1, 1000),
+        )
+        .await
+        .map_err(|e| ApiError::from_store(&e, self.retry()))?;
         let events: Vec<EventResponse> = rows
             .into_iter()
             .map(|e| EventResponse {

@@ -71,6 +71,10 @@ pub enum AuditAction {
     ClockResumed,
     /// A ladder step fired (the system).
     LadderStepFired,
+    /// A clock stopped (the outcome was recorded, or the referrer was told).
+    ClockStopped,
+    /// Staff or monitoring read the events outbox.
+    EventsListed,
     AgencyCreated,
     StaffCreated,
     ApiKeyCreated,
@@ -89,6 +93,8 @@ impl AuditAction {
             Self::ClockPaused => "clock.paused",
             Self::ClockResumed => "clock.resumed",
             Self::LadderStepFired => "clock.step_fired",
+            Self::ClockStopped => "clock.stopped",
+            Self::EventsListed => "events.listed",
             Self::AgencyCreated => "agency.created",
             Self::StaffCreated => "staff.created",
             Self::ApiKeyCreated => "api_key.created",
@@ -97,7 +103,7 @@ impl AuditAction {
 
     /// Actions that read rather than change, as stored; used to filter a contact's history.
     pub(crate) const READS: &'static [&'static str] =
-        &["contact.replayed", "contact.read", "audit.listed", "child.contacts_read"];
+        &["contact.replayed", "contact.read", "audit.listed", "child.contacts_read", "events.listed"];
 }
 
 /// One stored audit event.

@@ -78,6 +78,7 @@ impl FromStr for Budget {
 impl fmt::Display for Budget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Elapsed(d) if d.num_minutes() % 60 == 0 => write!(f, "{} elapsed hours", d.num_hours()),
             Self::Elapsed(d) => write!(f, "{} elapsed minutes", d.num_minutes()),
             Self::Working { minutes: 0, days } => write!(f, "{days} working days"),
             Self::Working { minutes, .. } => write!(f, "{minutes} working minutes"),

@@ -106,7 +106,9 @@ pub(crate) async fn segments(conn: &mut PgConnection, clock_id: ClockId) -> Resu
         .collect())
 }
 
-/// Sets a pending step's due time, creating it if new; fired and cancelled steps are left alone.
+/// Sets a step's due time, creating it if new. A cancelled step comes back (a re-rating from
+/// red to amber cancels `notify_duty_manager`; back to red needs it again); a fired step is
+/// never touched. Only called for clocks that have not stopped.
 pub(crate) async fn upsert_step(
     conn: &mut PgConnection,
     clock_id: ClockId,
@@ -115,7 +117,8 @@ pub(crate) async fn upsert_step(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into ladder_steps (clock_id, step, due_at, status) values ($1, $2, $3, 'pending')
-         on conflict (clock_id, step) do update set due_at = excluded.due_at where ladder_steps.status = 'pending'",
+         on conflict (clock_id, step) do update set due_at = excluded.due_at, status = 'pending'
+             where ladder_steps.status in ('pending', 'cancelled')",
     )
     .bind(clock_id)
     .bind(step)
@@ -156,28 +159,54 @@ pub(crate) async fn set_deadline(
     level: Option<&str>,
     budget: &str,
     deadline: Option<DateTime<Utc>>,
+    policy_version: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "with c as (update clocks set level = $2, budget = $3, deadline = $4 where id = $1 returning contact_id, kind)
+        "with c as (update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5
+                     where id = $1 returning contact_id, kind)
          update contacts set decision_due_at = $4 from c where contacts.id = c.contact_id and c.kind = 'decision'",
     )
     .bind(clock_id)
     .bind(level)
     .bind(budget)
     .bind(deadline)
+    .bind(policy_version)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// The contact's clock of `kind`, locked for update.
+/// Locks a contact row. Every writer of clocks and steps takes its locks in one order
+/// (contact, then clock, then ladder steps), so the worker and re-rating or pausing can never
+/// deadlock; `NO KEY UPDATE` leaves foreign-key inserts (events, audit) unblocked.
+pub(crate) async fn lock_contact(conn: &mut PgConnection, contact_id: ContactId) -> Result<bool, sqlx::Error> {
+    let found: Option<ContactId> = sqlx::query_scalar("select id from contacts where id = $1 for no key update")
+        .bind(contact_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Locks the contacts of a batch of clocks, in id order (see [`lock_contact`]).
+pub(crate) async fn lock_contacts_of_clocks(conn: &mut PgConnection, clock_ids: &[ClockId]) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "select c.id from contacts c join clocks k on k.contact_id = c.id
+          where k.id = any($1) order by c.id for no key update of c",
+    )
+    .bind(clock_ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The contact's clock of `kind`, locked for update (after its contact).
 pub(crate) async fn lock_clock(
     conn: &mut PgConnection,
     contact_id: ContactId,
     kind: &str,
 ) -> Result<Option<ClockRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {CLOCK_COLUMNS} from clocks where contact_id = $1 and kind = $2 for update"
+        "select {CLOCK_COLUMNS} from clocks where contact_id = $1 and kind = $2 for no key update"
     )))
     .bind(contact_id)
     .bind(kind)
@@ -201,7 +230,9 @@ pub(crate) async fn stop_clock(
     reason: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update clocks set stopped_at = $2, stop_reason = $3, deadline = null where id = $1 and stopped_at is null",
+        "with c as (update clocks set stopped_at = $2, stop_reason = $3, deadline = null
+                     where id = $1 and stopped_at is null returning contact_id, kind)
+         update contacts set decision_due_at = null from c where contacts.id = c.contact_id and c.kind = 'decision'",
     )
     .bind(clock_id)
     .bind(at)
@@ -269,8 +300,8 @@ pub(crate) async fn events_after(
 }
 
 /// The database server's current time: the time authority for every replica.
-pub(crate) async fn database_now(pool: &PgPool) -> Result<DateTime<Utc>, sqlx::Error> {
-    sqlx::query_scalar("select clock_timestamp()").fetch_one(pool).await
+pub(crate) async fn database_now(conn: &mut PgConnection) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar("select clock_timestamp()").fetch_one(conn).await
 }
 
 /// A step of a batch that has just fired.
@@ -377,6 +408,22 @@ pub(crate) async fn step_states(
     )
     .bind(clock_ids)
     .bind(steps)
+    .fetch_all(pool)
+    .await
+}
+
+/// Pending steps due by `before`, oldest first: the sweep that fires from PostgreSQL alone when
+/// the Redis index is stale or unavailable.
+pub(crate) async fn overdue_steps(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(ClockId, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select clock_id, step from ladder_steps where status = 'pending' and due_at <= $1 order by due_at limit $2",
+    )
+    .bind(before)
+    .bind(limit)
     .fetch_all(pool)
     .await
 }

@@ -88,7 +88,7 @@ async fn recompute(
     }
     repo::cancel_pending_steps(conn, clock_id, &keep).await?;
     let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
-    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline).await?;
+    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
     // Only still-pending steps belong in the index; the caller drops the rest.
     let pending: Vec<StepRow> = repo::steps(conn, clock_id).await?;
     for s in &mut scheduled {
@@ -163,11 +163,13 @@ pub async fn relevel_decision_clock(
 pub async fn stop_clock(
     conn: &mut PgConnection,
     policy: &Policy,
+    actor: &Actor,
     contact_id: ContactId,
     kind: &str,
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<Vec<ScheduledStep>, StoreError> {
+    repo::lock_contact(conn, contact_id).await?;
     let Some(clock) = repo::lock_clock(conn, contact_id, kind).await? else {
         return Ok(Vec::new());
     };
@@ -176,6 +178,15 @@ pub async fn stop_clock(
     }
     repo::close_segment(conn, clock.id, at).await?;
     repo::stop_clock(conn, clock.id, at, reason).await?;
+    audit::record(
+        conn,
+        at,
+        actor,
+        AuditAction::ClockStopped,
+        Some(contact_id),
+        serde_json::json!({ "clock_id": clock.id, "kind": kind, "reason": reason }),
+    )
+    .await?;
     let mut scheduled: Vec<ScheduledStep> = repo::steps(conn, clock.id)
         .await?
         .into_iter()
@@ -229,9 +240,12 @@ async fn change_state(
     kind: &str,
     reason: Option<&str>,
 ) -> Result<Vec<ScheduledStep>, ClockError> {
-    let now = clock.now();
     let mut tx = db.begin().await?;
+    // Lock order: contact, clock, steps (see `repo::lock_contact`); read the time once locked, so
+    // segments from racing changes stay in order.
+    repo::lock_contact(&mut tx, contact_id).await?;
     let row = repo::lock_clock(&mut tx, contact_id, kind).await?.ok_or(ClockError::NotFound)?;
+    let now = clock.now();
     if row.stopped_at.is_some() {
         return Err(ClockError::Stopped);
     }
@@ -320,7 +334,19 @@ pub async fn clocks_of(
     Ok(Some(views))
 }
 
-/// Events of the outbox after `after` (a cursor from an earlier page), at most `limit`.
-pub async fn events(db: &PgPool, after: Option<(String, i64)>, limit: i64) -> Result<Vec<repo::EventRow>, StoreError> {
-    repo::events_after(db, after, limit).await.map_err(StoreError::from)
+/// Events of the outbox after `after` (a cursor from an earlier page), at most `limit`; the
+/// listing is audited (it shows contacts' urgency and escalations).
+pub async fn events(
+    db: &PgPool,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> Result<Vec<repo::EventRow>, StoreError> {
+    let rows = repo::events_after(db, after, limit).await?;
+    let mut tx = db.begin().await?;
+    audit::record(&mut tx, now, actor, AuditAction::EventsListed, None, serde_json::json!({ "returned": rows.len() }))
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
 }

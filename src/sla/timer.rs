@@ -13,8 +13,10 @@
 //! (expired lease, two workers, a re-seeded Redis) is a no-op.
 //!
 //! # Losing Redis
-//! Nothing in Redis is the truth. [`reseed`] adds every pending step from PostgreSQL (`ZADD NX`,
-//! so a live lease is not disturbed); workers run it at start-up and periodically.
+//! Nothing in Redis is the truth. [`reseed`] puts every pending step from PostgreSQL back (`ZADD
+//! LT`: missing entries are added and stale later ones pulled down); workers run it at start-up
+//! and every minute, and also sweep PostgreSQL for overdue steps, so a step fires even if the
+//! index is wrong or Redis is down.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -129,7 +131,9 @@ pub enum ReseedError {
     Store(#[from] sqlx::Error),
 }
 
-/// Adds every pending step from PostgreSQL to the index (`ZADD NX`); returns how many.
+/// Puts every pending step from PostgreSQL in the index (`ZADD LT`: adds missing ones and pulls
+/// down any entry later than the truth, e.g. from two re-ratings whose writes landed out of
+/// order); returns how many. Pulling down a live lease only risks a no-op repeat claim.
 pub async fn reseed(db: &sqlx::PgPool, redis: &RedisStore) -> Result<usize, ReseedError> {
     const PAGE: i64 = 5000;
     let key = redis.key(DUE_KEY);
@@ -142,7 +146,7 @@ pub async fn reseed(db: &sqlx::PgPool, redis: &RedisStore) -> Result<usize, Rese
         }
         let mut pipe = redis::pipe();
         for (clock_id, step, due) in &page {
-            pipe.cmd("ZADD").arg(&key).arg("NX").arg(due.timestamp_millis()).arg(member(*clock_id, step)).ignore();
+            pipe.cmd("ZADD").arg(&key).arg("LT").arg(due.timestamp_millis()).arg(member(*clock_id, step)).ignore();
         }
         let mut conn = redis.connection().await?;
         pipe.query_async::<()>(&mut conn).await.map_err(RedisStoreError::Unavailable)?;

@@ -34,6 +34,9 @@ const LEASE: TimeDelta = TimeDelta::seconds(30);
 const CONCURRENCY: usize = 4;
 /// Longest sleep between claims, so new steps indexed by other processes are noticed.
 const POLL: Duration = Duration::from_millis(500);
+/// How overdue a step must be before the PostgreSQL sweep fires it without the index: long
+/// enough that the index normally gets there first.
+pub const SWEEP_GRACE: TimeDelta = TimeDelta::seconds(5);
 /// How often the worker re-seeds Redis from PostgreSQL.
 const RESEED_EVERY: Duration = Duration::from_mins(1);
 
@@ -61,9 +64,11 @@ pub async fn fire_batch(
     }
     let clock_ids: Vec<ClockId> = claimed.iter().map(|(c, _)| *c).collect();
     let steps: Vec<String> = claimed.iter().map(|(_, s)| s.clone()).collect();
+    let mut tx = state.db.begin().await?;
+    // Lock order: contacts, clocks, steps, as every writer does (see `repo::lock_contact`).
+    repo::lock_contacts_of_clocks(&mut tx, &clock_ids).await?;
     // Due by the claim's `now`; fired at the moment it actually fires (what lateness measures).
     let fired_at = state.clock.now().max(now);
-    let mut tx = state.db.begin().await?;
     let fired = repo::fire_steps(&mut tx, &clock_ids, &steps, now, fired_at).await?;
     let effect = |step: &str| state.policy.clocks.ladder.iter().find(|s| s.step == step);
     let escalated: Vec<_> = fired
@@ -81,7 +86,9 @@ pub async fn fire_batch(
             &mut tx,
             &breached.iter().map(|f| f.clock_id).collect::<Vec<_>>(),
             &breached.iter().map(|f| f.contact_id).collect::<Vec<_>>(),
-            &breached.iter().map(|f| f.deadline.or(f.due_at).unwrap_or(fired_at)).collect::<Vec<_>>(),
+            // The breach step's own due time is the deadline it breached (read under the step's
+            // lock, unlike the clock's columns, which a racing re-rating may just have moved).
+            &breached.iter().map(|f| f.due_at.or(f.deadline).unwrap_or(fired_at)).collect::<Vec<_>>(),
             fired_at,
         )
         .await?;
@@ -139,8 +146,45 @@ pub async fn fire_batch(
     Ok(fired.len())
 }
 
-/// Claims and fires everything due at the clock's `now`; returns how many steps fired.
+/// Claims and fires everything due at the clock's `now` from the Redis index, then sweeps
+/// PostgreSQL for steps overdue by more than [`SWEEP_GRACE`] that the index missed (a stale
+/// entry, a lost write, Redis down); returns how many steps fired. If Redis is unavailable the
+/// sweep still runs, so steps keep firing from PostgreSQL alone.
 pub async fn run_pending_work(state: &AppState) -> Result<usize, WorkerError> {
+    let from_index = match drain_index(state).await {
+        Ok(n) => n,
+        Err(WorkerError::Redis(err)) => {
+            tracing::warn!(error = %err, "ladder index unavailable; firing from PostgreSQL only");
+            0
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(from_index + sweep_overdue(state).await?)
+}
+
+/// Fires steps pending in PostgreSQL and overdue by more than [`SWEEP_GRACE`].
+pub async fn sweep_overdue(state: &AppState) -> Result<usize, WorkerError> {
+    let mut fired = 0;
+    loop {
+        let now = state.clock.now();
+        let overdue =
+            repo::overdue_steps(&state.db, now - SWEEP_GRACE, i64::try_from(CLAIM_BATCH).unwrap_or(1000)).await?;
+        if overdue.is_empty() {
+            return Ok(fired);
+        }
+        let mut round = 0;
+        for chunk in overdue.chunks(FIRE_BATCH) {
+            round += fire_batch(state, chunk, now).await?;
+        }
+        fired += round;
+        if round == 0 {
+            // Everything listed was taken by another worker meanwhile; the next round will see.
+            return Ok(fired);
+        }
+    }
+}
+
+async fn drain_index(state: &AppState) -> Result<usize, WorkerError> {
     let mut fired = 0;
     loop {
         let now = state.clock.now();

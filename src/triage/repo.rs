@@ -176,7 +176,7 @@ pub(crate) async fn lock_for_rerate(
         "select c.urgency, c.version, c.submission, a.kind as agency_kind, c.received_at
            from contacts c join agencies a on a.id = c.agency_id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)
-          for update of c",
+          for no key update of c",
     )
     .bind(id)
     .bind(scope.agency_filter())

@@ -199,10 +199,12 @@ async fn after_redis_loses_the_index_every_pending_step_still_fires_once() {
     let mut conn = app.state.redis.connection().await.unwrap();
     let _: () = redis::cmd("DEL").arg(app.state.redis.key("ladder:due")).query_async(&mut conn).await.unwrap();
     app.clock.set(london(2026, 11, 24, 10, 0));
-    assert_eq!(work(&app).await, 0, "nothing indexed");
+    // Nothing is indexed, but the escalations (due Monday 16:00) are long overdue: the
+    // PostgreSQL sweep fires them. The breaches are due this instant, within the sweep's grace.
+    assert_eq!(work(&app).await, 5, "the overdue escalations, from PostgreSQL alone");
     let reseeded = timer::reseed(app.db(), &app.state.redis).await.unwrap();
-    assert_eq!(reseeded, 10, "escalate and breach for each; fired reminders are not re-seeded");
-    assert_eq!(work(&app).await, 10);
+    assert_eq!(reseeded, 5, "the breaches; fired steps are not re-seeded");
+    assert_eq!(work(&app).await, 5);
     assert_eq!(app.count("select count(*) from events").await, 15, "each step exactly once");
     // A re-seed after firing adds nothing, and stale index entries are harmless no-ops.
     assert_eq!(timer::reseed(app.db(), &app.state.redis).await.unwrap(), 0);
@@ -220,9 +222,17 @@ async fn a_decision_before_75_percent_cancels_the_rest_and_starts_the_feedback_c
     let decided = london(2026, 11, 23, 15, 0);
     app.clock.set(decided);
     let mut tx = app.db().begin().await.unwrap();
-    let scheduled = service::stop_clock(&mut tx, &app.state.policy, id.into(), "decision", "outcome_recorded", decided)
-        .await
-        .unwrap();
+    let scheduled = service::stop_clock(
+        &mut tx,
+        &app.state.policy,
+        &mash_triage::audit::Actor::system(),
+        id.into(),
+        "decision",
+        "outcome_recorded",
+        decided,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     timer::schedule(&app.state.redis, &scheduled).await.unwrap();
     app.clock.set(decided + TimeDelta::days(30));
@@ -356,4 +366,90 @@ async fn the_aligned_clock_agrees_with_the_database_clock() {
     let ours = clock.now();
     let server: DateTime<Utc> = sqlx::query_scalar("select clock_timestamp()").fetch_one(app.db()).await.unwrap();
     assert!((server - ours).num_milliseconds().abs() < 1000, "within a second: {ours} vs {server}");
+}
+
+#[tokio::test]
+async fn two_workers_firing_the_same_claims_at_once_fire_each_step_once() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    for i in 0..10 {
+        submit(&app, &amber(&app, &format!("SAME-{i}"))).await;
+    }
+    let now = london(2026, 11, 23, 14, 0);
+    app.clock.set(now);
+    // Both workers hold the very same claims (as after an expired lease), so only the
+    // PostgreSQL guard stands between them.
+    let claimed = timer::claim(&app.state.redis, now, 100, TimeDelta::seconds(30)).await.unwrap();
+    assert_eq!(claimed.len(), 10);
+    let other = AppState::new((*app.state.settings).clone(), app.clock.clone()).unwrap();
+    let (a, b) = tokio::join!(worker::fire_batch(&app.state, &claimed, now), worker::fire_batch(&other, &claimed, now));
+    assert_eq!(a.unwrap() + b.unwrap(), 10);
+    assert_eq!(app.count("select count(*) from events").await, 10);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'clock.step_fired'").await, 10);
+}
+
+#[tokio::test]
+async fn red_to_amber_and_back_to_red_notifies_the_duty_manager() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    let contact = submit(&app, &amber(&app, "BACK-1")).await;
+    let id = contact["id"].as_str().unwrap();
+    let rerate = |urgency: &str| {
+        app.client
+            .post(app.url(&format!("/v1/contacts/{id}/rerate")))
+            .bearer_auth(&app.manager)
+            .json(&json!({"urgency": urgency, "reason": "Changing picture."}))
+            .send()
+    };
+    assert_eq!(rerate("red").await.unwrap().status(), 200);
+    assert_eq!(rerate("amber").await.unwrap().status(), 200, "before the worker ran: notify is cancelled");
+    assert!(steps(&app, id).await.contains(&("notify_duty_manager".into(), "cancelled".into())));
+    assert_eq!(rerate("red").await.unwrap().status(), 200);
+    assert!(steps(&app, id).await.contains(&("notify_duty_manager".into(), "pending".into())), "revived");
+    assert!(work(&app).await >= 1);
+    let notified: i64 = sqlx::query_scalar("select count(*) from events where kind = 'notify_duty_manager'")
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(notified, 1);
+}
+
+#[tokio::test]
+async fn with_redis_unreachable_steps_still_fire_from_postgresql() {
+    use crate::helpers::{Overrides, spawn_app_with};
+    let app = spawn_app_with(Overrides { redis_url: Some("redis://127.0.0.1:1".into()), ..Overrides::default() }).await;
+    app.clock.set(monday_10());
+    // Intake still works (the index write is best effort) and the steps are in PostgreSQL.
+    submit(&app, &amber(&app, "NOREDIS-1")).await;
+    app.clock.set(london(2026, 11, 23, 14, 0) + worker::SWEEP_GRACE);
+    assert_eq!(work(&app).await, 1, "the reminder, found by the sweep");
+    assert_eq!(app.count("select count(*) from events").await, 1);
+}
+
+#[tokio::test]
+async fn a_stopped_clock_is_audited_and_clears_the_due_time() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    let contact = submit(&app, &amber(&app, "STOPAUD-1")).await;
+    let id: uuid::Uuid = contact["id"].as_str().unwrap().parse().unwrap();
+    let mut tx = app.db().begin().await.unwrap();
+    service::stop_clock(
+        &mut tx,
+        &app.state.policy,
+        &mash_triage::audit::Actor::system(),
+        id.into(),
+        "decision",
+        "outcome_recorded",
+        monday_10(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let due: Option<DateTime<Utc>> = sqlx::query_scalar("select decision_due_at from contacts where id = $1")
+        .bind(id)
+        .fetch_one(app.db())
+        .await
+        .unwrap();
+    assert_eq!(due, None);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'clock.stopped'").await, 1);
 }
