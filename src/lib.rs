@@ -13,6 +13,7 @@
 //! - [`audit`]: the append-only audit trail.
 //! - [`sla`]: working-time calendar, clock budgets, deadlines.
 //! - [`triage`]: urgency, reasons and queue from the versioned policy file.
+//! - [`worklist`]: queues, claims, notes and decisions.
 //! - [`demo`]: demo agencies and staff for `make run`.
 
 pub mod api;
@@ -29,3 +30,4 @@ pub mod redis_store;
 pub mod sla;
 pub mod telemetry;
 pub mod triage;
+pub mod worklist;

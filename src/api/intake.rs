@@ -232,6 +232,9 @@ pub struct ContactResponse {
     /// The screening outcome once decided.
     #[oai(nullable)]
     pub outcome: Option<String>,
+    /// What the hub tells the referrer about the outcome, once decided.
+    #[oai(skip_serializing_if_is_none)]
+    pub feedback: Option<String>,
     /// Staff only: optimistic-concurrency version of the contact.
     #[oai(skip_serializing_if_is_none)]
     pub version: Option<i64>,
@@ -252,6 +255,35 @@ pub struct ContactResponse {
     /// Staff only: the original classification and every re-rating, oldest first.
     #[oai(skip_serializing_if_is_none)]
     pub ratings: Option<Vec<RatingResponse>>,
+    /// Staff only: notes, oldest first (never shown to agencies).
+    #[oai(skip_serializing_if_is_none)]
+    pub notes: Option<Vec<NoteResponse>>,
+    /// Staff only: the decision with its rationale.
+    #[oai(skip_serializing_if_is_none)]
+    pub decision: Option<DecisionResponse>,
+}
+
+/// A staff note.
+#[derive(Debug, Clone, Object)]
+pub struct NoteResponse {
+    pub id: i64,
+    pub staff_id: uuid::Uuid,
+    /// `note`, or the reason of an `assignment` or `move`.
+    pub kind: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A screening decision as staff see it.
+#[derive(Debug, Clone, Object)]
+pub struct DecisionResponse {
+    pub outcome: String,
+    pub rationale: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub signpost_agency: Option<String>,
+    pub feedback: String,
+    pub decided_by: uuid::Uuid,
+    pub decided_at: DateTime<Utc>,
 }
 
 /// A child of a contact, as staff see it.
@@ -296,12 +328,15 @@ impl From<ContactRecord> for ContactResponse {
             decision_due_at: r.decision_due_at,
             classification: r.classification.map(|c| ClassificationResponse::new(c, false)),
             outcome: r.outcome,
+            feedback: r.feedback,
             version: None,
             agency: None,
             submission: None,
             history: None,
             children: None,
             ratings: None,
+            notes: None,
+            decision: None,
         }
     }
 }
@@ -428,6 +463,26 @@ impl ContactResponse {
             history: Some(history),
             children: Some(children),
             ratings: Some(ratings),
+            notes: Some(
+                c.notes
+                    .into_iter()
+                    .map(|n| NoteResponse {
+                        id: n.id,
+                        staff_id: n.staff_id.0,
+                        kind: n.kind,
+                        body: n.body,
+                        created_at: n.created_at,
+                    })
+                    .collect(),
+            ),
+            decision: c.decision.map(|d| DecisionResponse {
+                outcome: d.outcome,
+                rationale: d.rationale,
+                signpost_agency: d.signpost_agency,
+                feedback: d.feedback,
+                decided_by: d.decided_by.0,
+                decided_at: d.decided_at,
+            }),
             classification,
             ..c.record.into()
         })

@@ -14,6 +14,7 @@ pub mod problem;
 pub mod security;
 mod trace;
 pub mod triage;
+pub mod worklist;
 
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ pub enum ApiTags {
     Triage,
     /// Clocks in working time, and the ladder events outbox.
     Clocks,
+    /// Queues, claims, notes and decisions.
+    Worklist,
     /// The append-only audit trail.
     Audit,
     /// Liveness and readiness probes.
@@ -40,12 +43,23 @@ pub enum ApiTags {
 /// The service description, built from the code.
 pub fn openapi_service(
     state: &Arc<AppState>,
-) -> OpenApiService<(intake::IntakeApi, triage::TriageApi, clocks::ClocksApi, audit::AuditApi, health::HealthApi), ()> {
+) -> OpenApiService<
+    (
+        intake::IntakeApi,
+        triage::TriageApi,
+        clocks::ClocksApi,
+        worklist::WorklistApi,
+        audit::AuditApi,
+        health::HealthApi,
+    ),
+    (),
+> {
     OpenApiService::new(
         (
             intake::IntakeApi { state: state.clone() },
             triage::TriageApi { state: state.clone() },
             clocks::ClocksApi { state: state.clone() },
+            worklist::WorklistApi { state: state.clone() },
             audit::AuditApi { state: state.clone() },
             health::HealthApi { state: state.clone() },
         ),

@@ -402,6 +402,30 @@ error_response!(
 );
 
 error_response!(
+    /// Errors of worklist changes (release, renew, assign, move, notes, decisions).
+    WorklistChangeError {
+        /// The body is not valid JSON.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// The role may not do this, or the caller does not hold the claim.
+        403 => Forbidden,
+        /// No such contact.
+        404 => NotFound,
+        /// The contact has already been decided.
+        409 => Conflict,
+        /// `If-Match` names a version that is no longer the contact's.
+        412 => PreconditionFailed,
+        /// The body exceeds the size limit.
+        413 => PayloadTooLarge,
+        /// The body is not `application/json`.
+        415 => UnsupportedMediaType,
+        /// A field is missing or invalid.
+        422 => UnprocessableEntity,
+    }
+);
+
+error_response!(
     /// Errors of listing.
     ListError {
         /// A query parameter is not valid.

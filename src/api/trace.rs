@@ -53,6 +53,9 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "feedback",
     "pause",
     "resume",
+    "renew",
+    "assign",
+    "move",
 ];
 
 fn caller_request_id(req: &Request) -> Option<String> {

@@ -191,6 +191,8 @@ pub struct ContactRecord {
     pub decision_due_at: Option<DateTime<Utc>>,
     pub classification: Option<Classification>,
     pub outcome: Option<String>,
+    /// The text written for the referrer with the decision.
+    pub feedback: Option<String>,
     pub version: i64,
 }
 
@@ -206,6 +208,10 @@ pub struct StaffContact {
     pub children: Vec<crate::triage::ContactChild>,
     /// The original classification and every re-rating, oldest first.
     pub ratings: Vec<crate::triage::Rating>,
+    /// Staff notes, oldest first (never shown to agencies).
+    pub notes: Vec<crate::worklist::repo::Note>,
+    /// The screening decision, once made.
+    pub decision: Option<crate::worklist::repo::Decision>,
 }
 
 /// What a submission did.

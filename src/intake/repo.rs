@@ -24,6 +24,9 @@ struct RecordRow {
     decision_due_at: Option<DateTime<Utc>>,
     classification: Option<sqlx::types::Json<Classification>>,
     outcome: Option<String>,
+    /// Only reads join the decision; an insert's returned row has none.
+    #[sqlx(default)]
+    feedback: Option<String>,
     version: i64,
 }
 
@@ -42,6 +45,7 @@ impl TryFrom<RecordRow> for ContactRecord {
             decision_due_at: row.decision_due_at,
             classification: row.classification.map(|c| c.0),
             outcome: row.outcome,
+            feedback: row.feedback,
             version: row.version,
         })
     }
@@ -103,7 +107,8 @@ pub(crate) async fn find_contact(
     id: ContactId,
 ) -> Result<Option<ContactRecord>, sqlx::Error> {
     let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {RECORD_COLUMNS} from contacts c where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
+        "select {RECORD_COLUMNS}, d.feedback from contacts c left join decisions d on d.contact_id = c.id
+          where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
     )))
     .bind(id)
     .bind(scope.agency_filter())
@@ -127,8 +132,8 @@ pub(crate) async fn find_staff_contact(
         agency_kind: String,
     }
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {RECORD_COLUMNS}, c.submission, a.name as agency_name, a.kind as agency_kind
-           from contacts c join agencies a on a.id = c.agency_id
+        "select {RECORD_COLUMNS}, d.feedback, c.submission, a.name as agency_name, a.kind as agency_kind
+           from contacts c join agencies a on a.id = c.agency_id left join decisions d on d.contact_id = c.id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
     )))
     .bind(id)
@@ -144,6 +149,8 @@ pub(crate) async fn find_staff_contact(
             history: Vec::new(),
             children: Vec::new(),
             ratings: Vec::new(),
+            notes: Vec::new(),
+            decision: None,
         })
     })
     .transpose()

@@ -170,6 +170,8 @@ pub async fn read_contact_as_staff(
     let history = audit::contact_history(&mut tx, id).await?;
     let children = triage::repo::children_of(&mut tx, AgencyScope::AllAgencies, id).await?;
     let ratings = triage::repo::ratings(&mut tx, AgencyScope::AllAgencies, id).await?;
+    let notes = crate::worklist::repo::notes(&mut tx, id).await?;
+    let decision = crate::worklist::repo::decision(&mut tx, id).await?;
     audit::record(
         &mut tx,
         clock.now(),
@@ -180,5 +182,11 @@ pub async fn read_contact_as_staff(
     )
     .await?;
     tx.commit().await?;
-    Ok(StaffContact { history, children, ratings, ..contact })
+    Ok(StaffContact { history, children, ratings, notes, decision, ..contact })
+}
+
+/// The contact's current version (for an `ETag` after a change that does not bump it).
+pub async fn current_version(db: &PgPool, id: ContactId) -> Result<i64, IntakeError> {
+    let mut conn = db.acquire().await?;
+    Ok(repo::find_contact(&mut conn, AgencyScope::AllAgencies, id).await?.ok_or(IntakeError::NotFound)?.version)
 }

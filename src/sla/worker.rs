@@ -217,6 +217,10 @@ pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
                 Err(err) => tracing::warn!(error = %err, "could not re-seed the ladder index"),
             }
         }
+        let worklist = crate::worklist::Worklist { db: &state.db, clock: state.clock.as_ref(), policy: &state.policy };
+        if let Err(err) = worklist.expire_claims().await {
+            tracing::warn!(error = %err, "could not expire claims");
+        }
         let sleep = match run_pending_work(&state).await {
             Ok(_) => match timer::next_due(&state.redis).await {
                 Ok(Some(next)) => (next - state.clock.now()).to_std().unwrap_or(Duration::ZERO).min(POLL),

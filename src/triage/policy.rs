@@ -191,6 +191,10 @@ pub struct Policy {
     pub queues: Vec<String>,
     /// Calendar, timescales and the escalation ladder.
     pub clocks: ClockPolicy,
+    /// How long a claim lasts unless renewed.
+    pub claim_lease: chrono::TimeDelta,
+    /// The screening outcomes a decision may record.
+    pub outcomes: Vec<String>,
 }
 
 /// What a ladder step does besides notifying.
@@ -247,6 +251,14 @@ struct RawPolicy {
     calendar: RawCalendar,
     timescales: RawTimescales,
     ladder: Spanned<Vec<RawStep>>,
+    worklist: RawWorklist,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorklist {
+    claim_lease_minutes: Spanned<i64>,
+    outcomes: Spanned<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -814,6 +826,18 @@ impl Policy {
         let (routes, queues) = c.routes(&raw.routes, &levels);
         let narrative = c.narrative(&raw.narrative);
         let clocks = c.clocks(&raw, &levels);
+        let w = &raw.worklist;
+        if !(1..=24 * 60).contains(w.claim_lease_minutes.get_ref()) {
+            c.err(w.claim_lease_minutes.span(), "worklist.claim_lease_minutes", "must be from 1 to 1440");
+        }
+        let outcomes = w.outcomes.get_ref().clone();
+        if outcomes.is_empty()
+            || outcomes
+                .iter()
+                .any(|o| o.is_empty() || !o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        {
+            c.err(w.outcomes.span(), "worklist.outcomes", "must list lower_snake_case outcome names");
+        }
         if !c.errors.is_empty() {
             return Err(PolicyErrors(c.errors));
         }
@@ -830,6 +854,8 @@ impl Policy {
             narrative,
             queues,
             clocks,
+            claim_lease: chrono::TimeDelta::minutes(*w.claim_lease_minutes.get_ref()),
+            outcomes,
         })
     }
 

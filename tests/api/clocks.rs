@@ -69,6 +69,21 @@ async fn clocks(app: &TestApp, id: &str) -> Value {
     resp.json().await.unwrap()
 }
 
+/// A page of events once it holds `want` of them. An event becomes readable when every older
+/// transaction on the server has finished (the cursor's guarantee), and other tests' databases
+/// share the server, so it may take a moment.
+async fn events_page(app: &TestApp, path: &str, want: usize) -> Value {
+    for _ in 0..100 {
+        let page: Value =
+            app.client.get(app.url(path)).bearer_auth(&app.auditor).send().await.unwrap().json().await.unwrap();
+        if page["events"].as_array().is_some_and(|e| e.len() >= want) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path} did not reach {want} events");
+}
+
 #[tokio::test]
 async fn a_day_of_ladder_steps_fires_in_order_each_once() {
     let app = spawn_app().await;
@@ -103,29 +118,11 @@ async fn a_day_of_ladder_steps_fires_in_order_each_once() {
     );
 
     // The events outbox, in order, paged by cursor.
-    let page: Value = app
-        .client
-        .get(app.url("/v1/events?limit=2"))
-        .bearer_auth(&app.auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = events_page(&app, "/v1/events?limit=2", 2).await;
     let kinds: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["reminder", "escalate"]);
     let after = page["next_after"].as_str().unwrap();
-    let rest: Value = app
-        .client
-        .get(app.url(&format!("/v1/events?after={after}")))
-        .bearer_auth(&app.auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest = events_page(&app, &format!("/v1/events?after={after}"), 1).await;
     assert_eq!(rest["events"][0]["kind"], "breach");
     assert_eq!(rest["events"].as_array().unwrap().len(), 1);
     assert!(!rest.to_string().contains("Ella"), "events carry ids only");

@@ -18,3 +18,4 @@ mod openapi;
 mod privacy;
 mod resilience;
 mod triage;
+mod worklist;

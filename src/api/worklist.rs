@@ -1,0 +1,498 @@
+//! The worklist: queues, claims, release and renewal, assignment and moves, notes, decisions.
+//! Updates take the contact's version in `If-Match`; a stale one gets 412.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
+use serde_json::Value;
+
+use super::{
+    ApiTags,
+    payload::{BodyLimit, JsonBody},
+    problem::{ApiError, ContactReadError, ListError, WorklistChangeError},
+    security::BearerKey,
+    triage::etag,
+};
+use crate::{
+    app::AppState,
+    auth::{Role, StaffPrincipal},
+    config::HttpSettings,
+    intake::FieldError,
+    worklist::{Claimed, DecisionInput, Worklist, WorklistError},
+};
+
+const WORKERS: &[Role] = &[Role::Practitioner, Role::Manager];
+const READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
+
+/// A queue's numbers.
+#[derive(Debug, Object)]
+pub struct QueueResponse {
+    pub queue: String,
+    /// Open contacts per urgency, most urgent first.
+    pub by_urgency: Vec<UrgencyCount>,
+    pub unclaimed: i64,
+    pub claimed: i64,
+    pub escalated: i64,
+    /// Age of the oldest open contact, in minutes.
+    #[oai(skip_serializing_if_is_none)]
+    pub oldest_age_minutes: Option<i64>,
+    /// The soonest decision deadline among open contacts.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_deadline: Option<DateTime<Utc>>,
+}
+
+/// Open contacts of one urgency.
+#[derive(Debug, Object)]
+pub struct UrgencyCount {
+    pub urgency: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct QueuesResponse {
+    pub queues: Vec<QueueResponse>,
+}
+
+/// An open contact in a queue.
+#[derive(Debug, Object)]
+pub struct QueueItemResponse {
+    pub id: uuid::Uuid,
+    #[oai(skip_serializing_if_is_none)]
+    pub urgency: Option<String>,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub decision_due_at: Option<DateTime<Utc>>,
+    /// Past 75% of its decision clock: it comes first.
+    pub escalated: bool,
+    /// The staff member holding the claim, if any.
+    #[oai(skip_serializing_if_is_none)]
+    pub claimed_by: Option<uuid::Uuid>,
+    #[oai(skip_serializing_if_is_none)]
+    pub claim_expires_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct QueueContactsResponse {
+    pub queue: String,
+    pub contacts: Vec<QueueItemResponse>,
+    /// Pass as `offset` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_offset: Option<i64>,
+}
+
+/// A claim held.
+#[derive(Debug, Object)]
+pub struct ClaimResponse {
+    pub contact_id: uuid::Uuid,
+    /// Renew before this, or the contact returns to its queue.
+    pub expires_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl From<Claimed> for ClaimResponse {
+    fn from(c: Claimed) -> Self {
+        Self { contact_id: c.contact_id.0, expires_at: c.expires_at, version: c.version }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum QueuesResponses {
+    #[oai(status = 200)]
+    Ok(Json<QueuesResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum QueueContactsResponses {
+    #[oai(status = 200)]
+    Ok(Json<QueueContactsResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum ClaimResponses {
+    /// The caller now holds the contact.
+    #[oai(status = 200)]
+    Claimed(Json<ClaimResponse>, #[oai(header = "ETag")] String),
+    /// Nothing unclaimed in this queue.
+    #[oai(status = 204)]
+    Empty,
+}
+
+#[derive(ApiResponse)]
+pub enum ChangeResponses {
+    /// Done; the contact's new version is in `ETag`.
+    #[oai(status = 200)]
+    Ok(Json<ChangeResponse>, #[oai(header = "ETag")] String),
+}
+
+/// The contact after a change.
+#[derive(Debug, Object)]
+pub struct ChangeResponse {
+    pub contact_id: uuid::Uuid,
+    pub version: i64,
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A manager's assignment.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The practitioner (or manager) to give the contact to.
+    pub staff_id: uuid::Uuid,
+    #[oai(validator(min_length = 1, max_length = 2000))]
+    pub reason: String,
+}
+
+/// A manager's move to another queue.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct MoveRequest {
+    pub queue: String,
+    #[oai(validator(min_length = 1, max_length = 2000))]
+    pub reason: String,
+}
+
+/// A staff note.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NoteRequest {
+    #[oai(validator(min_length = 1, max_length = 10000))]
+    pub body: String,
+}
+
+/// A screening decision.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// One of the policy's outcomes (by default those of DOMAIN.md).
+    pub outcome: String,
+    /// Why (staff only).
+    #[oai(validator(min_length = 1, max_length = 10000))]
+    pub rationale: String,
+    /// The agency signposted to; required for `signpost_other_agency`.
+    pub signpost_agency: Option<String>,
+    /// What the referrer is told (shown in the agency's view of the contact).
+    #[oai(validator(min_length = 1, max_length = 4000))]
+    pub feedback: String,
+}
+
+macro_rules! small_body {
+    ($($t:ty),+) => {$(
+        impl BodyLimit for $t {
+            fn limit(_: &HttpSettings) -> usize {
+                64 * 1024
+            }
+        }
+    )+};
+}
+small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest);
+
+fn worklist_error(err: &WorklistError, retry: u32) -> ApiError {
+    let status = poem::http::StatusCode::from_u16;
+    match err {
+        WorklistError::NotFound => ApiError::not_found("contact"),
+        WorklistError::UnknownQueue => ApiError::not_found("queue"),
+        WorklistError::UnknownStaff => ApiError::validation(vec![FieldError {
+            pointer: "/staff_id".into(),
+            detail: "must be a practitioner or manager".into(),
+        }]),
+        WorklistError::NotClaimHolder => ApiError::new(
+            status(403).unwrap_or_default(),
+            "not_claim_holder",
+            "Not the claim holder",
+            "Only the practitioner holding the claim, or a manager, may do this.",
+        ),
+        WorklistError::VersionMismatch { current } => ApiError::new(
+            status(412).unwrap_or_default(),
+            "version_mismatch",
+            "The contact has changed",
+            format!("The contact is at version {current}; read it again."),
+        ),
+        WorklistError::AlreadyDecided => ApiError::new(
+            status(409).unwrap_or_default(),
+            "already_decided",
+            "Already decided",
+            "The contact has been decided.",
+        ),
+        WorklistError::Invalid { pointer, detail } => {
+            ApiError::validation(vec![FieldError { pointer: (*pointer).into(), detail: (*detail).into() }])
+        }
+        WorklistError::Store(e) => ApiError::from_store(e, retry),
+    }
+}
+
+fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
+    body.get(key).and_then(Value::as_str)
+}
+
+fn required(body: &Value, keys: &[&'static str]) -> Result<(), ApiError> {
+    let missing: Vec<FieldError> = keys
+        .iter()
+        .filter(|k| str_field(body, k).is_none())
+        .map(|k| FieldError { pointer: format!("/{k}"), detail: "is required and must be a string".into() })
+        .collect();
+    if missing.is_empty() { Ok(()) } else { Err(ApiError::validation(missing)) }
+}
+
+/// The version in an `If-Match` value; an unreadable value matches no version.
+fn if_match(header: Option<&str>) -> Option<i64> {
+    header.map(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1))
+}
+
+/// The worklist.
+pub struct WorklistApi {
+    pub state: Arc<AppState>,
+}
+
+impl WorklistApi {
+    fn retry(&self) -> u32 {
+        self.state.settings.http.retry_after_seconds
+    }
+
+    fn worklist(&self) -> Worklist<'_> {
+        Worklist { db: &self.state.db, clock: self.state.clock.as_ref(), policy: &self.state.policy }
+    }
+
+    fn staff(&self, auth: &BearerKey, roles: &[Role]) -> Result<StaffPrincipal, ApiError> {
+        auth.0.require_staff(roles).map_err(|e| ApiError::from_auth(&e, self.retry()))
+    }
+
+    fn changed(contact: uuid::Uuid, version: i64, expires_at: Option<DateTime<Utc>>) -> ChangeResponses {
+        ChangeResponses::Ok(Json(ChangeResponse { contact_id: contact, version, expires_at }), etag(version))
+    }
+}
+
+fn contact_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found("contact"))
+}
+
+#[OpenApi(tag = "ApiTags::Worklist")]
+impl WorklistApi {
+    /// Queues (staff).
+    ///
+    /// Each queue with its open contacts by urgency and by state (unclaimed, claimed,
+    /// escalated), the oldest contact's age and the next deadline.
+    #[oai(path = "/v1/queues", method = "get", operation_id = "worklist.queue.list")]
+    async fn queues(&self, auth: BearerKey) -> Result<QueuesResponses, ListError> {
+        self.staff(&auth, READERS)?;
+        let now = self.state.clock.now();
+        let queues = self.worklist().queues().await.map_err(|e| worklist_error(&e, self.retry()))?;
+        Ok(QueuesResponses::Ok(Json(QueuesResponse {
+            queues: queues
+                .into_iter()
+                .map(|q| QueueResponse {
+                    queue: q.queue,
+                    by_urgency: q
+                        .by_urgency
+                        .into_iter()
+                        .map(|(urgency, count)| UrgencyCount { urgency, count })
+                        .collect(),
+                    unclaimed: q.unclaimed,
+                    claimed: q.claimed,
+                    escalated: q.escalated,
+                    oldest_age_minutes: q.oldest_received_at.map(|t| (now - t).num_minutes()),
+                    next_deadline: q.next_deadline,
+                })
+                .collect(),
+        })))
+    }
+
+    /// A queue's open contacts (staff).
+    ///
+    /// In working order: escalated contacts first, then by decision deadline, soonest first (a
+    /// green contact close to breach comes before an amber one just received).
+    #[oai(path = "/v1/queues/:queue/contacts", method = "get", operation_id = "worklist.queue.contacts")]
+    async fn queue_contacts(
+        &self,
+        auth: BearerKey,
+        /// The queue's name.
+        queue: Path<String>,
+        /// Skip this many (from `next_offset`).
+        #[oai(validator(minimum(value = "0")))]
+        offset: Query<Option<i64>>,
+        /// Page size, 1-500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<i64>>,
+    ) -> Result<QueueContactsResponses, ContactReadError> {
+        self.staff(&auth, READERS)?;
+        let (offset, limit) = (offset.0.unwrap_or(0), limit.0.unwrap_or(50));
+        let items = self
+            .worklist()
+            .queue_contacts(&queue.0, offset, limit)
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        let full = i64::try_from(items.len()).is_ok_and(|n| n == limit);
+        Ok(QueueContactsResponses::Ok(Json(QueueContactsResponse {
+            queue: queue.0,
+            next_offset: full.then_some(offset + limit),
+            contacts: items
+                .into_iter()
+                .map(|i| QueueItemResponse {
+                    id: i.id.0,
+                    urgency: i.urgency,
+                    status: i.status,
+                    received_at: i.received_at,
+                    decision_due_at: i.decision_due_at,
+                    escalated: i.escalated,
+                    claimed_by: i.claimed_by.map(|s| s.0),
+                    claim_expires_at: i.claim_expires_at,
+                    version: i.version,
+                })
+                .collect(),
+        })))
+    }
+
+    /// Claim the next contact of a queue (practitioners, managers).
+    ///
+    /// The next unclaimed contact in working order, or 204 when there is none. Two callers never
+    /// get the same contact. The claim is a lease: renew it before `expires_at`.
+    #[oai(path = "/v1/queues/:queue/claim", method = "post", operation_id = "worklist.queue.claim")]
+    async fn claim(
+        &self,
+        auth: BearerKey,
+        /// The queue's name.
+        queue: Path<String>,
+    ) -> Result<ClaimResponses, ContactReadError> {
+        let staff = self.staff(&auth, WORKERS)?;
+        match self.worklist().claim_next(&staff, &queue.0).await.map_err(|e| worklist_error(&e, self.retry()))? {
+            Some(claimed) => {
+                let tag = etag(claimed.version);
+                Ok(ClaimResponses::Claimed(Json(claimed.into()), tag))
+            }
+            None => Ok(ClaimResponses::Empty),
+        }
+    }
+
+    /// Renew a claim (its holder).
+    #[oai(path = "/v1/contacts/:id/claim/renew", method = "post", operation_id = "worklist.claim.renew")]
+    async fn renew(&self, auth: BearerKey, id: Path<String>) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = self.staff(&auth, WORKERS)?;
+        let contact = contact_id(&id.0)?;
+        let c = self.worklist().renew(&staff, contact.into()).await.map_err(|e| worklist_error(&e, self.retry()))?;
+        Ok(Self::changed(contact, c.version, Some(c.expires_at)))
+    }
+
+    /// Release a claim (its holder, or a manager): the contact returns to its queue.
+    #[oai(path = "/v1/contacts/:id/release", method = "post", operation_id = "worklist.claim.release")]
+    async fn release(
+        &self,
+        auth: BearerKey,
+        id: Path<String>,
+        /// The contact's version as read (`ETag`); stale gets 412.
+        #[oai(name = "If-Match")]
+        if_match_header: Header<Option<String>>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = self.staff(&auth, WORKERS)?;
+        let contact = contact_id(&id.0)?;
+        let version = self
+            .worklist()
+            .release(&staff, contact.into(), if_match(if_match_header.0.as_deref()))
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        Ok(Self::changed(contact, version, None))
+    }
+
+    /// Assign a contact to a named practitioner (managers), with a reason.
+    #[oai(path = "/v1/contacts/:id/assign", method = "post", operation_id = "worklist.contact.assign")]
+    async fn assign(
+        &self,
+        auth: BearerKey,
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        body: JsonBody<AssignRequest>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let manager = self.staff(&auth, &[Role::Manager])?;
+        let contact = contact_id(&id.0)?;
+        required(&body.value, &["staff_id", "reason"])?;
+        let to = str_field(&body.value, "staff_id").and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(|| {
+            ApiError::validation(vec![FieldError { pointer: "/staff_id".into(), detail: "must be a staff id".into() }])
+        })?;
+        let reason = str_field(&body.value, "reason").unwrap_or_default();
+        let c = self
+            .worklist()
+            .assign(&manager, contact.into(), to.into(), reason, if_match(if_match_header.0.as_deref()))
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        Ok(Self::changed(contact, c.version, Some(c.expires_at)))
+    }
+
+    /// Move a contact to another queue (managers), with a reason; any claim is released.
+    #[oai(path = "/v1/contacts/:id/move", method = "post", operation_id = "worklist.contact.move")]
+    async fn move_contact(
+        &self,
+        auth: BearerKey,
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        body: JsonBody<MoveRequest>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let manager = self.staff(&auth, &[Role::Manager])?;
+        let contact = contact_id(&id.0)?;
+        required(&body.value, &["queue", "reason"])?;
+        let (queue, reason) =
+            (str_field(&body.value, "queue").unwrap_or_default(), str_field(&body.value, "reason").unwrap_or_default());
+        let version = self
+            .worklist()
+            .move_to(&manager, contact.into(), queue, reason, if_match(if_match_header.0.as_deref()))
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        Ok(Self::changed(contact, version, None))
+    }
+
+    /// Add a note (staff). Notes are never shown to agencies.
+    #[oai(path = "/v1/contacts/:id/notes", method = "post", operation_id = "worklist.note.create")]
+    async fn note(
+        &self,
+        auth: BearerKey,
+        id: Path<String>,
+        body: JsonBody<NoteRequest>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = self.staff(&auth, READERS)?;
+        let contact = contact_id(&id.0)?;
+        required(&body.value, &["body"])?;
+        self.worklist()
+            .add_note(&staff, contact.into(), str_field(&body.value, "body").unwrap_or_default())
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        let version = crate::intake::service::current_version(&self.state.db, contact.into())
+            .await
+            .map_err(|e| ApiError::from_intake(&e, self.retry()))?;
+        Ok(Self::changed(contact, version, None))
+    }
+
+    /// Record the screening decision (the claim holder, or a manager).
+    ///
+    /// The contact becomes `decided`; its decision clock stops (no further ladder steps) and the
+    /// referrer-feedback clock starts. The agency then sees the outcome and `feedback`.
+    #[oai(path = "/v1/contacts/:id/decision", method = "post", operation_id = "worklist.contact.decide")]
+    async fn decide(
+        &self,
+        auth: BearerKey,
+        id: Path<String>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        body: JsonBody<DecisionRequest>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = self.staff(&auth, WORKERS)?;
+        let contact = contact_id(&id.0)?;
+        required(&body.value, &["outcome", "rationale", "feedback"])?;
+        let input = DecisionInput {
+            outcome: str_field(&body.value, "outcome").unwrap_or_default().to_owned(),
+            rationale: str_field(&body.value, "rationale").unwrap_or_default().to_owned(),
+            signpost_agency: str_field(&body.value, "signpost_agency").map(str::to_owned),
+            feedback: str_field(&body.value, "feedback").unwrap_or_default().to_owned(),
+        };
+        let (version, scheduled) = self
+            .worklist()
+            .decide(&staff, contact.into(), &input, if_match(if_match_header.0.as_deref()))
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        crate::sla::timer::schedule_or_log(&self.state.redis, &scheduled).await;
+        Ok(Self::changed(contact, version, None))
+    }
+}

@@ -1,0 +1,303 @@
+//! SQL for queues, claims, notes and decisions.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::id::{ContactId, StaffId};
+
+/// One queue's numbers.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct QueueRow {
+    pub queue: String,
+    pub urgency: Option<String>,
+    pub open: i64,
+    pub claimed: i64,
+    pub escalated: i64,
+    pub oldest_received_at: Option<DateTime<Utc>>,
+    pub next_deadline: Option<DateTime<Utc>>,
+}
+
+/// Open contacts per queue and urgency, with claim and escalation counts.
+pub(crate) async fn queue_counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<QueueRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.queue, c.urgency, count(*) as open,
+                count(k.contact_id) filter (where k.expires_at > $1) as claimed,
+                count(*) filter (where c.escalated) as escalated,
+                min(c.received_at) as oldest_received_at, min(c.decision_due_at) as next_deadline
+           from contacts c left join claims k on k.contact_id = c.id
+          where c.status in ('awaiting_screening', 'in_screening') and c.queue is not null
+          group by c.queue, c.urgency",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// An open contact in a queue.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct QueueItem {
+    pub id: ContactId,
+    pub urgency: Option<String>,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    pub decision_due_at: Option<DateTime<Utc>>,
+    pub escalated: bool,
+    pub claimed_by: Option<StaffId>,
+    pub claim_expires_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// The queue's open contacts in working order: escalated first, then the soonest deadline.
+pub(crate) async fn queue_items(
+    pool: &PgPool,
+    queue: &str,
+    now: DateTime<Utc>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<QueueItem>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.id, c.urgency, c.status, c.received_at, c.decision_due_at, c.escalated,
+                k.staff_id as claimed_by, k.expires_at as claim_expires_at, c.version
+           from contacts c left join claims k on k.contact_id = c.id and k.expires_at > $2
+          where c.queue = $1 and c.status in ('awaiting_screening', 'in_screening')
+          order by c.escalated desc, c.decision_due_at asc nulls last, c.received_at, c.id
+          offset $3 limit $4",
+    )
+    .bind(queue)
+    .bind(now)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Locks the next unclaimed open contact of a queue, skipping any another transaction holds and
+/// any in `tried`. A candidate only: another transaction may have claimed it and committed while
+/// this statement ran (the lock re-check does not see the new claim), so [`try_claim`] decides.
+pub(crate) async fn lock_next_unclaimed(
+    conn: &mut PgConnection,
+    queue: &str,
+    now: DateTime<Utc>,
+    tried: &[ContactId],
+) -> Result<Option<ContactId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select c.id from contacts c
+          where c.queue = $1 and c.status in ('awaiting_screening', 'in_screening')
+            and not exists (select 1 from claims k where k.contact_id = c.id and k.expires_at > $2)
+            and c.id <> all($3)
+          order by c.escalated desc, c.decision_due_at asc nulls last, c.received_at, c.id
+          for no key update of c skip locked
+          limit 1",
+    )
+    .bind(queue)
+    .bind(now)
+    .bind(tried)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The contact's state for a worklist change, locked (contact first: the one lock order).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Target {
+    pub status: String,
+    pub version: i64,
+    pub queue: Option<String>,
+    pub claimed_by: Option<StaffId>,
+}
+
+pub(crate) async fn lock_target(
+    conn: &mut PgConnection,
+    id: ContactId,
+    now: DateTime<Utc>,
+) -> Result<Option<Target>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.status, c.version, c.queue,
+                (select k.staff_id from claims k where k.contact_id = c.id and k.expires_at > $2) as claimed_by
+           from contacts c where c.id = $1 for no key update of c",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Claims the contact for `staff` unless someone holds a live claim: the arbiter of claiming.
+/// `ON CONFLICT DO UPDATE ... WHERE` re-reads the latest committed claim, so of two racing
+/// callers exactly one gets `true`.
+pub(crate) async fn try_claim(
+    conn: &mut PgConnection,
+    id: ContactId,
+    staff: StaffId,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let won: Option<ContactId> = sqlx::query_scalar(
+        "insert into claims (contact_id, staff_id, claimed_at, expires_at) values ($1, $2, $3, $4)
+         on conflict (contact_id) do update set staff_id = $2, claimed_at = $3, expires_at = $4
+             where claims.expires_at <= $3
+         returning contact_id",
+    )
+    .bind(id)
+    .bind(staff)
+    .bind(now)
+    .bind(expires_at)
+    .fetch_optional(conn)
+    .await?;
+    Ok(won.is_some())
+}
+
+/// Gives `staff` the claim until `expires_at`, replacing any claim (renewal, or a manager's
+/// assignment).
+pub(crate) async fn put_claim(
+    conn: &mut PgConnection,
+    id: ContactId,
+    staff: StaffId,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into claims (contact_id, staff_id, claimed_at, expires_at) values ($1, $2, $3, $4)
+         on conflict (contact_id) do update set staff_id = $2, claimed_at = $3, expires_at = $4",
+    )
+    .bind(id)
+    .bind(staff)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn delete_claim(conn: &mut PgConnection, id: ContactId) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from claims where contact_id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Sets the contact's status (and optionally queue), bumping its version; returns the version.
+pub(crate) async fn set_status(
+    conn: &mut PgConnection,
+    id: ContactId,
+    status: &str,
+    queue: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("update contacts set status = $2, queue = coalesce($3, queue), version = version + 1 where id = $1 returning version")
+        .bind(id)
+        .bind(status)
+        .bind(queue)
+        .fetch_one(conn)
+        .await
+}
+
+/// Removes expired claims; returns the contacts they were on.
+pub(crate) async fn expire_claims(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<(ContactId, StaffId)>, sqlx::Error> {
+    sqlx::query_as(
+        "with gone as (delete from claims where expires_at <= $1 returning contact_id, staff_id)
+         select contact_id, staff_id from gone order by contact_id",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+/// Returns contacts whose claim expired to their queue (`awaiting_screening`).
+pub(crate) async fn reopen(conn: &mut PgConnection, ids: &[ContactId]) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set status = 'awaiting_screening', version = version + 1 where id = any($1) and status = 'in_screening'")
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_note(
+    conn: &mut PgConnection,
+    id: ContactId,
+    staff: StaffId,
+    kind: &str,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into notes (contact_id, staff_id, kind, body, created_at) values ($1, $2, $3, $4, $5) returning id",
+    )
+    .bind(id)
+    .bind(staff)
+    .bind(kind)
+    .bind(body)
+    .bind(at)
+    .fetch_one(conn)
+    .await
+}
+
+/// A staff note.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Note {
+    pub id: i64,
+    pub staff_id: StaffId,
+    pub kind: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) async fn notes(conn: &mut PgConnection, id: ContactId) -> Result<Vec<Note>, sqlx::Error> {
+    sqlx::query_as("select id, staff_id, kind, body, created_at from notes where contact_id = $1 order by id")
+        .bind(id)
+        .fetch_all(conn)
+        .await
+}
+
+/// A recorded decision.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Decision {
+    pub outcome: String,
+    pub rationale: String,
+    pub signpost_agency: Option<String>,
+    pub feedback: String,
+    pub decided_by: StaffId,
+    pub decided_at: DateTime<Utc>,
+}
+
+pub(crate) async fn insert_decision(
+    conn: &mut PgConnection,
+    id: ContactId,
+    d: &Decision,
+    policy_version: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into decisions (contact_id, outcome, rationale, signpost_agency, feedback, decided_by, decided_at, policy_version)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(&d.outcome)
+    .bind(&d.rationale)
+    .bind(&d.signpost_agency)
+    .bind(&d.feedback)
+    .bind(d.decided_by)
+    .bind(d.decided_at)
+    .bind(policy_version)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("update contacts set outcome = $2 where id = $1").bind(id).bind(&d.outcome).execute(conn).await?;
+    Ok(())
+}
+
+pub(crate) async fn decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Decision>, sqlx::Error> {
+    sqlx::query_as(
+        "select outcome, rationale, signpost_agency, feedback, decided_by, decided_at from decisions where contact_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Whether a staff member exists with the practitioner or manager role.
+pub(crate) async fn is_caseworker(conn: &mut PgConnection, staff: StaffId) -> Result<bool, sqlx::Error> {
+    let found: Option<StaffId> =
+        sqlx::query_scalar("select id from staff where id = $1 and role in ('practitioner', 'manager')")
+            .bind(staff)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}

@@ -1,0 +1,408 @@
+//! Working the queues: claims (leases), release, renewal, expiry, assignment, moves, notes and
+//! decisions. Every change is one transaction with its audit record, takes the contact's lock
+//! first (the service's one lock order), and honours the caller's `If-Match` version.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::repo::{self, Decision};
+use crate::{
+    audit::{self, Actor, AuditAction},
+    auth::{Role, StaffPrincipal},
+    clock::Clock,
+    db::StoreError,
+    id::{ContactId, StaffId},
+    sla::{self, service::ScheduledStep},
+    triage::Policy,
+};
+
+/// Why a worklist operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorklistError {
+    #[error("no such contact")]
+    NotFound,
+    #[error("no such queue")]
+    UnknownQueue,
+    #[error("no such practitioner or manager")]
+    UnknownStaff,
+    #[error("only the claim holder or a manager may do this")]
+    NotClaimHolder,
+    #[error("the contact has changed since it was read")]
+    VersionMismatch { current: i64 },
+    #[error("the contact has already been decided")]
+    AlreadyDecided,
+    #[error("invalid field")]
+    Invalid { pointer: &'static str, detail: &'static str },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WorklistError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+/// A claim held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub contact_id: ContactId,
+    pub expires_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+/// What a decision records.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub outcome: String,
+    pub rationale: String,
+    pub signpost_agency: Option<String>,
+    /// The text the referrer will see.
+    pub feedback: String,
+}
+
+/// The services a worklist operation needs.
+pub struct Worklist<'a> {
+    pub db: &'a PgPool,
+    pub clock: &'a dyn Clock,
+    pub policy: &'a Policy,
+}
+
+fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, WorklistError> {
+    let t = value.trim();
+    if t.is_empty() || t.chars().count() > max || t.contains('\0') {
+        return Err(WorklistError::Invalid { pointer, detail: "must be text of the allowed length" });
+    }
+    Ok(t.to_owned())
+}
+
+fn check_version(expected: Option<i64>, current: i64) -> Result<(), WorklistError> {
+    match expected {
+        Some(v) if v != current => Err(WorklistError::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}
+
+fn open(status: &str) -> Result<(), WorklistError> {
+    if matches!(status, "decided" | "closed") { Err(WorklistError::AlreadyDecided) } else { Ok(()) }
+}
+
+impl Worklist<'_> {
+    /// Gives `staff` the next unclaimed contact of `queue` in working order, or `None`. Under any
+    /// concurrency two callers never get the same contact (`FOR NO KEY UPDATE SKIP LOCKED`).
+    pub async fn claim_next(&self, staff: &StaffPrincipal, queue: &str) -> Result<Option<Claimed>, WorklistError> {
+        if !self.policy.queues.iter().any(|q| q == queue) {
+            return Err(WorklistError::UnknownQueue);
+        }
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let expires_at = now + self.policy.claim_lease;
+        let mut tried = Vec::new();
+        let id = loop {
+            let Some(candidate) = repo::lock_next_unclaimed(&mut tx, queue, now, &tried).await? else {
+                return Ok(None);
+            };
+            if repo::try_claim(&mut tx, candidate, staff.staff_id, now, expires_at).await? {
+                break candidate;
+            }
+            // Claimed by someone who committed while we looked: try the next one.
+            tried.push(candidate);
+        };
+        let version = repo::set_status(&mut tx, id, "in_screening", None).await?;
+        let actor = Actor::staff(staff.staff_id, staff.key_id);
+        audit::record(
+            &mut tx,
+            now,
+            &actor,
+            AuditAction::ContactClaimed,
+            Some(id),
+            serde_json::json!({ "queue": queue, "expires_at": expires_at }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(Claimed { contact_id: id, expires_at, version }))
+    }
+
+    /// The holder extends their claim by a full lease.
+    pub async fn renew(&self, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        if target.claimed_by != Some(staff.staff_id) {
+            return Err(WorklistError::NotClaimHolder);
+        }
+        let expires_at = now + self.policy.claim_lease;
+        repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::ClaimRenewed,
+            Some(id),
+            serde_json::json!({ "expires_at": expires_at }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Claimed { contact_id: id, expires_at, version: target.version })
+    }
+
+    /// The holder (or a manager) gives the contact back to its queue.
+    pub async fn release(
+        &self,
+        staff: &StaffPrincipal,
+        id: ContactId,
+        expected_version: Option<i64>,
+    ) -> Result<i64, WorklistError> {
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(&target.status)?;
+        // A stale version first: whatever else changed, the caller must read again.
+        check_version(expected_version, target.version)?;
+        if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
+            return Err(WorklistError::NotClaimHolder);
+        }
+        repo::delete_claim(&mut tx, id).await?;
+        let version = repo::set_status(&mut tx, id, "awaiting_screening", None).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::ClaimReleased,
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Returns contacts with expired claims to their queues (the worker runs it); audited.
+    pub async fn expire_claims(&self) -> Result<usize, WorklistError> {
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let expired = repo::expire_claims(&mut tx, now).await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
+        repo::reopen(&mut tx, &ids).await?;
+        let details: Vec<serde_json::Value> =
+            expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
+        audit::record_many(&mut tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
+        tx.commit().await?;
+        Ok(expired.len())
+    }
+
+    /// A manager gives the contact to a named practitioner (a fresh lease), with a reason.
+    pub async fn assign(
+        &self,
+        manager: &StaffPrincipal,
+        id: ContactId,
+        to: StaffId,
+        reason: &str,
+        expected_version: Option<i64>,
+    ) -> Result<Claimed, WorklistError> {
+        let reason = text(reason, 2000, "/reason")?;
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(&target.status)?;
+        check_version(expected_version, target.version)?;
+        if !repo::is_caseworker(&mut tx, to).await? {
+            return Err(WorklistError::UnknownStaff);
+        }
+        let expires_at = now + self.policy.claim_lease;
+        repo::put_claim(&mut tx, id, to, now, expires_at).await?;
+        let version = repo::set_status(&mut tx, id, "in_screening", None).await?;
+        let note = repo::insert_note(&mut tx, id, manager.staff_id, "assignment", &reason, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::staff(manager.staff_id, manager.key_id),
+            AuditAction::ContactAssigned,
+            Some(id),
+            serde_json::json!({ "to": to, "note_id": note }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Claimed { contact_id: id, expires_at, version })
+    }
+
+    /// A manager moves the contact to another queue, with a reason; any claim is released.
+    pub async fn move_to(
+        &self,
+        manager: &StaffPrincipal,
+        id: ContactId,
+        queue: &str,
+        reason: &str,
+        expected_version: Option<i64>,
+    ) -> Result<i64, WorklistError> {
+        if !self.policy.queues.iter().any(|q| q == queue) {
+            return Err(WorklistError::Invalid { pointer: "/queue", detail: "must be one of the policy's queues" });
+        }
+        let reason = text(reason, 2000, "/reason")?;
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(&target.status)?;
+        check_version(expected_version, target.version)?;
+        repo::delete_claim(&mut tx, id).await?;
+        let version = repo::set_status(&mut tx, id, "awaiting_screening", Some(queue)).await?;
+        let note = repo::insert_note(&mut tx, id, manager.staff_id, "move", &reason, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::staff(manager.staff_id, manager.key_id),
+            AuditAction::ContactMoved,
+            Some(id),
+            serde_json::json!({ "from": target.queue, "to": queue, "note_id": note }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Adds a staff note (never shown to agencies); audited without its text.
+    pub async fn add_note(&self, staff: &StaffPrincipal, id: ContactId, body: &str) -> Result<i64, WorklistError> {
+        let body = text(body, 10_000, "/body")?;
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let note = repo::insert_note(&mut tx, id, staff.staff_id, "note", &body, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::NoteAdded,
+            Some(id),
+            serde_json::json!({ "note_id": note }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(note)
+    }
+
+    /// Records the screening decision: only the claim holder or a manager. The contact becomes
+    /// `decided`, its claim ends, the decision clock stops (no further ladder steps) and the
+    /// feedback clock starts. Returns the new version and the steps to index.
+    pub async fn decide(
+        &self,
+        staff: &StaffPrincipal,
+        id: ContactId,
+        input: &DecisionInput,
+        expected_version: Option<i64>,
+    ) -> Result<(i64, Vec<ScheduledStep>), WorklistError> {
+        if !self.policy.outcomes.contains(&input.outcome) {
+            return Err(WorklistError::Invalid { pointer: "/outcome", detail: "must be one of the policy's outcomes" });
+        }
+        let rationale = text(&input.rationale, 10_000, "/rationale")?;
+        let feedback = text(&input.feedback, 4000, "/feedback")?;
+        let signpost = match (input.outcome.as_str(), input.signpost_agency.as_deref().map(str::trim)) {
+            ("signpost_other_agency", Some(a)) if !a.is_empty() => Some(text(a, 200, "/signpost_agency")?),
+            ("signpost_other_agency", _) => {
+                return Err(WorklistError::Invalid {
+                    pointer: "/signpost_agency",
+                    detail: "is required when signposting",
+                });
+            }
+            (_, _) => None,
+        };
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(&target.status)?;
+        check_version(expected_version, target.version)?;
+        if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
+            return Err(WorklistError::NotClaimHolder);
+        }
+        let decision = Decision {
+            outcome: input.outcome.clone(),
+            rationale,
+            signpost_agency: signpost,
+            feedback,
+            decided_by: staff.staff_id,
+            decided_at: now,
+        };
+        repo::insert_decision(&mut tx, id, &decision, &self.policy.version).await?;
+        repo::delete_claim(&mut tx, id).await?;
+        let version = repo::set_status(&mut tx, id, "decided", None).await?;
+        let actor = Actor::staff(staff.staff_id, staff.key_id);
+        let scheduled =
+            sla::service::stop_clock(&mut tx, self.policy, &actor, id, "decision", "outcome_recorded", now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor,
+            AuditAction::ContactDecided,
+            Some(id),
+            serde_json::json!({ "outcome": input.outcome }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((version, scheduled))
+    }
+}
+
+/// One queue as the hub sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSummary {
+    pub queue: String,
+    /// Open contacts per urgency.
+    pub by_urgency: Vec<(String, i64)>,
+    pub unclaimed: i64,
+    pub claimed: i64,
+    pub escalated: i64,
+    pub oldest_received_at: Option<DateTime<Utc>>,
+    pub next_deadline: Option<DateTime<Utc>>,
+}
+
+impl Worklist<'_> {
+    /// Every queue of the policy with its numbers (empty queues included).
+    pub async fn queues(&self) -> Result<Vec<QueueSummary>, WorklistError> {
+        let rows = repo::queue_counts(self.db, self.clock.now()).await?;
+        Ok(self
+            .policy
+            .queues
+            .iter()
+            .map(|queue| {
+                let mine: Vec<_> = rows.iter().filter(|r| &r.queue == queue).collect();
+                let open: i64 = mine.iter().map(|r| r.open).sum();
+                let claimed: i64 = mine.iter().map(|r| r.claimed).sum();
+                QueueSummary {
+                    queue: queue.clone(),
+                    by_urgency: self
+                        .policy
+                        .levels
+                        .iter()
+                        .rev()
+                        .map(|level| {
+                            (
+                                level.clone(),
+                                mine.iter().filter(|r| r.urgency.as_ref() == Some(level)).map(|r| r.open).sum(),
+                            )
+                        })
+                        .collect(),
+                    unclaimed: open - claimed,
+                    claimed,
+                    escalated: mine.iter().map(|r| r.escalated).sum(),
+                    oldest_received_at: mine.iter().filter_map(|r| r.oldest_received_at).min(),
+                    next_deadline: mine.iter().filter_map(|r| r.next_deadline).min(),
+                }
+            })
+            .collect())
+    }
+
+    /// A queue's open contacts in working order (escalated first, then the soonest deadline).
+    pub async fn queue_contacts(
+        &self,
+        queue: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<repo::QueueItem>, WorklistError> {
+        if !self.policy.queues.iter().any(|q| q == queue) {
+            return Err(WorklistError::UnknownQueue);
+        }
+        Ok(repo::queue_items(self.db, queue, self.clock.now(), offset, limit).await?)
+    }
+}
