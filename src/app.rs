@@ -41,6 +41,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The hub's policy, loaded and checked at start-up; its version is on every decision.
     pub policy: Arc<Policy>,
+    /// The HTTP client for webhook deliveries (a 10 s timeout per attempt).
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -52,7 +54,9 @@ impl AppState {
         let policy = Arc::new(load_policy(&settings.policy)?);
         let db = db::connect_lazy(&settings.database)?;
         let redis = RedisStore::new(&settings.redis)?;
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy }))
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(10)).user_agent("mash-triage-webhooks").build()?;
+        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, http }))
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`audit`]: the append-only audit trail.
 //! - [`sla`]: working-time calendar, clock budgets, deadlines.
 //! - [`triage`]: urgency, reasons and queue from the versioned policy file.
+//! - [`webhook`]: signed, retried delivery of the outbox to agencies and hub endpoints.
 //! - [`worklist`]: queues, claims, notes and decisions.
 //! - [`demo`]: demo agencies and staff for `make run`.
 
@@ -30,4 +31,5 @@ pub mod redis_store;
 pub mod sla;
 pub mod telemetry;
 pub mod triage;
+pub mod webhook;
 pub mod worklist;

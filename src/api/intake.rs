@@ -261,6 +261,27 @@ pub struct ContactResponse {
     /// Staff only: the decision with its rationale.
     #[oai(skip_serializing_if_is_none)]
     pub decision: Option<DecisionResponse>,
+    /// Staff only: webhook deliveries about this contact and their status.
+    #[oai(skip_serializing_if_is_none)]
+    pub deliveries: Option<Vec<DeliveryResponse>>,
+}
+
+/// A webhook delivery's status.
+#[derive(Debug, Clone, Object)]
+pub struct DeliveryResponse {
+    /// The `X-Mash-Delivery` id.
+    pub id: uuid::Uuid,
+    pub event: String,
+    /// `pending`, `delivered` or `failed` (given up).
+    pub status: String,
+    pub attempts: i32,
+    #[oai(skip_serializing_if_is_none)]
+    pub last_status: Option<i32>,
+    #[oai(skip_serializing_if_is_none)]
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    #[oai(skip_serializing_if_is_none)]
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// A staff note.
@@ -337,6 +358,7 @@ impl From<ContactRecord> for ContactResponse {
             ratings: None,
             notes: None,
             decision: None,
+            deliveries: None,
         }
     }
 }
@@ -472,6 +494,21 @@ impl ContactResponse {
                         kind: n.kind,
                         body: n.body,
                         created_at: n.created_at,
+                    })
+                    .collect(),
+            ),
+            deliveries: Some(
+                c.deliveries
+                    .into_iter()
+                    .map(|d| DeliveryResponse {
+                        id: d.id,
+                        event: d.event_kind,
+                        status: d.status,
+                        attempts: d.attempts,
+                        last_status: d.last_status,
+                        last_error: d.last_error,
+                        next_attempt_at: d.next_attempt_at,
+                        delivered_at: d.delivered_at,
                     })
                     .collect(),
             ),

@@ -14,6 +14,7 @@ pub mod problem;
 pub mod security;
 mod trace;
 pub mod triage;
+pub mod webhook;
 pub mod worklist;
 
 use std::sync::Arc;
@@ -40,26 +41,26 @@ pub enum ApiTags {
     Health,
 }
 
+/// Every area's operations.
+pub type Apis = (
+    intake::IntakeApi,
+    triage::TriageApi,
+    clocks::ClocksApi,
+    worklist::WorklistApi,
+    webhook::WebhookApi,
+    audit::AuditApi,
+    health::HealthApi,
+);
+
 /// The service description, built from the code.
-pub fn openapi_service(
-    state: &Arc<AppState>,
-) -> OpenApiService<
-    (
-        intake::IntakeApi,
-        triage::TriageApi,
-        clocks::ClocksApi,
-        worklist::WorklistApi,
-        audit::AuditApi,
-        health::HealthApi,
-    ),
-    (),
-> {
+pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             intake::IntakeApi { state: state.clone() },
             triage::TriageApi { state: state.clone() },
             clocks::ClocksApi { state: state.clone() },
             worklist::WorklistApi { state: state.clone() },
+            webhook::WebhookApi { state: state.clone() },
             audit::AuditApi { state: state.clone() },
             health::HealthApi { state: state.clone() },
         ),

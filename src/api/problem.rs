@@ -422,6 +422,8 @@ error_response!(
         415 => UnsupportedMediaType,
         /// A field is missing or invalid.
         422 => UnprocessableEntity,
+        /// `If-Match` is required on this update (the contact's `ETag`, or `*`).
+        428 => PreconditionRequired,
     }
 );
 

@@ -56,6 +56,10 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "renew",
     "assign",
     "move",
+    "agencies",
+    "webhook",
+    "notification-endpoints",
+    "feedback-given",
 ];
 
 fn caller_request_id(req: &Request) -> Option<String> {

@@ -215,6 +215,12 @@ fn worklist_error(err: &WorklistError, retry: u32) -> ApiError {
             "The contact has changed",
             format!("The contact is at version {current}; read it again."),
         ),
+        WorklistError::VersionRequired => ApiError::new(
+            status(428).unwrap_or_default(),
+            "version_required",
+            "If-Match required",
+            "Send the contact's version (its ETag) in If-Match, or `*` to overwrite whatever is there.",
+        ),
         WorklistError::AlreadyDecided => ApiError::new(
             status(409).unwrap_or_default(),
             "already_decided",
@@ -241,9 +247,13 @@ fn required(body: &Value, keys: &[&'static str]) -> Result<(), ApiError> {
     if missing.is_empty() { Ok(()) } else { Err(ApiError::validation(missing)) }
 }
 
-/// The version in an `If-Match` value; an unreadable value matches no version.
-fn if_match(header: Option<&str>) -> Option<i64> {
-    header.map(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1))
+/// The `If-Match` value: `None` when missing (refused with 428), `Some(None)` for `*`, else the
+/// version (an unreadable one matches no version).
+fn if_match(header: Option<&str>) -> crate::worklist::service::Expected {
+    header.map(|v| match v.trim() {
+        "*" => None,
+        tag => Some(tag.trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1)),
+    })
 }
 
 /// The worklist.
@@ -445,7 +455,7 @@ impl WorklistApi {
         Ok(Self::changed(contact, version, None))
     }
 
-    /// Add a note (staff). Notes are never shown to agencies.
+    /// Add a note (practitioners, managers). Notes are never shown to agencies.
     #[oai(path = "/v1/contacts/:id/notes", method = "post", operation_id = "worklist.note.create")]
     async fn note(
         &self,
@@ -453,7 +463,7 @@ impl WorklistApi {
         id: Path<String>,
         body: JsonBody<NoteRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, READERS)?;
+        let staff = self.staff(&auth, WORKERS)?;
         let contact = contact_id(&id.0)?;
         required(&body.value, &["body"])?;
         self.worklist()

@@ -109,3 +109,9 @@ pub(crate) async fn find_principal_by_key_hash(db: &PgPool, key_hash: &[u8]) -> 
         _ => None,
     }))
 }
+
+pub(crate) async fn agency_exists(conn: &mut PgConnection, id: AgencyId) -> Result<bool, sqlx::Error> {
+    let found: Option<AgencyId> =
+        sqlx::query_scalar("select id from agencies where id = $1").bind(id).fetch_optional(conn).await?;
+    Ok(found.is_some())
+}

@@ -125,6 +125,11 @@ pub async fn create_agency(
     Ok(id)
 }
 
+/// Whether an agency exists.
+pub async fn agency_exists(conn: &mut sqlx::PgConnection, id: AgencyId) -> Result<bool, sqlx::Error> {
+    repo::agency_exists(conn, id).await
+}
+
 /// Finds an agency by id or exact name.
 pub async fn find_agency(db: &PgPool, id_or_name: &str) -> Result<AgencyId, AuthError> {
     let by_id = id_or_name.parse::<uuid::Uuid>().ok().map(AgencyId);

@@ -212,6 +212,8 @@ pub struct StaffContact {
     pub notes: Vec<crate::worklist::repo::Note>,
     /// The screening decision, once made.
     pub decision: Option<crate::worklist::repo::Decision>,
+    /// Webhook deliveries about this contact and their status.
+    pub deliveries: Vec<crate::webhook::repo::DeliveryRow>,
 }
 
 /// What a submission did.

@@ -151,6 +151,7 @@ pub(crate) async fn find_staff_contact(
             ratings: Vec::new(),
             notes: Vec::new(),
             decision: None,
+            deliveries: Vec::new(),
         })
     })
     .transpose()

@@ -172,6 +172,7 @@ pub async fn read_contact_as_staff(
     let ratings = triage::repo::ratings(&mut tx, AgencyScope::AllAgencies, id).await?;
     let notes = crate::worklist::repo::notes(&mut tx, id).await?;
     let decision = crate::worklist::repo::decision(&mut tx, id).await?;
+    let deliveries = crate::webhook::repo::deliveries_of(&mut tx, id).await?;
     audit::record(
         &mut tx,
         clock.now(),
@@ -182,7 +183,7 @@ pub async fn read_contact_as_staff(
     )
     .await?;
     tx.commit().await?;
-    Ok(StaffContact { history, children, ratings, notes, decision, ..contact })
+    Ok(StaffContact { history, children, ratings, notes, decision, deliveries, ..contact })
 }
 
 /// The contact's current version (for an `ETag` after a change that does not bump it).

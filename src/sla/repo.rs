@@ -343,7 +343,9 @@ pub(crate) async fn fire_steps(
 }
 
 pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {
-    sqlx::query("update contacts set escalated = true, version = version + 1 where id = any($1) and not escalated")
+    // Escalation is the system's marker, not a change to what staff decide on: the version (and
+    // so a holder's `If-Match`) is left alone.
+    sqlx::query("update contacts set escalated = true where id = any($1) and not escalated")
         .bind(contact_ids)
         .execute(conn)
         .await?;

@@ -107,6 +107,12 @@ pub async fn fire_batch(
             })
             .collect();
         repo::insert_step_events(&mut tx, fired_at, &fired, &payloads).await?;
+        let (ids, names): (Vec<ClockId>, Vec<String>) = fired.iter().map(|f| (f.clock_id, f.step.clone())).unzip();
+        crate::webhook::service::queue_staff_notifications(&mut tx, &ids, &names, fired_at).await.map_err(
+            |e| match e {
+                crate::db::StoreError::Unavailable(e) | crate::db::StoreError::Query(e) => WorkerError::Store(e),
+            },
+        )?;
         let contacts: Vec<_> = fired.iter().map(|f| f.contact_id).collect();
         let details: Vec<serde_json::Value> =
             fired.iter().map(|f| serde_json::json!({ "clock_id": f.clock_id, "step": f.step })).collect();
@@ -220,6 +226,9 @@ pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
         let worklist = crate::worklist::Worklist { db: &state.db, clock: state.clock.as_ref(), policy: &state.policy };
         if let Err(err) = worklist.expire_claims().await {
             tracing::warn!(error = %err, "could not expire claims");
+        }
+        if let Err(err) = crate::webhook::service::deliver_due(&state).await {
+            tracing::warn!(error = %err, "webhook delivery round failed");
         }
         let sleep = match run_pending_work(&state).await {
             Ok(_) => match timer::next_due(&state.redis).await {

@@ -99,6 +99,7 @@ pub(crate) async fn lock_next_unclaimed(
 /// The contact's state for a worklist change, locked (contact first: the one lock order).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct Target {
+    pub agency_reference: String,
     pub status: String,
     pub version: i64,
     pub queue: Option<String>,
@@ -111,7 +112,7 @@ pub(crate) async fn lock_target(
     now: DateTime<Utc>,
 ) -> Result<Option<Target>, sqlx::Error> {
     sqlx::query_as(
-        "select c.status, c.version, c.queue,
+        "select c.agency_reference, c.status, c.version, c.queue,
                 (select k.staff_id from claims k where k.contact_id = c.id and k.expires_at > $2) as claimed_by
            from contacts c where c.id = $1 for no key update of c",
     )
@@ -188,15 +189,31 @@ pub(crate) async fn set_status(
         .await
 }
 
-/// Removes expired claims; returns the contacts they were on.
+/// Locks (in id order, skipping contacts in use) the contacts whose claims have expired.
+pub(crate) async fn lock_contacts_with_expired_claims(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<Vec<ContactId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select c.id from contacts c join claims k on k.contact_id = c.id
+          where k.expires_at <= $1 order by c.id limit 500 for no key update of c skip locked",
+    )
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+/// Removes the expired claims on `contacts`; returns them with their holders.
 pub(crate) async fn expire_claims(
     conn: &mut PgConnection,
+    contacts: &[ContactId],
     now: DateTime<Utc>,
 ) -> Result<Vec<(ContactId, StaffId)>, sqlx::Error> {
     sqlx::query_as(
-        "with gone as (delete from claims where expires_at <= $1 returning contact_id, staff_id)
+        "with gone as (delete from claims where contact_id = any($1) and expires_at <= $2 returning contact_id, staff_id)
          select contact_id, staff_id from gone order by contact_id",
     )
+    .bind(contacts)
     .bind(now)
     .fetch_all(conn)
     .await

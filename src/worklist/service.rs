@@ -29,6 +29,9 @@ pub enum WorklistError {
     NotClaimHolder,
     #[error("the contact has changed since it was read")]
     VersionMismatch { current: i64 },
+    /// An update without `If-Match`: it could silently undo someone else's change.
+    #[error("If-Match is required")]
+    VersionRequired,
     #[error("the contact has already been decided")]
     AlreadyDecided,
     #[error("invalid field")]
@@ -76,10 +79,14 @@ fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, Workli
     Ok(t.to_owned())
 }
 
-fn check_version(expected: Option<i64>, current: i64) -> Result<(), WorklistError> {
+/// The caller's `If-Match`: `Some(None)` is `*` (any version), `None` is a missing header.
+pub type Expected = Option<Option<i64>>;
+
+fn check_version(expected: Expected, current: i64) -> Result<(), WorklistError> {
     match expected {
-        Some(v) if v != current => Err(WorklistError::VersionMismatch { current }),
-        _ => Ok(()),
+        None => Err(WorklistError::VersionRequired),
+        Some(Some(v)) if v != current => Err(WorklistError::VersionMismatch { current }),
+        Some(_) => Ok(()),
     }
 }
 
@@ -151,7 +158,7 @@ impl Worklist<'_> {
         &self,
         staff: &StaffPrincipal,
         id: ContactId,
-        expected_version: Option<i64>,
+        expected_version: Expected,
     ) -> Result<i64, WorklistError> {
         let mut tx = self.db.begin().await?;
         let now = self.clock.now();
@@ -170,7 +177,7 @@ impl Worklist<'_> {
             &Actor::staff(staff.staff_id, staff.key_id),
             AuditAction::ClaimReleased,
             Some(id),
-            serde_json::json!({}),
+            serde_json::json!({ "from": target.claimed_by }),
         )
         .await?;
         tx.commit().await?;
@@ -181,7 +188,13 @@ impl Worklist<'_> {
     pub async fn expire_claims(&self) -> Result<usize, WorklistError> {
         let mut tx = self.db.begin().await?;
         let now = self.clock.now();
-        let expired = repo::expire_claims(&mut tx, now).await?;
+        // Lock order: the contacts first (id order, skipping any in use: the next round gets
+        // them), then their claims, as every other writer does.
+        let contacts = repo::lock_contacts_with_expired_claims(&mut tx, now).await?;
+        if contacts.is_empty() {
+            return Ok(0);
+        }
+        let expired = repo::expire_claims(&mut tx, &contacts, now).await?;
         if expired.is_empty() {
             return Ok(0);
         }
@@ -201,7 +214,7 @@ impl Worklist<'_> {
         id: ContactId,
         to: StaffId,
         reason: &str,
-        expected_version: Option<i64>,
+        expected_version: Expected,
     ) -> Result<Claimed, WorklistError> {
         let reason = text(reason, 2000, "/reason")?;
         let mut tx = self.db.begin().await?;
@@ -222,7 +235,7 @@ impl Worklist<'_> {
             &Actor::staff(manager.staff_id, manager.key_id),
             AuditAction::ContactAssigned,
             Some(id),
-            serde_json::json!({ "to": to, "note_id": note }),
+            serde_json::json!({ "from": target.claimed_by, "to": to, "note_id": note }),
         )
         .await?;
         tx.commit().await?;
@@ -236,7 +249,7 @@ impl Worklist<'_> {
         id: ContactId,
         queue: &str,
         reason: &str,
-        expected_version: Option<i64>,
+        expected_version: Expected,
     ) -> Result<i64, WorklistError> {
         if !self.policy.queues.iter().any(|q| q == queue) {
             return Err(WorklistError::Invalid { pointer: "/queue", detail: "must be one of the policy's queues" });
@@ -256,7 +269,7 @@ impl Worklist<'_> {
             &Actor::staff(manager.staff_id, manager.key_id),
             AuditAction::ContactMoved,
             Some(id),
-            serde_json::json!({ "from": target.queue, "to": queue, "note_id": note }),
+            serde_json::json!({ "from": target.queue, "to": queue, "released": target.claimed_by, "note_id": note }),
         )
         .await?;
         tx.commit().await?;
@@ -291,7 +304,7 @@ impl Worklist<'_> {
         staff: &StaffPrincipal,
         id: ContactId,
         input: &DecisionInput,
-        expected_version: Option<i64>,
+        expected_version: Expected,
     ) -> Result<(i64, Vec<ScheduledStep>), WorklistError> {
         if !self.policy.outcomes.contains(&input.outcome) {
             return Err(WorklistError::Invalid { pointer: "/outcome", detail: "must be one of the policy's outcomes" });
@@ -330,13 +343,21 @@ impl Worklist<'_> {
         let actor = Actor::staff(staff.staff_id, staff.key_id);
         let scheduled =
             sla::service::stop_clock(&mut tx, self.policy, &actor, id, "decision", "outcome_recorded", now).await?;
+        // The referrer hears the outcome: queued for the agency's webhook, if it has one.
+        let payload = serde_json::json!({
+            "agency_reference": target.agency_reference,
+            "outcome": input.outcome,
+            "feedback": decision.feedback,
+            "decided_at": now,
+        });
+        crate::webhook::service::queue_decision(&mut tx, id, &payload, now).await?;
         audit::record(
             &mut tx,
             now,
             &actor,
             AuditAction::ContactDecided,
             Some(id),
-            serde_json::json!({ "outcome": input.outcome }),
+            serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
         )
         .await?;
         tx.commit().await?;

@@ -5,6 +5,7 @@
 //! and `MASH_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`). `make test` sets both.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers report failure by panicking")]
+#![allow(clippy::too_many_lines, reason = "a test is one scenario, read top to bottom")]
 
 mod architecture;
 mod audit;
@@ -18,4 +19,5 @@ mod openapi;
 mod privacy;
 mod resilience;
 mod triage;
+mod webhooks;
 mod worklist;

@@ -193,18 +193,29 @@ async fn only_the_claim_holder_or_a_manager_decides_and_the_agency_sees_the_outc
         .secret;
     let id = submit(&app, &contact(&app, "D-1", "neglect")).await;
     let decision = json!({"outcome": "early_help", "rationale": "Needs support, no risk of significant harm.", "feedback": "Thank you. The family has been offered early help."});
+    // Updates need the version (or `*`): without If-Match, 428.
+    let p = assert_problem(
+        post(&app, &app.manager, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), None).await,
+        428,
+    )
+    .await;
+    assert_eq!(p["code"], "version_required");
     // Nobody holds it: a practitioner may not decide; claim it first.
     assert_eq!(
         assert_problem(
-            post(&app, &app.practitioner, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), None).await,
+            post(&app, &app.practitioner, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), Some("*"))
+                .await,
             403
         )
         .await["code"],
         "not_claim_holder"
     );
     assert_eq!(claim(&app, &app.practitioner, "screening").await.status(), 200);
-    assert_problem(post(&app, &other, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), None).await, 403)
-        .await;
+    assert_problem(
+        post(&app, &other, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), Some("*")).await,
+        403,
+    )
+    .await;
     let note = post(
         &app,
         &app.practitioner,
@@ -243,10 +254,13 @@ async fn only_the_claim_holder_or_a_manager_decides_and_the_agency_sees_the_outc
     assert_eq!(p["errors"][0]["pointer"], "/signpost_agency");
     // The holder decides.
     let decided =
-        post(&app, &app.practitioner, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), None).await;
+        post(&app, &app.practitioner, &format!("/v1/contacts/{id}/decision"), Some(decision.clone()), Some("*")).await;
     assert_eq!(decided.status(), 200);
-    assert_problem(post(&app, &app.manager, &format!("/v1/contacts/{id}/decision"), Some(decision), None).await, 409)
-        .await;
+    assert_problem(
+        post(&app, &app.manager, &format!("/v1/contacts/{id}/decision"), Some(decision), Some("*")).await,
+        409,
+    )
+    .await;
 
     let agency: Value = app.get_contact(&app.school.key, &id).await.json().await.unwrap();
     assert_eq!(agency["status"], "decided");
@@ -297,7 +311,7 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
         sqlx::query_scalar("select id from staff where role = 'practitioner'").fetch_one(app.db()).await.unwrap();
     let body = json!({"staff_id": practitioner_id, "reason": "Knows the family."});
     assert_problem(
-        post(&app, &app.practitioner, &format!("/v1/contacts/{id}/assign"), Some(body.clone()), None).await,
+        post(&app, &app.practitioner, &format!("/v1/contacts/{id}/assign"), Some(body.clone()), Some("*")).await,
         403,
     )
     .await;
@@ -309,14 +323,17 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
             &app.manager,
             &format!("/v1/contacts/{id}/assign"),
             Some(json!({"staff_id": auditor_id, "reason": "x"})),
-            None,
+            Some("*"),
         )
         .await,
         422,
     )
     .await;
     assert_eq!(p["errors"][0]["pointer"], "/staff_id");
-    assert_eq!(post(&app, &app.manager, &format!("/v1/contacts/{id}/assign"), Some(body), None).await.status(), 200);
+    assert_eq!(
+        post(&app, &app.manager, &format!("/v1/contacts/{id}/assign"), Some(body), Some("*")).await.status(),
+        200
+    );
     let holder: uuid::Uuid = sqlx::query_scalar("select staff_id from claims where contact_id = $1::uuid")
         .bind(&id)
         .fetch_one(app.db())
@@ -329,7 +346,7 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
         &app.practitioner,
         &format!("/v1/contacts/{id}/decision"),
         Some(json!({"outcome": "no_further_action", "rationale": "r", "feedback": "f"})),
-        None,
+        Some("*"),
     )
     .await;
     assert_eq!(decided.status(), 200);

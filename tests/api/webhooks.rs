@@ -1,0 +1,227 @@
+//! Webhooks against a real local receiver: signatures, retries after 500s, stable delivery ids,
+//! and the feedback clock satisfied on delivery.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::TimeDelta;
+use poem::{
+    EndpointExt, Route, handler,
+    http::StatusCode,
+    listener::{Acceptor, Listener, TcpListener},
+    web::Data,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    fixtures::example_contact,
+    helpers::{TestApp, assert_problem, spawn_app},
+};
+
+const SECRET: &str = "a-long-shared-secret-for-tests";
+
+/// What the receiver saw: (delivery id, event, signature, body).
+type Seen = Arc<Mutex<Vec<(String, String, String, String)>>>;
+
+#[handler]
+#[allow(clippy::needless_pass_by_value, reason = "poem extractors are taken by value")]
+fn receive(req: &poem::Request, body: String, seen: Data<&Seen>, fail_first: Data<&Arc<Mutex<usize>>>) -> StatusCode {
+    let header = |name: &str| req.header(name).unwrap_or_default().to_owned();
+    seen.lock().unwrap().push((header("x-mash-delivery"), header("x-mash-event"), header("x-mash-signature"), body));
+    let mut left = fail_first.lock().unwrap();
+    if *left > 0 {
+        *left -= 1;
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::NO_CONTENT
+    }
+}
+
+/// A receiver on a free port that fails its first `failures` requests.
+async fn receiver(failures: usize) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+    let app = Route::new().at("/hook", poem::post(receive)).data(seen.clone()).data(Arc::new(Mutex::new(failures)));
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+    (format!("http://{addr}/hook"), seen)
+}
+
+fn verify(signature: &str, body: &str) -> bool {
+    let Some((t, _)) = signature.strip_prefix("t=").and_then(|s| s.split_once(",v1=")) else { return false };
+    mash_triage::webhook::sign(SECRET, t.parse().unwrap(), body.as_bytes()) == signature
+}
+
+async fn decide_one(app: &TestApp) -> String {
+    let mut c = example_contact(app.today(), "HOOK-1");
+    c["children"] = json!([{"given_name": "Ivy", "family_name": "Hook", "date_of_birth": "2019-05-01"}]);
+    c["concerns"] = json!(["neglect"]);
+    c["injury"] = Value::Null;
+    c["police"] = Value::Null;
+    let created: Value = app.post_contact(&app.school.key, &c).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let claimed =
+        app.client.post(app.url("/v1/queues/screening/claim")).bearer_auth(&app.practitioner).send().await.unwrap();
+    let tag = claimed.headers()["etag"].to_str().unwrap().to_owned();
+    let decided = app
+        .client
+        .post(app.url(&format!("/v1/contacts/{id}/decision")))
+        .bearer_auth(&app.practitioner)
+        .header("if-match", tag)
+        .json(&json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), 200);
+    id
+}
+
+async fn clock_states(app: &TestApp, id: &str) -> Vec<(String, String)> {
+    let v: Value = app
+        .client
+        .get(app.url(&format!("/v1/contacts/{id}/clocks")))
+        .bearer_auth(&app.manager)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["clocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap().to_owned(), c["state"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_decision_is_delivered_signed_retried_after_a_500_and_then_satisfies_the_feedback_clock() {
+    let app = spawn_app().await;
+    let (url, seen) = receiver(1).await;
+    let register = app
+        .client
+        .post(app.url(&format!("/v1/agencies/{}/webhook", app.school.id)))
+        .bearer_auth(&app.admin)
+        .json(&json!({"url": url, "secret": SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(register.status(), 201);
+    let id = decide_one(&app).await;
+    assert_eq!(
+        clock_states(&app, &id).await,
+        [("decision".into(), "stopped".into()), ("feedback".into(), "running".into())]
+    );
+
+    // First attempt: the receiver answers 500; the delivery is retried after a backoff.
+    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 0);
+    let staff: Value = app.get_contact(&app.manager, &id).await.json().await.unwrap();
+    assert_eq!(staff["deliveries"][0]["status"], "pending");
+    assert_eq!(staff["deliveries"][0]["last_status"], 500);
+    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 0, "not due again yet");
+    app.clock.advance(TimeDelta::seconds(31));
+    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 1);
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].0, seen[1].0, "a retry carries the same delivery id, so the receiver can drop repeats");
+    assert_eq!(seen[0].1, "contact.decided");
+    for (_, _, signature, body) in &seen {
+        assert!(verify(signature, body), "the signature checks out");
+        assert!(!verify(signature, &body.replace("early_help", "no_further_action")), "and fails for another body");
+    }
+    let body: Value = serde_json::from_str(&seen[1].3).unwrap();
+    assert_eq!(body["data"]["outcome"], "early_help");
+    assert_eq!(body["data"]["agency_reference"], "HOOK-1");
+    assert!(!seen[1].3.contains("Support needed"), "the rationale is staff-only");
+
+    assert_eq!(
+        clock_states(&app, &id).await,
+        [("decision".into(), "stopped".into()), ("feedback".into(), "stopped".into())]
+    );
+    let staff: Value = app.get_contact(&app.manager, &id).await.json().await.unwrap();
+    assert_eq!(staff["deliveries"][0]["status"], "delivered");
+    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 0, "delivered once");
+}
+
+#[tokio::test]
+async fn staff_notifications_go_to_hub_endpoints_and_feedback_can_be_recorded_by_hand() {
+    let app = spawn_app().await;
+    let (url, seen) = receiver(0).await;
+    let resp = app
+        .client
+        .post(app.url("/v1/notification-endpoints"))
+        .bearer_auth(&app.admin)
+        .json(&json!({"url": url, "secret": SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    // Only admins register endpoints, with a real URL and a long enough secret.
+    let bad = app
+        .client
+        .post(app.url("/v1/notification-endpoints"))
+        .bearer_auth(&app.admin)
+        .json(&json!({"url": "ftp://x", "secret": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_problem(bad, 422).await["errors"][0]["pointer"], "/url");
+    let forbidden = app
+        .client
+        .post(app.url("/v1/notification-endpoints"))
+        .bearer_auth(&app.manager)
+        .json(&json!({"url": url, "secret": SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forbidden, 403).await;
+
+    // A red contact: notify_duty_manager fires at receipt and is delivered to the hub endpoint.
+    let created: Value =
+        app.post_contact(&app.police.key, &example_contact(app.today(), "RED-HOOK")).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    mash_triage::sla::worker::run_pending_work(&app.state).await.unwrap();
+    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen[0].1, "notify_duty_manager");
+    assert!(verify(&seen[0].2, &seen[0].3));
+    assert!(!seen[0].3.contains("Ava"), "ids only in staff notifications");
+
+    // No agency webhook: staff record that the referrer was told by phone.
+    let claimed =
+        app.client.post(app.url("/v1/queues/immediate/claim")).bearer_auth(&app.manager).send().await.unwrap();
+    let tag = claimed.headers()["etag"].to_str().unwrap().to_owned();
+    let decided = app
+        .client
+        .post(app.url(&format!("/v1/contacts/{id}/decision")))
+        .bearer_auth(&app.manager)
+        .header("if-match", tag)
+        .json(&json!({"outcome": "strategy_discussion_s47", "rationale": "r", "feedback": "A strategy discussion is being held."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), 200);
+    let given = app
+        .client
+        .post(app.url(&format!("/v1/contacts/{id}/feedback-given")))
+        .bearer_auth(&app.practitioner)
+        .json(&json!({"method": "phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.status(), 204);
+    assert_eq!(
+        clock_states(&app, &id).await,
+        [("decision".into(), "stopped".into()), ("feedback".into(), "stopped".into())]
+    );
+    let again = app
+        .client
+        .post(app.url(&format!("/v1/contacts/{id}/feedback-given")))
+        .bearer_auth(&app.practitioner)
+        .json(&json!({"method": "phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(again, 404).await;
+}
