@@ -368,6 +368,8 @@ error_response!(
         403 => Forbidden,
         /// No such contact.
         404 => NotFound,
+        /// The contact has been decided.
+        409 => Conflict,
         /// `If-Match` names a version that is no longer the contact's: read it again.
         412 => PreconditionFailed,
         /// The body exceeds the size limit.

@@ -112,6 +112,12 @@ fn triage_error(err: &TriageError, retry_after: u32, what: &str) -> ApiError {
     };
     match err {
         TriageError::NotFound => ApiError::not_found(what),
+        TriageError::Decided => ApiError::new(
+            poem::http::StatusCode::CONFLICT,
+            "already_decided",
+            "Already decided",
+            "The contact has been decided; its urgency can no longer change.",
+        ),
         TriageError::UnknownLevel => field("/urgency", "must be one of the policy's levels"),
         TriageError::SameLevel => field("/urgency", "is already the contact's urgency"),
         TriageError::ReasonRequired => field("/reason", "must be a written reason of 1 to 2000 characters"),

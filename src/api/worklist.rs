@@ -238,7 +238,21 @@ fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
 
+/// Every key of `keys` is present as a string, and no other key is (a misspelt field is an
+/// error, never silently dropped).
 fn required(body: &Value, keys: &[&'static str]) -> Result<(), ApiError> {
+    let allowed: &[&str] =
+        &["staff_id", "reason", "queue", "body", "outcome", "rationale", "signpost_agency", "feedback"];
+    let unknown: Vec<FieldError> = body
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|_| FieldError { pointer: String::new(), detail: "has a field that is not recognised".into() })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::validation(unknown));
+    }
     let missing: Vec<FieldError> = keys
         .iter()
         .filter(|k| str_field(body, k).is_none())
@@ -335,7 +349,7 @@ impl WorklistApi {
         let (offset, limit) = (offset.0.unwrap_or(0), limit.0.unwrap_or(50));
         let items = self
             .worklist()
-            .queue_contacts(&queue.0, offset, limit)
+            .queue_contacts(&auth.0.actor(), &queue.0, offset, limit)
             .await
             .map_err(|e| worklist_error(&e, self.retry()))?;
         let full = i64::try_from(items.len()).is_ok_and(|n| n == limit);

@@ -84,6 +84,7 @@ pub enum AuditAction {
     NoteAdded,
     ContactDecided,
     WebhookRegistered,
+    QueueListed,
     WebhookDelivered,
     AgencyCreated,
     StaffCreated,
@@ -114,6 +115,7 @@ impl AuditAction {
             Self::NoteAdded => "note.added",
             Self::ContactDecided => "contact.decided",
             Self::WebhookRegistered => "webhook.registered",
+            Self::QueueListed => "queue.listed",
             Self::WebhookDelivered => "webhook.delivered",
             Self::AgencyCreated => "agency.created",
             Self::StaffCreated => "staff.created",
@@ -123,7 +125,7 @@ impl AuditAction {
 
     /// Actions that read rather than change, as stored; used to filter a contact's history.
     pub(crate) const READS: &'static [&'static str] =
-        &["contact.replayed", "contact.read", "audit.listed", "child.contacts_read", "events.listed"];
+        &["contact.replayed", "contact.read", "audit.listed", "child.contacts_read", "events.listed", "queue.listed"];
 }
 
 /// One stored audit event.

@@ -160,6 +160,7 @@ pub(crate) async fn set_rating(
 /// What a re-rating needs of a contact, locked for update.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RatingTarget {
+    pub status: String,
     pub urgency: Option<String>,
     pub version: i64,
     pub submission: sqlx::types::Json<crate::intake::NewContact>,
@@ -173,7 +174,7 @@ pub(crate) async fn lock_for_rerate(
     id: ContactId,
 ) -> Result<Option<RatingTarget>, sqlx::Error> {
     sqlx::query_as(
-        "select c.urgency, c.version, c.submission, a.kind as agency_kind, c.received_at
+        "select c.status, c.urgency, c.version, c.submission, a.kind as agency_kind, c.received_at
            from contacts c join agencies a on a.id = c.agency_id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)
           for no key update of c",

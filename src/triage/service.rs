@@ -35,6 +35,9 @@ pub enum TriageError {
     SameLevel,
     #[error("a re-rating needs a written reason of 1 to 2000 characters")]
     ReasonRequired,
+    /// A decided contact's urgency no longer drives anything.
+    #[error("the contact has been decided")]
+    Decided,
     /// The caller's `If-Match` version is not the contact's current version.
     #[error("the contact has changed since it was read")]
     VersionMismatch { current: i64 },
@@ -217,6 +220,9 @@ pub async fn rerate(
     let mut tx = db.begin().await?;
     let target =
         repo::lock_for_rerate(&mut tx, AgencyScope::AllAgencies, contact_id).await?.ok_or(TriageError::NotFound)?;
+    if matches!(target.status.as_str(), "decided" | "closed") {
+        return Err(TriageError::Decided);
+    }
     if expected_version.is_some_and(|v| v != target.version) {
         return Err(TriageError::VersionMismatch { current: target.version });
     }

@@ -122,6 +122,26 @@ pub(crate) async fn lock_target(
     .await
 }
 
+/// The holder of an expired claim on a contact, if any (read before replacing it).
+pub(crate) async fn expired_holder(
+    conn: &mut PgConnection,
+    id: ContactId,
+    now: DateTime<Utc>,
+) -> Result<Option<StaffId>, sqlx::Error> {
+    sqlx::query_scalar("select staff_id from claims where contact_id = $1 and expires_at <= $2")
+        .bind(id)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Whether the contact exists (no lock: a note does not change the contact).
+pub(crate) async fn contact_exists(conn: &mut PgConnection, id: ContactId) -> Result<bool, sqlx::Error> {
+    let found: Option<ContactId> =
+        sqlx::query_scalar("select id from contacts where id = $1").bind(id).fetch_optional(conn).await?;
+    Ok(found.is_some())
+}
+
 /// Claims the contact for `staff` unless someone holds a live claim: the arbiter of claiming.
 /// `ON CONFLICT DO UPDATE ... WHERE` re-reads the latest committed claim, so of two racing
 /// callers exactly one gets `true`.

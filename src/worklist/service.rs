@@ -109,7 +109,20 @@ impl Worklist<'_> {
             let Some(candidate) = repo::lock_next_unclaimed(&mut tx, queue, now, &tried).await? else {
                 return Ok(None);
             };
+            let lapsed = repo::expired_holder(&mut tx, candidate, now).await?;
             if repo::try_claim(&mut tx, candidate, staff.staff_id, now, expires_at).await? {
+                if let Some(previous) = lapsed {
+                    // The worker had not yet returned it: record the expiry before the new claim.
+                    audit::record(
+                        &mut tx,
+                        now,
+                        &Actor::system(),
+                        AuditAction::ClaimExpired,
+                        Some(candidate),
+                        serde_json::json!({ "staff_id": previous }),
+                    )
+                    .await?;
+                }
                 break candidate;
             }
             // Claimed by someone who committed while we looked: try the next one.
@@ -281,7 +294,9 @@ impl Worklist<'_> {
         let body = text(body, 10_000, "/body")?;
         let mut tx = self.db.begin().await?;
         let now = self.clock.now();
-        repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        if !repo::contact_exists(&mut tx, id).await? {
+            return Err(WorklistError::NotFound);
+        }
         let note = repo::insert_note(&mut tx, id, staff.staff_id, "note", &body, now).await?;
         audit::record(
             &mut tx,
@@ -414,9 +429,11 @@ impl Worklist<'_> {
             .collect())
     }
 
-    /// A queue's open contacts in working order (escalated first, then the soonest deadline).
+    /// A queue's open contacts in working order (escalated first, then the soonest deadline);
+    /// audited as a listing, with the ids shown.
     pub async fn queue_contacts(
         &self,
+        actor: &Actor,
         queue: &str,
         offset: i64,
         limit: i64,
@@ -424,6 +441,20 @@ impl Worklist<'_> {
         if !self.policy.queues.iter().any(|q| q == queue) {
             return Err(WorklistError::UnknownQueue);
         }
-        Ok(repo::queue_items(self.db, queue, self.clock.now(), offset, limit).await?)
+        let now = self.clock.now();
+        let items = repo::queue_items(self.db, queue, now, offset, limit).await?;
+        let mut tx = self.db.begin().await?;
+        let ids: Vec<ContactId> = items.iter().map(|i| i.id).collect();
+        audit::record(
+            &mut tx,
+            now,
+            actor,
+            AuditAction::QueueListed,
+            None,
+            serde_json::json!({ "queue": queue, "offset": offset, "contacts": ids }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(items)
     }
 }

@@ -351,3 +351,87 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
     .await;
     assert_eq!(decided.status(), 200);
 }
+
+#[tokio::test]
+async fn the_order_follows_deadlines_not_arrival() {
+    let app = spawn_app().await;
+    app.clock.set(london(2026, 11, 23, 10, 0)); // Monday: green, due Thursday 10:00
+    let green = submit(&app, &contact(&app, "O-1", "neglect")).await;
+    app.clock.set(london(2026, 11, 24, 10, 0)); // Tuesday: amber, due Wednesday 10:00
+    let amber = submit(&app, &contact(&app, "O-2", "physical_abuse")).await;
+    let list: Value = app
+        .client
+        .get(app.url("/v1/queues/screening/contacts"))
+        .bearer_auth(&app.practitioner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["contacts"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [amber.as_str(), green.as_str()], "the later arrival is due first");
+    assert_eq!(app.count("select count(*) from audit_events where action = 'queue.listed'").await, 1);
+}
+
+#[tokio::test]
+async fn after_a_decision_nothing_fires_no_claim_remains_and_the_contact_leaves_the_queue() {
+    let app = spawn_app().await;
+    app.clock.set(london(2026, 11, 23, 10, 0));
+    let id = submit(&app, &contact(&app, "AFTER-1", "physical_abuse")).await;
+    let claimed = claim(&app, &app.practitioner, "screening").await;
+    let tag = claimed.headers()["etag"].to_str().unwrap().to_owned();
+    let decision = json!({"outcome": "no_further_action", "rationale": "Explained.", "feedback": "No further action."});
+    assert_eq!(
+        post(&app, &app.practitioner, &format!("/v1/contacts/{id}/decision"), Some(decision), Some(&tag))
+            .await
+            .status(),
+        200
+    );
+    app.clock.set(london(2026, 11, 30, 10, 0)); // a week later
+    let fired = mash_triage::sla::worker::run_pending_work(&app.state).await.unwrap();
+    let decision_events: i64 = sqlx::query_scalar(
+        "select count(*) from events e join clocks c on c.id = e.clock_id where c.contact_id = $1::uuid and c.kind = 'decision'",
+    )
+    .bind(&id)
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert_eq!(decision_events, 0, "no decision-clock step fired after the decision");
+    assert_eq!(fired, 3, "only the feedback clock's steps (nobody told the referrer)");
+    assert_eq!(app.count("select count(*) from claims").await, 0);
+    let list: Value = app
+        .client
+        .get(app.url("/v1/queues/screening/contacts"))
+        .bearer_auth(&app.manager)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(list["contacts"].as_array().unwrap().is_empty());
+    // A decided contact cannot be re-rated, and unknown fields are refused, not dropped.
+    let rerate = app
+        .client
+        .post(app.url(&format!("/v1/contacts/{id}/rerate")))
+        .bearer_auth(&app.manager)
+        .json(&json!({"urgency": "red", "reason": "late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_problem(rerate, 409).await["code"], "already_decided");
+    let unknown =
+        post(&app, &app.manager, &format!("/v1/contacts/{id}/notes"), Some(json!({"body": "x", "bdy": "y"})), None)
+            .await;
+    assert_problem(unknown, 422).await;
+    // Auditors, admins and agencies do not work the queues.
+    for key in [&app.auditor, &app.admin, &app.school.key] {
+        assert_problem(claim(&app, key, "screening").await, 403).await;
+        assert_problem(
+            post(&app, key, &format!("/v1/contacts/{id}/notes"), Some(json!({"body": "x"})), None).await,
+            403,
+        )
+        .await;
+    }
+}
