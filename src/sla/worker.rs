@@ -212,6 +212,8 @@ async fn drain_index(state: &AppState) -> Result<usize, WorkerError> {
 
 /// The worker loop, until `shutdown`.
 pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
+    // Webhook delivery has its own loop: a slow or hanging receiver must never delay the ladder.
+    let deliveries = tokio::spawn(crate::webhook::service::run(state.clone(), shutdown.clone()));
     let mut last_reseed: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
         if last_reseed.is_none_or(|t| t.elapsed() >= RESEED_EVERY) {
@@ -227,9 +229,7 @@ pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
         if let Err(err) = worklist.expire_claims().await {
             tracing::warn!(error = %err, "could not expire claims");
         }
-        if let Err(err) = crate::webhook::service::deliver_due(&state).await {
-            tracing::warn!(error = %err, "webhook delivery round failed");
-        }
+
         let sleep = match run_pending_work(&state).await {
             Ok(_) => match timer::next_due(&state.redis).await {
                 Ok(Some(next)) => (next - state.clock.now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
@@ -245,5 +245,6 @@ pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
             () = tokio::time::sleep(sleep) => {}
         }
     }
+    let _ = deliveries.await;
     tracing::info!("ladder worker stopped");
 }

@@ -32,6 +32,8 @@ use crate::{
 pub const MAX_ATTEMPTS: i32 = 10;
 /// Deliveries sent per round.
 const BATCH: i64 = 50;
+/// Deliveries sent at once.
+const CONCURRENCY: usize = 8;
 /// How long a leased delivery is hidden from other workers while it is being sent.
 const LEASE: TimeDelta = TimeDelta::seconds(60);
 
@@ -190,80 +192,108 @@ pub async fn feedback_given(
     Ok(())
 }
 
-/// Sends every due delivery once; returns how many were delivered.
+/// Sends every due delivery once, several at a time; returns how many were delivered.
 pub async fn deliver_due(state: &AppState) -> Result<usize, WebhookError> {
+    use futures_util::{StreamExt, stream};
     let now = state.clock.now();
     let due = repo::lease_due(&state.db, now, now + LEASE, BATCH).await?;
+    let results: Vec<Result<bool, WebhookError>> = stream::iter(due)
+        .map(|d| async move { deliver_one(state, d).await })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
     let mut delivered = 0;
-    for d in due {
-        let body = serde_json::to_vec(&serde_json::json!({
-            "delivery_id": d.id,
-            "event": d.event_kind,
-            "occurred_at": d.occurred_at,
-            "contact_id": d.contact_id,
-            "data": d.payload,
-        }))
-        .map_err(|_| WebhookError::Invalid { pointer: "", detail: "unencodable payload" })?;
-        let sent_at = state.clock.now();
-        let result = state
-            .http
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .header("x-mash-delivery", d.id.to_string())
-            .header("x-mash-event", &d.event_kind)
-            .header("x-mash-signature", sign(&d.secret, sent_at.timestamp(), &body))
-            .body(body)
-            .send()
-            .await;
-        match result {
-            Ok(resp) if resp.status().is_success() => {
-                let status = i32::from(resp.status().as_u16());
-                let mut tx = state.db.begin().await?;
-                if repo::mark_delivered(&mut tx, d.id, status, sent_at).await? {
-                    let mut scheduled = Vec::new();
-                    if d.event_kind == "contact.decided" {
-                        // The referrer has been told: the feedback clock is satisfied.
-                        scheduled = sla::service::stop_clock(
-                            &mut tx,
-                            &state.policy,
-                            &Actor::system(),
-                            d.contact_id,
-                            "feedback",
-                            "referrer_informed_by_webhook",
-                            sent_at,
-                        )
-                        .await?;
-                    }
-                    audit::record(
-                        &mut tx,
-                        sent_at,
-                        &Actor::system(),
-                        AuditAction::WebhookDelivered,
-                        Some(d.contact_id),
-                        serde_json::json!({ "delivery_id": d.id, "event": d.event_kind }),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    sla::timer::schedule_or_log(&state.redis, &scheduled).await;
-                    delivered += 1;
-                }
-            }
-            other => {
-                let (status, error) = match &other {
-                    Ok(resp) => (Some(i32::from(resp.status().as_u16())), format!("http_{}", resp.status().as_u16())),
-                    Err(e) if e.is_timeout() => (None, "timeout".to_owned()),
-                    Err(e) if e.is_connect() => (None, "connect".to_owned()),
-                    Err(_) => (None, "request".to_owned()),
-                };
-                let attempts = d.attempts + 1;
-                let give_up = attempts >= MAX_ATTEMPTS;
-                tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
-                repo::mark_attempt_failed(&state.db, d.id, status, &error, sent_at + backoff(attempts), give_up)
-                    .await?;
-            }
+    for result in results {
+        if result? {
+            delivered += 1;
         }
     }
     Ok(delivered)
+}
+
+/// The delivery loop, until `shutdown`: one round a second (a round waits at most for its
+/// slowest receiver's 10 s timeout).
+pub async fn run(state: std::sync::Arc<AppState>, shutdown: tokio_util::sync::CancellationToken) {
+    while !shutdown.is_cancelled() {
+        if let Err(err) = deliver_due(&state).await {
+            tracing::warn!(error = %err, "webhook delivery round failed");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Sends one leased delivery and records the result; `true` when delivered now.
+async fn deliver_one(state: &AppState, d: repo::DueDelivery) -> Result<bool, WebhookError> {
+    let body = serde_json::to_vec(&serde_json::json!({
+        "delivery_id": d.id,
+        "event": d.event_kind,
+        "occurred_at": d.occurred_at,
+        "contact_id": d.contact_id,
+        "data": d.payload,
+    }))
+    .map_err(|_| WebhookError::Invalid { pointer: "", detail: "unencodable payload" })?;
+    let sent_at = state.clock.now();
+    let result = state
+        .http
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("x-mash-delivery", d.id.to_string())
+        .header("x-mash-event", &d.event_kind)
+        .header("x-mash-signature", sign(&d.secret, sent_at.timestamp(), &body))
+        .body(body)
+        .send()
+        .await;
+    match result {
+        Ok(resp) if resp.status().is_success() => {
+            let status = i32::from(resp.status().as_u16());
+            let mut tx = state.db.begin().await?;
+            if !repo::mark_delivered(&mut tx, d.id, status, sent_at).await? {
+                return Ok(false);
+            }
+            let mut scheduled = Vec::new();
+            if d.event_kind == "contact.decided" {
+                // The referrer has been told: the feedback clock is satisfied.
+                scheduled = sla::service::stop_clock(
+                    &mut tx,
+                    &state.policy,
+                    &Actor::system(),
+                    d.contact_id,
+                    "feedback",
+                    "referrer_informed_by_webhook",
+                    sent_at,
+                )
+                .await?;
+            }
+            audit::record(
+                &mut tx,
+                sent_at,
+                &Actor::system(),
+                AuditAction::WebhookDelivered,
+                Some(d.contact_id),
+                serde_json::json!({ "delivery_id": d.id, "event": d.event_kind }),
+            )
+            .await?;
+            tx.commit().await?;
+            sla::timer::schedule_or_log(&state.redis, &scheduled).await;
+            Ok(true)
+        }
+        other => {
+            let (status, error) = match &other {
+                Ok(resp) => (Some(i32::from(resp.status().as_u16())), format!("http_{}", resp.status().as_u16())),
+                Err(e) if e.is_timeout() => (None, "timeout".to_owned()),
+                Err(e) if e.is_connect() => (None, "connect".to_owned()),
+                Err(_) => (None, "request".to_owned()),
+            };
+            let attempts = d.attempts + 1;
+            let give_up = attempts >= MAX_ATTEMPTS;
+            tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
+            repo::mark_attempt_failed(&state.db, d.id, status, &error, sent_at + backoff(attempts), give_up).await?;
+            Ok(false)
+        }
+    }
 }
 
 #[cfg(test)]
