@@ -221,6 +221,12 @@ fn worklist_error(err: &WorklistError, retry: u32) -> ApiError {
             "If-Match required",
             "Send the contact's version (its ETag) in If-Match, or `*` to overwrite whatever is there.",
         ),
+        WorklistError::ClaimedByOther => ApiError::new(
+            status(409).unwrap_or_default(),
+            "claimed_by_other",
+            "Claimed by someone else",
+            "Another member of staff holds this contact; a manager can reassign it.",
+        ),
         WorklistError::AlreadyDecided => ApiError::new(
             status(409).unwrap_or_default(),
             "already_decided",
@@ -392,6 +398,22 @@ impl WorklistApi {
             }
             None => Ok(ClaimResponses::Empty),
         }
+    }
+
+    /// Claim a named contact (practitioners, managers).
+    ///
+    /// For picking a contact from the list, or taking one back after a lapsed lease. 409 when
+    /// someone else holds it.
+    #[oai(path = "/v1/contacts/:id/claim", method = "post", operation_id = "worklist.contact.claim")]
+    async fn claim_contact(&self, auth: BearerKey, id: Path<String>) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = self.staff(&auth, WORKERS)?;
+        let contact = contact_id(&id.0)?;
+        let c = self
+            .worklist()
+            .claim_contact(&staff, contact.into())
+            .await
+            .map_err(|e| worklist_error(&e, self.retry()))?;
+        Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
     /// Renew a claim (its holder).

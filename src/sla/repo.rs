@@ -246,6 +246,21 @@ pub(crate) async fn stop_clock(
     Ok(())
 }
 
+/// The advisory-lock key that lets one replica at a time re-seed the index.
+const RESEED_LOCK: i64 = 0x6d61_7368_7265_7365; // "mashrese"
+
+/// Tries to take the re-seed lock on `conn` (session-level: released by [`release_reseed_lock`]
+/// or when the connection closes, e.g. because the process died). A transaction-level lock would
+/// hold a transaction open for the whole re-seed and stall the events feed.
+pub(crate) async fn try_reseed_lock(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(RESEED_LOCK).fetch_one(conn).await
+}
+
+pub(crate) async fn release_reseed_lock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_unlock($1)").bind(RESEED_LOCK).execute(conn).await?;
+    Ok(())
+}
+
 /// Pending steps with a due time, in pages by (clock, step), for re-seeding Redis.
 pub(crate) async fn pending_steps(
     pool: &PgPool,

@@ -131,6 +131,18 @@ pub enum ReseedError {
     Store(#[from] sqlx::Error),
 }
 
+/// Re-seeds unless another replica is doing so right now (then `Ok(None)`): with many replicas,
+/// the periodic re-seed runs once per period, not once per replica.
+pub async fn reseed_if_free(db: &sqlx::PgPool, redis: &RedisStore) -> Result<Option<usize>, ReseedError> {
+    let mut lock_conn = db.acquire().await?;
+    if !repo::try_reseed_lock(&mut lock_conn).await? {
+        return Ok(None);
+    }
+    let result = reseed(db, redis).await;
+    repo::release_reseed_lock(&mut lock_conn).await?;
+    result.map(Some)
+}
+
 /// Puts every pending step from PostgreSQL in the index (`ZADD LT`: adds missing ones and pulls
 /// down any entry later than the truth, e.g. from two re-ratings whose writes landed out of
 /// order); returns how many. Pulling down a live lease only risks a no-op repeat claim.

@@ -217,9 +217,9 @@ pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
     let mut last_reseed: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
         if last_reseed.is_none_or(|t| t.elapsed() >= RESEED_EVERY) {
-            match timer::reseed(&state.db, &state.redis).await {
+            match timer::reseed_if_free(&state.db, &state.redis).await {
                 Ok(n) => {
-                    tracing::debug!(steps = n, "re-seeded the ladder index");
+                    tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
                     last_reseed = Some(tokio::time::Instant::now());
                 }
                 Err(err) => tracing::warn!(error = %err, "could not re-seed the ladder index"),

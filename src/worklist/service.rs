@@ -34,6 +34,8 @@ pub enum WorklistError {
     VersionRequired,
     #[error("the contact has already been decided")]
     AlreadyDecided,
+    #[error("someone else holds the contact")]
+    ClaimedByOther,
     #[error("invalid field")]
     Invalid { pointer: &'static str, detail: &'static str },
     #[error(transparent)]
@@ -141,6 +143,46 @@ impl Worklist<'_> {
         .await?;
         tx.commit().await?;
         Ok(Some(Claimed { contact_id: id, expires_at, version }))
+    }
+
+    /// Claims one named contact (from the list, or back after a lapsed lease) if nobody else
+    /// holds it.
+    pub async fn claim_contact(&self, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
+        let mut tx = self.db.begin().await?;
+        let now = self.clock.now();
+        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(&target.status)?;
+        if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
+            return Err(WorklistError::ClaimedByOther);
+        }
+        let lapsed = repo::expired_holder(&mut tx, id, now).await?;
+        let expires_at = now + self.policy.claim_lease;
+        // With the contact locked, only a live claim could stop this, and there is none (or it
+        // is the caller's own, which this renews).
+        repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
+        if let Some(previous) = lapsed {
+            audit::record(
+                &mut tx,
+                now,
+                &Actor::system(),
+                AuditAction::ClaimExpired,
+                Some(id),
+                serde_json::json!({ "staff_id": previous }),
+            )
+            .await?;
+        }
+        let version = repo::set_status(&mut tx, id, "in_screening", None).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::ContactClaimed,
+            Some(id),
+            serde_json::json!({ "queue": target.queue, "expires_at": expires_at }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Claimed { contact_id: id, expires_at, version })
     }
 
     /// The holder extends their claim by a full lease.

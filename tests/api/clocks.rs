@@ -450,3 +450,19 @@ async fn a_stopped_clock_is_audited_and_clears_the_due_time() {
     assert_eq!(due, None);
     assert_eq!(app.count("select count(*) from audit_events where action = 'clock.stopped'").await, 1);
 }
+
+#[tokio::test]
+async fn only_one_replica_re_seeds_at_a_time() {
+    let app = spawn_app().await;
+    app.clock.set(monday_10());
+    submit(&app, &amber(&app, "SEED-1")).await;
+    // Another replica holds the re-seed lock.
+    let mut other = app.db().acquire().await.unwrap();
+    let held: bool =
+        sqlx::query_scalar("select pg_try_advisory_lock(7881707715308122981)").fetch_one(&mut *other).await.unwrap();
+    assert!(held);
+    assert_eq!(timer::reseed_if_free(app.db(), &app.state.redis).await.unwrap(), None);
+    let _: bool =
+        sqlx::query_scalar("select pg_advisory_unlock(7881707715308122981)").fetch_one(&mut *other).await.unwrap();
+    assert_eq!(timer::reseed_if_free(app.db(), &app.state.redis).await.unwrap(), Some(3));
+}

@@ -435,3 +435,24 @@ async fn after_a_decision_nothing_fires_no_claim_remains_and_the_contact_leaves_
         .await;
     }
 }
+
+#[tokio::test]
+async fn a_named_contact_can_be_claimed_unless_someone_else_holds_it() {
+    let app = spawn_app().await;
+    let id = submit(&app, &contact(&app, "NAMED-1", "neglect")).await;
+    let other = service::create_staff_with_key(app.db(), app.clock.as_ref(), "Other Practitioner", Role::Practitioner)
+        .await
+        .unwrap()
+        .1
+        .secret;
+    assert_eq!(post(&app, &app.practitioner, &format!("/v1/contacts/{id}/claim"), None, None).await.status(), 200);
+    let taken = post(&app, &other, &format!("/v1/contacts/{id}/claim"), None, None).await;
+    assert_eq!(assert_problem(taken, 409).await["code"], "claimed_by_other");
+    // The lease lapses; the same practitioner takes it back (and the expiry is recorded).
+    app.clock.advance(TimeDelta::minutes(31));
+    assert_problem(post(&app, &app.practitioner, &format!("/v1/contacts/{id}/claim/renew"), None, None).await, 403)
+        .await;
+    assert_eq!(post(&app, &app.practitioner, &format!("/v1/contacts/{id}/claim"), None, None).await.status(), 200);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'claim.expired'").await, 1);
+    assert_problem(post(&app, &app.auditor, &format!("/v1/contacts/{id}/claim"), None, None).await, 403).await;
+}
