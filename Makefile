@@ -61,5 +61,7 @@ load-test: services ## run load-tests/run.sh (loopback only)
 	@source .local/services.env
 	load-tests/run.sh
 
-bench: ## cargo bench
+bench: services ## cargo bench (classification, and the ladder against PostgreSQL and Redis)
+	@source .local/services.env
+	export MASH_TEST_PG_ADMIN_URL="$$MASH_PG_ADMIN_URL" MASH_TEST_REDIS_URL="$$MASH_REDIS_URL"
 	cargo bench

@@ -282,7 +282,7 @@ impl ClocksApi {
     /// Ladder events (staff and monitoring).
     ///
     /// The notification outbox, oldest first: every ladder step that fired. Page with `after`;
-    /// an event that commits late is never skipped. Any staff role.
+    /// an event that commits late is never skipped. Practitioners, managers and auditors.
     #[oai(path = "/v1/events", method = "get", operation_id = "sla.event.list")]
     async fn events(
         &self,
