@@ -260,6 +260,10 @@ impl ClocksApi {
         kind: Path<String>,
         body: JsonBody<PauseRequest>,
     ) -> Result<ClocksResponses, ClockChangeError> {
+        let unknown = super::payload::unknown_fields(&body.value, &["reason"]);
+        if !unknown.is_empty() {
+            return Err(ApiError::validation(unknown).into());
+        }
         let reason = body.value.get("reason").and_then(|r| r.as_str()).map(str::to_owned).ok_or_else(|| {
             ApiError::validation(vec![FieldError { pointer: "/reason".into(), detail: "is required".into() }])
         })?;

@@ -19,6 +19,20 @@ use serde_json::Value;
 use super::problem::ApiError;
 use crate::{app::AppState, config::HttpSettings};
 
+/// Problems for every key of a small body other than `allowed` (reported at the body's pointer,
+/// so no unexpected key, which could hold anything, is echoed back).
+pub fn unknown_fields(body: &Value, allowed: &[&str]) -> Vec<crate::intake::FieldError> {
+    body.as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .map(|_| crate::intake::FieldError {
+            pointer: String::new(),
+            detail: "has a field that is not recognised".into(),
+        })
+        .collect()
+}
+
 /// A request body type that knows its size limit.
 pub trait BodyLimit {
     /// The largest body accepted, in bytes.

@@ -175,14 +175,7 @@ impl TriageApi {
                 return Err(ApiError::validation(errors).into());
             }
         };
-        let unknown: Vec<FieldError> = body
-            .value
-            .as_object()
-            .into_iter()
-            .flat_map(|o| o.keys())
-            .filter(|k| !matches!(k.as_str(), "urgency" | "reason"))
-            .map(|_| FieldError { pointer: String::new(), detail: "has a field that is not recognised".into() })
-            .collect();
+        let unknown = super::payload::unknown_fields(&body.value, &["urgency", "reason"]);
         if !unknown.is_empty() {
             return Err(ApiError::validation(unknown).into());
         }

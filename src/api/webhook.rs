@@ -82,6 +82,10 @@ fn webhook_error(err: &WebhookError, retry: u32, what: &str) -> ApiError {
 }
 
 fn fields(body: &Value, keys: &[&'static str]) -> Result<Vec<String>, ApiError> {
+    let unknown = super::payload::unknown_fields(body, keys);
+    if !unknown.is_empty() {
+        return Err(ApiError::validation(unknown));
+    }
     let mut missing = Vec::new();
     let mut values = Vec::new();
     for k in keys {

@@ -249,13 +249,7 @@ fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
 fn required(body: &Value, keys: &[&'static str]) -> Result<(), ApiError> {
     let allowed: &[&str] =
         &["staff_id", "reason", "queue", "body", "outcome", "rationale", "signpost_agency", "feedback"];
-    let unknown: Vec<FieldError> = body
-        .as_object()
-        .into_iter()
-        .flat_map(|o| o.keys())
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .map(|_| FieldError { pointer: String::new(), detail: "has a field that is not recognised".into() })
-        .collect();
+    let unknown = super::payload::unknown_fields(body, allowed);
     if !unknown.is_empty() {
         return Err(ApiError::validation(unknown));
     }

@@ -225,3 +225,18 @@ async fn staff_notifications_go_to_hub_endpoints_and_feedback_can_be_recorded_by
         .unwrap();
     assert_problem(again, 404).await;
 }
+
+#[tokio::test]
+async fn small_bodies_refuse_unknown_fields_too() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/v1/notification-endpoints"))
+        .bearer_auth(&app.admin)
+        .json(&json!({"url": "https://hooks.example/x", "secret": SECRET, "secrte": "typo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assert_problem(resp, 422).await["errors"][0]["pointer"], "");
+    assert_eq!(app.count("select count(*) from webhook_endpoints").await, 0);
+}
