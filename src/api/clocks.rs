@@ -27,10 +27,6 @@ use crate::{
     },
 };
 
-const CASE_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
-/// Events name contacts with their urgency and escalations: case data, so not for admins.
-const EVENT_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
-
 /// One step of a clock's escalation ladder.
 #[derive(Debug, Object)]
 pub struct LadderStepResponse {
@@ -241,7 +237,7 @@ impl ClocksApi {
         /// The contact's id.
         id: Path<String>,
     ) -> Result<ClocksResponses, ContactReadError> {
-        auth.0.require_staff(CASE_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
+        auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
         let contact = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
         Ok(ClocksResponses::Ok(Json(self.view(&auth, contact).await?)))
     }
@@ -297,7 +293,7 @@ impl ClocksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
     ) -> Result<EventsResponses, ListError> {
-        auth.0.require_staff(EVENT_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
+        auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
         let after_cursor = match after.0.as_deref() {
             None => None,
             Some(c) => Some(parse_cursor(c).ok_or_else(|| {

@@ -30,8 +30,6 @@ use crate::{
     },
 };
 
-/// Roles that may read case data. Admins manage keys and configuration, not cases.
-const CASE_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
 /// Batch items stored at once: enough to overlap round trips, few enough to leave the pool
 /// connections for other requests.
 const BATCH_CONCURRENCY: usize = 4;
@@ -681,7 +679,7 @@ impl IntakeApi {
                 .map(ContactResponse::from)
                 .map_err(|e| ApiError::from_intake(&e, retry))?,
             Principal::Staff(_) => {
-                auth.0.require_staff(CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
+                auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
                 let contact = intake::service::read_contact_as_staff(db, clock, &auth.0.actor(), id.into())
                     .await
                     .map_err(|e| ApiError::from_intake(&e, retry))?;

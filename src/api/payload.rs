@@ -19,6 +19,15 @@ use serde_json::Value;
 use super::problem::ApiError;
 use crate::{app::AppState, config::HttpSettings};
 
+/// The `If-Match` header: `None` when missing, `Some(None)` for `*` (any version), else the
+/// version from `"3"`, `W/"3"` or `3` (an unreadable tag matches no version).
+pub fn if_match(header: Option<&str>) -> Option<Option<i64>> {
+    header.map(|v| match v.trim() {
+        "*" => None,
+        tag => Some(tag.trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1)),
+    })
+}
+
 /// Problems for every key of a small body other than `allowed` (reported at the body's pointer,
 /// so no unexpected key, which could hold anything, is echoed back).
 pub fn unknown_fields(body: &Value, allowed: &[&str]) -> Vec<crate::intake::FieldError> {

@@ -273,7 +273,7 @@ pub fn convert_error(err: poem::Error) -> Response {
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.to_response();
     }
-    // A handler's own error enum (ReadError, SubmitError) arrives already rendered as a problem.
+    // A handler's own error enum (e.g. `SubmitError`) arrives already rendered as a problem.
     if err.is_from_response() {
         return err.into_response();
     }

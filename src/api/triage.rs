@@ -19,9 +19,6 @@ use crate::{
     triage::{self, TriageError},
 };
 
-/// Roles that may read case data.
-const CASE_READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
-
 /// A manager's re-rating of a contact.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
@@ -57,12 +54,6 @@ pub enum RerateResponses {
     /// Re-rated. The original classification and every re-rating stay on record.
     #[oai(status = 200)]
     Ok(Json<RerateResponse>, #[oai(header = "ETag")] String),
-}
-
-/// The version in an `If-Match` value: `"3"`, `W/"3"` or `3`. `None` when absent; an
-/// unreadable value matches no version.
-fn expected_version(if_match: Option<&str>) -> Option<i64> {
-    if_match.map(|v| v.trim().trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1))
 }
 
 /// The `ETag` for a contact version.
@@ -188,7 +179,8 @@ impl TriageApi {
             &triage::service::Rerate {
                 urgency: &urgency,
                 reason: &reason,
-                expected_version: expected_version(if_match.0.as_deref()),
+                // Optional on re-rating: absent or `*` skips the check.
+                expected_version: super::payload::if_match(if_match.0.as_deref()).flatten(),
             },
         )
         .await
@@ -221,7 +213,7 @@ impl TriageApi {
         id: Path<String>,
     ) -> Result<ChildContactsResponses, ContactReadError> {
         let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
+        auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
         let child_id = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("child"))?;
         let contacts =
             triage::service::contacts_about_child(&self.state.db, self.state.clock.as_ref(), &auth.0.actor(), child_id)

@@ -26,9 +26,6 @@ use crate::{
     worklist::{Claimed, DecisionInput, Worklist, WorklistError},
 };
 
-const WORKERS: &[Role] = &[Role::Practitioner, Role::Manager];
-const READERS: &[Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
-
 /// A queue's numbers.
 #[derive(Debug, Object)]
 pub struct QueueResponse {
@@ -244,12 +241,11 @@ fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
 
-/// Every key of `keys` is present as a string, and no other key is (a misspelt field is an
-/// error, never silently dropped).
-fn required(body: &Value, keys: &[&'static str]) -> Result<(), ApiError> {
-    let allowed: &[&str] =
-        &["staff_id", "reason", "queue", "body", "outcome", "rationale", "signpost_agency", "feedback"];
-    let unknown = super::payload::unknown_fields(body, allowed);
+/// Every key of `keys` is present as a string, and no key outside `keys` and `optional` is (a
+/// misspelt field is an error, never silently dropped).
+fn required(body: &Value, keys: &[&'static str], optional: &[&'static str]) -> Result<(), ApiError> {
+    let allowed: Vec<&str> = keys.iter().chain(optional).copied().collect();
+    let unknown = super::payload::unknown_fields(body, &allowed);
     if !unknown.is_empty() {
         return Err(ApiError::validation(unknown));
     }
@@ -259,15 +255,6 @@ fn required(body: &Value, keys: &[&'static str]) -> Result<(), ApiError> {
         .map(|k| FieldError { pointer: format!("/{k}"), detail: "is required and must be a string".into() })
         .collect();
     if missing.is_empty() { Ok(()) } else { Err(ApiError::validation(missing)) }
-}
-
-/// The `If-Match` value: `None` when missing (refused with 428), `Some(None)` for `*`, else the
-/// version (an unreadable one matches no version).
-fn if_match(header: Option<&str>) -> crate::worklist::service::Expected {
-    header.map(|v| match v.trim() {
-        "*" => None,
-        tag => Some(tag.trim_start_matches("W/").trim_matches('"').parse().unwrap_or(-1)),
-    })
 }
 
 /// The worklist.
@@ -305,7 +292,7 @@ impl WorklistApi {
     /// escalated), the oldest contact's age and the next deadline.
     #[oai(path = "/v1/queues", method = "get", operation_id = "worklist.queue.list")]
     async fn queues(&self, auth: BearerKey) -> Result<QueuesResponses, ListError> {
-        self.staff(&auth, READERS)?;
+        self.staff(&auth, Role::CASE_READERS)?;
         let now = self.state.clock.now();
         let queues = self.worklist().queues().await.map_err(|e| worklist_error(&e, self.retry()))?;
         Ok(QueuesResponses::Ok(Json(QueuesResponse {
@@ -345,7 +332,7 @@ impl WorklistApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
     ) -> Result<QueueContactsResponses, ContactReadError> {
-        self.staff(&auth, READERS)?;
+        self.staff(&auth, Role::CASE_READERS)?;
         let (offset, limit) = (offset.0.unwrap_or(0), limit.0.unwrap_or(50));
         let items = self
             .worklist()
@@ -384,7 +371,7 @@ impl WorklistApi {
         /// The queue's name.
         queue: Path<String>,
     ) -> Result<ClaimResponses, ContactReadError> {
-        let staff = self.staff(&auth, WORKERS)?;
+        let staff = self.staff(&auth, Role::CASEWORKERS)?;
         match self.worklist().claim_next(&staff, &queue.0).await.map_err(|e| worklist_error(&e, self.retry()))? {
             Some(claimed) => {
                 let tag = etag(claimed.version);
@@ -400,7 +387,7 @@ impl WorklistApi {
     /// someone else holds it.
     #[oai(path = "/v1/contacts/:id/claim", method = "post", operation_id = "worklist.contact.claim")]
     async fn claim_contact(&self, auth: BearerKey, id: Path<String>) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, WORKERS)?;
+        let staff = self.staff(&auth, Role::CASEWORKERS)?;
         let contact = contact_id(&id.0)?;
         let c = self
             .worklist()
@@ -413,7 +400,7 @@ impl WorklistApi {
     /// Renew a claim (its holder).
     #[oai(path = "/v1/contacts/:id/claim/renew", method = "post", operation_id = "worklist.claim.renew")]
     async fn renew(&self, auth: BearerKey, id: Path<String>) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, WORKERS)?;
+        let staff = self.staff(&auth, Role::CASEWORKERS)?;
         let contact = contact_id(&id.0)?;
         let c = self.worklist().renew(&staff, contact.into()).await.map_err(|e| worklist_error(&e, self.retry()))?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
@@ -429,11 +416,11 @@ impl WorklistApi {
         #[oai(name = "If-Match")]
         if_match_header: Header<Option<String>>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, WORKERS)?;
+        let staff = self.staff(&auth, Role::CASEWORKERS)?;
         let contact = contact_id(&id.0)?;
         let version = self
             .worklist()
-            .release(&staff, contact.into(), if_match(if_match_header.0.as_deref()))
+            .release(&staff, contact.into(), super::payload::if_match(if_match_header.0.as_deref()))
             .await
             .map_err(|e| worklist_error(&e, self.retry()))?;
         Ok(Self::changed(contact, version, None))
@@ -450,14 +437,14 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = self.staff(&auth, &[Role::Manager])?;
         let contact = contact_id(&id.0)?;
-        required(&body.value, &["staff_id", "reason"])?;
+        required(&body.value, &["staff_id", "reason"], &[])?;
         let to = str_field(&body.value, "staff_id").and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(|| {
             ApiError::validation(vec![FieldError { pointer: "/staff_id".into(), detail: "must be a staff id".into() }])
         })?;
         let reason = str_field(&body.value, "reason").unwrap_or_default();
         let c = self
             .worklist()
-            .assign(&manager, contact.into(), to.into(), reason, if_match(if_match_header.0.as_deref()))
+            .assign(&manager, contact.into(), to.into(), reason, super::payload::if_match(if_match_header.0.as_deref()))
             .await
             .map_err(|e| worklist_error(&e, self.retry()))?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
@@ -474,12 +461,12 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = self.staff(&auth, &[Role::Manager])?;
         let contact = contact_id(&id.0)?;
-        required(&body.value, &["queue", "reason"])?;
+        required(&body.value, &["queue", "reason"], &[])?;
         let (queue, reason) =
             (str_field(&body.value, "queue").unwrap_or_default(), str_field(&body.value, "reason").unwrap_or_default());
         let version = self
             .worklist()
-            .move_to(&manager, contact.into(), queue, reason, if_match(if_match_header.0.as_deref()))
+            .move_to(&manager, contact.into(), queue, reason, super::payload::if_match(if_match_header.0.as_deref()))
             .await
             .map_err(|e| worklist_error(&e, self.retry()))?;
         Ok(Self::changed(contact, version, None))
@@ -493,9 +480,9 @@ impl WorklistApi {
         id: Path<String>,
         body: JsonBody<NoteRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, WORKERS)?;
+        let staff = self.staff(&auth, Role::CASEWORKERS)?;
         let contact = contact_id(&id.0)?;
-        required(&body.value, &["body"])?;
+        required(&body.value, &["body"], &[])?;
         self.worklist()
             .add_note(&staff, contact.into(), str_field(&body.value, "body").unwrap_or_default())
             .await
@@ -518,9 +505,9 @@ impl WorklistApi {
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<DecisionRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, WORKERS)?;
+        let staff = self.staff(&auth, Role::CASEWORKERS)?;
         let contact = contact_id(&id.0)?;
-        required(&body.value, &["outcome", "rationale", "feedback"])?;
+        required(&body.value, &["outcome", "rationale", "feedback"], &["signpost_agency"])?;
         let input = DecisionInput {
             outcome: str_field(&body.value, "outcome").unwrap_or_default().to_owned(),
             rationale: str_field(&body.value, "rationale").unwrap_or_default().to_owned(),
@@ -529,7 +516,7 @@ impl WorklistApi {
         };
         let (version, scheduled) = self
             .worklist()
-            .decide(&staff, contact.into(), &input, if_match(if_match_header.0.as_deref()))
+            .decide(&staff, contact.into(), &input, super::payload::if_match(if_match_header.0.as_deref()))
             .await
             .map_err(|e| worklist_error(&e, self.retry()))?;
         crate::sla::timer::schedule_or_log(&self.state.redis, &scheduled).await;

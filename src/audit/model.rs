@@ -124,8 +124,19 @@ impl AuditAction {
     }
 
     /// Actions that read rather than change, as stored; used to filter a contact's history.
-    pub(crate) const READS: &'static [&'static str] =
-        &["contact.replayed", "contact.read", "audit.listed", "child.contacts_read", "events.listed", "queue.listed"];
+    pub(crate) const READ_ACTIONS: [AuditAction; 6] = [
+        Self::ContactReplayed,
+        Self::ContactRead,
+        Self::AuditListed,
+        Self::ChildContactsRead,
+        Self::EventsListed,
+        Self::QueueListed,
+    ];
+
+    /// The stored spellings of [`Self::READ_ACTIONS`].
+    pub(crate) fn reads() -> Vec<&'static str> {
+        Self::READ_ACTIONS.iter().map(|a| a.as_str()).collect()
+    }
 }
 
 /// One stored audit event.

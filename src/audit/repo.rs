@@ -78,7 +78,7 @@ pub(crate) async fn contact_writes(
           where contact_id = $1 and action <> all($2) order by id"
     )))
     .bind(contact_id)
-    .bind(AuditAction::READS)
+    .bind(AuditAction::reads())
     .fetch_all(conn)
     .await
 }

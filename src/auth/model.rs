@@ -61,6 +61,13 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// Roles that read case data (admins manage the service, not cases).
+    pub const CASE_READERS: &'static [Role] = &[Role::Practitioner, Role::Manager, Role::Auditor];
+    /// Roles that work contacts: claim, note, decide.
+    pub const CASEWORKERS: &'static [Role] = &[Role::Practitioner, Role::Manager];
+}
+
 /// An authenticated agency client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgencyPrincipal {

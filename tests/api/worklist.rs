@@ -456,3 +456,30 @@ async fn a_named_contact_can_be_claimed_unless_someone_else_holds_it() {
     assert_eq!(app.count("select count(*) from audit_events where action = 'claim.expired'").await, 1);
     assert_problem(post(&app, &app.auditor, &format!("/v1/contacts/{id}/claim"), None, None).await, 403).await;
 }
+
+#[tokio::test]
+async fn each_body_accepts_only_its_own_fields_and_a_re_rate_accepts_any_version() {
+    let app = spawn_app().await;
+    let id = submit(&app, &contact(&app, "FIELDS-1", "neglect")).await;
+    // A field that belongs to another worklist body is still unknown here.
+    let note = post(
+        &app,
+        &app.manager,
+        &format!("/v1/contacts/{id}/notes"),
+        Some(json!({"body": "x", "outcome": "early_help"})),
+        None,
+    )
+    .await;
+    assert_problem(note, 422).await;
+    // `If-Match: *` means "whatever it is now" on a re-rating too.
+    let rerate = app
+        .client
+        .post(app.url(&format!("/v1/contacts/{id}/rerate")))
+        .bearer_auth(&app.manager)
+        .header("if-match", "*")
+        .json(&json!({"urgency": "amber", "reason": "Escalating concern."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rerate.status(), 200);
+}
