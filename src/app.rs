@@ -1,62 +1,248 @@
-//! Composition root: the shared state, the HTTP server, and one shutdown signal for everything.
+//! The run root: starts what a process runs, from its role, and stops it all on one signal.
 //!
-//! Shutdown: SIGTERM or SIGINT cancels a [`CancellationToken`]; the server stops accepting,
-//! lets in-flight requests finish (up to `http.shutdown_grace_seconds`), and returns.
+//! A process is `serve` (the HTTP API, plus the background work when `worker.in_serve` is set)
+//! or `worker` (the background work only). The background work is:
+//! - **clock alignment**: keeps the process's clock aligned to PostgreSQL's (the one authority);
+//! - **ladder**: fires due escalation-ladder steps (the Redis index, then a PostgreSQL sweep);
+//! - **re-seed**: rebuilds the Redis index from PostgreSQL every minute (one replica at a time);
+//! - **claim expiry**: returns contacts whose claim lapsed to their queues;
+//! - **webhook delivery**: sends due deliveries (its own loop: a hanging receiver never delays
+//!   the ladder).
+//!
+//! Each runs as a named task under one [`CancellationToken`]. SIGTERM or SIGINT cancels it: the
+//! HTTP server stops accepting and drains in-flight requests (up to `http.shutdown_grace_seconds`),
+//! the loops finish their round. A task that panics, or ends while the process should be running,
+//! is logged by name and cancels everything, and [`run`] returns an error, so the process exits
+//! non-zero and its supervisor (Kubernetes) restarts it instead of a half-working process staying up.
+//!
+//! [`run_pending_work`] runs one round of every background job at the current clock, for tests
+//! and tools that step time by hand.
 
-use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{collections::HashMap, io, net::SocketAddr, sync::Arc, time::Duration};
 
+use anyhow::Context;
+use futures_util::future::BoxFuture;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use sqlx::PgPool;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    clock::SharedClock,
-    config::{PolicySettings, Settings},
-    db,
-    redis_store::RedisStore,
-    triage::{Policy, policy::DEFAULT_POLICY},
+    clock::authority::AlignedClock,
+    clocks::{timer, worker},
+    config::Settings,
+    state::AppState,
+    telemetry, webhook, worklist,
 };
 
-/// The policy named by `policy.file`, or the shipped default when it is empty.
-pub fn load_policy(settings: &PolicySettings) -> anyhow::Result<Policy> {
-    let (text, source) = match settings.file.as_deref() {
-        None | Some("") => (DEFAULT_POLICY.to_owned(), "the built-in default policy".to_owned()),
-        Some(path) => (
-            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read policy.file {path}: {e}"))?,
-            format!("policy.file {path}"),
-        ),
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessRole {
+    /// The HTTP API; with `worker.in_serve`, the background work too.
+    Serve,
+    /// The background work only (the Helm worker Deployment).
+    Worker,
+}
+
+/// How often claim expiry and webhook delivery run a round.
+const ROUND_EVERY: Duration = Duration::from_secs(1);
+/// How long the loops get to finish their round after shutdown is signalled.
+const LOOP_GRACE: Duration = Duration::from_secs(15);
+
+/// Runs a process of `role` until SIGTERM or SIGINT, or until one of its tasks fails.
+pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
+    let telemetry = telemetry::init(&settings.telemetry)?;
+    let listen = settings.http.listen;
+    // Serving and the ladder take their time from the database: one authority for every replica.
+    let aligned = Arc::new(AlignedClock::default());
+    let state = AppState::new(settings, aligned.clone())?;
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone())?;
+    aligned.align_at_start(&state.db).await;
+
+    let mut tasks = Tasks::new(shutdown.clone());
+    tasks.spawn("clock alignment", {
+        let (db, shutdown) = (state.db.clone(), shutdown.clone());
+        async move {
+            aligned.keep_aligned(db, shutdown).await;
+            Ok(())
+        }
+    });
+    let background = match role {
+        ProcessRole::Serve => state.settings.worker.in_serve,
+        ProcessRole::Worker => true,
     };
-    Policy::parse(&text).map_err(|errors| anyhow::anyhow!("{source} is invalid: {errors}"))
+    if background {
+        for (name, task) in background_tasks(&state, &shutdown) {
+            tasks.spawn(name, task);
+        }
+    }
+    if role == ProcessRole::Serve {
+        let (addr, server) = bind(state.clone(), listen, shutdown.clone())
+            .await
+            .with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
+        tracing::info!(%addr, "listening");
+        tasks.spawn("http", async move { Ok(server.await?) });
+    }
+    tracing::info!(?role, background, "started");
+    let result = tasks.supervise().await;
+    tracing::info!("stopped");
+    telemetry.shutdown();
+    result
 }
 
-/// Everything a request or worker needs, shared behind an `Arc`.
-pub struct AppState {
-    /// PostgreSQL, the system of record.
-    pub db: PgPool,
-    /// Redis, index and coordinator.
-    pub redis: RedisStore,
-    /// The one source of time.
-    pub clock: SharedClock,
-    /// Validated settings.
-    pub settings: Arc<Settings>,
-    /// The hub's policy, loaded and checked at start-up; its version is on every decision.
-    pub policy: Arc<Policy>,
-    /// The HTTP client for webhook deliveries (a 10 s timeout per attempt).
-    pub http: reqwest::Client,
+/// The background loops, each until `shutdown`.
+pub fn background_tasks(
+    state: &Arc<AppState>,
+    shutdown: &CancellationToken,
+) -> Vec<(&'static str, BoxFuture<'static, anyhow::Result<()>>)> {
+    let ladder = {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        Box::pin(async move {
+            while !shutdown.is_cancelled() {
+                let pause = match worker::run_pending_work(&state).await {
+                    Ok(_) => worker::next_wake(&state).await,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "ladder round failed");
+                        Duration::from_millis(500)
+                    }
+                };
+                sleep_or_stop(&shutdown, pause).await;
+            }
+            Ok(())
+        }) as BoxFuture<'static, anyhow::Result<()>>
+    };
+    let reseed = {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        Box::pin(async move {
+            while !shutdown.is_cancelled() {
+                let pause = match timer::reseed_if_free(&state.db, &state.redis).await {
+                    Ok(n) => {
+                        tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
+                        worker::RESEED_EVERY
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not re-seed the ladder index");
+                        ROUND_EVERY * 5
+                    }
+                };
+                sleep_or_stop(&shutdown, pause).await;
+            }
+            Ok(())
+        }) as BoxFuture<'static, anyhow::Result<()>>
+    };
+    let claims = {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        Box::pin(async move {
+            while !shutdown.is_cancelled() {
+                if let Err(err) = worklist::service::expire_claims(&state).await {
+                    tracing::warn!(error = %err, "could not expire claims");
+                }
+                sleep_or_stop(&shutdown, ROUND_EVERY).await;
+            }
+            Ok(())
+        }) as BoxFuture<'static, anyhow::Result<()>>
+    };
+    let deliveries = {
+        let (state, shutdown) = (state.clone(), shutdown.clone());
+        Box::pin(async move {
+            while !shutdown.is_cancelled() {
+                if let Err(err) = webhook::service::deliver_due(&state).await {
+                    tracing::warn!(error = %err, "webhook delivery round failed");
+                }
+                sleep_or_stop(&shutdown, ROUND_EVERY).await;
+            }
+            Ok(())
+        }) as BoxFuture<'static, anyhow::Result<()>>
+    };
+    vec![("ladder", ladder), ("re-seed", reseed), ("claim expiry", claims), ("webhook delivery", deliveries)]
 }
 
-impl AppState {
-    /// State for `settings`. Connects to nothing yet: the stores are reached on first use, so
-    /// the service starts (and reports not-ready) while a store is down.
-    /// Fails when the policy file is missing or invalid: the service must not triage under a
-    /// policy nobody checked.
-    pub fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
-        let policy = Arc::new(load_policy(&settings.policy)?);
-        let db = db::connect_lazy(&settings.database)?;
-        let redis = RedisStore::new(&settings.redis)?;
-        let http =
-            reqwest::Client::builder().timeout(Duration::from_secs(10)).user_agent("mash-triage-webhooks").build()?;
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, http }))
+async fn sleep_or_stop(shutdown: &CancellationToken, pause: Duration) {
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(pause) => {}
+    }
+}
+
+/// What one round of [`run_pending_work`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingWork {
+    pub claims_expired: usize,
+    pub steps_fired: usize,
+    pub webhooks_delivered: usize,
+}
+
+/// One round of every background job at the state's clock: expire lapsed claims, fire the due
+/// ladder steps, send the due webhook deliveries. What the loops do, without the loops.
+pub async fn run_pending_work(state: &AppState) -> anyhow::Result<PendingWork> {
+    Ok(PendingWork {
+        claims_expired: worklist::service::expire_claims(state).await?,
+        steps_fired: worker::run_pending_work(state).await?,
+        webhooks_delivered: webhook::service::deliver_due(state).await?,
+    })
+}
+
+/// Named tasks under one shutdown token; see the module docs for what failure means.
+pub struct Tasks {
+    set: JoinSet<anyhow::Result<()>>,
+    names: HashMap<tokio::task::Id, &'static str>,
+    shutdown: CancellationToken,
+}
+
+impl Tasks {
+    pub fn new(shutdown: CancellationToken) -> Self {
+        Self { set: JoinSet::new(), names: HashMap::new(), shutdown }
+    }
+
+    /// Starts `task` under `name`.
+    pub fn spawn(&mut self, name: &'static str, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        let handle = self.set.spawn(task);
+        self.names.insert(handle.id(), name);
+    }
+
+    /// Waits for every task. Returns an error naming the first task that panicked, failed, or
+    /// ended before shutdown was signalled; such a task cancels the others first.
+    pub async fn supervise(mut self) -> anyhow::Result<()> {
+        let mut failure: Option<anyhow::Error> = None;
+        loop {
+            // Once shutting down, the loops get a grace period; a task still running then is
+            // abandoned (the process is exiting anyway).
+            let next = if self.shutdown.is_cancelled() {
+                match tokio::time::timeout(LOOP_GRACE, self.set.join_next_with_id()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        tracing::warn!(tasks = self.set.len(), "tasks did not stop in time");
+                        self.set.abort_all();
+                        break;
+                    }
+                }
+            } else {
+                self.set.join_next_with_id().await
+            };
+            let Some(joined) = next else { break };
+            let (name, outcome) = match joined {
+                Ok((id, result)) => (self.name(id), result.err().map(|e| format!("failed: {e:#}"))),
+                Err(err) => (
+                    self.name(err.id()),
+                    Some(if err.is_panic() { "panicked".to_owned() } else { "was cancelled".to_owned() }),
+                ),
+            };
+            let problem = match outcome {
+                Some(problem) => Some(problem),
+                None if !self.shutdown.is_cancelled() => Some("ended before shutdown".to_owned()),
+                None => None,
+            };
+            if let Some(problem) = problem {
+                tracing::error!(task = name, problem = %problem, "a task stopped; stopping the process");
+                failure.get_or_insert_with(|| anyhow::anyhow!("task `{name}` {problem}"));
+                self.shutdown.cancel();
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    fn name(&self, id: tokio::task::Id) -> &'static str {
+        self.names.get(&id).copied().unwrap_or("unnamed")
     }
 }
 
@@ -93,4 +279,57 @@ pub fn cancel_on_signal(token: CancellationToken) -> io::Result<()> {
         token.cancel();
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn until_shutdown(shutdown: CancellationToken) -> anyhow::Result<()> {
+        shutdown.cancelled().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_task_that_panics_is_named_and_stops_every_other_task() {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Tasks::new(shutdown.clone());
+        tasks.spawn("steady", until_shutdown(shutdown.clone()));
+        tasks.spawn("faulty", async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            panic!("boom");
+        });
+        let err = tokio::time::timeout(Duration::from_secs(5), tasks.supervise())
+            .await
+            .expect("supervise returns once the panic has stopped the others")
+            .expect_err("a panic is a failure");
+        assert_eq!(err.to_string(), "task `faulty` panicked");
+        assert!(shutdown.is_cancelled(), "the other tasks were told to stop");
+    }
+
+    #[tokio::test]
+    async fn a_task_that_ends_early_or_fails_stops_the_process() {
+        for (task, expected) in [
+            (Box::pin(async { Ok(()) }) as BoxFuture<'static, anyhow::Result<()>>, "task `loop` ended before shutdown"),
+            (Box::pin(async { anyhow::bail!("no database") }), "task `loop` failed: no database"),
+        ] {
+            let shutdown = CancellationToken::new();
+            let mut tasks = Tasks::new(shutdown.clone());
+            tasks.spawn("steady", until_shutdown(shutdown.clone()));
+            tasks.spawn("loop", task);
+            let err = tasks.supervise().await.expect_err("an early end is a failure");
+            assert_eq!(err.to_string(), expected);
+            assert!(shutdown.is_cancelled());
+        }
+    }
+
+    #[tokio::test]
+    async fn tasks_that_stop_on_shutdown_are_a_clean_exit() {
+        let shutdown = CancellationToken::new();
+        let mut tasks = Tasks::new(shutdown.clone());
+        tasks.spawn("a", until_shutdown(shutdown.clone()));
+        tasks.spawn("b", until_shutdown(shutdown.clone()));
+        shutdown.cancel();
+        tasks.supervise().await.expect("a clean shutdown");
+    }
 }

@@ -2,11 +2,9 @@
 //! one staff member per role. Agencies are created once; keys are new on every run (a key is
 //! shown only when it is created).
 
-use sqlx::PgPool;
-
 use crate::{
-    auth::{self, AgencyKind, AuthError, Role, service},
-    clock::Clock,
+    auth::{AgencyKind, AuthError, Role, service},
+    state::AppState,
 };
 
 /// Demo agencies: name and kind.
@@ -26,19 +24,19 @@ pub struct DemoKey {
 }
 
 /// Creates the demo agencies (if missing), one fresh key for each, and one staff key per role.
-pub async fn seed(db: &PgPool, clock: &dyn Clock) -> Result<Vec<DemoKey>, AuthError> {
+pub async fn seed(state: &AppState) -> Result<Vec<DemoKey>, AuthError> {
     let mut keys = Vec::new();
     for (name, kind) in DEMO_AGENCIES {
-        let agency_id = match service::create_agency(db, clock, name, *kind).await {
+        let agency_id = match service::create_agency(state, name, *kind).await {
             Ok(id) => id,
-            Err(AuthError::DuplicateAgency) => service::find_agency(db, name).await?,
+            Err(AuthError::DuplicateAgency) => service::find_agency(state, name).await?,
             Err(err) => return Err(err),
         };
-        let key = service::create_agency_key(db, clock, agency_id).await?;
+        let key = service::create_agency_key(state, agency_id).await?;
         keys.push(DemoKey { label: format!("agency  {kind:<16} {name} ({agency_id})"), secret: key.secret });
     }
     for role in [Role::Practitioner, Role::Manager, Role::Auditor, Role::Admin] {
-        let (_, key) = auth::service::create_staff_with_key(db, clock, &format!("Demo {role}"), role).await?;
+        let (_, key) = service::create_staff_with_key(state, &format!("Demo {role}"), role).await?;
         keys.push(DemoKey { label: format!("staff   {role:<16}"), secret: key.secret });
     }
     Ok(keys)

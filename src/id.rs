@@ -55,3 +55,12 @@ id_type!(
     /// A clock on a contact (decision or feedback).
     ClockId
 );
+id_type!(
+    /// A child named in a contact (each contact's children have their own ids; matching links
+    /// them across contacts).
+    ChildId
+);
+id_type!(
+    /// A webhook delivery: the `X-Mash-Delivery` id, the same on every retry.
+    DeliveryId
+);

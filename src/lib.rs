@@ -1,7 +1,8 @@
 //! mash-triage: the front door of a Multi-Agency Safeguarding Hub.
 //!
 //! Module map (see `ARCHITECTURE.md` for the path of a contact and the invariants):
-//! - [`app`]: composition root: state, HTTP server, shutdown.
+//! - [`app`]: the run root: starts HTTP and the background loops a process's role needs; shutdown.
+//! - [`state`]: the service context every service takes (pool, Redis, clock, policy, settings).
 //! - [`config`]: typed, validated settings from `config/default.toml` and the environment.
 //! - [`telemetry`]: logs and traces; ids only, never personal data.
 //! - [`clock`]: the injectable source of time.
@@ -9,11 +10,14 @@
 //! - [`db`], [`redis_store`]: connection pools and store-level error classification.
 //! - [`api`]: the only module that knows about HTTP (poem / poem-openapi).
 //! - [`auth`]: agencies, staff, API keys, principals and roles.
+//! - [`contact`]: the contact's table, status, `If-Match` precondition and case file.
 //! - [`intake`]: validating, de-duplicating and storing contacts.
 //! - [`audit`]: the append-only audit trail.
-//! - [`sla`]: working-time calendar, clock budgets, deadlines.
+//! - [`worktime`]: working-time calendar, clock budgets, deadlines (pure maths).
+//! - [`clocks`]: clocks on contacts, the escalation ladder and its Redis index.
 //! - [`triage`]: urgency, reasons and queue from the versioned policy file.
-//! - [`webhook`]: signed, retried delivery of the outbox to agencies and hub endpoints.
+//! - [`outbox`]: webhook endpoints, and deliveries queued in the transaction of their event.
+//! - [`webhook`]: signed, retried sending of the outbox; a delivered decision stops the feedback clock.
 //! - [`worklist`]: queues, claims, notes and decisions.
 //! - [`demo`]: demo agencies and staff for `make run`.
 
@@ -23,12 +27,16 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod contact;
 pub mod db;
 pub mod demo;
 pub mod id;
 pub mod intake;
+pub mod outbox;
 pub mod redis_store;
-pub mod sla;
+pub mod state;
+pub mod clocks;
+pub mod worktime;
 pub mod telemetry;
 pub mod triage;
 pub mod webhook;

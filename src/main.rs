@@ -7,17 +7,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mash_triage::{
-    app::{self, AppState},
+    app::{self, ProcessRole},
     auth::{AgencyKind, Role, service},
-    clock::{SharedClock, SystemClock},
+    clock::SystemClock,
     config::Settings,
     db, demo,
     intake::{Today, validate::parse_new_contact},
-    sla::authority::AlignedClock,
-    telemetry,
+    state::AppState,
     triage::{ChildFacts, ContactFacts, Policy, classify},
 };
-use tokio_util::sync::CancellationToken;
 
 /// The front door of a Multi-Agency Safeguarding Hub.
 #[derive(Debug, Parser)]
@@ -31,7 +29,7 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (settings from config and the environment; see the README).
     Serve,
-    /// Run the escalation-ladder worker only (timers and the Redis re-seed).
+    /// Run the background work only: the escalation ladder, its re-seed, claim expiry and webhook delivery.
     Worker,
     /// Apply pending database migrations.
     Migrate,
@@ -212,34 +210,22 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    // Serving and the ladder take their time from the database (one authority for every replica);
-    // the one-shot commands use the local clock.
-    let aligned = Arc::new(AlignedClock::default());
-    let clock: SharedClock = match cli.command {
-        Command::Serve | Command::Worker => aligned.clone(),
-        _ => Arc::new(SystemClock),
+    // A state over a connected pool, for the commands that need the database now.
+    let connect = async |settings: Settings| {
+        db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
+        AppState::new(settings, Arc::new(SystemClock))
     };
     match cli.command {
-        Command::Serve => serve(settings, clock, aligned).await,
-        Command::Worker => {
-            let telemetry = telemetry::init(&settings.telemetry)?;
-            let state = AppState::new(settings, clock)?;
-            let shutdown = CancellationToken::new();
-            app::cancel_on_signal(shutdown.clone())?;
-            aligned.align_at_start(&state.db).await;
-            tokio::spawn(aligned.keep_aligned(state.db.clone(), shutdown.clone()));
-            tracing::info!("ladder worker started");
-            mash_triage::sla::worker::run(state, shutdown).await;
-            telemetry.shutdown();
-            Ok(())
-        }
+        Command::Serve => app::run(ProcessRole::Serve, settings).await,
+        Command::Worker => app::run(ProcessRole::Worker, settings).await,
         Command::Policy { .. } => unreachable!("handled before settings are loaded"),
         Command::Openapi => {
             // The spec needs no stores: a state over lazy pools is enough.
-            print!("{}", mash_triage::api::openapi_json(&AppState::new(settings, clock)?));
+            print!("{}", mash_triage::api::openapi_json(&AppState::new(settings, Arc::new(SystemClock))?));
             Ok(())
         }
         Command::Migrate => {
+            // Migrating needs no policy, so a state is not built for it.
             let pool =
                 db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
             db::MIGRATOR.run(&pool).await.context("migration failed")?;
@@ -247,22 +233,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Agency { command: AgencyCommand::Create { name, kind } } => {
-            let pool =
-                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
-            let id = service::create_agency(&pool, clock.as_ref(), &name, kind).await?;
+            let id = service::create_agency(&connect(settings).await?, &name, kind).await?;
             println!("{id}");
             Ok(())
         }
         Command::Key { command: KeyCommand::Create { agency, staff, role } } => {
-            let pool =
-                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
+            let state = connect(settings).await?;
             let key = match (agency, staff, role) {
                 (Some(agency), _, _) => {
-                    let agency_id = service::find_agency(&pool, &agency).await?;
-                    service::create_agency_key(&pool, clock.as_ref(), agency_id).await?
+                    let agency_id = service::find_agency(&state, &agency).await?;
+                    service::create_agency_key(&state, agency_id).await?
                 }
                 (None, Some(name), Some(role)) => {
-                    service::create_staff_with_key(&pool, clock.as_ref(), &name, role).await?.1
+                    service::create_staff_with_key(&state, &name, role).await?.1
                 }
                 _ => anyhow::bail!("give --agency, or --staff with --role"),
             };
@@ -270,39 +253,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => {
-            let pool =
-                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
-            for key in demo::seed(&pool, clock.as_ref()).await? {
+            for key in demo::seed(&connect(settings).await?).await? {
                 println!("{}  {}", key.label, key.secret);
             }
             Ok(())
         }
     }
-}
-
-async fn serve(settings: Settings, clock: SharedClock, aligned: Arc<AlignedClock>) -> anyhow::Result<()> {
-    let telemetry = telemetry::init(&settings.telemetry)?;
-    let listen = settings.http.listen;
-    let state = AppState::new(settings, clock)?;
-    let shutdown = CancellationToken::new();
-    app::cancel_on_signal(shutdown.clone())?;
-    aligned.align_at_start(&state.db).await;
-    tokio::spawn(aligned.keep_aligned(state.db.clone(), shutdown.clone()));
-    let worker = state
-        .settings
-        .worker
-        .in_serve
-        .then(|| tokio::spawn(mash_triage::sla::worker::run(state.clone(), shutdown.clone())));
-    let (addr, server) =
-        app::bind(state, listen, shutdown).await.with_context(|| format!("cannot listen on {listen} (http.listen)"))?;
-    tracing::info!(%addr, "listening");
-    let result = server.await;
-    if let Some(worker) = worker {
-        let _ = worker.await;
-    }
-    tracing::info!("stopped");
-    telemetry.shutdown();
-    Ok(result?)
 }
 
 #[cfg(test)]

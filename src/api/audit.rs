@@ -7,11 +7,11 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 
 use super::{
     ApiTags,
-    problem::{ApiError, ListError},
+    problem::ListError,
     security::BearerKey,
 };
 use crate::{
-    app::AppState,
+    state::AppState,
     audit::{self, AuditEvent, AuditFilter},
     auth::Role,
 };
@@ -98,13 +98,10 @@ impl AuditApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
     ) -> Result<ListAuditResponse, ListError> {
-        let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(&[Role::Auditor]).map_err(|e| ApiError::from_auth(&e, retry))?;
+        auth.0.require_staff(&[Role::Auditor])?;
         let limit = limit.0.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let filter = AuditFilter { contact_id: contact_id.0.map(Into::into), after: after.0, limit };
-        let events = audit::list(&self.state.db, self.state.clock.now(), &auth.0.actor(), &filter)
-            .await
-            .map_err(|e| ApiError::from_store(&e, retry))?;
+        let events = audit::list(&self.state, &auth.0.actor(), &filter).await?;
         let full_page = i64::try_from(events.len()).is_ok_and(|n| n == limit);
         let next_after = events.last().filter(|_| full_page).map(|e| e.id);
         Ok(ListAuditResponse::Ok(Json(AuditPage { events: events.into_iter().map(Into::into).collect(), next_after })))

@@ -12,19 +12,18 @@ use poem_openapi::{
 
 use super::{
     ApiTags,
+    path::IdPath,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, ClockChangeError, ContactReadError, ListError},
     security::BearerKey,
 };
 use crate::{
-    app::AppState,
     auth::Role,
+    clocks::{self, service::ClockView},
     config::HttpSettings,
+    id::ContactId,
     intake::FieldError,
-    sla::{
-        self,
-        service::{ClockError, ClockView},
-    },
+    state::AppState,
 };
 
 /// One step of a clock's escalation ladder.
@@ -157,23 +156,6 @@ pub enum EventsResponses {
     Ok(Json<EventsPage>),
 }
 
-fn clock_error(err: &ClockError, retry: u32) -> ApiError {
-    let conflict = |detail: &str| {
-        ApiError::new(poem::http::StatusCode::CONFLICT, "clock_state", "The clock cannot do that now", detail)
-    };
-    match err {
-        ClockError::NotFound => ApiError::not_found("clock"),
-        ClockError::ReasonNotAllowed => ApiError::validation(vec![FieldError {
-            pointer: "/reason".into(),
-            detail: "must be one of the policy's pause reasons".into(),
-        }]),
-        ClockError::NotRunning => conflict("The clock is not running."),
-        ClockError::NotPaused => conflict("The clock is not paused."),
-        ClockError::Stopped => conflict("The clock has stopped."),
-        ClockError::Store(e) => ApiError::from_store(e, retry),
-    }
-}
-
 fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
     let (xid, id) = cursor.split_once('.')?;
     let xid: u64 = xid.parse().ok()?;
@@ -186,39 +168,28 @@ pub struct ClocksApi {
 }
 
 impl ClocksApi {
-    fn retry(&self) -> u32 {
-        self.state.settings.http.retry_after_seconds
-    }
-
-    async fn view(&self, auth: &BearerKey, contact: uuid::Uuid) -> Result<ClocksResponse, ApiError> {
-        let now = self.state.clock.now();
-        let clocks = sla::service::clocks_of(&self.state.db, &self.state.policy, &auth.0.actor(), contact.into(), now)
-            .await
-            .map_err(|e| ApiError::from_store(&e, self.retry()))?
-            .ok_or_else(|| ApiError::not_found("contact"))?;
-        Ok(ClocksResponse { contact_id: contact, clocks: clocks.into_iter().map(Into::into).collect() })
+    async fn view(&self, auth: &BearerKey, contact: ContactId) -> Result<ClocksResponse, ApiError> {
+        let clocks =
+            clocks::service::clocks_of(&self.state, &auth.0.actor(), contact).await?.ok_or_else(|| ApiError::not_found("contact"))?;
+        Ok(ClocksResponse { contact_id: contact.0, clocks: clocks.into_iter().map(Into::into).collect() })
     }
 
     async fn change(
         &self,
         auth: &BearerKey,
-        id: &str,
+        contact: ContactId,
         kind: &str,
         reason: Option<String>,
     ) -> Result<ClocksResponse, ApiError> {
-        auth.0.require_staff(&[Role::Manager]).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
-        let contact = uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found("contact"))?;
+        auth.0.require_staff(&[Role::Manager])?;
         if !matches!(kind, "decision" | "feedback") {
             return Err(ApiError::not_found("clock"));
         }
-        let (db, clock, policy, actor) =
-            (&self.state.db, self.state.clock.as_ref(), &self.state.policy, auth.0.actor());
-        let scheduled = match reason {
-            Some(reason) => sla::service::pause(db, clock, policy, &actor, contact.into(), kind, &reason).await,
-            None => sla::service::resume(db, clock, policy, &actor, contact.into(), kind).await,
+        let actor = auth.0.actor();
+        match reason {
+            Some(reason) => clocks::service::pause(&self.state, &actor, contact, kind, &reason).await?,
+            None => clocks::service::resume(&self.state, &actor, contact, kind).await?,
         }
-        .map_err(|e| clock_error(&e, self.retry()))?;
-        sla::timer::schedule_or_log(&self.state.redis, &scheduled).await;
         self.view(auth, contact).await
     }
 }
@@ -235,11 +206,10 @@ impl ClocksApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: Path<String>,
+        id: IdPath<ContactId>,
     ) -> Result<ClocksResponses, ContactReadError> {
-        auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
-        let contact = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
-        Ok(ClocksResponses::Ok(Json(self.view(&auth, contact).await?)))
+        auth.0.require_staff(Role::CASE_READERS)?;
+        Ok(ClocksResponses::Ok(Json(self.view(&auth, id.0).await?)))
     }
 
     /// Pause a clock (managers).
@@ -251,7 +221,7 @@ impl ClocksApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: Path<String>,
+        id: IdPath<ContactId>,
         /// `decision` or `feedback`.
         kind: Path<String>,
         body: JsonBody<PauseRequest>,
@@ -263,7 +233,7 @@ impl ClocksApi {
         let reason = body.value.get("reason").and_then(|r| r.as_str()).map(str::to_owned).ok_or_else(|| {
             ApiError::validation(vec![FieldError { pointer: "/reason".into(), detail: "is required".into() }])
         })?;
-        Ok(ClocksResponses::Ok(Json(self.change(&auth, &id.0, &kind.0, Some(reason)).await?)))
+        Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, Some(reason)).await?)))
     }
 
     /// Resume a paused clock (managers). Audited.
@@ -272,11 +242,11 @@ impl ClocksApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: Path<String>,
+        id: IdPath<ContactId>,
         /// `decision` or `feedback`.
         kind: Path<String>,
     ) -> Result<ClocksResponses, ClockChangeError> {
-        Ok(ClocksResponses::Ok(Json(self.change(&auth, &id.0, &kind.0, None).await?)))
+        Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, None).await?)))
     }
 
     /// Ladder events (staff and monitoring).
@@ -293,7 +263,7 @@ impl ClocksApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<i64>>,
     ) -> Result<EventsResponses, ListError> {
-        auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, self.retry()))?;
+        auth.0.require_staff(Role::CASE_READERS)?;
         let after_cursor = match after.0.as_deref() {
             None => None,
             Some(c) => Some(parse_cursor(c).ok_or_else(|| {
@@ -305,15 +275,9 @@ impl ClocksApi {
                 )
             })?),
         };
-        let rows = sla::service::events(
-            &self.state.db,
-            self.state.clock.now(),
-            &auth.0.actor(),
-            after_cursor,
-            limit.0.unwrap_or(100).clamp(1, 1000),
-        )
-        .await
-        .map_err(|e| ApiError::from_store(&e, self.retry()))?;
+        let rows =
+            clocks::service::events(&self.state, &auth.0.actor(), after_cursor, limit.0.unwrap_or(100).clamp(1, 1000))
+                .await?;
         let events: Vec<EventResponse> = rows
             .into_iter()
             .map(|e| EventResponse {

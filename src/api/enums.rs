@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::{
     auth::{AgencyKind, Role},
-    intake::model::{
+    contact::model::{
         Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship,
     },
 };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Probe result.
 #[derive(Debug, Object)]

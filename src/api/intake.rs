@@ -8,26 +8,31 @@ use std::sync::{
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, stream};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json, types::ParseFromJSON};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::ParseFromJSON};
 
 use super::{
     ApiTags,
+    path::IdPath,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, BatchError, ContactReadError, Problem, SubmitError},
     security::BearerKey,
 };
 use crate::{
-    app::AppState,
     auth::{AgencyPrincipal, Principal, Role},
     config::HttpSettings,
-    intake::{
-        self, ContactRecord, NewContact, StaffContact, Submitted, Today,
+    contact::{
+        self, ContactRecord, NewContact, StaffContact,
         model::{
             Classification, Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought,
             Relationship,
         },
+    },
+    id::ContactId,
+    intake::{
+        self, Submitted, Today,
         validate::{self, FieldError},
     },
+    state::AppState,
 };
 
 /// Batch items stored at once: enough to overlap round trips, few enough to leave the pool
@@ -456,9 +461,9 @@ impl ContactResponse {
             .children
             .into_iter()
             .map(|ch| ContactChildResponse {
-                id: ch.id,
+                id: ch.id.0,
                 index: ch.ordinal,
-                matched_contact_ids: ch.matched_contact_ids,
+                matched_contact_ids: ch.matched_contact_ids.into_iter().map(|c| c.0).collect(),
             })
             .collect();
         let ratings = c
@@ -499,7 +504,7 @@ impl ContactResponse {
                 c.deliveries
                     .into_iter()
                     .map(|d| DeliveryResponse {
-                        id: d.id,
+                        id: d.id.0,
                         event: d.event_kind,
                         status: d.status,
                         attempts: d.attempts,
@@ -584,25 +589,8 @@ impl IntakeApi {
         format!("{}/v1/contacts/{id}", self.state.settings.http.public_base_url)
     }
 
-    fn retry_after(&self) -> u32 {
-        self.state.settings.http.retry_after_seconds
-    }
-
     async fn submit_one(&self, agency: &AgencyPrincipal, contact: &NewContact) -> Result<Submitted, ApiError> {
-        intake::service::submit_contact(
-            &self.state.db,
-            &self.state.redis,
-            self.state.clock.as_ref(),
-            &self.state.policy,
-            agency,
-            contact,
-        )
-        .await
-        .map_err(|e| ApiError::from_intake(&e, self.retry_after()))
-    }
-
-    fn require_agency(&self, principal: &Principal) -> Result<AgencyPrincipal, ApiError> {
-        principal.require_agency().map_err(|e| ApiError::from_auth(&e, self.retry_after()))
+        Ok(intake::service::submit_contact(&self.state, agency, contact).await?)
     }
 }
 
@@ -615,7 +603,7 @@ impl IntakeApi {
     /// with a different body it is a 409. Agency keys only.
     #[oai(path = "/v1/contacts", method = "post", operation_id = "intake.contact.create")]
     async fn create(&self, auth: BearerKey, body: JsonBody<NewContactRequest>) -> Result<SubmitResponse, SubmitError> {
-        let agency = self.require_agency(&auth.0)?;
+        let agency = auth.0.require_agency()?;
         let contact = validate::parse_new_contact(&body.value, self.today()).map_err(ApiError::validation)?;
         Ok(match self.submit_one(&agency, &contact).await? {
             Submitted::Created(r) => SubmitResponse::Created(Json(r.clone().into()), self.location(r.id.0)),
@@ -634,7 +622,7 @@ impl IntakeApi {
         auth: BearerKey,
         body: JsonBody<BatchRequest>,
     ) -> Result<BatchSubmitResponse, BatchError> {
-        let agency = self.require_agency(&auth.0)?;
+        let agency = auth.0.require_agency()?;
         let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
         // Items that repeat an earlier item's agency_reference wait until the earlier ones are
         // stored, so the first occurrence wins and the repeats are replays (200) or conflicts
@@ -654,7 +642,7 @@ impl IntakeApi {
             results.push(self.batch_item(&agency, index, item, &store_down).await);
         }
         results.sort_by_key(|r| r.index);
-        let retry_after = store_down.load(Ordering::Relaxed).then(|| self.retry_after().to_string());
+        let retry_after = store_down.load(Ordering::Relaxed).then(|| self.state.retry_after().to_string());
         Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results }), retry_after))
     }
 
@@ -669,21 +657,13 @@ impl IntakeApi {
         &self,
         auth: BearerKey,
         /// The contact's id (a UUID). Anything else is "not found".
-        id: Path<String>,
+        id: IdPath<ContactId>,
     ) -> Result<GetContactResponse, ContactReadError> {
-        let id = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
-        let (db, clock, retry) = (&self.state.db, self.state.clock.as_ref(), self.retry_after());
         let view = match auth.0 {
-            Principal::Agency(agency) => intake::service::read_contact_as_agency(db, clock, &agency, id.into())
-                .await
-                .map(ContactResponse::from)
-                .map_err(|e| ApiError::from_intake(&e, retry))?,
+            Principal::Agency(agency) => contact::service::read_contact_as_agency(&self.state, &agency, id.0).await?.into(),
             Principal::Staff(_) => {
-                auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
-                let contact = intake::service::read_contact_as_staff(db, clock, &auth.0.actor(), id.into())
-                    .await
-                    .map_err(|e| ApiError::from_intake(&e, retry))?;
-                ContactResponse::for_staff(contact)?
+                auth.0.require_staff(Role::CASE_READERS)?;
+                ContactResponse::for_staff(contact::service::read_contact_as_staff(&self.state, &auth.0.actor(), id.0).await?)?
             }
         };
         let tag = view.version.map(super::triage::etag);
@@ -704,7 +684,7 @@ impl IntakeApi {
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let outcome = match item {
             Err(errors) => Err(ApiError::validation(errors)),
-            Ok(_) if store_down.load(Ordering::Relaxed) => Err(ApiError::unavailable(self.retry_after())),
+            Ok(_) if store_down.load(Ordering::Relaxed) => Err(ApiError::unavailable()),
             Ok(contact) => {
                 let outcome = self.submit_one(agency, &contact).await;
                 if outcome.as_ref().is_err_and(|e| e.problem.status == 503) {

@@ -1,14 +1,19 @@
 //! HTTP: the only module that knows about poem and poem-openapi.
 //!
-//! One `#[OpenApi]` struct per area ([`intake`], [`audit`], [`health`]), each holding the shared
-//! [`AppState`]. [`routes`] assembles them with Swagger UI, the spec, request tracing and the
-//! conversion of every error into an RFC 9457 problem ([`problem`]).
+//! One `#[OpenApi]` struct per area ([`intake`], [`triage`], [`clocks`], [`worklist`],
+//! [`webhook`], [`audit`], [`health`]), each holding the shared [`AppState`]. Handlers only
+//! translate HTTP: they take typed inputs ([`security::BearerKey`], [`path::IdPath`],
+//! [`payload::JsonBody`]), call one domain service, and let `?` turn domain errors into
+//! problems ([`problem`], the one mapping). [`routes`] assembles them with Swagger UI, the spec,
+//! request tracing, `Retry-After` on 503s and the conversion of every error into an RFC 9457
+//! problem.
 
 pub mod audit;
 pub mod clocks;
 pub mod enums;
 pub mod health;
 pub mod intake;
+pub mod path;
 pub mod payload;
 pub mod problem;
 pub mod security;
@@ -19,10 +24,10 @@ pub mod worklist;
 
 use std::sync::Arc;
 
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Groups of operations in the published spec.
 #[derive(Tags)]
@@ -35,6 +40,8 @@ pub enum ApiTags {
     Clocks,
     /// Queues, claims, notes and decisions.
     Worklist,
+    /// Webhook endpoints (agencies' and the hub's), and recording that a referrer was told.
+    Webhooks,
     /// The append-only audit trail.
     Audit,
     /// Liveness and readiness probes.
@@ -85,6 +92,7 @@ pub fn openapi_json(state: &Arc<AppState>) -> String {
 
 /// Every route, with tracing and problem responses.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+    let retry_after = state.retry_after();
     let service = openapi_service(&state);
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -99,5 +107,37 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
             problem::ApiError::internal().to_response()
         }))
         .catch_all_error(|err| async move { problem::convert_error(err) })
+        .with(RetryAfter(retry_after))
         .with(trace::RequestTrace)
+}
+
+/// Sets `Retry-After` on every 503 as it is rendered, from `http.retry_after_seconds`: the one
+/// place the interval is decided, whichever handler or extractor found the store down.
+struct RetryAfter(u32);
+
+impl<E: Endpoint> poem::Middleware<E> for RetryAfter {
+    type Output = RetryAfterEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RetryAfterEndpoint { inner, seconds: self.0.to_string() }
+    }
+}
+
+struct RetryAfterEndpoint<E> {
+    inner: E,
+    seconds: String,
+}
+
+impl<E: Endpoint> Endpoint for RetryAfterEndpoint<E> {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<Self::Output> {
+        let mut resp = self.inner.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+        if resp.status() == poem::http::StatusCode::SERVICE_UNAVAILABLE
+            && let Ok(value) = poem::http::HeaderValue::from_str(&self.seconds)
+        {
+            resp.headers_mut().insert(poem::http::header::RETRY_AFTER, value);
+        }
+        Ok(resp)
+    }
 }

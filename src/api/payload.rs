@@ -17,7 +17,7 @@ use poem_openapi::{
 use serde_json::Value;
 
 use super::problem::ApiError;
-use crate::{app::AppState, config::HttpSettings};
+use crate::{config::HttpSettings, state::AppState};
 
 /// The `If-Match` header: `None` when missing, `Some(None)` for `*` (any version), else the
 /// version from `"3"`, `W/"3"` or `3` (an unreadable tag matches no version).

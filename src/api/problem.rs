@@ -1,20 +1,34 @@
 //! RFC 9457 problem responses: the one place that maps domain errors to HTTP.
 //!
-//! Every error the service returns, whether from a handler, an extractor (body, key) or the
-//! framework (unknown route, bad path parameter), leaves as `application/problem+json` with a
+//! Every error the service returns, whether from a handler, an extractor (body, key, path id) or
+//! the framework (unknown route, bad parameter), leaves as `application/problem+json` with a
 //! stable `code`. Details never quote submitted values: they name fields and rules only.
+//!
+//! Each domain error converts with `From` (so handlers use `?`), in the `impl From` blocks below:
+//! one match per domain error, and nowhere else. A 503 carries no retry interval of its own:
+//! the `RetryAfter` middleware in `api` adds `Retry-After` from the settings when the response
+//! is rendered.
 
 use poem::{Response, error::ResponseError, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
 use crate::{
     auth::AuthError,
+    clocks::service::ClockError,
+    contact::ContactError,
     db::StoreError,
     intake::{FieldError, IntakeError},
+    outbox::OutboxError,
+    triage::TriageError,
+    worklist::WorklistError,
 };
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// `Retry-After` on a typed 503 before the `RetryAfter` middleware replaces it with the
+/// configured interval.
+const RETRY_AFTER_PLACEHOLDER: &str = "1";
 
 /// An RFC 9457 problem.
 #[derive(Debug, Clone, PartialEq, Object)]
@@ -56,8 +70,6 @@ impl From<FieldError> for ProblemField {
 #[error("{}: {}", .problem.code, .problem.detail)]
 pub struct ApiError {
     pub problem: Problem,
-    /// Seconds for `Retry-After` (429 and 503).
-    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -72,7 +84,6 @@ impl ApiError {
                 code: code.to_owned(),
                 errors: None,
             },
-            retry_after: None,
         }
     }
 
@@ -164,16 +175,40 @@ impl ApiError {
         )
     }
 
-    pub fn unavailable(retry_after: u32) -> Self {
-        let mut e = Self::new(
+    /// A store is down; `Retry-After` is added when the response is rendered.
+    pub fn unavailable() -> Self {
+        Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",
             "Temporarily unavailable",
             "A data store is unavailable, so the request may not have been completed. Retrying is safe: \
              submissions are idempotent on agency_reference. Retry after the interval in Retry-After.",
-        );
-        e.retry_after = Some(retry_after);
-        e
+        )
+    }
+
+    /// 409 with a stable code.
+    fn conflict(code: &str, title: &str, detail: &str) -> Self {
+        Self::new(StatusCode::CONFLICT, code, title, detail)
+    }
+
+    /// 422 naming one field.
+    fn field(pointer: &str, detail: &str) -> Self {
+        Self::validation(vec![FieldError { pointer: pointer.into(), detail: detail.into() }])
+    }
+
+    /// 412: the caller's `If-Match` is stale.
+    fn version_mismatch(current: i64) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "version_mismatch",
+            "The contact has changed",
+            format!("The contact is at version {current}; read it again."),
+        )
+    }
+
+    /// 409: the contact has been decided.
+    fn already_decided(detail: &str) -> Self {
+        Self::conflict("already_decided", "Already decided", detail)
     }
 
     pub fn internal() -> Self {
@@ -185,63 +220,149 @@ impl ApiError {
         )
     }
 
-    /// A store error: 503 when the store is down, 500 (logged with its cause chain) otherwise.
-    pub fn from_store(err: &StoreError, retry_after: u32) -> Self {
-        match err {
-            StoreError::Unavailable(cause) => {
-                tracing::warn!(error.cause = %cause, "database unavailable");
-                Self::unavailable(retry_after)
-            }
-            StoreError::Query(_) => {
-                log_internal(err);
-                Self::internal()
-            }
-        }
-    }
-
-    pub fn from_auth(err: &AuthError, retry_after: u32) -> Self {
-        match err {
-            AuthError::Unauthenticated => Self::unauthenticated(),
-            AuthError::Forbidden => Self::forbidden(),
-            AuthError::UnknownAgency => Self::not_found("agency"),
-            AuthError::DuplicateAgency => Self::new(
-                StatusCode::CONFLICT,
-                "duplicate_agency",
-                "Agency exists",
-                "An agency with that name exists already.",
-            ),
-            AuthError::Store(e) => Self::from_store(e, retry_after),
-        }
-    }
-
-    pub fn from_intake(err: &IntakeError, retry_after: u32) -> Self {
-        match err {
-            IntakeError::ReferenceConflict => Self::new(
-                StatusCode::CONFLICT,
-                "agency_reference_conflict",
-                "Reference already used",
-                "This agency_reference was already used for a contact with a different body. Use a new reference for a new contact.",
-            ),
-            IntakeError::NotFound => Self::not_found("contact"),
-            IntakeError::Store(e) => Self::from_store(e, retry_after),
-            IntakeError::Encode(_) => {
-                log_internal(err);
-                Self::internal()
-            }
-        }
-    }
-
     /// The response for this error.
     pub fn to_response(&self) -> Response {
         let mut builder = Response::builder().status(self.status()).content_type(PROBLEM_JSON);
-        if let Some(seconds) = self.retry_after {
-            builder = builder.header("Retry-After", seconds.to_string());
-        }
         if self.status() == StatusCode::UNAUTHORIZED {
             builder = builder.header("WWW-Authenticate", "Bearer");
         }
         let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self.problem)).unwrap_or_default();
         builder.body(body)
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::validation(errors)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// 503 when the store is down, 500 (logged with its cause chain) otherwise.
+    fn from(err: StoreError) -> Self {
+        match &err {
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(error.cause = %cause, "database unavailable");
+                Self::unavailable()
+            }
+            StoreError::Query(_) => {
+                log_internal(&err);
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Unauthenticated => Self::unauthenticated(),
+            AuthError::Forbidden => Self::forbidden(),
+            AuthError::UnknownAgency => Self::not_found("agency"),
+            AuthError::DuplicateAgency => {
+                Self::conflict("duplicate_agency", "Agency exists", "An agency with that name exists already.")
+            }
+            AuthError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(err: IntakeError) -> Self {
+        match err {
+            IntakeError::ReferenceConflict => Self::conflict(
+                "agency_reference_conflict",
+                "Reference already used",
+                "This agency_reference was already used for a contact with a different body. Use a new reference for a new contact.",
+            ),
+            IntakeError::Store(e) => e.into(),
+            IntakeError::Encode(_) => {
+                log_internal(&err);
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<ContactError> for ApiError {
+    fn from(err: ContactError) -> Self {
+        match err {
+            ContactError::NotFound => Self::not_found("contact"),
+            ContactError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TriageError> for ApiError {
+    fn from(err: TriageError) -> Self {
+        match err {
+            TriageError::NotFound => Self::not_found("contact"),
+            TriageError::UnknownChild => Self::not_found("child"),
+            TriageError::Decided => {
+                Self::already_decided("The contact has been decided; its urgency can no longer change.")
+            }
+            TriageError::UnknownLevel => Self::field("/urgency", "must be one of the policy's levels"),
+            TriageError::SameLevel => Self::field("/urgency", "is already the contact's urgency"),
+            TriageError::ReasonRequired => Self::field("/reason", "must be a written reason of 1 to 2000 characters"),
+            TriageError::VersionMismatch { current } => Self::version_mismatch(current),
+            TriageError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ClockError> for ApiError {
+    fn from(err: ClockError) -> Self {
+        let state = |detail| Self::conflict("clock_state", "The clock cannot do that now", detail);
+        match err {
+            ClockError::NotFound => Self::not_found("clock"),
+            ClockError::ReasonNotAllowed => Self::field("/reason", "must be one of the policy's pause reasons"),
+            ClockError::NotRunning => state("The clock is not running."),
+            ClockError::NotPaused => state("The clock is not paused."),
+            ClockError::Stopped => state("The clock has stopped."),
+            ClockError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<WorklistError> for ApiError {
+    fn from(err: WorklistError) -> Self {
+        match err {
+            WorklistError::NotFound => Self::not_found("contact"),
+            WorklistError::NoFeedbackClock => Self::not_found("running feedback clock"),
+            WorklistError::UnknownQueue => Self::not_found("queue"),
+            WorklistError::UnknownStaff => Self::field("/staff_id", "must be a practitioner or manager"),
+            WorklistError::NotClaimHolder => Self::new(
+                StatusCode::FORBIDDEN,
+                "not_claim_holder",
+                "Not the claim holder",
+                "Only the practitioner holding the claim, or a manager, may do this.",
+            ),
+            WorklistError::VersionMismatch { current } => Self::version_mismatch(current),
+            WorklistError::VersionRequired => Self::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "version_required",
+                "If-Match required",
+                "Send the contact's version (its ETag) in If-Match, or `*` to overwrite whatever is there.",
+            ),
+            WorklistError::ClaimedByOther => Self::conflict(
+                "claimed_by_other",
+                "Claimed by someone else",
+                "Another member of staff holds this contact; a manager can reassign it.",
+            ),
+            WorklistError::AlreadyDecided => Self::already_decided("The contact has been decided."),
+            WorklistError::Invalid { pointer, detail } => Self::field(pointer, detail),
+            WorklistError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<OutboxError> for ApiError {
+    fn from(err: OutboxError) -> Self {
+        match err {
+            OutboxError::Invalid { pointer, detail } => Self::field(pointer, detail),
+            OutboxError::UnknownAgency => Self::not_found("agency"),
+            OutboxError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -330,11 +451,13 @@ macro_rules! error_response {
             Internal(Json<Problem>),
         }
 
-        impl From<ApiError> for $name {
-            fn from(err: ApiError) -> Self {
+        impl<E: Into<ApiError>> From<E> for $name {
+            fn from(err: E) -> Self {
+                let err: ApiError = err.into();
                 match err.problem.status {
                     $($status => Self::$variant(Json(err.problem)),)+
-                    503 => Self::Unavailable(Json(err.problem), err.retry_after.unwrap_or(1).to_string()),
+                    // The documented header; `RetryAfter` sets its value from the settings.
+                    503 => Self::Unavailable(Json(err.problem), RETRY_AFTER_PLACEHOLDER.to_owned()),
                     other => {
                         tracing::error!(status = other, code = %err.problem.code, "an operation returned a status it does not declare");
                         Self::Internal(Json(ApiError::internal().problem))

@@ -8,7 +8,7 @@ use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
 use super::problem::ApiError;
-use crate::{app::AppState, auth::Principal};
+use crate::{auth::Principal, state::AppState};
 
 /// An API key sent as `Authorization: Bearer <key>`. Agency keys submit and read their own
 /// contacts; staff keys carry one role (`practitioner`, `manager`, `auditor`, `admin`).
@@ -18,7 +18,5 @@ pub struct BearerKey(pub Principal);
 
 async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req.data::<Arc<AppState>>().ok_or_else(ApiError::internal)?;
-    crate::auth::service::authenticate(&state.db, &bearer.token)
-        .await
-        .map_err(|err| ApiError::from_auth(&err, state.settings.http.retry_after_seconds).into())
+    Ok(crate::auth::service::authenticate(state, &bearer.token).await.map_err(ApiError::from)?)
 }

@@ -3,20 +3,23 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
+    path::IdPath,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, ContactReadError, RerateError},
     security::BearerKey,
 };
 use crate::{
-    app::AppState,
     auth::Role,
     config::HttpSettings,
+    contact::IfMatch,
+    id::{ChildId, ContactId},
     intake::FieldError,
-    triage::{self, TriageError},
+    state::AppState,
+    triage,
 };
 
 /// A manager's re-rating of a contact.
@@ -97,31 +100,6 @@ pub struct TriageApi {
     pub state: Arc<AppState>,
 }
 
-fn triage_error(err: &TriageError, retry_after: u32, what: &str) -> ApiError {
-    let field = |pointer: &str, detail: &str| {
-        ApiError::validation(vec![FieldError { pointer: pointer.into(), detail: detail.into() }])
-    };
-    match err {
-        TriageError::NotFound => ApiError::not_found(what),
-        TriageError::Decided => ApiError::new(
-            poem::http::StatusCode::CONFLICT,
-            "already_decided",
-            "Already decided",
-            "The contact has been decided; its urgency can no longer change.",
-        ),
-        TriageError::UnknownLevel => field("/urgency", "must be one of the policy's levels"),
-        TriageError::SameLevel => field("/urgency", "is already the contact's urgency"),
-        TriageError::ReasonRequired => field("/reason", "must be a written reason of 1 to 2000 characters"),
-        TriageError::VersionMismatch { current } => ApiError::new(
-            poem::http::StatusCode::PRECONDITION_FAILED,
-            "version_mismatch",
-            "The contact has changed",
-            format!("The contact is at version {current}; read it again and decide on the current version."),
-        ),
-        TriageError::Store(e) => ApiError::from_store(e, retry_after),
-    }
-}
-
 #[OpenApi(tag = "ApiTags::Triage")]
 impl TriageApi {
     /// Re-rate a contact (managers).
@@ -134,16 +112,15 @@ impl TriageApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: Path<String>,
+        id: IdPath<ContactId>,
         /// The contact's version as read (its `ETag`); when given and stale, the answer is 412
         /// and nothing changes, so one manager never silently undoes another's re-rating.
         #[oai(name = "If-Match")]
         if_match: poem_openapi::param::Header<Option<String>>,
         body: JsonBody<RerateRequest>,
     ) -> Result<RerateResponses, RerateError> {
-        let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(&[Role::Manager]).map_err(|e| ApiError::from_auth(&e, retry))?;
-        let id = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
+        auth.0.require_staff(&[Role::Manager])?;
+        let id = id.0;
         let (urgency, reason) = match (
             body.value.get("urgency").and_then(|v| v.as_str()),
             body.value.get("reason").and_then(|v| v.as_str()),
@@ -171,25 +148,21 @@ impl TriageApi {
             return Err(ApiError::validation(unknown).into());
         }
         let rerated = triage::service::rerate(
-            &self.state.db,
-            self.state.clock.as_ref(),
-            &self.state.policy,
+            &self.state,
             &auth.0.actor(),
-            id.into(),
+            id,
             &triage::service::Rerate {
                 urgency: &urgency,
                 reason: &reason,
                 // Optional on re-rating: absent or `*` skips the check.
-                expected_version: super::payload::if_match(if_match.0.as_deref()).flatten(),
+                expected_version: if_match.0.as_deref().map(IfMatch::parse),
             },
         )
-        .await
-        .map_err(|e| triage_error(&e, retry, "contact"))?;
-        crate::sla::timer::schedule_or_log(&self.state.redis, &rerated.scheduled).await;
+        .await?;
         let tag = etag(rerated.version);
         Ok(RerateResponses::Ok(
             Json(RerateResponse {
-                id,
+                id: id.0,
                 urgency: rerated.urgency,
                 previous_urgency: rerated.previous_urgency,
                 queue: rerated.queue,
@@ -210,22 +183,18 @@ impl TriageApi {
         &self,
         auth: BearerKey,
         /// The child's id (from a contact's staff view).
-        id: Path<String>,
+        id: IdPath<ChildId>,
     ) -> Result<ChildContactsResponses, ContactReadError> {
-        let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(Role::CASE_READERS).map_err(|e| ApiError::from_auth(&e, retry))?;
-        let child_id = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("child"))?;
-        let contacts =
-            triage::service::contacts_about_child(&self.state.db, self.state.clock.as_ref(), &auth.0.actor(), child_id)
-                .await
-                .map_err(|e| triage_error(&e, retry, "child"))?;
+        auth.0.require_staff(Role::CASE_READERS)?;
+        let child_id = id.0;
+        let contacts = triage::service::contacts_about_child(&self.state, &auth.0.actor(), child_id).await?;
         Ok(ChildContactsResponses::Ok(Json(ChildContactsResponse {
-            child_id,
+            child_id: child_id.0,
             contacts: contacts
                 .into_iter()
                 .map(|c| ChildContactResponse {
                     contact_id: c.contact_id.0,
-                    child_id: c.child_id,
+                    child_id: c.child_id.0,
                     received_at: c.received_at,
                     status: c.status,
                     urgency: c.urgency,

@@ -2,21 +2,24 @@
 
 use std::sync::Arc;
 
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use serde_json::Value;
 
 use super::{
     ApiTags,
+    path::IdPath,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, WorklistChangeError},
     security::BearerKey,
 };
 use crate::{
-    app::AppState,
     auth::Role,
     config::HttpSettings,
+    id::{AgencyId, ContactId},
     intake::FieldError,
-    webhook::{WebhookError, service},
+    outbox,
+    state::AppState,
+    worklist,
 };
 
 /// An endpoint to deliver to.
@@ -71,16 +74,6 @@ pub enum FeedbackResponses {
     Done,
 }
 
-fn webhook_error(err: &WebhookError, retry: u32, what: &str) -> ApiError {
-    match err {
-        WebhookError::Invalid { pointer, detail } => {
-            ApiError::validation(vec![FieldError { pointer: (*pointer).into(), detail: (*detail).into() }])
-        }
-        WebhookError::NotFound => ApiError::not_found(what),
-        WebhookError::Store(e) => ApiError::from_store(e, retry),
-    }
-}
-
 fn fields(body: &Value, keys: &[&'static str]) -> Result<Vec<String>, ApiError> {
     let unknown = super::payload::unknown_fields(body, keys);
     if !unknown.is_empty() {
@@ -103,7 +96,7 @@ pub struct WebhookApi {
     pub state: Arc<AppState>,
 }
 
-#[OpenApi(tag = "ApiTags::Worklist")]
+#[OpenApi(tag = "ApiTags::Webhooks")]
 impl WebhookApi {
     /// Register an agency's webhook (admins).
     ///
@@ -114,23 +107,13 @@ impl WebhookApi {
     async fn register_agency(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<AgencyId>,
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
-        let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(&[Role::Admin]).map_err(|e| ApiError::from_auth(&e, retry))?;
-        let agency = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("agency"))?;
+        auth.0.require_staff(&[Role::Admin])?;
         let v = fields(&body.value, &["url", "secret"])?;
-        let endpoint = service::register_agency_webhook(
-            &self.state.db,
-            self.state.clock.as_ref(),
-            &auth.0.actor(),
-            agency.into(),
-            &v[0],
-            &v[1],
-        )
-        .await
-        .map_err(|e| webhook_error(&e, retry, "agency"))?;
+        let endpoint =
+            outbox::service::register_agency_webhook(&self.state, &auth.0.actor(), id.0, &v[0], &v[1]).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
     }
 
@@ -144,13 +127,9 @@ impl WebhookApi {
         auth: BearerKey,
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
-        let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(&[Role::Admin]).map_err(|e| ApiError::from_auth(&e, retry))?;
+        auth.0.require_staff(&[Role::Admin])?;
         let v = fields(&body.value, &["url", "secret"])?;
-        let endpoint =
-            service::register_staff_endpoint(&self.state.db, self.state.clock.as_ref(), &auth.0.actor(), &v[0], &v[1])
-                .await
-                .map_err(|e| webhook_error(&e, retry, "endpoint"))?;
+        let endpoint = outbox::service::register_staff_endpoint(&self.state, &auth.0.actor(), &v[0], &v[1]).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
     }
 
@@ -161,23 +140,12 @@ impl WebhookApi {
     async fn feedback_given(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<ContactId>,
         body: JsonBody<FeedbackGivenRequest>,
     ) -> Result<FeedbackResponses, WorklistChangeError> {
-        let retry = self.state.settings.http.retry_after_seconds;
-        auth.0.require_staff(&[Role::Practitioner, Role::Manager]).map_err(|e| ApiError::from_auth(&e, retry))?;
-        let contact = uuid::Uuid::parse_str(&id.0).map_err(|_| ApiError::not_found("contact"))?;
+        auth.0.require_staff(&[Role::Practitioner, Role::Manager])?;
         let v = fields(&body.value, &["method"])?;
-        service::feedback_given(
-            &self.state.db,
-            self.state.clock.as_ref(),
-            &self.state.policy,
-            &auth.0.actor(),
-            contact.into(),
-            &v[0],
-        )
-        .await
-        .map_err(|e| webhook_error(&e, retry, "running feedback clock"))?;
+        worklist::service::feedback_given(&self.state, &auth.0.actor(), id.0, &v[0]).await?;
         Ok(FeedbackResponses::Done)
     }
 }

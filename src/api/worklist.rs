@@ -13,17 +13,20 @@ use serde_json::Value;
 
 use super::{
     ApiTags,
+    path::IdPath,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, ContactReadError, ListError, WorklistChangeError},
     security::BearerKey,
     triage::etag,
 };
 use crate::{
-    app::AppState,
     auth::{Role, StaffPrincipal},
     config::HttpSettings,
+    contact::{self, IfMatch},
+    id::ContactId,
     intake::FieldError,
-    worklist::{Claimed, DecisionInput, Worklist, WorklistError},
+    state::AppState,
+    worklist::{self, Claimed, DecisionInput},
 };
 
 /// A queue's numbers.
@@ -191,52 +194,6 @@ macro_rules! small_body {
 }
 small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest);
 
-fn worklist_error(err: &WorklistError, retry: u32) -> ApiError {
-    let status = poem::http::StatusCode::from_u16;
-    match err {
-        WorklistError::NotFound => ApiError::not_found("contact"),
-        WorklistError::UnknownQueue => ApiError::not_found("queue"),
-        WorklistError::UnknownStaff => ApiError::validation(vec![FieldError {
-            pointer: "/staff_id".into(),
-            detail: "must be a practitioner or manager".into(),
-        }]),
-        WorklistError::NotClaimHolder => ApiError::new(
-            status(403).unwrap_or_default(),
-            "not_claim_holder",
-            "Not the claim holder",
-            "Only the practitioner holding the claim, or a manager, may do this.",
-        ),
-        WorklistError::VersionMismatch { current } => ApiError::new(
-            status(412).unwrap_or_default(),
-            "version_mismatch",
-            "The contact has changed",
-            format!("The contact is at version {current}; read it again."),
-        ),
-        WorklistError::VersionRequired => ApiError::new(
-            status(428).unwrap_or_default(),
-            "version_required",
-            "If-Match required",
-            "Send the contact's version (its ETag) in If-Match, or `*` to overwrite whatever is there.",
-        ),
-        WorklistError::ClaimedByOther => ApiError::new(
-            status(409).unwrap_or_default(),
-            "claimed_by_other",
-            "Claimed by someone else",
-            "Another member of staff holds this contact; a manager can reassign it.",
-        ),
-        WorklistError::AlreadyDecided => ApiError::new(
-            status(409).unwrap_or_default(),
-            "already_decided",
-            "Already decided",
-            "The contact has been decided.",
-        ),
-        WorklistError::Invalid { pointer, detail } => {
-            ApiError::validation(vec![FieldError { pointer: (*pointer).into(), detail: (*detail).into() }])
-        }
-        WorklistError::Store(e) => ApiError::from_store(e, retry),
-    }
-}
-
 fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get(key).and_then(Value::as_str)
 }
@@ -263,25 +220,18 @@ pub struct WorklistApi {
 }
 
 impl WorklistApi {
-    fn retry(&self) -> u32 {
-        self.state.settings.http.retry_after_seconds
+    fn staff(auth: &BearerKey, roles: &[Role]) -> Result<StaffPrincipal, ApiError> {
+        Ok(auth.0.require_staff(roles)?)
     }
 
-    fn worklist(&self) -> Worklist<'_> {
-        Worklist { db: &self.state.db, clock: self.state.clock.as_ref(), policy: &self.state.policy }
-    }
-
-    fn staff(&self, auth: &BearerKey, roles: &[Role]) -> Result<StaffPrincipal, ApiError> {
-        auth.0.require_staff(roles).map_err(|e| ApiError::from_auth(&e, self.retry()))
-    }
-
-    fn changed(contact: uuid::Uuid, version: i64, expires_at: Option<DateTime<Utc>>) -> ChangeResponses {
-        ChangeResponses::Ok(Json(ChangeResponse { contact_id: contact, version, expires_at }), etag(version))
+    fn changed(contact: ContactId, version: i64, expires_at: Option<DateTime<Utc>>) -> ChangeResponses {
+        ChangeResponses::Ok(Json(ChangeResponse { contact_id: contact.0, version, expires_at }), etag(version))
     }
 }
 
-fn contact_id(id: &str) -> Result<uuid::Uuid, ApiError> {
-    uuid::Uuid::parse_str(id).map_err(|_| ApiError::not_found("contact"))
+/// The `If-Match` header, if sent.
+fn if_match(header: &Header<Option<String>>) -> Option<IfMatch> {
+    header.0.as_deref().map(IfMatch::parse)
 }
 
 #[OpenApi(tag = "ApiTags::Worklist")]
@@ -292,9 +242,9 @@ impl WorklistApi {
     /// escalated), the oldest contact's age and the next deadline.
     #[oai(path = "/v1/queues", method = "get", operation_id = "worklist.queue.list")]
     async fn queues(&self, auth: BearerKey) -> Result<QueuesResponses, ListError> {
-        self.staff(&auth, Role::CASE_READERS)?;
+        Self::staff(&auth, Role::CASE_READERS)?;
         let now = self.state.clock.now();
-        let queues = self.worklist().queues().await.map_err(|e| worklist_error(&e, self.retry()))?;
+        let queues = worklist::service::queues(&self.state).await?;
         Ok(QueuesResponses::Ok(Json(QueuesResponse {
             queues: queues
                 .into_iter()
@@ -332,13 +282,10 @@ impl WorklistApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
     ) -> Result<QueueContactsResponses, ContactReadError> {
-        self.staff(&auth, Role::CASE_READERS)?;
+        Self::staff(&auth, Role::CASE_READERS)?;
         let (offset, limit) = (offset.0.unwrap_or(0), limit.0.unwrap_or(50));
-        let items = self
-            .worklist()
-            .queue_contacts(&auth.0.actor(), &queue.0, offset, limit)
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
+        let items = worklist::service::queue_contacts(&self.state, &auth.0.actor(), &queue.0, offset, limit)
+            .await?;
         let full = i64::try_from(items.len()).is_ok_and(|n| n == limit);
         Ok(QueueContactsResponses::Ok(Json(QueueContactsResponse {
             queue: queue.0,
@@ -371,8 +318,8 @@ impl WorklistApi {
         /// The queue's name.
         queue: Path<String>,
     ) -> Result<ClaimResponses, ContactReadError> {
-        let staff = self.staff(&auth, Role::CASEWORKERS)?;
-        match self.worklist().claim_next(&staff, &queue.0).await.map_err(|e| worklist_error(&e, self.retry()))? {
+        let staff = Self::staff(&auth, Role::CASEWORKERS)?;
+        match worklist::service::claim_next(&self.state, &staff, &queue.0).await? {
             Some(claimed) => {
                 let tag = etag(claimed.version);
                 Ok(ClaimResponses::Claimed(Json(claimed.into()), tag))
@@ -386,23 +333,20 @@ impl WorklistApi {
     /// For picking a contact from the list, or taking one back after a lapsed lease. 409 when
     /// someone else holds it.
     #[oai(path = "/v1/contacts/:id/claim", method = "post", operation_id = "worklist.contact.claim")]
-    async fn claim_contact(&self, auth: BearerKey, id: Path<String>) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, Role::CASEWORKERS)?;
-        let contact = contact_id(&id.0)?;
-        let c = self
-            .worklist()
-            .claim_contact(&staff, contact.into())
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
+    async fn claim_contact(&self, auth: BearerKey, id: IdPath<ContactId>) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = Self::staff(&auth, Role::CASEWORKERS)?;
+        let contact = id.0;
+        let c = worklist::service::claim_contact(&self.state, &staff, contact)
+            .await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
     /// Renew a claim (its holder).
     #[oai(path = "/v1/contacts/:id/claim/renew", method = "post", operation_id = "worklist.claim.renew")]
-    async fn renew(&self, auth: BearerKey, id: Path<String>) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, Role::CASEWORKERS)?;
-        let contact = contact_id(&id.0)?;
-        let c = self.worklist().renew(&staff, contact.into()).await.map_err(|e| worklist_error(&e, self.retry()))?;
+    async fn renew(&self, auth: BearerKey, id: IdPath<ContactId>) -> Result<ChangeResponses, WorklistChangeError> {
+        let staff = Self::staff(&auth, Role::CASEWORKERS)?;
+        let contact = id.0;
+        let c = worklist::service::renew(&self.state, &staff, contact).await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
@@ -411,18 +355,15 @@ impl WorklistApi {
     async fn release(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<ContactId>,
         /// The contact's version as read (`ETag`); stale gets 412.
         #[oai(name = "If-Match")]
         if_match_header: Header<Option<String>>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, Role::CASEWORKERS)?;
-        let contact = contact_id(&id.0)?;
-        let version = self
-            .worklist()
-            .release(&staff, contact.into(), super::payload::if_match(if_match_header.0.as_deref()))
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
+        let staff = Self::staff(&auth, Role::CASEWORKERS)?;
+        let contact = id.0;
+        let version = worklist::service::release(&self.state, &staff, contact, if_match(&if_match_header))
+            .await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -431,22 +372,19 @@ impl WorklistApi {
     async fn assign(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<ContactId>,
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<AssignRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let manager = self.staff(&auth, &[Role::Manager])?;
-        let contact = contact_id(&id.0)?;
+        let manager = Self::staff(&auth, &[Role::Manager])?;
+        let contact = id.0;
         required(&body.value, &["staff_id", "reason"], &[])?;
         let to = str_field(&body.value, "staff_id").and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(|| {
             ApiError::validation(vec![FieldError { pointer: "/staff_id".into(), detail: "must be a staff id".into() }])
         })?;
         let reason = str_field(&body.value, "reason").unwrap_or_default();
-        let c = self
-            .worklist()
-            .assign(&manager, contact.into(), to.into(), reason, super::payload::if_match(if_match_header.0.as_deref()))
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
+        let c = worklist::service::assign(&self.state, &manager, contact, to.into(), reason, if_match(&if_match_header))
+            .await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
@@ -455,20 +393,17 @@ impl WorklistApi {
     async fn move_contact(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<ContactId>,
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<MoveRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let manager = self.staff(&auth, &[Role::Manager])?;
-        let contact = contact_id(&id.0)?;
+        let manager = Self::staff(&auth, &[Role::Manager])?;
+        let contact = id.0;
         required(&body.value, &["queue", "reason"], &[])?;
         let (queue, reason) =
             (str_field(&body.value, "queue").unwrap_or_default(), str_field(&body.value, "reason").unwrap_or_default());
-        let version = self
-            .worklist()
-            .move_to(&manager, contact.into(), queue, reason, super::payload::if_match(if_match_header.0.as_deref()))
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
+        let version = worklist::service::move_to(&self.state, &manager, contact, queue, reason, if_match(&if_match_header))
+            .await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -477,19 +412,15 @@ impl WorklistApi {
     async fn note(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<ContactId>,
         body: JsonBody<NoteRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, Role::CASEWORKERS)?;
-        let contact = contact_id(&id.0)?;
+        let staff = Self::staff(&auth, Role::CASEWORKERS)?;
+        let contact = id.0;
         required(&body.value, &["body"], &[])?;
-        self.worklist()
-            .add_note(&staff, contact.into(), str_field(&body.value, "body").unwrap_or_default())
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
-        let version = crate::intake::service::current_version(&self.state.db, contact.into())
-            .await
-            .map_err(|e| ApiError::from_intake(&e, self.retry()))?;
+        worklist::service::add_note(&self.state, &staff, contact, str_field(&body.value, "body").unwrap_or_default())
+            .await?;
+        let version = contact::service::current_version(&self.state, contact).await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -501,12 +432,12 @@ impl WorklistApi {
     async fn decide(
         &self,
         auth: BearerKey,
-        id: Path<String>,
+        id: IdPath<ContactId>,
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<DecisionRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
-        let staff = self.staff(&auth, Role::CASEWORKERS)?;
-        let contact = contact_id(&id.0)?;
+        let staff = Self::staff(&auth, Role::CASEWORKERS)?;
+        let contact = id.0;
         required(&body.value, &["outcome", "rationale", "feedback"], &["signpost_agency"])?;
         let input = DecisionInput {
             outcome: str_field(&body.value, "outcome").unwrap_or_default().to_owned(),
@@ -514,12 +445,8 @@ impl WorklistApi {
             signpost_agency: str_field(&body.value, "signpost_agency").map(str::to_owned),
             feedback: str_field(&body.value, "feedback").unwrap_or_default().to_owned(),
         };
-        let (version, scheduled) = self
-            .worklist()
-            .decide(&staff, contact.into(), &input, super::payload::if_match(if_match_header.0.as_deref()))
-            .await
-            .map_err(|e| worklist_error(&e, self.retry()))?;
-        crate::sla::timer::schedule_or_log(&self.state.redis, &scheduled).await;
+        let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match(&if_match_header))
+            .await?;
         Ok(Self::changed(contact, version, None))
     }
 }

@@ -11,11 +11,11 @@ pub mod model;
 mod repo;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 pub use model::{Actor, ActorKind, AuditAction, AuditEvent, AuditFilter};
 
-use crate::{db::StoreError, id::ContactId};
+use crate::{db::StoreError, id::ContactId, state::AppState};
 
 /// Appends one audit event on `conn`, which should be the transaction of the change it records.
 pub async fn record(
@@ -42,13 +42,9 @@ pub async fn record_many(
 }
 
 /// Lists audit events, oldest first, and records that the auditor looked.
-pub async fn list(
-    db: &PgPool,
-    at: DateTime<Utc>,
-    actor: &Actor,
-    filter: &AuditFilter,
-) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut tx = db.begin().await?;
+pub async fn list(state: &AppState, actor: &Actor, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+    let at = state.clock.now();
+    let mut tx = state.db.begin().await?;
     let events = repo::list_events(&mut tx, filter).await?;
     let detail = serde_json::json!({
         "contact_id": filter.contact_id,

@@ -2,7 +2,6 @@
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
 
 use super::{
     model::{AgencyKind, AgencyPrincipal, Principal, Role, StaffPrincipal},
@@ -10,9 +9,9 @@ use super::{
 };
 use crate::{
     audit::{self, Actor, AuditAction},
-    clock::Clock,
     db::StoreError,
     id::{AgencyId, ApiKeyId, StaffId},
+    state::AppState,
 };
 
 /// Every key starts with this, so secret scanners and people can recognise one.
@@ -65,12 +64,12 @@ fn generate_secret() -> String {
 }
 
 /// Resolves a presented key to its principal.
-pub async fn authenticate(db: &PgPool, secret: &str) -> Result<Principal, AuthError> {
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, AuthError> {
     // Anything not shaped like one of our keys cannot match; skip the database.
     if !secret.starts_with(KEY_PREFIX) || secret.len() != KEY_PREFIX.len() + KEY_BYTES * 2 {
         return Err(AuthError::Unauthenticated);
     }
-    repo::find_principal_by_key_hash(db, &hash_key(secret)).await?.ok_or(AuthError::Unauthenticated)
+    repo::find_principal_by_key_hash(&state.db, &hash_key(secret)).await?.ok_or(AuthError::Unauthenticated)
 }
 
 impl Principal {
@@ -101,14 +100,13 @@ impl Principal {
 
 /// Creates an agency (command line). Audited as a system action.
 pub async fn create_agency(
-    db: &PgPool,
-    clock: &dyn Clock,
+    state: &AppState,
     name: &str,
     kind: AgencyKind,
 ) -> Result<AgencyId, AuthError> {
     let id = AgencyId::generate();
-    let now = clock.now();
-    let mut tx = db.begin().await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
     if !repo::insert_agency(&mut tx, id, name, kind, now).await? {
         return Err(AuthError::DuplicateAgency);
     }
@@ -131,16 +129,16 @@ pub async fn agency_exists(conn: &mut sqlx::PgConnection, id: AgencyId) -> Resul
 }
 
 /// Finds an agency by id or exact name.
-pub async fn find_agency(db: &PgPool, id_or_name: &str) -> Result<AgencyId, AuthError> {
+pub async fn find_agency(state: &AppState, id_or_name: &str) -> Result<AgencyId, AuthError> {
     let by_id = id_or_name.parse::<uuid::Uuid>().ok().map(AgencyId);
-    repo::find_agency(db, by_id, id_or_name).await?.ok_or(AuthError::UnknownAgency)
+    repo::find_agency(&state.db, by_id, id_or_name).await?.ok_or(AuthError::UnknownAgency)
 }
 
 /// Issues a key for an existing agency.
-pub async fn create_agency_key(db: &PgPool, clock: &dyn Clock, agency_id: AgencyId) -> Result<IssuedKey, AuthError> {
+pub async fn create_agency_key(state: &AppState, agency_id: AgencyId) -> Result<IssuedKey, AuthError> {
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
-    let now = clock.now();
-    let mut tx = db.begin().await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
     repo::insert_key(&mut tx, key.id, &hash_key(&key.secret), Some(agency_id), None, now).await?;
     audit::record(
         &mut tx,
@@ -157,15 +155,14 @@ pub async fn create_agency_key(db: &PgPool, clock: &dyn Clock, agency_id: Agency
 
 /// Creates a staff member with one role and issues their key.
 pub async fn create_staff_with_key(
-    db: &PgPool,
-    clock: &dyn Clock,
+    state: &AppState,
     name: &str,
     role: Role,
 ) -> Result<(StaffId, IssuedKey), AuthError> {
     let staff_id = StaffId::generate();
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
-    let now = clock.now();
-    let mut tx = db.begin().await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
     repo::insert_staff(&mut tx, staff_id, name, role, now).await?;
     repo::insert_key(&mut tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now).await?;
     audit::record(

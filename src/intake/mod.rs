@@ -7,14 +7,14 @@
 //!   returned); a different body is a conflict.
 //! - Nothing is half-written: the contact and its `contact.submitted` audit event commit
 //!   together or not at all.
-//! - Every query over contacts takes an [`AgencyScope`](crate::auth::AgencyScope).
+//! - The contact is stored through [`crate::contact`], which owns the table; triage and the
+//!   decision clock run inside the same transaction, so no contact is stored unclassified.
 
 pub mod identifiers;
 pub mod model;
-mod repo;
 pub mod service;
 pub mod validate;
 
-pub use model::{ContactRecord, ContactStatus, NewContact, StaffContact, Submitted};
+pub use model::Submitted;
 pub use service::IntakeError;
 pub use validate::{FieldError, Today};

@@ -13,12 +13,10 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
 use serde_json::{Map, Value};
 use strum::VariantNames;
 
-use super::{
-    identifiers::{normalise_nhs_number, normalise_upn},
-    model::{
-        Address, Adult, Child, Concern, Consent, ConsentStatus, HealthDetails, Injury, NewContact, PoliceDetails,
-        Referrer, SchoolDetails,
-    },
+use super::identifiers::{normalise_nhs_number, normalise_upn};
+use crate::contact::model::{
+    Address, Adult, Child, Concern, Consent, ConsentStatus, HealthDetails, Injury, NewContact, PoliceDetails, Referrer,
+    SchoolDetails,
 };
 
 /// The most contacts a batch may hold.

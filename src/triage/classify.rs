@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     auth::AgencyKind,
-    intake::model::{Concern, DashRisk, NewContact},
+    contact::model::{Concern, DashRisk, NewContact},
 };
 
 /// What the engine knows about the contact as a whole.

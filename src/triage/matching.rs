@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
-use crate::intake::model::Child;
+use crate::contact::model::Child;
 
 /// A name reduced to lower-case letters and digits, accents removed.
 pub fn normalise_name(name: &str) -> String {

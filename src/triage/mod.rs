@@ -23,5 +23,5 @@ mod tests;
 
 pub use classify::{ChildFacts, ContactFacts, Decision, Reason, classify};
 pub use policy::{Policy, PolicyErrors};
-pub use repo::{ChildContact, ContactChild, Rating};
+pub use repo::ChildContact;
 pub use service::{Rerated, TriageError};

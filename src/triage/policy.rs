@@ -15,7 +15,7 @@ use toml::Spanned;
 
 use crate::{
     auth::AgencyKind,
-    intake::model::{Concern, DashRisk},
+    contact::model::{Concern, DashRisk},
 };
 
 /// The policy shipped with the product (DOMAIN.md's default), compiled in.
@@ -224,10 +224,10 @@ pub struct LadderStep {
 /// The clocks section of a policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClockPolicy {
-    pub calendar: crate::sla::Calendar,
+    pub calendar: crate::worktime::Calendar,
     /// The decision budget per level (indexed like `levels`).
-    pub decision: Vec<crate::sla::Budget>,
-    pub feedback: crate::sla::Budget,
+    pub decision: Vec<crate::worktime::Budget>,
+    pub feedback: crate::worktime::Budget,
     pub pause_reasons: Vec<String>,
     /// Ordered by `at`.
     pub ladder: Vec<LadderStep>,
@@ -506,7 +506,7 @@ impl Checker<'_> {
 
 impl Checker<'_> {
     fn clocks(&mut self, raw: &RawPolicy, levels: &[String]) -> ClockPolicy {
-        use crate::sla::Budget;
+        use crate::worktime::Budget;
         let calendar = self.calendar(&raw.calendar);
         let t = &raw.timescales;
         let feedback = self.budget(&t.feedback, "timescales.feedback");
@@ -535,8 +535,8 @@ impl Checker<'_> {
         }
     }
 
-    fn calendar(&mut self, cal: &RawCalendar) -> crate::sla::Calendar {
-        use crate::sla::{Calendar, calendar::bank_holidays};
+    fn calendar(&mut self, cal: &RawCalendar) -> crate::worktime::Calendar {
+        use crate::worktime::{Calendar, calendar::bank_holidays};
         let tz = cal.timezone.get_ref().parse::<chrono_tz::Tz>().ok();
         if tz.is_none() {
             self.err(cal.timezone.span(), "calendar.timezone", "is not an IANA timezone name, e.g. \"Europe/London\"");
@@ -641,8 +641,8 @@ impl Checker<'_> {
         ladder
     }
 
-    fn budget(&mut self, v: &Spanned<String>, path: &str) -> Option<crate::sla::Budget> {
-        match v.get_ref().parse::<crate::sla::Budget>() {
+    fn budget(&mut self, v: &Spanned<String>, path: &str) -> Option<crate::worktime::Budget> {
+        match v.get_ref().parse::<crate::worktime::Budget>() {
             Ok(b) => Some(b),
             Err(message) => {
                 self.err(v.span(), path, message);

@@ -3,14 +3,18 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::{audit::Actor, auth::AgencyScope, id::ContactId};
+use crate::{
+    audit::Actor,
+    auth::AgencyScope,
+    contact::ContactStatus,
+    id::{ChildId, ContactId},
+};
 
 /// An earlier contact's child that matches a key.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct PriorChild {
-    pub child_id: Uuid,
+    pub child_id: ChildId,
     pub contact_id: ContactId,
     pub received_at: DateTime<Utc>,
     pub matched_on: String,
@@ -61,7 +65,7 @@ pub(crate) async fn prior_children(
 
 pub(crate) async fn insert_child(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ChildId,
     contact_id: ContactId,
     ordinal: i32,
     nhs_number: Option<&str>,
@@ -85,8 +89,8 @@ pub(crate) async fn insert_child(
 
 pub(crate) async fn insert_match(
     conn: &mut PgConnection,
-    child_id: Uuid,
-    matched_child_id: Uuid,
+    child_id: ChildId,
+    matched_child_id: ChildId,
     matched_on: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -134,36 +138,14 @@ pub(crate) async fn insert_rating(conn: &mut PgConnection, r: &NewRating<'_>) ->
     Ok(())
 }
 
-/// Sets the contact's urgency and queue, and (at intake) its classification.
-pub(crate) async fn set_rating(
-    conn: &mut PgConnection,
-    contact_id: ContactId,
-    urgency: &str,
-    queue: &str,
-    classification: Option<&serde_json::Value>,
-    bump_version: bool,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "update contacts set urgency = $2, queue = $3, classification = coalesce($4, classification),
-                version = version + case when $5 then 1 else 0 end
-          where id = $1 returning version",
-    )
-    .bind(contact_id)
-    .bind(urgency)
-    .bind(queue)
-    .bind(classification)
-    .bind(bump_version)
-    .fetch_one(conn)
-    .await
-}
-
 /// What a re-rating needs of a contact, locked for update.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RatingTarget {
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ContactStatus,
     pub urgency: Option<String>,
     pub version: i64,
-    pub submission: sqlx::types::Json<crate::intake::NewContact>,
+    pub submission: sqlx::types::Json<crate::contact::NewContact>,
     pub agency_kind: String,
     pub received_at: DateTime<Utc>,
 }
@@ -185,72 +167,11 @@ pub(crate) async fn lock_for_rerate(
     .await
 }
 
-/// One stored rating.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Rating {
-    pub kind: String,
-    pub urgency: String,
-    pub queue: String,
-    pub previous_urgency: Option<String>,
-    pub reason: Option<String>,
-    pub actor_kind: String,
-    pub actor_id: Option<Uuid>,
-    pub policy_version: String,
-    pub at: DateTime<Utc>,
-}
-
-pub(crate) async fn ratings(
-    conn: &mut PgConnection,
-    scope: AgencyScope,
-    contact_id: ContactId,
-) -> Result<Vec<Rating>, sqlx::Error> {
-    sqlx::query_as(
-        "select r.kind, r.urgency, r.queue, r.previous_urgency, r.reason, r.actor_kind, r.actor_id, r.policy_version, r.at
-           from contact_ratings r join contacts c on c.id = r.contact_id
-          where r.contact_id = $1 and ($2::uuid is null or c.agency_id = $2)
-          order by r.id",
-    )
-    .bind(contact_id)
-    .bind(scope.agency_filter())
-    .fetch_all(conn)
-    .await
-}
-
-/// A child of a contact, with the earlier contacts it was matched to at intake.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ContactChild {
-    pub id: Uuid,
-    pub ordinal: i32,
-    pub matched_contact_ids: Vec<Uuid>,
-}
-
-pub(crate) async fn children_of(
-    conn: &mut PgConnection,
-    scope: AgencyScope,
-    contact_id: ContactId,
-) -> Result<Vec<ContactChild>, sqlx::Error> {
-    sqlx::query_as(
-        "select ch.id, ch.ordinal,
-                coalesce(array_agg(distinct m2.contact_id) filter (where m2.contact_id is not null), '{}') as matched_contact_ids
-           from contact_children ch
-           join contacts c on c.id = ch.contact_id
-           left join child_matches m on m.child_id = ch.id
-           left join contact_children m2 on m2.id = m.matched_child_id
-          where ch.contact_id = $1 and ($2::uuid is null or c.agency_id = $2)
-          group by ch.id, ch.ordinal
-          order by ch.ordinal",
-    )
-    .bind(contact_id)
-    .bind(scope.agency_filter())
-    .fetch_all(conn)
-    .await
-}
-
 /// A contact about a child, as listed for staff.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ChildContact {
     pub contact_id: ContactId,
-    pub child_id: Uuid,
+    pub child_id: ChildId,
     pub received_at: DateTime<Utc>,
     pub status: String,
     pub urgency: Option<String>,
@@ -264,9 +185,9 @@ pub struct ChildContact {
 pub(crate) async fn contacts_about_child(
     conn: &mut PgConnection,
     scope: AgencyScope,
-    child_id: Uuid,
+    child_id: ChildId,
 ) -> Result<Option<Vec<ChildContact>>, sqlx::Error> {
-    let exists: Option<Uuid> = sqlx::query_scalar(
+    let exists: Option<ChildId> = sqlx::query_scalar(
         "select ch.id from contact_children ch join contacts c on c.id = ch.contact_id
           where ch.id = $1 and ($2::uuid is null or c.agency_id = $2)",
     )

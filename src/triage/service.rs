@@ -2,8 +2,7 @@
 //! re-rating by a manager, and a child's contacts.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+use sqlx::PgConnection;
 
 use super::{
     ChildFacts, ContactFacts, Decision, Policy, classify,
@@ -14,10 +13,13 @@ use super::{
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyKind, AgencyScope},
-    clock::Clock,
     db::StoreError,
-    id::ContactId,
-    intake::model::{Classification, ClassificationReason, NewContact},
+    id::{ChildId, ContactId},
+    contact::{
+        IfMatch,
+        model::{Classification, ClassificationReason, NewContact},
+    },
+    state::AppState,
 };
 
 /// How far back a child's earlier contacts are matched: nobody named as a child is older than
@@ -29,6 +31,8 @@ const MATCH_HORIZON: TimeDelta = TimeDelta::days(26 * 366);
 pub enum TriageError {
     #[error("contact not found")]
     NotFound,
+    #[error("child not found")]
+    UnknownChild,
     #[error("not one of the policy's levels")]
     UnknownLevel,
     #[error("the contact already has that urgency")]
@@ -141,7 +145,7 @@ pub async fn classify_new_contact(
     let decision = classify(policy, &facts, &children);
 
     for (ordinal, ((nhs, name), priors)) in keys.iter().zip(&matches).enumerate() {
-        let child_id = Uuid::now_v7();
+        let child_id = ChildId::generate();
         repo::insert_child(
             conn,
             child_id,
@@ -158,7 +162,7 @@ pub async fn classify_new_contact(
     }
     let classification = serde_json::to_value(classification_of(&decision))
         .map_err(|e| StoreError::Query(sqlx::Error::Encode(e.into())))?;
-    repo::set_rating(conn, contact_id, &decision.urgency, &decision.queue, Some(&classification), false).await?;
+    crate::contact::repo::set_rating(conn, contact_id, &decision.urgency, &decision.queue, Some(&classification), false).await?;
     repo::insert_rating(
         conn,
         &NewRating {
@@ -185,7 +189,7 @@ pub struct Rerate<'a> {
     /// The written reason.
     pub reason: &'a str,
     /// The version the manager read (`If-Match`); `None` skips the check.
-    pub expected_version: Option<i64>,
+    pub expected_version: Option<IfMatch>,
 }
 
 /// The result of a re-rating.
@@ -195,35 +199,32 @@ pub struct Rerated {
     pub previous_urgency: Option<String>,
     pub queue: String,
     pub version: i64,
-    /// The decision clock's re-computed ladder steps, to index once committed.
-    pub scheduled: Vec<crate::sla::service::ScheduledStep>,
 }
 
 /// A manager re-rates a contact up or down with a written reason. The original classification
 /// and every earlier rating stay on record; the queue follows the policy's routes at the new
 /// level.
 pub async fn rerate(
-    db: &PgPool,
-    clock: &dyn Clock,
-    policy: &Policy,
+    state: &AppState,
     actor: &Actor,
     contact_id: ContactId,
     change: &Rerate<'_>,
 ) -> Result<Rerated, TriageError> {
     let Rerate { urgency, reason, expected_version } = *change;
+    let (policy, db) = (&*state.policy, &state.db);
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(TriageError::ReasonRequired);
     }
     let level = policy.levels.iter().position(|l| l == urgency).ok_or(TriageError::UnknownLevel)?;
-    let now = clock.now();
+    let now = state.clock.now();
     let mut tx = db.begin().await?;
     let target =
         repo::lock_for_rerate(&mut tx, AgencyScope::AllAgencies, contact_id).await?.ok_or(TriageError::NotFound)?;
-    if matches!(target.status.as_str(), "decided" | "closed") {
+    if target.status.is_decided() {
         return Err(TriageError::Decided);
     }
-    if expected_version.is_some_and(|v| v != target.version) {
+    if expected_version.is_some_and(|tag| !tag.matches(target.version)) {
         return Err(TriageError::VersionMismatch { current: target.version });
     }
     if target.urgency.as_deref() == Some(urgency) {
@@ -233,9 +234,9 @@ pub async fn rerate(
     let kind = target.agency_kind.parse::<AgencyKind>().unwrap_or(AgencyKind::Other);
     let facts = ContactFacts::of(contact, kind, target.received_at, policy);
     let (queue, _) = route_for(policy, &facts, &child_facts(contact), level);
-    let version = repo::set_rating(&mut tx, contact_id, urgency, &queue, None, true).await?;
+    let version = crate::contact::repo::set_rating(&mut tx, contact_id, urgency, &queue, None, true).await?;
     // Re-compute the decision clock from the original receipt under the new level.
-    let scheduled = crate::sla::service::relevel_decision_clock(&mut tx, policy, contact_id, level).await?;
+    let scheduled = crate::clocks::service::relevel_decision_clock(&mut tx, policy, contact_id, level).await?;
     repo::insert_rating(
         &mut tx,
         &NewRating {
@@ -263,22 +264,22 @@ pub async fn rerate(
     )
     .await?;
     tx.commit().await?;
+    crate::clocks::timer::schedule_or_log(&state.redis, &scheduled).await;
     tracing::info!(contact_id = %contact_id, to = urgency, "contact re-rated");
-    Ok(Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version, scheduled })
+    Ok(Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version })
 }
 
 /// Every contact about the same child as `child_id`, for staff; audited as a read.
 pub async fn contacts_about_child(
-    db: &PgPool,
-    clock: &dyn Clock,
+    state: &AppState,
     actor: &Actor,
-    child_id: Uuid,
+    child_id: ChildId,
 ) -> Result<Vec<ChildContact>, TriageError> {
-    let mut tx = db.begin().await?;
+    let mut tx = state.db.begin().await?;
     let contacts =
-        repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id).await?.ok_or(TriageError::NotFound)?;
+        repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id).await?.ok_or(TriageError::UnknownChild)?;
     // The listing shows each contact's status and urgency: a read of each, in each one's trail.
-    let now = clock.now();
+    let now = state.clock.now();
     for contact in &contacts {
         audit::record(
             &mut tx,

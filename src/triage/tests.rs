@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use super::{ChildFacts, ContactFacts, Decision, Policy, classify};
 use crate::{
     auth::AgencyKind,
-    intake::model::{Concern, DashRisk},
+    contact::model::{Concern, DashRisk},
 };
 
 fn policy() -> Policy {
@@ -250,7 +250,7 @@ fn routing_puts_exploitation_before_domestic_abuse_and_red_before_both() {
 
 #[test]
 fn narrative_injuries_feed_the_injury_fact_unless_negated() {
-    use crate::intake::model::{Child, Consent, ConsentStatus, NewContact, Referrer};
+    use crate::contact::model::{Child, Consent, ConsentStatus, NewContact, Referrer};
     let base = NewContact {
         agency_reference: "R".into(),
         referrer: Referrer { name: "R".into(), role: "R".into(), phone: None, email: None, anonymity_requested: false },

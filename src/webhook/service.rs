@@ -11,39 +11,23 @@
 //! backoff, from 30 s up to an hour, and given up after [`MAX_ATTEMPTS`] (status `failed`, visible
 //! to staff). A delivered decision satisfies the referrer-feedback clock.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use sqlx::PgPool;
-use uuid::Uuid;
 
-use super::repo;
 use crate::{
-    app::AppState,
     audit::{self, Actor, AuditAction},
-    clock::Clock,
+    clocks,
     db::StoreError,
-    id::{AgencyId, ContactId},
-    sla,
-    triage::Policy,
+    outbox::{self, DueDelivery},
+    state::AppState,
 };
 
-/// Attempts before a delivery is marked failed.
-pub const MAX_ATTEMPTS: i32 = 10;
-/// Deliveries sent per round.
-const BATCH: i64 = 50;
-/// Deliveries sent at once.
-const CONCURRENCY: usize = 8;
-/// How long a leased delivery is hidden from other workers while it is being sent.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
-
-/// Why a webhook operation did not succeed.
+/// Why a round of deliveries did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    #[error("invalid field")]
-    Invalid { pointer: &'static str, detail: &'static str },
-    #[error("not found")]
-    NotFound,
+    #[error("could not encode a delivery")]
+    Encode(#[from] serde_json::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,6 +37,15 @@ impl From<sqlx::Error> for WebhookError {
         Self::Store(err.into())
     }
 }
+
+/// Attempts before a delivery is marked failed.
+pub const MAX_ATTEMPTS: i32 = 10;
+/// Deliveries sent per round.
+const BATCH: i64 = 50;
+/// Deliveries sent at once.
+const CONCURRENCY: usize = 8;
+/// How long a leased delivery is hidden from other workers while it is being sent.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
 
 /// The signature header value for `body` sent at `timestamp`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -70,133 +63,10 @@ pub fn backoff(attempts: i32) -> TimeDelta {
     (TimeDelta::seconds(30) * 2_i32.pow(exp)).min(TimeDelta::hours(1))
 }
 
-fn check_endpoint(url: &str, secret: &str) -> Result<(), WebhookError> {
-    if !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.len() > 2000
-        || url.chars().any(char::is_whitespace)
-    {
-        return Err(WebhookError::Invalid { pointer: "/url", detail: "must be an http(s) URL" });
-    }
-    if secret.chars().count() < 16 || secret.len() > 200 {
-        return Err(WebhookError::Invalid { pointer: "/secret", detail: "must be 16 to 200 characters" });
-    }
-    Ok(())
-}
-
-/// Registers (or replaces) an agency's webhook for decisions on its contacts; admins.
-pub async fn register_agency_webhook(
-    db: &PgPool,
-    clock: &dyn Clock,
-    actor: &Actor,
-    agency: AgencyId,
-    url: &str,
-    secret: &str,
-) -> Result<Uuid, WebhookError> {
-    register(db, clock, actor, Some(agency), url, secret).await
-}
-
-/// Registers an endpoint for staff notifications (ladder events); admins.
-pub async fn register_staff_endpoint(
-    db: &PgPool,
-    clock: &dyn Clock,
-    actor: &Actor,
-    url: &str,
-    secret: &str,
-) -> Result<Uuid, WebhookError> {
-    register(db, clock, actor, None, url, secret).await
-}
-
-async fn register(
-    db: &PgPool,
-    clock: &dyn Clock,
-    actor: &Actor,
-    agency: Option<AgencyId>,
-    url: &str,
-    secret: &str,
-) -> Result<Uuid, WebhookError> {
-    check_endpoint(url, secret)?;
-    let id = Uuid::now_v7();
-    let now = clock.now();
-    let mut tx = db.begin().await?;
-    if let Some(agency) = agency
-        && !crate::auth::service::agency_exists(&mut tx, agency).await?
-    {
-        return Err(WebhookError::NotFound);
-    }
-    let purpose = if agency.is_some() { "agency_feedback" } else { "staff_notifications" };
-    repo::insert_endpoint(&mut tx, id, purpose, agency, url, secret, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        AuditAction::WebhookRegistered,
-        None,
-        serde_json::json!({ "endpoint_id": id, "purpose": purpose, "agency_id": agency }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
-}
-
-/// Queues the decision for the agency's webhook (in the decision's transaction).
-pub async fn queue_decision(
-    conn: &mut sqlx::PgConnection,
-    contact_id: ContactId,
-    payload: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    repo::queue_decision(conn, contact_id, payload, now).await.map_err(StoreError::from)
-}
-
-/// Queues staff notifications for ladder events (in the worker's transaction).
-pub async fn queue_staff_notifications(
-    conn: &mut sqlx::PgConnection,
-    clock_ids: &[crate::id::ClockId],
-    steps: &[String],
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    repo::queue_staff_notifications(conn, clock_ids, steps, now).await.map_err(StoreError::from)
-}
-
-/// Staff record that the referrer was told the outcome another way: the feedback clock stops.
-pub async fn feedback_given(
-    db: &PgPool,
-    clock: &dyn Clock,
-    policy: &Policy,
-    actor: &Actor,
-    contact: ContactId,
-    method: &str,
-) -> Result<(), WebhookError> {
-    if !matches!(method, "phone" | "email" | "letter" | "meeting" | "other") {
-        return Err(WebhookError::Invalid {
-            pointer: "/method",
-            detail: "must be phone, email, letter, meeting or other",
-        });
-    }
-    let now = clock.now();
-    let mut tx = db.begin().await?;
-    let scheduled = sla::service::stop_clock(
-        &mut tx,
-        policy,
-        actor,
-        contact,
-        "feedback",
-        &format!("referrer_informed_by_{method}"),
-        now,
-    )
-    .await?;
-    if scheduled.is_empty() {
-        return Err(WebhookError::NotFound);
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Sends every due delivery once, several at a time; returns how many were delivered.
 pub async fn deliver_due(state: &AppState) -> Result<usize, WebhookError> {
     use futures_util::{StreamExt, stream};
-    let now = state.clock.now();
-    let due = repo::lease_due(&state.db, now, now + LEASE, BATCH).await?;
+    let due = outbox::service::lease_due(state, LEASE, BATCH).await?;
     let results: Vec<Result<bool, WebhookError>> = stream::iter(due)
         .map(|d| async move { deliver_one(state, d).await })
         .buffer_unordered(CONCURRENCY)
@@ -211,22 +81,8 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, WebhookError> {
     Ok(delivered)
 }
 
-/// The delivery loop, until `shutdown`: one round a second (a round waits at most for its
-/// slowest receiver's 10 s timeout).
-pub async fn run(state: std::sync::Arc<AppState>, shutdown: tokio_util::sync::CancellationToken) {
-    while !shutdown.is_cancelled() {
-        if let Err(err) = deliver_due(&state).await {
-            tracing::warn!(error = %err, "webhook delivery round failed");
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-        }
-    }
-}
-
 /// Sends one leased delivery and records the result; `true` when delivered now.
-async fn deliver_one(state: &AppState, d: repo::DueDelivery) -> Result<bool, WebhookError> {
+async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookError> {
     let body = serde_json::to_vec(&serde_json::json!({
         "delivery_id": d.id,
         "event": d.event_kind,
@@ -234,7 +90,7 @@ async fn deliver_one(state: &AppState, d: repo::DueDelivery) -> Result<bool, Web
         "contact_id": d.contact_id,
         "data": d.payload,
     }))
-    .map_err(|_| WebhookError::Invalid { pointer: "", detail: "unencodable payload" })?;
+    ?;
     let sent_at = state.clock.now();
     let result = state
         .http
@@ -250,13 +106,13 @@ async fn deliver_one(state: &AppState, d: repo::DueDelivery) -> Result<bool, Web
         Ok(resp) if resp.status().is_success() => {
             let status = i32::from(resp.status().as_u16());
             let mut tx = state.db.begin().await?;
-            if !repo::mark_delivered(&mut tx, d.id, status, sent_at).await? {
+            if !outbox::service::mark_delivered(&mut tx, d.id, status, sent_at).await? {
                 return Ok(false);
             }
             let mut scheduled = Vec::new();
             if d.event_kind == "contact.decided" {
                 // The referrer has been told: the feedback clock is satisfied.
-                scheduled = sla::service::stop_clock(
+                scheduled = clocks::service::stop_clock(
                     &mut tx,
                     &state.policy,
                     &Actor::system(),
@@ -277,7 +133,7 @@ async fn deliver_one(state: &AppState, d: repo::DueDelivery) -> Result<bool, Web
             )
             .await?;
             tx.commit().await?;
-            sla::timer::schedule_or_log(&state.redis, &scheduled).await;
+            clocks::timer::schedule_or_log(&state.redis, &scheduled).await;
             Ok(true)
         }
         other => {
@@ -290,7 +146,7 @@ async fn deliver_one(state: &AppState, d: repo::DueDelivery) -> Result<bool, Web
             let attempts = d.attempts + 1;
             let give_up = attempts >= MAX_ATTEMPTS;
             tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
-            repo::mark_attempt_failed(&state.db, d.id, status, &error, sent_at + backoff(attempts), give_up).await?;
+            outbox::service::mark_attempt_failed(state, d.id, status, &error, sent_at + backoff(attempts), give_up).await?;
             Ok(false)
         }
     }

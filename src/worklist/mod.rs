@@ -14,4 +14,4 @@
 pub mod repo;
 pub mod service;
 
-pub use service::{Claimed, DecisionInput, Worklist, WorklistError};
+pub use service::{Claimed, DecisionInput, WorklistError};

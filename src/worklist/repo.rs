@@ -3,7 +3,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use crate::id::{ContactId, StaffId};
+use crate::{
+    contact::{ContactStatus, Decision},
+    id::{ContactId, StaffId},
+};
 
 /// One queue's numbers.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -100,7 +103,8 @@ pub(crate) async fn lock_next_unclaimed(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct Target {
     pub agency_reference: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ContactStatus,
     pub version: i64,
     pub queue: Option<String>,
     pub claimed_by: Option<StaffId>,
@@ -133,13 +137,6 @@ pub(crate) async fn expired_holder(
         .bind(now)
         .fetch_optional(conn)
         .await
-}
-
-/// Whether the contact exists (no lock: a note does not change the contact).
-pub(crate) async fn contact_exists(conn: &mut PgConnection, id: ContactId) -> Result<bool, sqlx::Error> {
-    let found: Option<ContactId> =
-        sqlx::query_scalar("select id from contacts where id = $1").bind(id).fetch_optional(conn).await?;
-    Ok(found.is_some())
 }
 
 /// Claims the contact for `staff` unless someone holds a live claim: the arbiter of claiming.
@@ -194,21 +191,6 @@ pub(crate) async fn delete_claim(conn: &mut PgConnection, id: ContactId) -> Resu
     Ok(())
 }
 
-/// Sets the contact's status (and optionally queue), bumping its version; returns the version.
-pub(crate) async fn set_status(
-    conn: &mut PgConnection,
-    id: ContactId,
-    status: &str,
-    queue: Option<&str>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("update contacts set status = $2, queue = coalesce($3, queue), version = version + 1 where id = $1 returning version")
-        .bind(id)
-        .bind(status)
-        .bind(queue)
-        .fetch_one(conn)
-        .await
-}
-
 /// Locks (in id order, skipping contacts in use) the contacts whose claims have expired.
 pub(crate) async fn lock_contacts_with_expired_claims(
     conn: &mut PgConnection,
@@ -239,15 +221,6 @@ pub(crate) async fn expire_claims(
     .await
 }
 
-/// Returns contacts whose claim expired to their queue (`awaiting_screening`).
-pub(crate) async fn reopen(conn: &mut PgConnection, ids: &[ContactId]) -> Result<(), sqlx::Error> {
-    sqlx::query("update contacts set status = 'awaiting_screening', version = version + 1 where id = any($1) and status = 'in_screening'")
-        .bind(ids)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 pub(crate) async fn insert_note(
     conn: &mut PgConnection,
     id: ContactId,
@@ -268,34 +241,6 @@ pub(crate) async fn insert_note(
     .await
 }
 
-/// A staff note.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Note {
-    pub id: i64,
-    pub staff_id: StaffId,
-    pub kind: String,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-}
-
-pub(crate) async fn notes(conn: &mut PgConnection, id: ContactId) -> Result<Vec<Note>, sqlx::Error> {
-    sqlx::query_as("select id, staff_id, kind, body, created_at from notes where contact_id = $1 order by id")
-        .bind(id)
-        .fetch_all(conn)
-        .await
-}
-
-/// A recorded decision.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Decision {
-    pub outcome: String,
-    pub rationale: String,
-    pub signpost_agency: Option<String>,
-    pub feedback: String,
-    pub decided_by: StaffId,
-    pub decided_at: DateTime<Utc>,
-}
-
 pub(crate) async fn insert_decision(
     conn: &mut PgConnection,
     id: ContactId,
@@ -314,19 +259,9 @@ pub(crate) async fn insert_decision(
     .bind(d.decided_by)
     .bind(d.decided_at)
     .bind(policy_version)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    sqlx::query("update contacts set outcome = $2 where id = $1").bind(id).bind(&d.outcome).execute(conn).await?;
     Ok(())
-}
-
-pub(crate) async fn decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Decision>, sqlx::Error> {
-    sqlx::query_as(
-        "select outcome, rationale, signpost_agency, feedback, decided_by, decided_at from decisions where contact_id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
 }
 
 /// Whether a staff member exists with the practitioner or manager role.

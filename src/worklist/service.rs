@@ -3,17 +3,17 @@
 //! first (the service's one lock order), and honours the caller's `If-Match` version.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
 
-use super::repo::{self, Decision};
+use super::repo;
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{Role, StaffPrincipal},
-    clock::Clock,
+    contact::{self, ContactStatus, Decision, IfMatch},
     db::StoreError,
     id::{ContactId, StaffId},
-    sla::{self, service::ScheduledStep},
-    triage::Policy,
+    outbox,
+    clocks::{self, timer},
+    state::AppState,
 };
 
 /// Why a worklist operation did not succeed.
@@ -21,6 +21,10 @@ use crate::{
 pub enum WorklistError {
     #[error("no such contact")]
     NotFound,
+    /// Feedback recorded for a contact whose feedback clock is not running (undecided, or the
+    /// referrer was told already).
+    #[error("no running feedback clock")]
+    NoFeedbackClock,
     #[error("no such queue")]
     UnknownQueue,
     #[error("no such practitioner or manager")]
@@ -66,13 +70,6 @@ pub struct DecisionInput {
     pub feedback: String,
 }
 
-/// The services a worklist operation needs.
-pub struct Worklist<'a> {
-    pub db: &'a PgPool,
-    pub clock: &'a dyn Clock,
-    pub policy: &'a Policy,
-}
-
 fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, WorklistError> {
     let t = value.trim();
     if t.is_empty() || t.chars().count() > max || t.contains('\0') {
@@ -81,345 +78,382 @@ fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, Workli
     Ok(t.to_owned())
 }
 
-/// The caller's `If-Match`: `Some(None)` is `*` (any version), `None` is a missing header.
-pub type Expected = Option<Option<i64>>;
-
-fn check_version(expected: Expected, current: i64) -> Result<(), WorklistError> {
+/// Worklist updates require `If-Match`: without it an update could silently undo someone
+/// else's change.
+fn check_version(expected: Option<IfMatch>, current: i64) -> Result<(), WorklistError> {
     match expected {
         None => Err(WorklistError::VersionRequired),
-        Some(Some(v)) if v != current => Err(WorklistError::VersionMismatch { current }),
+        Some(tag) if !tag.matches(current) => Err(WorklistError::VersionMismatch { current }),
         Some(_) => Ok(()),
     }
 }
 
-fn open(status: &str) -> Result<(), WorklistError> {
-    if matches!(status, "decided" | "closed") { Err(WorklistError::AlreadyDecided) } else { Ok(()) }
+fn open(status: ContactStatus) -> Result<(), WorklistError> {
+    if status.is_decided() { Err(WorklistError::AlreadyDecided) } else { Ok(()) }
 }
 
-impl Worklist<'_> {
-    /// Gives `staff` the next unclaimed contact of `queue` in working order, or `None`. Under any
-    /// concurrency two callers never get the same contact (`FOR NO KEY UPDATE SKIP LOCKED`).
-    pub async fn claim_next(&self, staff: &StaffPrincipal, queue: &str) -> Result<Option<Claimed>, WorklistError> {
-        if !self.policy.queues.iter().any(|q| q == queue) {
-            return Err(WorklistError::UnknownQueue);
-        }
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let expires_at = now + self.policy.claim_lease;
-        let mut tried = Vec::new();
-        let id = loop {
-            let Some(candidate) = repo::lock_next_unclaimed(&mut tx, queue, now, &tried).await? else {
-                return Ok(None);
-            };
-            let lapsed = repo::expired_holder(&mut tx, candidate, now).await?;
-            if repo::try_claim(&mut tx, candidate, staff.staff_id, now, expires_at).await? {
-                if let Some(previous) = lapsed {
-                    // The worker had not yet returned it: record the expiry before the new claim.
-                    audit::record(
-                        &mut tx,
-                        now,
-                        &Actor::system(),
-                        AuditAction::ClaimExpired,
-                        Some(candidate),
-                        serde_json::json!({ "staff_id": previous }),
-                    )
-                    .await?;
-                }
-                break candidate;
+/// Gives `staff` the next unclaimed contact of `queue` in working order, or `None`. Under any
+/// concurrency two callers never get the same contact (`FOR NO KEY UPDATE SKIP LOCKED`).
+pub async fn claim_next(
+    state: &AppState, staff: &StaffPrincipal, queue: &str) -> Result<Option<Claimed>, WorklistError> {
+    if !state.policy.queues.iter().any(|q| q == queue) {
+        return Err(WorklistError::UnknownQueue);
+    }
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let expires_at = now + state.policy.claim_lease;
+    let mut tried = Vec::new();
+    let id = loop {
+        let Some(candidate) = repo::lock_next_unclaimed(&mut tx, queue, now, &tried).await? else {
+            return Ok(None);
+        };
+        let lapsed = repo::expired_holder(&mut tx, candidate, now).await?;
+        if repo::try_claim(&mut tx, candidate, staff.staff_id, now, expires_at).await? {
+            if let Some(previous) = lapsed {
+                // The worker had not yet returned it: record the expiry before the new claim.
+                audit::record(
+                    &mut tx,
+                    now,
+                    &Actor::system(),
+                    AuditAction::ClaimExpired,
+                    Some(candidate),
+                    serde_json::json!({ "staff_id": previous }),
+                )
+                .await?;
             }
-            // Claimed by someone who committed while we looked: try the next one.
-            tried.push(candidate);
-        };
-        let version = repo::set_status(&mut tx, id, "in_screening", None).await?;
-        let actor = Actor::staff(staff.staff_id, staff.key_id);
+            break candidate;
+        }
+        // Claimed by someone who committed while we looked: try the next one.
+        tried.push(candidate);
+    };
+    let version = contact::repo::set_status(&mut tx, id, ContactStatus::InScreening, None).await?;
+    let actor = Actor::staff(staff.staff_id, staff.key_id);
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        AuditAction::ContactClaimed,
+        Some(id),
+        serde_json::json!({ "queue": queue, "expires_at": expires_at }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(Claimed { contact_id: id, expires_at, version }))
+}
+
+/// Claims one named contact (from the list, or back after a lapsed lease) if nobody else
+/// holds it.
+pub async fn claim_contact(
+    state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    open(target.status)?;
+    if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
+        return Err(WorklistError::ClaimedByOther);
+    }
+    let lapsed = repo::expired_holder(&mut tx, id, now).await?;
+    let expires_at = now + state.policy.claim_lease;
+    // With the contact locked, only a live claim could stop this, and there is none (or it
+    // is the caller's own, which this renews).
+    repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
+    if let Some(previous) = lapsed {
         audit::record(
             &mut tx,
             now,
-            &actor,
-            AuditAction::ContactClaimed,
+            &Actor::system(),
+            AuditAction::ClaimExpired,
             Some(id),
-            serde_json::json!({ "queue": queue, "expires_at": expires_at }),
+            serde_json::json!({ "staff_id": previous }),
         )
         .await?;
-        tx.commit().await?;
-        Ok(Some(Claimed { contact_id: id, expires_at, version }))
     }
+    let version = contact::repo::set_status(&mut tx, id, ContactStatus::InScreening, None).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::staff(staff.staff_id, staff.key_id),
+        AuditAction::ContactClaimed,
+        Some(id),
+        serde_json::json!({ "queue": target.queue, "expires_at": expires_at }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Claimed { contact_id: id, expires_at, version })
+}
 
-    /// Claims one named contact (from the list, or back after a lapsed lease) if nobody else
-    /// holds it.
-    pub async fn claim_contact(&self, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-        open(&target.status)?;
-        if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
-            return Err(WorklistError::ClaimedByOther);
-        }
-        let lapsed = repo::expired_holder(&mut tx, id, now).await?;
-        let expires_at = now + self.policy.claim_lease;
-        // With the contact locked, only a live claim could stop this, and there is none (or it
-        // is the caller's own, which this renews).
-        repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
-        if let Some(previous) = lapsed {
-            audit::record(
-                &mut tx,
-                now,
-                &Actor::system(),
-                AuditAction::ClaimExpired,
-                Some(id),
-                serde_json::json!({ "staff_id": previous }),
-            )
-            .await?;
-        }
-        let version = repo::set_status(&mut tx, id, "in_screening", None).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &Actor::staff(staff.staff_id, staff.key_id),
-            AuditAction::ContactClaimed,
-            Some(id),
-            serde_json::json!({ "queue": target.queue, "expires_at": expires_at }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Claimed { contact_id: id, expires_at, version })
+/// The holder extends their claim by a full lease.
+pub async fn renew(
+    state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    if target.claimed_by != Some(staff.staff_id) {
+        return Err(WorklistError::NotClaimHolder);
     }
+    let expires_at = now + state.policy.claim_lease;
+    repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::staff(staff.staff_id, staff.key_id),
+        AuditAction::ClaimRenewed,
+        Some(id),
+        serde_json::json!({ "expires_at": expires_at }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Claimed { contact_id: id, expires_at, version: target.version })
+}
 
-    /// The holder extends their claim by a full lease.
-    pub async fn renew(&self, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-        if target.claimed_by != Some(staff.staff_id) {
-            return Err(WorklistError::NotClaimHolder);
-        }
-        let expires_at = now + self.policy.claim_lease;
-        repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &Actor::staff(staff.staff_id, staff.key_id),
-            AuditAction::ClaimRenewed,
-            Some(id),
-            serde_json::json!({ "expires_at": expires_at }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Claimed { contact_id: id, expires_at, version: target.version })
+/// The holder (or a manager) gives the contact back to its queue.
+pub async fn release(
+    state: &AppState,
+    staff: &StaffPrincipal,
+    id: ContactId,
+    expected_version: Option<IfMatch>,
+) -> Result<i64, WorklistError> {
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    open(target.status)?;
+    // A stale version first: whatever else changed, the caller must read again.
+    check_version(expected_version, target.version)?;
+    if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
+        return Err(WorklistError::NotClaimHolder);
     }
+    repo::delete_claim(&mut tx, id).await?;
+    let version = contact::repo::set_status(&mut tx, id, ContactStatus::AwaitingScreening, None).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::staff(staff.staff_id, staff.key_id),
+        AuditAction::ClaimReleased,
+        Some(id),
+        serde_json::json!({ "from": target.claimed_by }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
 
-    /// The holder (or a manager) gives the contact back to its queue.
-    pub async fn release(
-        &self,
-        staff: &StaffPrincipal,
-        id: ContactId,
-        expected_version: Expected,
-    ) -> Result<i64, WorklistError> {
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-        open(&target.status)?;
-        // A stale version first: whatever else changed, the caller must read again.
-        check_version(expected_version, target.version)?;
-        if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
-            return Err(WorklistError::NotClaimHolder);
-        }
-        repo::delete_claim(&mut tx, id).await?;
-        let version = repo::set_status(&mut tx, id, "awaiting_screening", None).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &Actor::staff(staff.staff_id, staff.key_id),
-            AuditAction::ClaimReleased,
-            Some(id),
-            serde_json::json!({ "from": target.claimed_by }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(version)
+/// Returns contacts with expired claims to their queues (the worker runs it); audited.
+pub async fn expire_claims(state: &AppState) -> Result<usize, WorklistError> {
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    // Lock order: the contacts first (id order, skipping any in use: the next round gets
+    // them), then their claims, as every other writer does.
+    let contacts = repo::lock_contacts_with_expired_claims(&mut tx, now).await?;
+    if contacts.is_empty() {
+        return Ok(0);
     }
-
-    /// Returns contacts with expired claims to their queues (the worker runs it); audited.
-    pub async fn expire_claims(&self) -> Result<usize, WorklistError> {
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        // Lock order: the contacts first (id order, skipping any in use: the next round gets
-        // them), then their claims, as every other writer does.
-        let contacts = repo::lock_contacts_with_expired_claims(&mut tx, now).await?;
-        if contacts.is_empty() {
-            return Ok(0);
-        }
-        let expired = repo::expire_claims(&mut tx, &contacts, now).await?;
-        if expired.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
-        repo::reopen(&mut tx, &ids).await?;
-        let details: Vec<serde_json::Value> =
-            expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
-        audit::record_many(&mut tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
-        tx.commit().await?;
-        Ok(expired.len())
+    let expired = repo::expire_claims(&mut tx, &contacts, now).await?;
+    if expired.is_empty() {
+        return Ok(0);
     }
+    let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
+    contact::repo::reopen(&mut tx, &ids).await?;
+    let details: Vec<serde_json::Value> =
+        expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
+    audit::record_many(&mut tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
+    tx.commit().await?;
+    Ok(expired.len())
+}
 
-    /// A manager gives the contact to a named practitioner (a fresh lease), with a reason.
-    pub async fn assign(
-        &self,
-        manager: &StaffPrincipal,
-        id: ContactId,
-        to: StaffId,
-        reason: &str,
-        expected_version: Expected,
-    ) -> Result<Claimed, WorklistError> {
-        let reason = text(reason, 2000, "/reason")?;
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-        open(&target.status)?;
-        check_version(expected_version, target.version)?;
-        if !repo::is_caseworker(&mut tx, to).await? {
-            return Err(WorklistError::UnknownStaff);
-        }
-        let expires_at = now + self.policy.claim_lease;
-        repo::put_claim(&mut tx, id, to, now, expires_at).await?;
-        let version = repo::set_status(&mut tx, id, "in_screening", None).await?;
-        let note = repo::insert_note(&mut tx, id, manager.staff_id, "assignment", &reason, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &Actor::staff(manager.staff_id, manager.key_id),
-            AuditAction::ContactAssigned,
-            Some(id),
-            serde_json::json!({ "from": target.claimed_by, "to": to, "note_id": note }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Claimed { contact_id: id, expires_at, version })
+/// A manager gives the contact to a named practitioner (a fresh lease), with a reason.
+pub async fn assign(
+    state: &AppState,
+    manager: &StaffPrincipal,
+    id: ContactId,
+    to: StaffId,
+    reason: &str,
+    expected_version: Option<IfMatch>,
+) -> Result<Claimed, WorklistError> {
+    let reason = text(reason, 2000, "/reason")?;
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    open(target.status)?;
+    check_version(expected_version, target.version)?;
+    if !repo::is_caseworker(&mut tx, to).await? {
+        return Err(WorklistError::UnknownStaff);
     }
+    let expires_at = now + state.policy.claim_lease;
+    repo::put_claim(&mut tx, id, to, now, expires_at).await?;
+    let version = contact::repo::set_status(&mut tx, id, ContactStatus::InScreening, None).await?;
+    let note = repo::insert_note(&mut tx, id, manager.staff_id, "assignment", &reason, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::staff(manager.staff_id, manager.key_id),
+        AuditAction::ContactAssigned,
+        Some(id),
+        serde_json::json!({ "from": target.claimed_by, "to": to, "note_id": note }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Claimed { contact_id: id, expires_at, version })
+}
 
-    /// A manager moves the contact to another queue, with a reason; any claim is released.
-    pub async fn move_to(
-        &self,
-        manager: &StaffPrincipal,
-        id: ContactId,
-        queue: &str,
-        reason: &str,
-        expected_version: Expected,
-    ) -> Result<i64, WorklistError> {
-        if !self.policy.queues.iter().any(|q| q == queue) {
-            return Err(WorklistError::Invalid { pointer: "/queue", detail: "must be one of the policy's queues" });
-        }
-        let reason = text(reason, 2000, "/reason")?;
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-        open(&target.status)?;
-        check_version(expected_version, target.version)?;
-        repo::delete_claim(&mut tx, id).await?;
-        let version = repo::set_status(&mut tx, id, "awaiting_screening", Some(queue)).await?;
-        let note = repo::insert_note(&mut tx, id, manager.staff_id, "move", &reason, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &Actor::staff(manager.staff_id, manager.key_id),
-            AuditAction::ContactMoved,
-            Some(id),
-            serde_json::json!({ "from": target.queue, "to": queue, "released": target.claimed_by, "note_id": note }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(version)
+/// A manager moves the contact to another queue, with a reason; any claim is released.
+pub async fn move_to(
+    state: &AppState,
+    manager: &StaffPrincipal,
+    id: ContactId,
+    queue: &str,
+    reason: &str,
+    expected_version: Option<IfMatch>,
+) -> Result<i64, WorklistError> {
+    if !state.policy.queues.iter().any(|q| q == queue) {
+        return Err(WorklistError::Invalid { pointer: "/queue", detail: "must be one of the policy's queues" });
     }
+    let reason = text(reason, 2000, "/reason")?;
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    open(target.status)?;
+    check_version(expected_version, target.version)?;
+    repo::delete_claim(&mut tx, id).await?;
+    let version = contact::repo::set_status(&mut tx, id, ContactStatus::AwaitingScreening, Some(queue)).await?;
+    let note = repo::insert_note(&mut tx, id, manager.staff_id, "move", &reason, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::staff(manager.staff_id, manager.key_id),
+        AuditAction::ContactMoved,
+        Some(id),
+        serde_json::json!({ "from": target.queue, "to": queue, "released": target.claimed_by, "note_id": note }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
 
-    /// Adds a staff note (never shown to agencies); audited without its text.
-    pub async fn add_note(&self, staff: &StaffPrincipal, id: ContactId, body: &str) -> Result<i64, WorklistError> {
-        let body = text(body, 10_000, "/body")?;
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        if !repo::contact_exists(&mut tx, id).await? {
-            return Err(WorklistError::NotFound);
-        }
-        let note = repo::insert_note(&mut tx, id, staff.staff_id, "note", &body, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &Actor::staff(staff.staff_id, staff.key_id),
-            AuditAction::NoteAdded,
-            Some(id),
-            serde_json::json!({ "note_id": note }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(note)
+/// Adds a staff note (never shown to agencies); audited without its text.
+pub async fn add_note(
+    state: &AppState, staff: &StaffPrincipal, id: ContactId, body: &str) -> Result<i64, WorklistError> {
+    let body = text(body, 10_000, "/body")?;
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    if !contact::repo::contact_exists(&mut tx, id).await? {
+        return Err(WorklistError::NotFound);
     }
+    let note = repo::insert_note(&mut tx, id, staff.staff_id, "note", &body, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &Actor::staff(staff.staff_id, staff.key_id),
+        AuditAction::NoteAdded,
+        Some(id),
+        serde_json::json!({ "note_id": note }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(note)
+}
 
-    /// Records the screening decision: only the claim holder or a manager. The contact becomes
-    /// `decided`, its claim ends, the decision clock stops (no further ladder steps) and the
-    /// feedback clock starts. Returns the new version and the steps to index.
-    pub async fn decide(
-        &self,
-        staff: &StaffPrincipal,
-        id: ContactId,
-        input: &DecisionInput,
-        expected_version: Expected,
-    ) -> Result<(i64, Vec<ScheduledStep>), WorklistError> {
-        if !self.policy.outcomes.contains(&input.outcome) {
-            return Err(WorklistError::Invalid { pointer: "/outcome", detail: "must be one of the policy's outcomes" });
+/// Records the screening decision: only the claim holder or a manager. The contact becomes
+/// `decided`, its claim ends, the decision clock stops (no further ladder steps) and the
+/// feedback clock starts; after the commit the ladder index follows. Returns the new version.
+pub async fn decide(
+    state: &AppState,
+    staff: &StaffPrincipal,
+    id: ContactId,
+    input: &DecisionInput,
+    expected_version: Option<IfMatch>,
+) -> Result<i64, WorklistError> {
+    if !state.policy.outcomes.contains(&input.outcome) {
+        return Err(WorklistError::Invalid { pointer: "/outcome", detail: "must be one of the policy's outcomes" });
+    }
+    let rationale = text(&input.rationale, 10_000, "/rationale")?;
+    let feedback = text(&input.feedback, 4000, "/feedback")?;
+    let signpost = match (input.outcome.as_str(), input.signpost_agency.as_deref().map(str::trim)) {
+        ("signpost_other_agency", Some(a)) if !a.is_empty() => Some(text(a, 200, "/signpost_agency")?),
+        ("signpost_other_agency", _) => {
+            return Err(WorklistError::Invalid {
+                pointer: "/signpost_agency",
+                detail: "is required when signposting",
+            });
         }
-        let rationale = text(&input.rationale, 10_000, "/rationale")?;
-        let feedback = text(&input.feedback, 4000, "/feedback")?;
-        let signpost = match (input.outcome.as_str(), input.signpost_agency.as_deref().map(str::trim)) {
-            ("signpost_other_agency", Some(a)) if !a.is_empty() => Some(text(a, 200, "/signpost_agency")?),
-            ("signpost_other_agency", _) => {
-                return Err(WorklistError::Invalid {
-                    pointer: "/signpost_agency",
-                    detail: "is required when signposting",
-                });
-            }
-            (_, _) => None,
-        };
-        let mut tx = self.db.begin().await?;
-        let now = self.clock.now();
-        let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-        open(&target.status)?;
-        check_version(expected_version, target.version)?;
-        if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
-            return Err(WorklistError::NotClaimHolder);
-        }
-        let decision = Decision {
-            outcome: input.outcome.clone(),
-            rationale,
-            signpost_agency: signpost,
-            feedback,
-            decided_by: staff.staff_id,
-            decided_at: now,
-        };
-        repo::insert_decision(&mut tx, id, &decision, &self.policy.version).await?;
-        repo::delete_claim(&mut tx, id).await?;
-        let version = repo::set_status(&mut tx, id, "decided", None).await?;
-        let actor = Actor::staff(staff.staff_id, staff.key_id);
-        let scheduled =
-            sla::service::stop_clock(&mut tx, self.policy, &actor, id, "decision", "outcome_recorded", now).await?;
-        // The referrer hears the outcome: queued for the agency's webhook, if it has one.
-        let payload = serde_json::json!({
-            "agency_reference": target.agency_reference,
-            "outcome": input.outcome,
-            "feedback": decision.feedback,
-            "decided_at": now,
+        (_, _) => None,
+    };
+    let mut tx = state.db.begin().await?;
+    let now = state.clock.now();
+    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    open(target.status)?;
+    check_version(expected_version, target.version)?;
+    if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
+        return Err(WorklistError::NotClaimHolder);
+    }
+    let decision = Decision {
+        outcome: input.outcome.clone(),
+        rationale,
+        signpost_agency: signpost,
+        feedback,
+        decided_by: staff.staff_id,
+        decided_at: now,
+    };
+    repo::insert_decision(&mut tx, id, &decision, &state.policy.version).await?;
+    contact::repo::set_outcome(&mut tx, id, &decision.outcome).await?;
+    repo::delete_claim(&mut tx, id).await?;
+    let version = contact::repo::set_status(&mut tx, id, ContactStatus::Decided, None).await?;
+    let actor = Actor::staff(staff.staff_id, staff.key_id);
+    let scheduled =
+        clocks::service::stop_clock(&mut tx, &state.policy, &actor, id, "decision", "outcome_recorded", now).await?;
+    // The referrer hears the outcome: queued for the agency's webhook, if it has one.
+    let payload = serde_json::json!({
+        "agency_reference": target.agency_reference,
+        "outcome": input.outcome,
+        "feedback": decision.feedback,
+        "decided_at": now,
+    });
+    outbox::service::queue_decision(&mut tx, id, &payload, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        &actor,
+        AuditAction::ContactDecided,
+        Some(id),
+        serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
+    )
+    .await?;
+    tx.commit().await?;
+    timer::schedule_or_log(&state.redis, &scheduled).await;
+    Ok(version)
+}
+
+/// Staff record that the referrer was told the outcome another way: the feedback clock stops.
+pub async fn feedback_given(
+    state: &AppState,
+    actor: &Actor,
+    contact: ContactId,
+    method: &str,
+) -> Result<(), WorklistError> {
+    if !matches!(method, "phone" | "email" | "letter" | "meeting" | "other") {
+        return Err(WorklistError::Invalid {
+            pointer: "/method",
+            detail: "must be phone, email, letter, meeting or other",
         });
-        crate::webhook::service::queue_decision(&mut tx, id, &payload, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            &actor,
-            AuditAction::ContactDecided,
-            Some(id),
-            serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok((version, scheduled))
     }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let scheduled = clocks::service::stop_clock(
+        &mut tx,
+        &state.policy,
+        actor,
+        contact,
+        "feedback",
+        &format!("referrer_informed_by_{method}"),
+        now,
+    )
+    .await?;
+    if scheduled.is_empty() {
+        return Err(WorklistError::NoFeedbackClock);
+    }
+    tx.commit().await?;
+    // The stopped clock's cancelled steps leave the index.
+    timer::schedule_or_log(&state.redis, &scheduled).await;
+    Ok(())
 }
 
 /// One queue as the hub sees it.
@@ -435,68 +469,66 @@ pub struct QueueSummary {
     pub next_deadline: Option<DateTime<Utc>>,
 }
 
-impl Worklist<'_> {
-    /// Every queue of the policy with its numbers (empty queues included).
-    pub async fn queues(&self) -> Result<Vec<QueueSummary>, WorklistError> {
-        let rows = repo::queue_counts(self.db, self.clock.now()).await?;
-        Ok(self
-            .policy
-            .queues
-            .iter()
-            .map(|queue| {
-                let mine: Vec<_> = rows.iter().filter(|r| &r.queue == queue).collect();
-                let open: i64 = mine.iter().map(|r| r.open).sum();
-                let claimed: i64 = mine.iter().map(|r| r.claimed).sum();
-                QueueSummary {
-                    queue: queue.clone(),
-                    by_urgency: self
-                        .policy
-                        .levels
-                        .iter()
-                        .rev()
-                        .map(|level| {
-                            (
-                                level.clone(),
-                                mine.iter().filter(|r| r.urgency.as_ref() == Some(level)).map(|r| r.open).sum(),
-                            )
-                        })
-                        .collect(),
-                    unclaimed: open - claimed,
-                    claimed,
-                    escalated: mine.iter().map(|r| r.escalated).sum(),
-                    oldest_received_at: mine.iter().filter_map(|r| r.oldest_received_at).min(),
-                    next_deadline: mine.iter().filter_map(|r| r.next_deadline).min(),
-                }
-            })
-            .collect())
-    }
+/// Every queue of the policy with its numbers (empty queues included).
+pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError> {
+    let rows = repo::queue_counts(&state.db, state.clock.now()).await?;
+    Ok(state
+        .policy
+        .queues
+        .iter()
+        .map(|queue| {
+            let mine: Vec<_> = rows.iter().filter(|r| &r.queue == queue).collect();
+            let open: i64 = mine.iter().map(|r| r.open).sum();
+            let claimed: i64 = mine.iter().map(|r| r.claimed).sum();
+            QueueSummary {
+                queue: queue.clone(),
+                by_urgency: state
+                    .policy
+                    .levels
+                    .iter()
+                    .rev()
+                    .map(|level| {
+                        (
+                            level.clone(),
+                            mine.iter().filter(|r| r.urgency.as_ref() == Some(level)).map(|r| r.open).sum(),
+                        )
+                    })
+                    .collect(),
+                unclaimed: open - claimed,
+                claimed,
+                escalated: mine.iter().map(|r| r.escalated).sum(),
+                oldest_received_at: mine.iter().filter_map(|r| r.oldest_received_at).min(),
+                next_deadline: mine.iter().filter_map(|r| r.next_deadline).min(),
+            }
+        })
+        .collect())
+}
 
-    /// A queue's open contacts in working order (escalated first, then the soonest deadline);
-    /// audited as a listing, with the ids shown.
-    pub async fn queue_contacts(
-        &self,
-        actor: &Actor,
-        queue: &str,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Vec<repo::QueueItem>, WorklistError> {
-        if !self.policy.queues.iter().any(|q| q == queue) {
-            return Err(WorklistError::UnknownQueue);
-        }
-        let now = self.clock.now();
-        let items = repo::queue_items(self.db, queue, now, offset, limit).await?;
-        let mut tx = self.db.begin().await?;
-        let ids: Vec<ContactId> = items.iter().map(|i| i.id).collect();
-        audit::record(
-            &mut tx,
-            now,
-            actor,
-            AuditAction::QueueListed,
-            None,
-            serde_json::json!({ "queue": queue, "offset": offset, "contacts": ids }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(items)
+/// A queue's open contacts in working order (escalated first, then the soonest deadline);
+/// audited as a listing, with the ids shown.
+pub async fn queue_contacts(
+    state: &AppState,
+    actor: &Actor,
+    queue: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<repo::QueueItem>, WorklistError> {
+    if !state.policy.queues.iter().any(|q| q == queue) {
+        return Err(WorklistError::UnknownQueue);
     }
+    let now = state.clock.now();
+    let items = repo::queue_items(&state.db, queue, now, offset, limit).await?;
+    let mut tx = state.db.begin().await?;
+    let ids: Vec<ContactId> = items.iter().map(|i| i.id).collect();
+    audit::record(
+        &mut tx,
+        now,
+        actor,
+        AuditAction::QueueListed,
+        None,
+        serde_json::json!({ "queue": queue, "offset": offset, "contacts": ids }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(items)
 }

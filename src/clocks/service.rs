@@ -6,14 +6,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    Budget,
-    deadline::{instant_at, used},
     repo::{self, ClockRow, StepRow},
+    timer,
 };
 use crate::{
+    worktime::{
+        Budget,
+        deadline::{instant_at, used},
+    },
     audit::{self, Actor, AuditAction},
     clock::Clock,
     db::StoreError,
+    state::AppState,
     id::{ClockId, ContactId},
     triage::{
         Policy,
@@ -88,7 +92,10 @@ async fn recompute(
     }
     repo::cancel_pending_steps(conn, clock_id, &keep).await?;
     let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
-    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
+    let contact_id = repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
+    if kind == "decision" {
+        crate::contact::repo::set_decision_due(conn, contact_id, deadline).await?;
+    }
     // Only still-pending steps belong in the index; the caller drops the rest.
     let pending: Vec<StepRow> = repo::steps(conn, clock_id).await?;
     for s in &mut scheduled {
@@ -169,7 +176,7 @@ pub async fn stop_clock(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<Vec<ScheduledStep>, StoreError> {
-    repo::lock_contact(conn, contact_id).await?;
+    crate::contact::repo::lock_contact(conn, contact_id).await?;
     let Some(clock) = repo::lock_clock(conn, contact_id, kind).await? else {
         return Ok(Vec::new());
     };
@@ -178,6 +185,9 @@ pub async fn stop_clock(
     }
     repo::close_segment(conn, clock.id, at).await?;
     repo::stop_clock(conn, clock.id, at, reason).await?;
+    if kind == "decision" {
+        crate::contact::repo::set_decision_due(conn, contact_id, None).await?;
+    }
     audit::record(
         conn,
         at,
@@ -204,30 +214,26 @@ fn level_index(policy: &Policy, clock: &ClockRow) -> Option<LevelIndex> {
 
 /// Pauses a running clock with a reason the policy allows; audited.
 pub async fn pause(
-    db: &PgPool,
-    clock: &dyn Clock,
-    policy: &Policy,
+    state: &AppState,
     actor: &Actor,
     contact_id: ContactId,
     kind: &str,
     reason: &str,
-) -> Result<Vec<ScheduledStep>, ClockError> {
-    if !policy.clocks.pause_reasons.iter().any(|r| r == reason) {
+) -> Result<(), ClockError> {
+    if !state.policy.clocks.pause_reasons.iter().any(|r| r == reason) {
         return Err(ClockError::ReasonNotAllowed);
     }
-    change_state(db, clock, policy, actor, contact_id, kind, Some(reason)).await
+    let scheduled =
+        change_state(&state.db, state.clock.as_ref(), &state.policy, actor, contact_id, kind, Some(reason)).await?;
+    timer::schedule_or_log(&state.redis, &scheduled).await;
+    Ok(())
 }
 
 /// Resumes a paused clock; audited.
-pub async fn resume(
-    db: &PgPool,
-    clock: &dyn Clock,
-    policy: &Policy,
-    actor: &Actor,
-    contact_id: ContactId,
-    kind: &str,
-) -> Result<Vec<ScheduledStep>, ClockError> {
-    change_state(db, clock, policy, actor, contact_id, kind, None).await
+pub async fn resume(state: &AppState, actor: &Actor, contact_id: ContactId, kind: &str) -> Result<(), ClockError> {
+    let scheduled = change_state(&state.db, state.clock.as_ref(), &state.policy, actor, contact_id, kind, None).await?;
+    timer::schedule_or_log(&state.redis, &scheduled).await;
+    Ok(())
 }
 
 /// Pause (`reason` given) or resume (`None`).
@@ -243,7 +249,7 @@ async fn change_state(
     let mut tx = db.begin().await?;
     // Lock order: contact, clock, steps (see `repo::lock_contact`); read the time once locked, so
     // segments from racing changes stay in order.
-    repo::lock_contact(&mut tx, contact_id).await?;
+    crate::contact::repo::lock_contact(&mut tx, contact_id).await?;
     let row = repo::lock_clock(&mut tx, contact_id, kind).await?.ok_or(ClockError::NotFound)?;
     let now = clock.now();
     if row.stopped_at.is_some() {
@@ -286,13 +292,12 @@ pub struct ClockView {
 /// Every clock of a contact with its state, time used and left, and ladder steps; audited as a
 /// read of the contact. `None` when the contact has no clocks (no such contact).
 pub async fn clocks_of(
-    db: &PgPool,
-    policy: &Policy,
+    state: &AppState,
     actor: &Actor,
     contact_id: ContactId,
-    now: DateTime<Utc>,
 ) -> Result<Option<Vec<ClockView>>, StoreError> {
-    let mut tx = db.begin().await?;
+    let (policy, now) = (&*state.policy, state.clock.now());
+    let mut tx = state.db.begin().await?;
     let conn = &mut *tx;
     let mut views = Vec::new();
     for clock in repo::clocks_of(conn, contact_id).await? {
@@ -337,14 +342,14 @@ pub async fn clocks_of(
 /// Events of the outbox after `after` (a cursor from an earlier page), at most `limit`; the
 /// listing is audited (it shows contacts' urgency and escalations).
 pub async fn events(
-    db: &PgPool,
-    now: DateTime<Utc>,
+    state: &AppState,
     actor: &Actor,
     after: Option<(String, i64)>,
     limit: i64,
 ) -> Result<Vec<repo::EventRow>, StoreError> {
-    let rows = repo::events_after(db, after, limit).await?;
-    let mut tx = db.begin().await?;
+    let now = state.clock.now();
+    let rows = repo::events_after(&state.db, after, limit).await?;
+    let mut tx = state.db.begin().await?;
     audit::record(&mut tx, now, actor, AuditAction::EventsListed, None, serde_json::json!({ "returned": rows.len() }))
         .await?;
     tx.commit().await?;

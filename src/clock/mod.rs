@@ -1,7 +1,11 @@
 //! The injectable source of time.
 //!
 //! Domain code never calls `Utc::now()` directly: it asks a [`Clock`], so tests can freeze time or
-//! run a day of clocks in a second with [`ManualClock`].
+//! run a day of clocks in a second with [`ManualClock`]. Serving and workers use
+//! [`authority::AlignedClock`], aligned to PostgreSQL's clock so every replica agrees on what is due.
+
+pub mod authority;
+mod repo;
 
 use std::sync::{Arc, Mutex, PoisonError};
 

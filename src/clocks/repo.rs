@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::deadline::Segment;
+use crate::worktime::deadline::Segment;
 use crate::{
     audit::Actor,
     id::{ClockId, ContactId},
@@ -151,8 +151,7 @@ pub(crate) async fn steps(conn: &mut PgConnection, clock_id: ClockId) -> Result<
         .await
 }
 
-/// Sets a clock's level, budget and derived deadline; for a decision clock also the contact's
-/// `decision_due_at`.
+/// Sets a clock's level, budget and derived deadline; returns the clock's contact.
 pub(crate) async fn set_deadline(
     conn: &mut PgConnection,
     clock_id: ClockId,
@@ -160,31 +159,17 @@ pub(crate) async fn set_deadline(
     budget: &str,
     deadline: Option<DateTime<Utc>>,
     policy_version: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "with c as (update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5
-                     where id = $1 returning contact_id, kind)
-         update contacts set decision_due_at = $4 from c where contacts.id = c.contact_id and c.kind = 'decision'",
+) -> Result<ContactId, sqlx::Error> {
+    sqlx::query_scalar(
+        "update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5 where id = $1 returning contact_id",
     )
     .bind(clock_id)
     .bind(level)
     .bind(budget)
     .bind(deadline)
     .bind(policy_version)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Locks a contact row. Every writer of clocks and steps takes its locks in one order
-/// (contact, then clock, then ladder steps), so the worker and re-rating or pausing can never
-/// deadlock; `NO KEY UPDATE` leaves foreign-key inserts (events, audit) unblocked.
-pub(crate) async fn lock_contact(conn: &mut PgConnection, contact_id: ContactId) -> Result<bool, sqlx::Error> {
-    let found: Option<ContactId> = sqlx::query_scalar("select id from contacts where id = $1 for no key update")
-        .bind(contact_id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
+    .fetch_one(conn)
+    .await
 }
 
 /// Locks the contacts of a batch of clocks, in id order (see [`lock_contact`]).
@@ -229,16 +214,12 @@ pub(crate) async fn stop_clock(
     at: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "with c as (update clocks set stopped_at = $2, stop_reason = $3, deadline = null
-                     where id = $1 and stopped_at is null returning contact_id, kind)
-         update contacts set decision_due_at = null from c where contacts.id = c.contact_id and c.kind = 'decision'",
-    )
-    .bind(clock_id)
-    .bind(at)
-    .bind(reason)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("update clocks set stopped_at = $2, stop_reason = $3, deadline = null where id = $1 and stopped_at is null")
+        .bind(clock_id)
+        .bind(at)
+        .bind(reason)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("update ladder_steps set status = 'cancelled' where clock_id = $1 and status = 'pending'")
         .bind(clock_id)
         .execute(conn)
@@ -314,11 +295,6 @@ pub(crate) async fn events_after(
     .await
 }
 
-/// The database server's current time: the time authority for every replica.
-pub(crate) async fn database_now(conn: &mut PgConnection) -> Result<DateTime<Utc>, sqlx::Error> {
-    sqlx::query_scalar("select clock_timestamp()").fetch_one(conn).await
-}
-
 /// A step of a batch that has just fired.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct FiredRow {
@@ -355,16 +331,6 @@ pub(crate) async fn fire_steps(
     .bind(fired_at)
     .fetch_all(conn)
     .await
-}
-
-pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {
-    // Escalation is the system's marker, not a change to what staff decide on: the version (and
-    // so a holder's `If-Match`) is left alone.
-    sqlx::query("update contacts set escalated = true where id = any($1) and not escalated")
-        .bind(contact_ids)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 pub(crate) async fn record_breaches(

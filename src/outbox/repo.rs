@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::id::{AgencyId, ContactId};
+use crate::id::{AgencyId, ContactId, DeliveryId};
 
 pub(crate) async fn insert_endpoint(
     conn: &mut PgConnection,
@@ -84,8 +84,8 @@ pub(crate) async fn queue_staff_notifications(
 
 /// A delivery to attempt.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct DueDelivery {
-    pub id: Uuid,
+pub struct DueDelivery {
+    pub id: DeliveryId,
     pub attempts: i32,
     pub url: String,
     pub secret: String,
@@ -121,7 +121,7 @@ pub(crate) async fn lease_due(
 /// Records a successful delivery; `false` if it had already been recorded.
 pub(crate) async fn mark_delivered(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: DeliveryId,
     status: i32,
     at: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
@@ -140,7 +140,7 @@ pub(crate) async fn mark_delivered(
 /// Records a failed attempt: retried at `next` or, when `give_up`, failed for good.
 pub(crate) async fn mark_attempt_failed(
     pool: &PgPool,
-    id: Uuid,
+    id: DeliveryId,
     status: Option<i32>,
     error: &str,
     next: DateTime<Utc>,
@@ -161,28 +161,3 @@ pub(crate) async fn mark_attempt_failed(
     Ok(())
 }
 
-/// A delivery as staff see it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct DeliveryRow {
-    pub id: Uuid,
-    pub event_kind: String,
-    pub status: String,
-    pub attempts: i32,
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
-
-pub(crate) async fn deliveries_of(
-    conn: &mut PgConnection,
-    contact_id: ContactId,
-) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select d.id, e.kind as event_kind, d.status, d.attempts, d.last_status, d.last_error, d.next_attempt_at, d.delivered_at
-           from deliveries d join events e on e.id = d.event_id where e.contact_id = $1 order by d.created_at, d.id",
-    )
-    .bind(contact_id)
-    .fetch_all(conn)
-    .await
-}

@@ -6,18 +6,18 @@
 //!
 //! Time comes from the process's [`Clock`](crate::clock::Clock) (the app's one authority, which
 //! tests replace with a manual clock). [`run_pending_work`] fires everything due now and returns;
-//! [`run`] is the long-running loop: re-seed, then claim and fire, sleeping until the next due
-//! step (or a poll interval), and re-seed periodically.
+//! the run root (`crate::app`) calls it in a loop, sleeping [`next_wake`] between rounds, and
+//! re-seeds the index every [`RESEED_EVERY`].
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{StreamExt, stream};
-use tokio_util::sync::CancellationToken;
 
 use super::{repo, service::ScheduledStep, timer};
 use crate::{
-    app::AppState,
+    db::StoreError,
+    state::AppState,
     audit::{self, Actor, AuditAction},
     id::ClockId,
     redis_store::RedisStoreError,
@@ -37,8 +37,8 @@ const POLL: Duration = Duration::from_millis(500);
 /// How overdue a step must be before the PostgreSQL sweep fires it without the index: long
 /// enough that the index normally gets there first.
 pub const SWEEP_GRACE: TimeDelta = TimeDelta::seconds(5);
-/// How often the worker re-seeds Redis from PostgreSQL.
-const RESEED_EVERY: Duration = Duration::from_mins(1);
+/// How often the run root re-seeds Redis from PostgreSQL.
+pub const RESEED_EVERY: Duration = Duration::from_mins(1);
 
 /// A worker failure (the loop logs it and carries on).
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +46,13 @@ pub enum WorkerError {
     #[error(transparent)]
     Redis(#[from] RedisStoreError),
     #[error(transparent)]
-    Store(#[from] sqlx::Error),
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WorkerError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(err.into())
+    }
 }
 
 /// Fires a batch of claimed steps in one transaction: every step still pending and due by
@@ -77,7 +83,7 @@ pub async fn fire_batch(
         .map(|f| f.contact_id)
         .collect();
     if !escalated.is_empty() {
-        repo::mark_escalated_many(&mut tx, &escalated).await?;
+        crate::contact::repo::mark_escalated_many(&mut tx, &escalated).await?;
     }
     let breached: Vec<_> =
         fired.iter().filter(|f| effect(&f.step).is_some_and(|d| d.effect == StepEffect::Breach)).collect();
@@ -108,19 +114,12 @@ pub async fn fire_batch(
             .collect();
         repo::insert_step_events(&mut tx, fired_at, &fired, &payloads).await?;
         let (ids, names): (Vec<ClockId>, Vec<String>) = fired.iter().map(|f| (f.clock_id, f.step.clone())).unzip();
-        crate::webhook::service::queue_staff_notifications(&mut tx, &ids, &names, fired_at).await.map_err(
-            |e| match e {
-                crate::db::StoreError::Unavailable(e) | crate::db::StoreError::Query(e) => WorkerError::Store(e),
-            },
-        )?;
+        crate::outbox::service::queue_staff_notifications(&mut tx, &ids, &names, fired_at).await?;
         let contacts: Vec<_> = fired.iter().map(|f| f.contact_id).collect();
         let details: Vec<serde_json::Value> =
             fired.iter().map(|f| serde_json::json!({ "clock_id": f.clock_id, "step": f.step })).collect();
         audit::record_many(&mut tx, fired_at, &Actor::system(), AuditAction::LadderStepFired, &contacts, &details)
-            .await
-            .map_err(|e| match e {
-                crate::db::StoreError::Unavailable(e) | crate::db::StoreError::Query(e) => WorkerError::Store(e),
-            })?;
+            .await?;
     }
     tx.commit().await?;
     for f in &fired {
@@ -210,41 +209,12 @@ async fn drain_index(state: &AppState) -> Result<usize, WorkerError> {
     }
 }
 
-/// The worker loop, until `shutdown`.
-pub async fn run(state: Arc<AppState>, shutdown: CancellationToken) {
-    // Webhook delivery has its own loop: a slow or hanging receiver must never delay the ladder.
-    let deliveries = tokio::spawn(crate::webhook::service::run(state.clone(), shutdown.clone()));
-    let mut last_reseed: Option<tokio::time::Instant> = None;
-    while !shutdown.is_cancelled() {
-        if last_reseed.is_none_or(|t| t.elapsed() >= RESEED_EVERY) {
-            match timer::reseed_if_free(&state.db, &state.redis).await {
-                Ok(n) => {
-                    tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
-                    last_reseed = Some(tokio::time::Instant::now());
-                }
-                Err(err) => tracing::warn!(error = %err, "could not re-seed the ladder index"),
-            }
-        }
-        let worklist = crate::worklist::Worklist { db: &state.db, clock: state.clock.as_ref(), policy: &state.policy };
-        if let Err(err) = worklist.expire_claims().await {
-            tracing::warn!(error = %err, "could not expire claims");
-        }
-
-        let sleep = match run_pending_work(&state).await {
-            Ok(_) => match timer::next_due(&state.redis).await {
-                Ok(Some(next)) => (next - state.clock.now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
-                _ => POLL,
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "ladder worker round failed");
-                POLL
-            }
-        };
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(sleep) => {}
-        }
+/// How long the ladder loop may sleep before its next round: until the next step in the index
+/// falls due, but never longer than [`POLL`], so steps indexed by other processes (and the
+/// PostgreSQL sweep) are noticed.
+pub async fn next_wake(state: &AppState) -> Duration {
+    match timer::next_due(&state.redis).await {
+        Ok(Some(next)) => (next - state.clock.now()).to_std().unwrap_or(Duration::ZERO).min(POLL),
+        _ => POLL,
     }
-    let _ = deliveries.await;
-    tracing::info!("ladder worker stopped");
 }

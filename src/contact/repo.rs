@@ -1,0 +1,322 @@
+//! SQL for the `contacts` table, the one place that writes it, and the reads that assemble the
+//! case file. Every lookup of a contact by id or reference takes an [`AgencyScope`].
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::model::{
+    CaseChild, Classification, ContactRecord, ContactStatus, Decision, DeliveryStatus, NewContact, Note, Rating,
+    StaffContact,
+};
+use crate::{
+    auth::AgencyScope,
+    id::{AgencyId, ContactId},
+};
+
+const RECORD_COLUMNS: &str = "c.id, c.agency_id, c.agency_reference, c.status, c.received_at, c.urgency, c.queue,
+     c.decision_due_at, c.classification, c.outcome, c.version";
+
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    id: ContactId,
+    agency_id: AgencyId,
+    agency_reference: String,
+    status: String,
+    received_at: DateTime<Utc>,
+    urgency: Option<String>,
+    queue: Option<String>,
+    decision_due_at: Option<DateTime<Utc>>,
+    classification: Option<sqlx::types::Json<Classification>>,
+    outcome: Option<String>,
+    /// Only reads join the decision; an insert's returned row has none.
+    #[sqlx(default)]
+    feedback: Option<String>,
+    version: i64,
+}
+
+impl TryFrom<RecordRow> for ContactRecord {
+    type Error = sqlx::Error;
+
+    fn try_from(row: RecordRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: row.id,
+            agency_id: row.agency_id,
+            agency_reference: row.agency_reference,
+            status: row.status.parse::<ContactStatus>().map_err(|e| sqlx::Error::Decode(e.into()))?,
+            received_at: row.received_at,
+            urgency: row.urgency,
+            queue: row.queue,
+            decision_due_at: row.decision_due_at,
+            classification: row.classification.map(|c| c.0),
+            outcome: row.outcome,
+            feedback: row.feedback,
+            version: row.version,
+        })
+    }
+}
+
+/// Inserts a contact; `None` when the agency already has a contact with this reference.
+pub(crate) async fn insert_contact(
+    conn: &mut PgConnection,
+    id: ContactId,
+    agency_id: AgencyId,
+    agency_reference: &str,
+    request_hash: &[u8],
+    received_at: DateTime<Utc>,
+    submission: &serde_json::Value,
+) -> Result<Option<ContactRecord>, sqlx::Error> {
+    let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into contacts as c (id, agency_id, agency_reference, request_hash, received_at, submission)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (agency_id, agency_reference) do nothing
+         returning {RECORD_COLUMNS}"
+    )))
+    .bind(id)
+    .bind(agency_id)
+    .bind(agency_reference)
+    .bind(request_hash)
+    .bind(received_at)
+    .bind(submission)
+    .fetch_optional(conn)
+    .await?;
+    row.map(ContactRecord::try_from).transpose()
+}
+
+/// The contact with this reference and its request hash.
+pub(crate) async fn find_by_reference(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    agency_reference: &str,
+) -> Result<Option<(ContactRecord, Vec<u8>)>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        record: RecordRow,
+        request_hash: Vec<u8>,
+    }
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {RECORD_COLUMNS}, c.request_hash from contacts c
+          where c.agency_reference = $1 and ($2::uuid is null or c.agency_id = $2)"
+    )))
+    .bind(agency_reference)
+    .bind(scope.agency_filter())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| Ok((ContactRecord::try_from(r.record)?, r.request_hash))).transpose()
+}
+
+pub(crate) async fn find_contact(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    id: ContactId,
+) -> Result<Option<ContactRecord>, sqlx::Error> {
+    let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {RECORD_COLUMNS}, d.feedback from contacts c left join decisions d on d.contact_id = c.id
+          where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
+    )))
+    .bind(id)
+    .bind(scope.agency_filter())
+    .fetch_optional(conn)
+    .await?;
+    row.map(ContactRecord::try_from).transpose()
+}
+
+/// The contact with its submission and agency; `history` is left empty for the caller to fill.
+pub(crate) async fn find_staff_contact(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    id: ContactId,
+) -> Result<Option<StaffContact>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        record: RecordRow,
+        submission: sqlx::types::Json<NewContact>,
+        agency_name: String,
+        agency_kind: String,
+    }
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {RECORD_COLUMNS}, d.feedback, c.submission, a.name as agency_name, a.kind as agency_kind
+           from contacts c join agencies a on a.id = c.agency_id left join decisions d on d.contact_id = c.id
+          where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
+    )))
+    .bind(id)
+    .bind(scope.agency_filter())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(StaffContact {
+            record: ContactRecord::try_from(r.record)?,
+            agency_name: r.agency_name,
+            agency_kind: r.agency_kind,
+            submission: r.submission.0,
+            history: Vec::new(),
+            children: Vec::new(),
+            ratings: Vec::new(),
+            notes: Vec::new(),
+            decision: None,
+            deliveries: Vec::new(),
+        })
+    })
+    .transpose()
+}
+
+pub(crate) async fn ratings(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    contact_id: ContactId,
+) -> Result<Vec<Rating>, sqlx::Error> {
+    sqlx::query_as(
+        "select r.kind, r.urgency, r.queue, r.previous_urgency, r.reason, r.actor_kind, r.actor_id, r.policy_version, r.at
+           from contact_ratings r join contacts c on c.id = r.contact_id
+          where r.contact_id = $1 and ($2::uuid is null or c.agency_id = $2)
+          order by r.id",
+    )
+    .bind(contact_id)
+    .bind(scope.agency_filter())
+    .fetch_all(conn)
+    .await
+}
+
+pub(crate) async fn children_of(
+    conn: &mut PgConnection,
+    scope: AgencyScope,
+    contact_id: ContactId,
+) -> Result<Vec<CaseChild>, sqlx::Error> {
+    sqlx::query_as(
+        "select ch.id, ch.ordinal,
+                coalesce(array_agg(distinct m2.contact_id) filter (where m2.contact_id is not null), '{}') as matched_contact_ids
+           from contact_children ch
+           join contacts c on c.id = ch.contact_id
+           left join child_matches m on m.child_id = ch.id
+           left join contact_children m2 on m2.id = m.matched_child_id
+          where ch.contact_id = $1 and ($2::uuid is null or c.agency_id = $2)
+          group by ch.id, ch.ordinal
+          order by ch.ordinal",
+    )
+    .bind(contact_id)
+    .bind(scope.agency_filter())
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets the contact's urgency and queue, and (at intake) its classification.
+pub(crate) async fn set_rating(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+    urgency: &str,
+    queue: &str,
+    classification: Option<&serde_json::Value>,
+    bump_version: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "update contacts set urgency = $2, queue = $3, classification = coalesce($4, classification),
+                version = version + case when $5 then 1 else 0 end
+          where id = $1 returning version",
+    )
+    .bind(contact_id)
+    .bind(urgency)
+    .bind(queue)
+    .bind(classification)
+    .bind(bump_version)
+    .fetch_one(conn)
+    .await
+}
+
+pub(crate) async fn notes(conn: &mut PgConnection, id: ContactId) -> Result<Vec<Note>, sqlx::Error> {
+    sqlx::query_as("select id, staff_id, kind, body, created_at from notes where contact_id = $1 order by id")
+        .bind(id)
+        .fetch_all(conn)
+        .await
+}
+
+pub(crate) async fn decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Decision>, sqlx::Error> {
+    sqlx::query_as(
+        "select outcome, rationale, signpost_agency, feedback, decided_by, decided_at from decisions where contact_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets the contact's status (and optionally queue), bumping its version; returns the version.
+pub(crate) async fn set_status(
+    conn: &mut PgConnection,
+    id: ContactId,
+    status: ContactStatus,
+    queue: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("update contacts set status = $2, queue = coalesce($3, queue), version = version + 1 where id = $1 returning version")
+        .bind(id)
+        .bind(<&str>::from(status))
+        .bind(queue)
+        .fetch_one(conn)
+        .await
+}
+
+/// Returns contacts whose claim expired to their queue (`awaiting_screening`).
+pub(crate) async fn reopen(conn: &mut PgConnection, ids: &[ContactId]) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set status = 'awaiting_screening', version = version + 1 where id = any($1) and status = 'in_screening'")
+        .bind(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the contact exists (no lock: a note does not change the contact).
+pub(crate) async fn contact_exists(conn: &mut PgConnection, id: ContactId) -> Result<bool, sqlx::Error> {
+    let found: Option<ContactId> =
+        sqlx::query_scalar("select id from contacts where id = $1").bind(id).fetch_optional(conn).await?;
+    Ok(found.is_some())
+}
+
+pub(crate) async fn deliveries(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+) -> Result<Vec<DeliveryStatus>, sqlx::Error> {
+    sqlx::query_as(
+        "select d.id, e.kind as event_kind, d.status, d.attempts, d.last_status, d.last_error, d.next_attempt_at, d.delivered_at
+           from deliveries d join events e on e.id = d.event_id where e.contact_id = $1 order by d.created_at, d.id",
+    )
+    .bind(contact_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Locks a contact row. Every writer of clocks and steps takes its locks in one order
+/// (contact, then clock, then ladder steps), so the worker and re-rating or pausing can never
+/// deadlock; `NO KEY UPDATE` leaves foreign-key inserts (events, audit) unblocked.
+pub(crate) async fn lock_contact(conn: &mut PgConnection, contact_id: ContactId) -> Result<bool, sqlx::Error> {
+    let found: Option<ContactId> = sqlx::query_scalar("select id from contacts where id = $1 for no key update")
+        .bind(contact_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {
+    // Escalation is the system's marker, not a change to what staff decide on: the version (and
+    // so a holder's `If-Match`) is left alone.
+    sqlx::query("update contacts set escalated = true where id = any($1) and not escalated")
+        .bind(contact_ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the decision's outcome on the contact (the decision itself is the worklist's row).
+pub(crate) async fn set_outcome(conn: &mut PgConnection, id: ContactId, outcome: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set outcome = $2 where id = $1").bind(id).bind(outcome).execute(conn).await?;
+    Ok(())
+}
+
+/// Keeps the contact's `decision_due_at` (the decision clock's deadline, denormalised for queue
+/// order and the agency view) in step with its decision clock; `None` once the clock stops.
+pub(crate) async fn set_decision_due(
+    conn: &mut PgConnection,
+    id: ContactId,
+    due: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set decision_due_at = $2 where id = $1").bind(id).bind(due).execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! Reading a contact: the agency's view of its own, and the staff case file. Each read is
+//! audited in its own transaction.
+
+use super::{
+    model::{ContactRecord, StaffContact},
+    repo,
+};
+use crate::{
+    audit::{self, Actor, AuditAction},
+    auth::{AgencyPrincipal, AgencyScope},
+    db::StoreError,
+    id::ContactId,
+    state::AppState,
+};
+
+/// Why a read did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// No such contact within the caller's scope.
+    #[error("contact not found")]
+    NotFound,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ContactError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+/// The submitting agency's view of its own contact; audited as a read.
+pub async fn read_contact_as_agency(
+    state: &AppState,
+    agency: &AgencyPrincipal,
+    id: ContactId,
+) -> Result<ContactRecord, ContactError> {
+    let mut tx = state.db.begin().await?;
+    let record =
+        repo::find_contact(&mut tx, AgencyScope::Own(agency.agency_id), id).await?.ok_or(ContactError::NotFound)?;
+    audit::record(
+        &mut tx,
+        state.clock.now(),
+        &Actor::agency(agency.agency_id, agency.key_id),
+        AuditAction::ContactRead,
+        Some(id),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// Everything hub staff may see of a contact; audited as a read by `actor`.
+pub async fn read_contact_as_staff(
+    state: &AppState,
+    actor: &Actor,
+    id: ContactId,
+) -> Result<StaffContact, ContactError> {
+    let mut tx = state.db.begin().await?;
+    let contact =
+        repo::find_staff_contact(&mut tx, AgencyScope::AllAgencies, id).await?.ok_or(ContactError::NotFound)?;
+    let history = audit::contact_history(&mut tx, id).await?;
+    let children = repo::children_of(&mut tx, AgencyScope::AllAgencies, id).await?;
+    let ratings = repo::ratings(&mut tx, AgencyScope::AllAgencies, id).await?;
+    let notes = repo::notes(&mut tx, id).await?;
+    let decision = repo::decision(&mut tx, id).await?;
+    let deliveries = repo::deliveries(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        state.clock.now(),
+        actor,
+        AuditAction::ContactRead,
+        Some(id),
+        serde_json::json!({ "view": "staff" }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StaffContact { history, children, ratings, notes, decision, deliveries, ..contact })
+}
+
+/// The contact's current version (for an `ETag` after a change that does not bump it).
+pub async fn current_version(state: &AppState, id: ContactId) -> Result<i64, ContactError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(repo::find_contact(&mut conn, AgencyScope::AllAgencies, id).await?.ok_or(ContactError::NotFound)?.version)
+}

@@ -1,0 +1,67 @@
+//! The service context: everything a domain service or a background loop needs, in one value.
+//!
+//! Every service takes `&AppState` first (`intake::service::submit_contact(state, ..)`), so a
+//! service is called the same way from the API, the run root's loops, the CLI and the tests.
+//! This module knows nothing of HTTP: the API layer holds an `Arc<AppState>` like every other
+//! caller. Parts of a larger transaction (a clock started inside intake's transaction, say) take
+//! the transaction's connection and the policy instead, because they must not open their own.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlx::PgPool;
+
+use crate::{
+    clock::SharedClock,
+    config::{PolicySettings, Settings},
+    db,
+    triage::{Policy, policy::DEFAULT_POLICY},
+    redis_store::RedisStore,
+};
+
+/// The policy named by `policy.file`, or the shipped default when it is empty.
+pub fn load_policy(settings: &PolicySettings) -> anyhow::Result<Policy> {
+    let (text, source) = match settings.file.as_deref() {
+        None | Some("") => (DEFAULT_POLICY.to_owned(), "the built-in default policy".to_owned()),
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read policy.file {path}: {e}"))?,
+            format!("policy.file {path}"),
+        ),
+    };
+    Policy::parse(&text).map_err(|errors| anyhow::anyhow!("{source} is invalid: {errors}"))
+}
+
+/// Everything a request or worker needs, shared behind an `Arc`.
+pub struct AppState {
+    /// PostgreSQL, the system of record.
+    pub db: PgPool,
+    /// Redis, index and coordinator.
+    pub redis: RedisStore,
+    /// The one source of time.
+    pub clock: SharedClock,
+    /// Validated settings.
+    pub settings: Arc<Settings>,
+    /// The hub's policy, loaded and checked at start-up; its version is on every decision.
+    pub policy: Arc<Policy>,
+    /// The HTTP client for webhook deliveries (a 10 s timeout per attempt).
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    /// State for `settings`. Connects to nothing yet: the stores are reached on first use, so
+    /// the service starts (and reports not-ready) while a store is down.
+    /// Fails when the policy file is missing or invalid: the service must not triage under a
+    /// policy nobody checked.
+    pub fn new(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
+        let policy = Arc::new(load_policy(&settings.policy)?);
+        let db = db::connect_lazy(&settings.database)?;
+        let redis = RedisStore::new(&settings.redis)?;
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(10)).user_agent("mash-triage-webhooks").build()?;
+        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, http }))
+    }
+
+    /// Seconds a client should wait before retrying after a 503 (`http.retry_after_seconds`).
+    pub fn retry_after(&self) -> u32 {
+        self.settings.http.retry_after_seconds
+    }
+}
