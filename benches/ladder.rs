@@ -1,5 +1,5 @@
 //! Ladder benchmark: 1,000,000 pending steps in the Redis index, 10,000 of them due in the same
-//! second; one worker process (the real `sla::worker::run` loop, real clock). Reports how late
+//! second; one worker process (the real `clocks::worker::run` loop, real clock). Reports how late
 //! each step fired (median, p99, max) and how many steps per second the worker completed.
 //!
 //! Needs PostgreSQL and Redis (`make bench` provides them); uses its own database
@@ -18,7 +18,7 @@ use figment::{
     providers::{Format, Serialized, Toml},
 };
 use mash_triage::{
-    app::AppState,
+    state::AppState,
     clock::{Clock, SystemClock},
     config::{DEFAULT_CONFIG, Settings},
     db,
@@ -114,7 +114,7 @@ async fn main() {
 
     // One worker process.
     let shutdown = CancellationToken::new();
-    let worker = tokio::spawn(mash_triage::sla::worker::run(state.clone(), shutdown.clone()));
+    let worker = tokio::spawn(mash_triage::clocks::worker::run(state.clone(), shutdown.clone()));
     let deadline = Instant::now() + std::time::Duration::from_mins(5);
     loop {
         let fired: i64 = sqlx::query_scalar("select count(*) from ladder_steps where status = 'fired'")
