@@ -63,13 +63,12 @@ async fn key_and_agency_creation_are_audited_without_secrets() {
     assert_eq!(app.count("select count(*) from audit_events where action = 'agency.created'").await, 3);
     assert_eq!(app.count("select count(*) from audit_events where action = 'api_key.created'").await, 3);
     assert_eq!(app.count("select count(*) from audit_events where action = 'staff.created'").await, 4);
-    let details: Vec<String> =
-        sqlx::query_scalar("select detail::text from audit_events").fetch_all(app.db()).await.unwrap();
+    let details: Vec<String> = app.values("select detail::text from audit_events").await;
     for detail in details {
         assert!(!detail.contains("mash_"), "no key material in the audit trail: {detail}");
     }
     // Keys are stored only as 32-byte hashes.
-    let hashes: Vec<Vec<u8>> = sqlx::query_scalar("select key_hash from api_keys").fetch_all(app.db()).await.unwrap();
+    let hashes: Vec<Vec<u8>> = app.values("select key_hash from api_keys").await;
     assert!(hashes.iter().all(|h| h.len() == 32));
     assert!(!hashes.iter().any(|h| h.windows(5).any(|w| w == b"mash_")));
 }

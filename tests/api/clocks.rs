@@ -50,11 +50,7 @@ async fn a_day_of_ladder_steps_fires_in_order_each_once() {
     assert_eq!(app.fire_due_steps().await, 0, "and only once");
     app.set_time(at(16, 0));
     assert_eq!(app.fire_due_steps().await, 1, "escalate at 75%");
-    let escalated: bool = sqlx::query_scalar("select escalated from contacts where id = $1::uuid")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let escalated: bool = app.value("select escalated from contacts where id = $1::uuid", id).await;
     assert!(escalated);
     app.set_time(london(2026, 11, 24, 9, 59));
     assert_eq!(app.fire_due_steps().await, 0);
@@ -89,8 +85,7 @@ async fn a_red_contact_notifies_the_duty_manager_at_receipt_and_breaches_after_f
     assert_eq!(app.fire_due_steps().await, 1, "notify_duty_manager at receipt");
     app.set_time(london(2026, 11, 29, 2, 0));
     assert_eq!(app.fire_due_steps().await, 3, "reminder, escalate and breach are all due");
-    let events: Vec<String> =
-        sqlx::query_scalar("select kind from events order by id").fetch_all(app.db()).await.unwrap();
+    let events: Vec<String> = app.values("select kind from events order by id").await;
     assert_eq!(events.len(), 4);
     assert_eq!(events[0], "notify_duty_manager");
 }
@@ -218,8 +213,8 @@ async fn re_rating_recomputes_the_deadline_from_the_original_receipt() {
 async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons() {
     let app = spawn_app().await;
     app.set_time(monday_10());
-    let contact = app.school().create_contact(amber_contact(app.today(), "PAUSE-1")).await.created();
-    let id = contact["id"].as_str().unwrap();
+    let id = app.school().submit(amber_contact(app.today(), "PAUSE-1")).await;
+    let id = id.as_str();
     let manager = app.manager();
     app.set_time(london(2026, 11, 23, 12, 0));
     app.practitioner().pause_clock(id, "decision", json!({"reason": "awaiting_police_checks"})).await.problem(403);
@@ -232,11 +227,7 @@ async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons(
     // Nothing fires while paused, even long after the original deadline.
     app.set_time(london(2026, 11, 24, 15, 0));
     assert_eq!(app.fire_due_steps().await, 0);
-    let due: Option<DateTime<Utc>> = sqlx::query_scalar("select decision_due_at from contacts where id = $1::uuid")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let due: Option<DateTime<Utc>> = app.value("select decision_due_at from contacts where id = $1::uuid", id).await;
     assert_eq!(due, None);
     // Resumed Tuesday 15:00 with 2 working hours used: 6 left, so due Wednesday 13:00.
     let resumed: Value = manager.resume_clock(id, "decision").await.json();
@@ -294,8 +285,8 @@ async fn two_workers_firing_the_same_claims_at_once_fire_each_step_once() {
 async fn red_to_amber_and_back_to_red_notifies_the_duty_manager() {
     let app = spawn_app().await;
     app.set_time(monday_10());
-    let contact = app.school().create_contact(amber_contact(app.today(), "BACK-1")).await.created();
-    let id = contact["id"].as_str().unwrap();
+    let id = app.school().submit(amber_contact(app.today(), "BACK-1")).await;
+    let id = id.as_str();
     let rerate = async |urgency: &str| {
         app.manager().rerate(id, json!({"urgency": urgency, "reason": "Changing picture."}), None).await
     };
@@ -305,11 +296,7 @@ async fn red_to_amber_and_back_to_red_notifies_the_duty_manager() {
     assert_eq!(rerate("red").await.status(), 200);
     assert!(steps(&app, id).await.contains(&("notify_duty_manager".into(), "pending".into())), "revived");
     assert!(app.fire_due_steps().await >= 1);
-    let notified: i64 = sqlx::query_scalar("select count(*) from events where kind = 'notify_duty_manager'")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
-    assert_eq!(notified, 1);
+    assert_eq!(app.count("select count(*) from events where kind = 'notify_duty_manager'").await, 1);
 }
 
 #[tokio::test]
@@ -329,11 +316,7 @@ async fn a_stopped_clock_is_audited_and_clears_the_due_time() {
     app.set_time(monday_10());
     let id = app.school().submit(amber_contact(app.today(), "STOPAUD-1")).await;
     app.stop_decision_clock(&id, monday_10()).await;
-    let due: Option<DateTime<Utc>> = sqlx::query_scalar("select decision_due_at from contacts where id = $1::uuid")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let due: Option<DateTime<Utc>> = app.value("select decision_due_at from contacts where id = $1::uuid", &id).await;
     assert_eq!(due, None);
     assert_eq!(app.count("select count(*) from audit_events where action = 'clock.stopped'").await, 1);
 }

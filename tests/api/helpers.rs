@@ -25,7 +25,7 @@ use mash_triage::{
     worklist::Worklist,
 };
 use serde_json::Value;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -260,6 +260,22 @@ impl TestApp {
 
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(self.db()).await.unwrap()
+    }
+
+    /// The one value `sql` selects with `$1` bound to `param` (a contact id, a role).
+    pub async fn value<T>(&self, sql: &'static str, param: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql).bind(param).fetch_one(self.db()).await.unwrap()
+    }
+
+    /// Every value `sql` selects.
+    pub async fn values<T>(&self, sql: &'static str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql).fetch_all(self.db()).await.unwrap()
     }
 }
 

@@ -166,10 +166,7 @@ async fn a_manager_re_rates_with_a_reason_and_the_original_stays_on_record() {
     assert!(!agency.to_string().contains("Weapons"));
     // Audited, with codes only.
     let details: Vec<String> =
-        sqlx::query_scalar("select detail::text from audit_events where action = 'contact.rerated' order by id")
-            .fetch_all(app.db())
-            .await
-            .unwrap();
+        app.values("select detail::text from audit_events where action = 'contact.rerated' order by id").await;
     assert_eq!(details.len(), 2);
     assert!(details.iter().all(|d| !d.contains("eapons")), "reasons stay out of the audit detail");
     manager.rerate(&unknown_id(), json!({"urgency": "red", "reason": "r"}), None).await.problem(404);

@@ -89,11 +89,7 @@ async fn an_abandoned_claim_expires_back_to_the_queue_and_a_renewed_one_does_not
     manager.renew_claim(&a).await.problem(403);
     app.advance_time(TimeDelta::minutes(11)); // a's lease (30 min) is over; b's renewed one is not
     assert_eq!(app.expire_claims().await, 1);
-    let status: String = sqlx::query_scalar("select status from contacts where id = $1::uuid")
-        .bind(&a)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let status: String = app.value("select status from contacts where id = $1::uuid", &a).await;
     assert_eq!(status, "awaiting_screening");
     assert_eq!(app.count("select count(*) from audit_events where action = 'claim.expired'").await, 1);
     let again: Value = practitioner.claim_next("screening").await.json();
@@ -114,11 +110,7 @@ async fn a_stale_version_gets_412_and_changes_nothing() {
     // The practitioner still holds the old version.
     let stale = practitioner.release(&id, Some(&tag)).await;
     assert_eq!(stale.problem(412)["code"], "version_mismatch");
-    let queue: String = sqlx::query_scalar("select queue from contacts where id = $1::uuid")
-        .bind(&id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let queue: String = app.value("select queue from contacts where id = $1::uuid", &id).await;
     assert_eq!(queue, "domestic-abuse");
     assert_eq!(app.count("select count(*) from claims").await, 0, "the move released the claim");
 }
@@ -180,10 +172,7 @@ async fn only_the_claim_holder_or_a_manager_decides_and_the_agency_sees_the_outc
     assert_eq!(states, [("decision", "stopped"), ("feedback", "running")]);
     // Audited, with ids and codes only.
     let details: Vec<String> =
-        sqlx::query_scalar("select detail::text from audit_events where action in ('contact.decided', 'note.added')")
-            .fetch_all(app.db())
-            .await
-            .unwrap();
+        app.values("select detail::text from audit_events where action in ('contact.decided', 'note.added')").await;
     assert_eq!(details.len(), 2);
     assert!(details.iter().all(|d| !d.contains("twins")));
 }
@@ -193,20 +182,14 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
     let app = spawn_app().await;
     let (practitioner, manager) = (app.practitioner(), app.manager());
     let id = app.school().submit(green_contact(app.today(), "AS-1")).await;
-    let practitioner_id: uuid::Uuid =
-        sqlx::query_scalar("select id from staff where role = 'practitioner'").fetch_one(app.db()).await.unwrap();
+    let practitioner_id: uuid::Uuid = app.value("select id from staff where role = $1", "practitioner").await;
     let body = json!({"staff_id": practitioner_id, "reason": "Knows the family."});
     practitioner.assign(&id, &body, Some("*")).await.problem(403);
-    let auditor_id: uuid::Uuid =
-        sqlx::query_scalar("select id from staff where role = 'auditor'").fetch_one(app.db()).await.unwrap();
+    let auditor_id: uuid::Uuid = app.value("select id from staff where role = $1", "auditor").await;
     let p = manager.assign(&id, json!({"staff_id": auditor_id, "reason": "x"}), Some("*")).await.problem(422);
     assert_eq!(p["errors"][0]["pointer"], "/staff_id");
     assert_eq!(manager.assign(&id, &body, Some("*")).await.status(), 200);
-    let holder: uuid::Uuid = sqlx::query_scalar("select staff_id from claims where contact_id = $1::uuid")
-        .bind(&id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    let holder: uuid::Uuid = app.value("select staff_id from claims where contact_id = $1::uuid", &id).await;
     assert_eq!(holder, practitioner_id);
     // The assignee can now decide.
     let decided = practitioner
@@ -238,13 +221,12 @@ async fn after_a_decision_nothing_fires_no_claim_remains_and_the_contact_leaves_
     assert_eq!(practitioner.decide(&id, decision, Some(&tag)).await.status(), 200);
     app.set_time(london(2026, 11, 30, 10, 0)); // a week later
     let fired = app.fire_due_steps().await;
-    let decision_events: i64 = sqlx::query_scalar(
-        "select count(*) from events e join clocks c on c.id = e.clock_id where c.contact_id = $1::uuid and c.kind = 'decision'",
-    )
-    .bind(&id)
-    .fetch_one(app.db())
-    .await
-    .unwrap();
+    let decision_events: i64 = app
+        .value(
+            "select count(*) from events e join clocks c on c.id = e.clock_id where c.contact_id = $1::uuid and c.kind = 'decision'",
+            &id,
+        )
+        .await;
     assert_eq!(decision_events, 0, "no decision-clock step fired after the decision");
     assert_eq!(fired, 3, "only the feedback clock's steps (nobody told the referrer)");
     assert_eq!(app.count("select count(*) from claims").await, 0);
