@@ -73,7 +73,7 @@ async fn key_create_prints_a_working_key_once() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let body = crate::fixtures::example_contact(app.today(), "CLI-1");
-    assert_eq!(app.post_contact(&key, &body).await.status(), 201);
+    assert_eq!(app.caller(&key).create_contact(&body).await.status(), 201);
 
     let out = Command::new(BIN)
         .args(["key", "create", "--agency", "No Such Agency"])

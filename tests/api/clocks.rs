@@ -1,55 +1,12 @@
 //! Clocks and the escalation ladder, with a manual clock: a working day of steps in a second.
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use mash_triage::{
-    app::AppState,
-    sla::{service, timer, worker},
-};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::example_contact,
-    helpers::{TestApp, assert_problem, spawn_app},
+    fixtures::{amber_contact, example_contact, green_contact, london, monday_10, unknown_id},
+    helpers::{Overrides, SWEEP_GRACE, TestApp, spawn_app, spawn_app_with},
 };
-
-/// A London local time as UTC.
-fn london(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::London.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
-}
-
-/// Monday 2026-11-23 10:00, London.
-fn monday_10() -> DateTime<Utc> {
-    london(2026, 11, 23, 10, 0)
-}
-
-/// An amber contact (physical abuse, a 7-year-old, no injury).
-fn amber(app: &TestApp, reference: &str) -> Value {
-    let mut c = example_contact(app.today(), reference);
-    c["children"] = json!([{"given_name": "Ella", "family_name": reference, "date_of_birth": "2019-05-01"}]);
-    c["concerns"] = json!(["physical_abuse"]);
-    c["injury"] = Value::Null;
-    c["police"] = Value::Null;
-    c["narrative"] = json!("Teacher saw father hit the child in the playground.");
-    c
-}
-
-/// A green contact (neglect, a 7-year-old).
-fn green(app: &TestApp, reference: &str) -> Value {
-    let mut c = amber(app, reference);
-    c["concerns"] = json!(["neglect"]);
-    c["narrative"] = json!("Child often arrives hungry.");
-    c
-}
-
-async fn submit(app: &TestApp, body: &Value) -> Value {
-    let resp = app.post_contact(&app.school.key, body).await;
-    assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
-}
-
-async fn work(app: &TestApp) -> usize {
-    worker::run_pending_work(&app.state).await.unwrap()
-}
 
 async fn steps(app: &TestApp, id: &str) -> Vec<(String, String)> {
     sqlx::query_as(
@@ -62,55 +19,43 @@ async fn steps(app: &TestApp, id: &str) -> Vec<(String, String)> {
     .unwrap()
 }
 
-async fn clocks(app: &TestApp, id: &str) -> Value {
-    let resp =
-        app.client.get(app.url(&format!("/v1/contacts/{id}/clocks"))).bearer_auth(&app.manager).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
-
 /// A page of events once it holds `want` of them. An event becomes readable when every older
 /// transaction on the server has finished (the cursor's guarantee), and other tests' databases
 /// share the server, so it may take a moment.
-async fn events_page(app: &TestApp, path: &str, want: usize) -> Value {
+async fn events_page(app: &TestApp, query: &[(&str, &str)], want: usize) -> Value {
     for _ in 0..100 {
-        let page: Value =
-            app.client.get(app.url(path)).bearer_auth(&app.auditor).send().await.unwrap().json().await.unwrap();
+        let page: Value = app.auditor().events(query).await.json();
         if page["events"].as_array().is_some_and(|e| e.len() >= want) {
             return page;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("{path} did not reach {want} events");
+    panic!("{query:?} did not reach {want} events");
 }
 
 #[tokio::test]
 async fn a_day_of_ladder_steps_fires_in_order_each_once() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    let contact = submit(&app, &amber(&app, "DAY-1")).await;
+    app.set_time(monday_10());
+    let contact = app.school().create_contact(amber_contact(app.today(), "DAY-1")).await.created();
     let id = contact["id"].as_str().unwrap();
     assert_eq!(contact["urgency"], "amber");
     assert_eq!(contact["decision_due_at"], json!("2026-11-24T10:00:00+00:00"), "Monday 10:00 + 1 working day");
 
     let at = |h, m| london(2026, 11, 23, h, m);
-    app.clock.set(at(13, 59));
-    assert_eq!(work(&app).await, 0, "nothing due before 50%");
-    app.clock.set(at(14, 0));
-    assert_eq!(work(&app).await, 1, "reminder at 50% (4 working hours)");
-    assert_eq!(work(&app).await, 0, "and only once");
-    app.clock.set(at(16, 0));
-    assert_eq!(work(&app).await, 1, "escalate at 75%");
-    let escalated: bool = sqlx::query_scalar("select escalated from contacts where id = $1::uuid")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    app.set_time(at(13, 59));
+    assert_eq!(app.fire_due_steps().await, 0, "nothing due before 50%");
+    app.set_time(at(14, 0));
+    assert_eq!(app.fire_due_steps().await, 1, "reminder at 50% (4 working hours)");
+    assert_eq!(app.fire_due_steps().await, 0, "and only once");
+    app.set_time(at(16, 0));
+    assert_eq!(app.fire_due_steps().await, 1, "escalate at 75%");
+    let escalated: bool = app.value("select escalated from contacts where id = $1::uuid", id).await;
     assert!(escalated);
-    app.clock.set(london(2026, 11, 24, 9, 59));
-    assert_eq!(work(&app).await, 0);
-    app.clock.set(london(2026, 11, 24, 10, 0));
-    assert_eq!(work(&app).await, 1, "breach at 100%");
+    app.set_time(london(2026, 11, 24, 9, 59));
+    assert_eq!(app.fire_due_steps().await, 0);
+    app.set_time(london(2026, 11, 24, 10, 0));
+    assert_eq!(app.fire_due_steps().await, 1, "breach at 100%");
     assert_eq!(app.count("select count(*) from breaches").await, 1);
     assert_eq!(
         steps(&app, id).await,
@@ -118,11 +63,11 @@ async fn a_day_of_ladder_steps_fires_in_order_each_once() {
     );
 
     // The events outbox, in order, paged by cursor.
-    let page = events_page(&app, "/v1/events?limit=2", 2).await;
+    let page = events_page(&app, &[("limit", "2")], 2).await;
     let kinds: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["reminder", "escalate"]);
     let after = page["next_after"].as_str().unwrap();
-    let rest = events_page(&app, &format!("/v1/events?after={after}"), 1).await;
+    let rest = events_page(&app, &[("after", after)], 1).await;
     assert_eq!(rest["events"][0]["kind"], "breach");
     assert_eq!(rest["events"].as_array().unwrap().len(), 1);
     assert!(!rest.to_string().contains("Ella"), "events carry ids only");
@@ -133,15 +78,14 @@ async fn a_day_of_ladder_steps_fires_in_order_each_once() {
 #[tokio::test]
 async fn a_red_contact_notifies_the_duty_manager_at_receipt_and_breaches_after_four_hours() {
     let app = spawn_app().await;
-    app.clock.set(london(2026, 11, 28, 22, 0)); // a Saturday night: red runs round the clock
-    let contact = submit(&app, &example_contact(app.today(), "RED-1")).await;
+    app.set_time(london(2026, 11, 28, 22, 0)); // a Saturday night: red runs round the clock
+    let contact = app.school().create_contact(example_contact(app.today(), "RED-1")).await.created();
     assert_eq!(contact["urgency"], "red");
     assert_eq!(contact["decision_due_at"], json!("2026-11-29T02:00:00+00:00"));
-    assert_eq!(work(&app).await, 1, "notify_duty_manager at receipt");
-    app.clock.set(london(2026, 11, 29, 2, 0));
-    assert_eq!(work(&app).await, 3, "reminder, escalate and breach are all due");
-    let events: Vec<String> =
-        sqlx::query_scalar("select kind from events order by id").fetch_all(app.db()).await.unwrap();
+    assert_eq!(app.fire_due_steps().await, 1, "notify_duty_manager at receipt");
+    app.set_time(london(2026, 11, 29, 2, 0));
+    assert_eq!(app.fire_due_steps().await, 3, "reminder, escalate and breach are all due");
+    let events: Vec<String> = app.values("select kind from events order by id").await;
     assert_eq!(events.len(), 4);
     assert_eq!(events[0], "notify_duty_manager");
 }
@@ -149,93 +93,80 @@ async fn a_red_contact_notifies_the_duty_manager_at_receipt_and_breaches_after_f
 #[tokio::test]
 async fn two_workers_racing_fire_every_step_exactly_once() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
+    app.set_time(monday_10());
+    let school = app.school();
     for i in 0..20 {
-        let body = if i % 2 == 0 { amber(&app, &format!("RACE-{i}")) } else { green(&app, &format!("RACE-{i}")) };
-        submit(&app, &body).await;
+        let reference = format!("RACE-{i}");
+        let body =
+            if i % 2 == 0 { amber_contact(app.today(), &reference) } else { green_contact(app.today(), &reference) };
+        school.create_contact(body).await.created();
     }
-    // A second worker process: its own pools and Redis connection, the same stores and clock.
-    let other = AppState::new((*app.state.settings).clone(), app.clock.clone()).unwrap();
-    app.clock.set(monday_10() + TimeDelta::days(10));
-    let (a, b) = tokio::join!(worker::run_pending_work(&app.state), worker::run_pending_work(&other));
-    let fired = a.unwrap() + b.unwrap();
+    let (ours, other) = (app.worker(), app.another_worker());
+    app.set_time(monday_10() + TimeDelta::days(10));
+    let (a, b) = tokio::join!(ours.fire_due_steps(), other.fire_due_steps());
+    let fired = a + b;
     assert_eq!(fired, 60, "20 contacts x (reminder, escalate, breach)");
     assert_eq!(app.count("select count(*) from events").await, 60);
     assert_eq!(app.count("select count(*) from audit_events where action = 'clock.step_fired'").await, 60);
     assert_eq!(app.count("select count(*) from breaches").await, 20);
-    assert_eq!(work(&app).await, 0);
-    assert_eq!(timer::len(&app.state.redis).await.unwrap(), 0, "the index is empty once all fired");
+    assert_eq!(app.fire_due_steps().await, 0);
+    assert_eq!(app.ladder_index_len().await, 0, "the index is empty once all fired");
 }
 
 #[tokio::test]
 async fn a_worker_that_dies_after_claiming_gives_its_step_back_after_the_lease() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    submit(&app, &amber(&app, "DIE-1")).await;
+    app.set_time(monday_10());
+    app.school().submit(amber_contact(app.today(), "DIE-1")).await;
     let reminder = london(2026, 11, 23, 14, 0);
-    app.clock.set(reminder);
+    app.set_time(reminder);
     // A worker claims the reminder and dies before its transaction commits.
-    let claimed = timer::claim(&app.state.redis, reminder, 10, TimeDelta::seconds(30)).await.unwrap();
+    let claimed = app.claim_due_steps(reminder, 10, TimeDelta::seconds(30)).await;
     assert_eq!(claimed.len(), 1);
-    assert_eq!(work(&app).await, 0, "the claim is leased to the dead worker");
-    app.clock.set(reminder + TimeDelta::seconds(31));
-    assert_eq!(work(&app).await, 1, "after the lease another worker fires it");
+    assert_eq!(app.fire_due_steps().await, 0, "the claim is leased to the dead worker");
+    app.set_time(reminder + TimeDelta::seconds(31));
+    assert_eq!(app.fire_due_steps().await, 1, "after the lease another worker fires it");
     assert_eq!(app.count("select count(*) from events").await, 1);
 }
 
 #[tokio::test]
 async fn after_redis_loses_the_index_every_pending_step_still_fires_once() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
+    app.set_time(monday_10());
     for i in 0..5 {
-        submit(&app, &amber(&app, &format!("FLUSH-{i}"))).await;
+        app.school().submit(amber_contact(app.today(), &format!("FLUSH-{i}"))).await;
     }
-    app.clock.set(london(2026, 11, 23, 14, 0));
-    assert_eq!(work(&app).await, 5, "the reminders");
+    app.set_time(london(2026, 11, 23, 14, 0));
+    assert_eq!(app.fire_due_steps().await, 5, "the reminders");
     // Redis restarts empty (only this test's keys are removed: other runs share the server).
-    let mut conn = app.state.redis.connection().await.unwrap();
-    let _: () = redis::cmd("DEL").arg(app.state.redis.key("ladder:due")).query_async(&mut conn).await.unwrap();
-    app.clock.set(london(2026, 11, 24, 10, 0));
+    app.lose_ladder_index().await;
+    app.set_time(london(2026, 11, 24, 10, 0));
     // Nothing is indexed, but the escalations (due Monday 16:00) are long overdue: the
     // PostgreSQL sweep fires them. The breaches are due this instant, within the sweep's grace.
-    assert_eq!(work(&app).await, 5, "the overdue escalations, from PostgreSQL alone");
-    let reseeded = timer::reseed(app.db(), &app.state.redis).await.unwrap();
+    assert_eq!(app.fire_due_steps().await, 5, "the overdue escalations, from PostgreSQL alone");
+    let reseeded = app.reseed_ladder_index().await;
     assert_eq!(reseeded, 5, "the breaches; fired steps are not re-seeded");
-    assert_eq!(work(&app).await, 5);
+    assert_eq!(app.fire_due_steps().await, 5);
     assert_eq!(app.count("select count(*) from events").await, 15, "each step exactly once");
     // A re-seed after firing adds nothing, and stale index entries are harmless no-ops.
-    assert_eq!(timer::reseed(app.db(), &app.state.redis).await.unwrap(), 0);
+    assert_eq!(app.reseed_ladder_index().await, 0);
 }
 
 #[tokio::test]
 async fn a_decision_before_75_percent_cancels_the_rest_and_starts_the_feedback_clock() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    let contact = submit(&app, &amber(&app, "STOP-1")).await;
-    let id: uuid::Uuid = contact["id"].as_str().unwrap().parse().unwrap();
-    app.clock.set(london(2026, 11, 23, 14, 0));
-    assert_eq!(work(&app).await, 1, "reminder");
+    app.set_time(monday_10());
+    let id = app.school().submit(amber_contact(app.today(), "STOP-1")).await;
+    app.set_time(london(2026, 11, 23, 14, 0));
+    assert_eq!(app.fire_due_steps().await, 1, "reminder");
     // The outcome is recorded at 15:00 (60%).
     let decided = london(2026, 11, 23, 15, 0);
-    app.clock.set(decided);
-    let mut tx = app.db().begin().await.unwrap();
-    let scheduled = service::stop_clock(
-        &mut tx,
-        &app.state.policy,
-        &mash_triage::audit::Actor::system(),
-        id.into(),
-        "decision",
-        "outcome_recorded",
-        decided,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    timer::schedule(&app.state.redis, &scheduled).await.unwrap();
-    app.clock.set(decided + TimeDelta::days(30));
-    let fired = work(&app).await;
+    app.set_time(decided);
+    app.stop_decision_clock(&id, decided).await;
+    app.set_time(decided + TimeDelta::days(30));
+    let fired = app.fire_due_steps().await;
     assert_eq!(
-        steps(&app, &id.to_string()).await,
+        steps(&app, &id).await,
         [
             ("breach".into(), "cancelled".into()),
             ("escalate".into(), "cancelled".into()),
@@ -243,7 +174,7 @@ async fn a_decision_before_75_percent_cancels_the_rest_and_starts_the_feedback_c
         ]
     );
     assert_eq!(fired, 3, "only the feedback clock's reminder, escalate and breach");
-    let view = clocks(&app, &id.to_string()).await;
+    let view = app.manager().clocks(&id).await.ok();
     let decision = &view["clocks"][0];
     assert_eq!((decision["kind"].as_str(), decision["state"].as_str()), (Some("decision"), Some("stopped")));
     assert_eq!(decision["used_minutes"], 300);
@@ -255,20 +186,16 @@ async fn a_decision_before_75_percent_cancels_the_rest_and_starts_the_feedback_c
 #[tokio::test]
 async fn re_rating_recomputes_the_deadline_from_the_original_receipt() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    let contact = submit(&app, &green(&app, "RR-1")).await;
+    app.set_time(monday_10());
+    let contact = app.school().create_contact(green_contact(app.today(), "RR-1")).await.created();
     let id = contact["id"].as_str().unwrap();
     assert_eq!(contact["decision_due_at"], json!("2026-11-26T10:00:00+00:00"), "3 working days");
-    app.clock.set(london(2026, 11, 23, 12, 0));
-    let rerate = |urgency: &str| {
-        app.client
-            .post(app.url(&format!("/v1/contacts/{id}/rerate")))
-            .bearer_auth(&app.manager)
-            .json(&json!({"urgency": urgency, "reason": "New information."}))
-            .send()
+    app.set_time(london(2026, 11, 23, 12, 0));
+    let rerate = async |urgency: &str| {
+        app.manager().rerate(id, json!({"urgency": urgency, "reason": "New information."}), None).await
     };
-    assert_eq!(rerate("amber").await.unwrap().status(), 200);
-    let view = clocks(&app, id).await;
+    assert_eq!(rerate("amber").await.status(), 200);
+    let view = app.manager().clocks(id).await.ok();
     assert_eq!(
         view["clocks"][0]["deadline"],
         json!("2026-11-24T10:00:00+00:00"),
@@ -276,53 +203,40 @@ async fn re_rating_recomputes_the_deadline_from_the_original_receipt() {
     );
     assert_eq!(view["clocks"][0]["level"], "amber");
     // To red at 15:00: 4 elapsed hours from receipt were up at 14:00, so the breach is due now.
-    app.clock.set(london(2026, 11, 23, 15, 0));
-    assert_eq!(rerate("red").await.unwrap().status(), 200);
-    assert_eq!(work(&app).await, 4, "notify_duty_manager, reminder, escalate and breach all due at once");
+    app.set_time(london(2026, 11, 23, 15, 0));
+    assert_eq!(rerate("red").await.status(), 200);
+    assert_eq!(app.fire_due_steps().await, 4, "notify_duty_manager, reminder, escalate and breach all due at once");
     assert_eq!(app.count("select count(*) from breaches").await, 1);
 }
 
 #[tokio::test]
 async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    let contact = submit(&app, &amber(&app, "PAUSE-1")).await;
-    let id = contact["id"].as_str().unwrap();
-    let pause = |key: &str, reason: &str| {
-        app.client
-            .post(app.url(&format!("/v1/contacts/{id}/clocks/decision/pause")))
-            .bearer_auth(key)
-            .json(&json!({"reason": reason}))
-            .send()
-    };
-    let resume = |key: &str| {
-        app.client.post(app.url(&format!("/v1/contacts/{id}/clocks/decision/resume"))).bearer_auth(key).send()
-    };
-    app.clock.set(london(2026, 11, 23, 12, 0));
-    assert_problem(pause(&app.practitioner, "awaiting_police_checks").await.unwrap(), 403).await;
-    let p = assert_problem(pause(&app.manager, "because").await.unwrap(), 422).await;
+    app.set_time(monday_10());
+    let id = app.school().submit(amber_contact(app.today(), "PAUSE-1")).await;
+    let id = id.as_str();
+    let manager = app.manager();
+    app.set_time(london(2026, 11, 23, 12, 0));
+    app.practitioner().pause_clock(id, "decision", json!({"reason": "awaiting_police_checks"})).await.problem(403);
+    let p = manager.pause_clock(id, "decision", json!({"reason": "because"})).await.problem(422);
     assert_eq!(p["errors"][0]["pointer"], "/reason");
-    let paused: Value = pause(&app.manager, "awaiting_police_checks").await.unwrap().json().await.unwrap();
+    let paused: Value = manager.pause_clock(id, "decision", json!({"reason": "awaiting_police_checks"})).await.json();
     assert_eq!(paused["clocks"][0]["state"], "paused");
     assert!(paused["clocks"][0].get("deadline").is_none());
-    assert_problem(pause(&app.manager, "awaiting_police_checks").await.unwrap(), 409).await;
+    manager.pause_clock(id, "decision", json!({"reason": "awaiting_police_checks"})).await.problem(409);
     // Nothing fires while paused, even long after the original deadline.
-    app.clock.set(london(2026, 11, 24, 15, 0));
-    assert_eq!(work(&app).await, 0);
-    let due: Option<DateTime<Utc>> = sqlx::query_scalar("select decision_due_at from contacts where id = $1::uuid")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    app.set_time(london(2026, 11, 24, 15, 0));
+    assert_eq!(app.fire_due_steps().await, 0);
+    let due: Option<DateTime<Utc>> = app.value("select decision_due_at from contacts where id = $1::uuid", id).await;
     assert_eq!(due, None);
     // Resumed Tuesday 15:00 with 2 working hours used: 6 left, so due Wednesday 13:00.
-    let resumed: Value = resume(&app.manager).await.unwrap().json().await.unwrap();
+    let resumed: Value = manager.resume_clock(id, "decision").await.json();
     assert_eq!(resumed["clocks"][0]["deadline"], json!("2026-11-25T13:00:00+00:00"));
     assert_eq!(resumed["clocks"][0]["used_minutes"], 120);
     // The reminder (at 4 working hours) comes 2 working hours after the resume: Tuesday 17:00.
-    assert_eq!(work(&app).await, 0);
-    app.clock.set(london(2026, 11, 24, 17, 0));
-    assert_eq!(work(&app).await, 1);
+    assert_eq!(app.fire_due_steps().await, 0);
+    app.set_time(london(2026, 11, 24, 17, 0));
+    assert_eq!(app.fire_due_steps().await, 1);
     assert_eq!(
         app.count("select count(*) from audit_events where action in ('clock.paused', 'clock.resumed')").await,
         2
@@ -332,35 +246,17 @@ async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons(
 #[tokio::test]
 async fn clocks_of_an_unknown_contact_are_not_found_and_agencies_cannot_see_clocks() {
     let app = spawn_app().await;
-    let resp = app
-        .client
-        .get(app.url(&format!("/v1/contacts/{}/clocks", uuid::Uuid::now_v7())))
-        .bearer_auth(&app.manager)
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 404).await;
-    let contact = submit(&app, &amber(&app, "AG-1")).await;
-    let id = contact["id"].as_str().unwrap();
-    let resp = app
-        .client
-        .get(app.url(&format!("/v1/contacts/{id}/clocks")))
-        .bearer_auth(&app.school.key)
-        .send()
-        .await
-        .unwrap();
-    assert_problem(resp, 403).await;
-    let resp = app.client.get(app.url("/v1/events")).bearer_auth(&app.school.key).send().await.unwrap();
-    assert_problem(resp, 403).await;
+    app.manager().clocks(&unknown_id()).await.problem(404);
+    let school = app.school();
+    let id = school.submit(amber_contact(app.today(), "AG-1")).await;
+    school.clocks(&id).await.problem(403);
+    school.events(&[]).await.problem(403);
 }
 
 #[tokio::test]
 async fn the_aligned_clock_agrees_with_the_database_clock() {
-    use mash_triage::{clock::Clock, sla::authority::AlignedClock};
     let app = spawn_app().await;
-    let clock = AlignedClock::default();
-    clock.align(app.db()).await.unwrap();
-    let ours = clock.now();
+    let ours = app.aligned_clock_now().await;
     let server: DateTime<Utc> = sqlx::query_scalar("select clock_timestamp()").fetch_one(app.db()).await.unwrap();
     assert!((server - ours).num_milliseconds().abs() < 1000, "within a second: {ours} vs {server}");
 }
@@ -368,19 +264,19 @@ async fn the_aligned_clock_agrees_with_the_database_clock() {
 #[tokio::test]
 async fn two_workers_firing_the_same_claims_at_once_fire_each_step_once() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
+    app.set_time(monday_10());
     for i in 0..10 {
-        submit(&app, &amber(&app, &format!("SAME-{i}"))).await;
+        app.school().submit(amber_contact(app.today(), &format!("SAME-{i}"))).await;
     }
     let now = london(2026, 11, 23, 14, 0);
-    app.clock.set(now);
+    app.set_time(now);
     // Both workers hold the very same claims (as after an expired lease), so only the
     // PostgreSQL guard stands between them.
-    let claimed = timer::claim(&app.state.redis, now, 100, TimeDelta::seconds(30)).await.unwrap();
+    let claimed = app.claim_due_steps(now, 100, TimeDelta::seconds(30)).await;
     assert_eq!(claimed.len(), 10);
-    let other = AppState::new((*app.state.settings).clone(), app.clock.clone()).unwrap();
-    let (a, b) = tokio::join!(worker::fire_batch(&app.state, &claimed, now), worker::fire_batch(&other, &claimed, now));
-    assert_eq!(a.unwrap() + b.unwrap(), 10);
+    let (ours, other) = (app.worker(), app.another_worker());
+    let (a, b) = tokio::join!(ours.fire_claimed(&claimed, now), other.fire_claimed(&claimed, now));
+    assert_eq!(a + b, 10);
     assert_eq!(app.count("select count(*) from events").await, 10);
     assert_eq!(app.count("select count(*) from audit_events where action = 'clock.step_fired'").await, 10);
 }
@@ -388,65 +284,39 @@ async fn two_workers_firing_the_same_claims_at_once_fire_each_step_once() {
 #[tokio::test]
 async fn red_to_amber_and_back_to_red_notifies_the_duty_manager() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    let contact = submit(&app, &amber(&app, "BACK-1")).await;
-    let id = contact["id"].as_str().unwrap();
-    let rerate = |urgency: &str| {
-        app.client
-            .post(app.url(&format!("/v1/contacts/{id}/rerate")))
-            .bearer_auth(&app.manager)
-            .json(&json!({"urgency": urgency, "reason": "Changing picture."}))
-            .send()
+    app.set_time(monday_10());
+    let id = app.school().submit(amber_contact(app.today(), "BACK-1")).await;
+    let id = id.as_str();
+    let rerate = async |urgency: &str| {
+        app.manager().rerate(id, json!({"urgency": urgency, "reason": "Changing picture."}), None).await
     };
-    assert_eq!(rerate("red").await.unwrap().status(), 200);
-    assert_eq!(rerate("amber").await.unwrap().status(), 200, "before the worker ran: notify is cancelled");
+    assert_eq!(rerate("red").await.status(), 200);
+    assert_eq!(rerate("amber").await.status(), 200, "before the worker ran: notify is cancelled");
     assert!(steps(&app, id).await.contains(&("notify_duty_manager".into(), "cancelled".into())));
-    assert_eq!(rerate("red").await.unwrap().status(), 200);
+    assert_eq!(rerate("red").await.status(), 200);
     assert!(steps(&app, id).await.contains(&("notify_duty_manager".into(), "pending".into())), "revived");
-    assert!(work(&app).await >= 1);
-    let notified: i64 = sqlx::query_scalar("select count(*) from events where kind = 'notify_duty_manager'")
-        .fetch_one(app.db())
-        .await
-        .unwrap();
-    assert_eq!(notified, 1);
+    assert!(app.fire_due_steps().await >= 1);
+    assert_eq!(app.count("select count(*) from events where kind = 'notify_duty_manager'").await, 1);
 }
 
 #[tokio::test]
 async fn with_redis_unreachable_steps_still_fire_from_postgresql() {
-    use crate::helpers::{Overrides, spawn_app_with};
     let app = spawn_app_with(Overrides { redis_url: Some("redis://127.0.0.1:1".into()), ..Overrides::default() }).await;
-    app.clock.set(monday_10());
+    app.set_time(monday_10());
     // Intake still works (the index write is best effort) and the steps are in PostgreSQL.
-    submit(&app, &amber(&app, "NOREDIS-1")).await;
-    app.clock.set(london(2026, 11, 23, 14, 0) + worker::SWEEP_GRACE);
-    assert_eq!(work(&app).await, 1, "the reminder, found by the sweep");
+    app.school().submit(amber_contact(app.today(), "NOREDIS-1")).await;
+    app.set_time(london(2026, 11, 23, 14, 0) + SWEEP_GRACE);
+    assert_eq!(app.fire_due_steps().await, 1, "the reminder, found by the sweep");
     assert_eq!(app.count("select count(*) from events").await, 1);
 }
 
 #[tokio::test]
 async fn a_stopped_clock_is_audited_and_clears_the_due_time() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    let contact = submit(&app, &amber(&app, "STOPAUD-1")).await;
-    let id: uuid::Uuid = contact["id"].as_str().unwrap().parse().unwrap();
-    let mut tx = app.db().begin().await.unwrap();
-    service::stop_clock(
-        &mut tx,
-        &app.state.policy,
-        &mash_triage::audit::Actor::system(),
-        id.into(),
-        "decision",
-        "outcome_recorded",
-        monday_10(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let due: Option<DateTime<Utc>> = sqlx::query_scalar("select decision_due_at from contacts where id = $1")
-        .bind(id)
-        .fetch_one(app.db())
-        .await
-        .unwrap();
+    app.set_time(monday_10());
+    let id = app.school().submit(amber_contact(app.today(), "STOPAUD-1")).await;
+    app.stop_decision_clock(&id, monday_10()).await;
+    let due: Option<DateTime<Utc>> = app.value("select decision_due_at from contacts where id = $1::uuid", &id).await;
     assert_eq!(due, None);
     assert_eq!(app.count("select count(*) from audit_events where action = 'clock.stopped'").await, 1);
 }
@@ -454,15 +324,15 @@ async fn a_stopped_clock_is_audited_and_clears_the_due_time() {
 #[tokio::test]
 async fn only_one_replica_re_seeds_at_a_time() {
     let app = spawn_app().await;
-    app.clock.set(monday_10());
-    submit(&app, &amber(&app, "SEED-1")).await;
+    app.set_time(monday_10());
+    app.school().submit(amber_contact(app.today(), "SEED-1")).await;
     // Another replica holds the re-seed lock.
     let mut other = app.db().acquire().await.unwrap();
     let held: bool =
         sqlx::query_scalar("select pg_try_advisory_lock(7881707715308122981)").fetch_one(&mut *other).await.unwrap();
     assert!(held);
-    assert_eq!(timer::reseed_if_free(app.db(), &app.state.redis).await.unwrap(), None);
+    assert_eq!(app.reseed_ladder_index_if_free().await, None);
     let _: bool =
         sqlx::query_scalar("select pg_advisory_unlock(7881707715308122981)").fetch_one(&mut *other).await.unwrap();
-    assert_eq!(timer::reseed_if_free(app.db(), &app.state.redis).await.unwrap(), Some(3));
+    assert_eq!(app.reseed_ladder_index_if_free().await, Some(3));
 }

@@ -1,8 +1,9 @@
 //! The shared triage cases (`tests/fixtures/triage-cases.json`, copied from shared/testdata) and
 //! their date-relative rendering, ported from `tests/fixtures/render_cases.py`: "@dob:4m" is a
-//! date of birth 4 months before `today`, "@edd:3m" an expected date 3 months ahead.
+//! date of birth 4 months before `today`, "@edd:3m" an expected date 3 months ahead. And the
+//! contacts and times the scenarios share.
 
-use chrono::{Months, NaiveDate, TimeDelta};
+use chrono::{DateTime, Months, NaiveDate, TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
 
 pub const CASES: &str = include_str!("../fixtures/triage-cases.json");
@@ -116,6 +117,46 @@ pub fn example_contact(today: NaiveDate, reference: &str) -> Value {
         "school": null,
         "consent": {"status": "not_sought", "reason_not_sought": "would_prejudice_investigation"}
     })
+}
+
+/// A Europe/London local time as UTC.
+pub fn london(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::London.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+}
+
+/// Monday 2026-11-23 10:00, London: the start of a working week.
+pub fn monday_10() -> DateTime<Utc> {
+    london(2026, 11, 23, 10, 0)
+}
+
+/// An id that names no contact or child.
+pub fn unknown_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The example contact made one about a single `child` (JSON) with one `concern`, no injury and
+/// no police section.
+pub fn contact_about(today: NaiveDate, reference: &str, child: Value, concern: &str, narrative: &str) -> Value {
+    let mut c = example_contact(today, reference);
+    c["children"] = Value::Array(vec![child]);
+    c["concerns"] = json!([concern]);
+    c["injury"] = Value::Null;
+    c["police"] = Value::Null;
+    c["narrative"] = json!(narrative);
+    c
+}
+
+/// An amber contact (physical abuse, a 7-year-old named Ella, no injury); the family name is the
+/// reference, so no two are about the same child.
+pub fn amber_contact(today: NaiveDate, reference: &str) -> Value {
+    let child = json!({"given_name": "Ella", "family_name": reference, "date_of_birth": "2019-05-01"});
+    contact_about(today, reference, child, "physical_abuse", "Teacher saw father hit the child in the playground.")
+}
+
+/// A green contact (neglect, the same kind of child as [`amber_contact`]).
+pub fn green_contact(today: NaiveDate, reference: &str) -> Value {
+    let child = json!({"given_name": "Ella", "family_name": reference, "date_of_birth": "2019-05-01"});
+    contact_about(today, reference, child, "neglect", "Child often arrives hungry.")
 }
 
 #[test]

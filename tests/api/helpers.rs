@@ -1,24 +1,38 @@
-//! `spawn_app()` and the `TestApp` handle.
+//! `spawn_app()` and the `TestApp` handle: the callers, the clock, the background work, and the
+//! few internals the tests drive directly.
+//!
+//! This is the only test file that calls into the library (`mash_triage::...`); the scenarios go
+//! through HTTP with the [`Caller`]s made here, so a change of the library's layout is an edit
+//! here alone.
 
 use std::{net::SocketAddr, sync::Arc};
 
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use figment::{
     Figment,
     providers::{Format, Serialized, Toml},
 };
 use mash_triage::{
     app::{self, AppState},
+    audit::Actor,
     auth::{AgencyKind, Role, service},
     clock::{Clock, ManualClock},
     config::{DEFAULT_CONFIG, Settings},
     db,
-    id::AgencyId,
+    id::ClockId,
+    sla::{self, authority::AlignedClock, timer, worker},
+    webhook,
+    worklist::Worklist,
 };
 use serde_json::Value;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::client::Caller;
+
+/// How overdue a ladder step must be before the PostgreSQL sweep fires it without the index.
+pub const SWEEP_GRACE: TimeDelta = worker::SWEEP_GRACE;
 
 pub fn admin_url() -> String {
     std::env::var("MASH_TEST_PG_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -34,29 +48,34 @@ pub fn with_database(url: &str, database: &str) -> String {
     format!("{base}/{database}")
 }
 
-/// An agency with its key.
-pub struct TestAgency {
-    pub id: AgencyId,
-    pub key: String,
+/// The webhook signature header value for `body` sent at `timestamp` (Unix seconds).
+pub fn sign_webhook(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    webhook::sign(secret, timestamp, body)
 }
 
-/// A running app and the keys to call it with.
+/// An agency with its key.
+struct TestAgency {
+    id: String,
+    key: String,
+}
+
+/// A running app, the keys to call it with and its manual clock.
 pub struct TestApp {
-    pub base: String,
     pub addr: SocketAddr,
-    pub state: Arc<AppState>,
-    pub clock: Arc<ManualClock>,
     pub db_name: String,
-    pub client: reqwest::Client,
-    pub police: TestAgency,
-    pub school: TestAgency,
-    pub health: TestAgency,
-    pub practitioner: String,
-    pub manager: String,
-    pub auditor: String,
-    pub admin: String,
     pub shutdown: CancellationToken,
     pub server: JoinHandle<std::io::Result<()>>,
+    base: String,
+    http: reqwest::Client,
+    state: Arc<AppState>,
+    clock: Arc<ManualClock>,
+    police: TestAgency,
+    school: TestAgency,
+    health: TestAgency,
+    practitioner: String,
+    manager: String,
+    auditor: String,
+    admin: String,
 }
 
 /// Options for [`spawn_app_with`].
@@ -64,7 +83,7 @@ pub struct TestApp {
 pub struct Overrides {
     pub redis_url: Option<String>,
     /// A clock that moves on by this after every reading (default: frozen).
-    pub clock_step: Option<chrono::TimeDelta>,
+    pub clock_step: Option<TimeDelta>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -108,7 +127,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     let c = clock.as_ref();
     let agency = async |name: &str, kind| {
         let id = service::create_agency(pool, c, name, kind).await.unwrap();
-        TestAgency { id, key: service::create_agency_key(pool, c, id).await.unwrap().secret }
+        TestAgency { id: id.to_string(), key: service::create_agency_key(pool, c, id).await.unwrap().secret }
     };
     let police = agency("Test Police", AgencyKind::Police).await;
     let school = agency("Test School", AgencyKind::School).await;
@@ -129,61 +148,272 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         state,
         clock,
         db_name,
-        client: reqwest::Client::new(),
+        http: reqwest::Client::new(),
         shutdown,
         server,
     }
 }
 
+/// What one round of background work did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PendingWork {
+    pub claims_expired: usize,
+    pub steps_fired: usize,
+    pub webhooks_delivered: usize,
+}
+
+// The callers.
 impl TestApp {
+    /// A caller with `key`: extra staff or agency keys made in a test.
+    pub fn caller(&self, key: &str) -> Caller {
+        Caller::new(self.http.clone(), self.base.clone(), Some(key.to_owned()), None)
+    }
+
+    /// A caller with no key.
+    pub fn anonymous(&self) -> Caller {
+        Caller::new(self.http.clone(), self.base.clone(), None, None)
+    }
+
+    fn agency_caller(&self, agency: &TestAgency) -> Caller {
+        Caller::new(self.http.clone(), self.base.clone(), Some(agency.key.clone()), Some(agency.id.clone()))
+    }
+
+    /// The police agency.
+    pub fn police(&self) -> Caller {
+        self.agency_caller(&self.police)
+    }
+
+    /// The school agency.
+    pub fn school(&self) -> Caller {
+        self.agency_caller(&self.school)
+    }
+
+    /// The health agency.
+    pub fn health(&self) -> Caller {
+        self.agency_caller(&self.health)
+    }
+
+    /// The agency of `kind` (as the triage cases name it).
+    pub fn agency(&self, kind: &str) -> Caller {
+        match kind {
+            "police" => self.police(),
+            "school" => self.school(),
+            "health" => self.health(),
+            other => panic!("no test agency of kind {other}"),
+        }
+    }
+
+    pub fn practitioner(&self) -> Caller {
+        self.caller(&self.practitioner)
+    }
+
+    pub fn manager(&self) -> Caller {
+        self.caller(&self.manager)
+    }
+
+    pub fn auditor(&self) -> Caller {
+        self.caller(&self.auditor)
+    }
+
+    pub fn admin(&self) -> Caller {
+        self.caller(&self.admin)
+    }
+
+    /// Every member of staff: practitioner, manager, auditor, admin.
+    pub fn all_staff(&self) -> [Caller; 4] {
+        [self.practitioner(), self.manager(), self.auditor(), self.admin()]
+    }
+
+    /// Another practitioner, with a key of their own.
+    pub async fn add_practitioner(&self, name: &str) -> Caller {
+        let (_, key) =
+            service::create_staff_with_key(self.db(), self.clock.as_ref(), name, Role::Practitioner).await.unwrap();
+        self.caller(&key.secret)
+    }
+}
+
+// Time and the stores.
+impl TestApp {
+    /// The app's clock reading.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Today in Europe/London by the app's clock.
-    pub fn today(&self) -> chrono::NaiveDate {
+    pub fn today(&self) -> NaiveDate {
         self.clock.today_local()
+    }
+
+    /// Moves the app's clock to `instant`.
+    pub fn set_time(&self, instant: DateTime<Utc>) {
+        self.clock.set(instant);
+    }
+
+    /// Moves the app's clock on by `delta`.
+    pub fn advance_time(&self, delta: TimeDelta) {
+        self.clock.advance(delta);
     }
 
     pub fn db(&self) -> &PgPool {
         &self.state.db
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// The key of the agency of `kind` (as the triage cases name it).
-    pub fn agency_key(&self, kind: &str) -> &str {
-        match kind {
-            "police" => &self.police.key,
-            "school" => &self.school.key,
-            "health" => &self.health.key,
-            other => panic!("no test agency of kind {other}"),
-        }
-    }
-
-    pub async fn post_contact(&self, key: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url("/v1/contacts")).bearer_auth(key).json(body).send().await.unwrap()
-    }
-
-    pub async fn get_contact(&self, key: &str, id: &str) -> reqwest::Response {
-        self.client.get(self.url(&format!("/v1/contacts/{id}"))).bearer_auth(key).send().await.unwrap()
-    }
-
     pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(self.db()).await.unwrap()
     }
+
+    /// The one value `sql` selects with `$1` bound to `param` (a contact id, a role).
+    pub async fn value<T>(&self, sql: &'static str, param: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql).bind(param).fetch_one(self.db()).await.unwrap()
+    }
+
+    /// Every value `sql` selects.
+    pub async fn values<T>(&self, sql: &'static str) -> Vec<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql).fetch_all(self.db()).await.unwrap()
+    }
 }
 
-/// Asserts a problem response and returns its body.
-pub async fn assert_problem(resp: reqwest::Response, status: u16) -> Value {
-    assert_eq!(resp.status().as_u16(), status, "unexpected status");
-    assert_eq!(
-        resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/problem+json"),
-        "problem responses are application/problem+json"
-    );
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    for field in ["type", "title", "detail", "code"] {
-        assert!(body[field].is_string(), "problem has `{field}`: {body}");
+// Background work, once, at the app's clock.
+impl TestApp {
+    /// Everything the background workers would do now, in their order: expire lapsed claims,
+    /// fire the due ladder steps, send the due webhook deliveries.
+    pub async fn run_pending_work(&self) -> PendingWork {
+        let claims_expired = self.expire_claims().await;
+        let steps_fired = self.fire_due_steps().await;
+        let webhooks_delivered = self.deliver_webhooks().await;
+        PendingWork { claims_expired, steps_fired, webhooks_delivered }
     }
-    body
+
+    /// Returns lapsed claims to their queues; how many.
+    pub async fn expire_claims(&self) -> usize {
+        let worklist = Worklist { db: self.db(), clock: self.clock.as_ref(), policy: &self.state.policy };
+        worklist.expire_claims().await.unwrap()
+    }
+
+    /// Fires the ladder steps due now (from the Redis index, then the PostgreSQL sweep); how many.
+    pub async fn fire_due_steps(&self) -> usize {
+        self.worker().fire_due_steps().await
+    }
+
+    /// Sends the webhook deliveries due now, once each; how many were delivered.
+    pub async fn deliver_webhooks(&self) -> usize {
+        webhook::service::deliver_due(&self.state).await.unwrap()
+    }
+}
+
+/// A ladder worker: this app's, or another process's with its own pools (see
+/// [`TestApp::another_worker`]).
+pub struct Worker {
+    state: Arc<AppState>,
+}
+
+impl Worker {
+    /// As [`TestApp::fire_due_steps`].
+    pub async fn fire_due_steps(&self) -> usize {
+        worker::run_pending_work(&self.state).await.unwrap()
+    }
+
+    /// Fires these claimed steps as due at `now`; how many fired.
+    pub async fn fire_claimed(&self, claimed: &ClaimedSteps, now: DateTime<Utc>) -> usize {
+        worker::fire_batch(&self.state, &claimed.0, now).await.unwrap()
+    }
+}
+
+/// Ladder steps claimed from the Redis index.
+pub struct ClaimedSteps(Vec<(ClockId, String)>);
+
+impl ClaimedSteps {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+// The ladder's internals, for the tests of races, crashes and lost indexes.
+impl TestApp {
+    /// The app's own ladder worker.
+    pub fn worker(&self) -> Worker {
+        Worker { state: self.state.clone() }
+    }
+
+    /// A second worker process: its own pools and Redis connection, the same stores and clock.
+    pub fn another_worker(&self) -> Worker {
+        Worker { state: AppState::new((*self.state.settings).clone(), self.clock.clone()).unwrap() }
+    }
+
+    /// Claims (leases) up to `limit` steps due by `now` from the index, as a worker does.
+    pub async fn claim_due_steps(&self, now: DateTime<Utc>, limit: usize, lease: TimeDelta) -> ClaimedSteps {
+        ClaimedSteps(timer::claim(&self.state.redis, now, limit, lease).await.unwrap())
+    }
+
+    /// How many steps the Redis index holds.
+    pub async fn ladder_index_len(&self) -> usize {
+        timer::len(&self.state.redis).await.unwrap()
+    }
+
+    /// Removes this app's ladder index from Redis, as a Redis restart would (other runs' keys on
+    /// the shared server stay).
+    pub async fn lose_ladder_index(&self) {
+        let redis = &self.state.redis;
+        let mut conn = redis.connection().await.unwrap();
+        let _: () = redis::cmd("DEL").arg(redis.key("ladder:due")).query_async(&mut conn).await.unwrap();
+    }
+
+    /// Re-seeds the index from PostgreSQL; how many steps.
+    pub async fn reseed_ladder_index(&self) -> usize {
+        timer::reseed(self.db(), &self.state.redis).await.unwrap()
+    }
+
+    /// Re-seeds unless another replica holds the re-seed lock (then `None`).
+    pub async fn reseed_ladder_index_if_free(&self) -> Option<usize> {
+        timer::reseed_if_free(self.db(), &self.state.redis).await.unwrap()
+    }
+
+    /// Stops the contact's decision clock as recording an outcome at `at` does (the system acting),
+    /// and indexes the steps that changed (the feedback clock's).
+    pub async fn stop_decision_clock(&self, contact_id: &str, at: DateTime<Utc>) {
+        let id: uuid::Uuid = contact_id.parse().unwrap();
+        let mut tx = self.db().begin().await.unwrap();
+        let scheduled = sla::service::stop_clock(
+            &mut tx,
+            &self.state.policy,
+            &Actor::system(),
+            id.into(),
+            "decision",
+            "outcome_recorded",
+            at,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        timer::schedule(&self.state.redis, &scheduled).await.unwrap();
+    }
+
+    /// The time by a clock aligned to the database server's.
+    pub async fn aligned_clock_now(&self) -> DateTime<Utc> {
+        let clock = AlignedClock::default();
+        clock.align(self.db()).await.unwrap();
+        clock.now()
+    }
+}
+
+// The spec.
+impl TestApp {
+    /// The OpenAPI document the code generates.
+    pub fn generated_openapi(&self) -> String {
+        mash_triage::api::openapi_json(&self.state)
+    }
+
+    /// Whether the documented request schema accepts `contact` as the validator outputs it
+    /// (panics if the validator refuses it).
+    pub fn schema_accepts_validated(&self, contact: &Value) -> bool {
+        let today = mash_triage::intake::Today { date: self.today(), now: self.now() };
+        let parsed = mash_triage::intake::validate::parse_new_contact(contact, today).unwrap();
+        mash_triage::api::intake::as_request(&parsed).is_some()
+    }
 }

@@ -1,10 +1,11 @@
 //! POST /v1/contacts, /v1/contacts/batch and GET /v1/contacts/{id} through HTTP.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{cases, example_contact},
-    helpers::{assert_problem, spawn_app},
+    fixtures::{cases, example_contact, unknown_id},
+    helpers::spawn_app,
 };
 
 #[tokio::test]
@@ -14,15 +15,13 @@ async fn every_shared_triage_case_is_accepted_with_201() {
     let all = cases(today);
     assert_eq!(all.len(), 24, "the shared fixture holds 24 cases");
     for case in all {
-        let key = app.agency_key(&case.agency_kind);
+        let agency = app.agency(&case.agency_kind);
         for prior in &case.prior {
-            let resp = app.post_contact(key, prior).await;
-            assert_eq!(resp.status(), 201, "case {} prior", case.id);
+            assert_eq!(agency.create_contact(prior).await.status(), 201, "case {} prior", case.id);
         }
-        let resp = app.post_contact(key, &case.contact).await;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(status, 201, "case {}: {body}", case.id);
+        let resp = agency.create_contact(&case.contact).await;
+        assert_eq!(resp.status(), 201, "case {}: {}", case.id, resp.text());
+        let body: Value = resp.json();
         assert_eq!(body["status"], "awaiting_screening", "case {}", case.id);
     }
 }
@@ -31,10 +30,9 @@ async fn every_shared_triage_case_is_accepted_with_201() {
 async fn the_api_example_is_created_with_location_triaged_and_undecided_fields_null() {
     let app = spawn_app().await;
     let body = example_contact(app.today(), "PPN-2026-004211");
-    let resp = app.post_contact(&app.police.key, &body).await;
-    assert_eq!(resp.status(), 201);
-    let location = resp.headers()["location"].to_str().unwrap().to_owned();
-    let contact: Value = resp.json().await.unwrap();
+    let resp = app.police().create_contact(&body).await;
+    let contact = resp.created();
+    let location = resp.header("location").unwrap();
     let id = contact["id"].as_str().unwrap();
     assert!(location.ends_with(&format!("/v1/contacts/{id}")), "{location}");
     assert_eq!(contact["agency_reference"], "PPN-2026-004211");
@@ -59,44 +57,45 @@ async fn the_api_example_is_created_with_location_triaged_and_undecided_fields_n
 #[tokio::test]
 async fn a_retry_with_the_same_body_returns_the_original_and_a_different_body_conflicts() {
     let app = spawn_app().await;
+    let police = app.police();
     let body = example_contact(app.today(), "REF-1");
-    let first: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+    let first = police.create_contact(&body).await.created();
 
     // Same body, different key order and an explicit null: still the same contact.
     let mut same = body.clone();
     same["health"] = Value::Null;
-    let resp = app.post_contact(&app.police.key, &same).await;
-    assert_eq!(resp.status(), 200);
-    assert!(resp.headers().contains_key("location"));
-    let replay: Value = resp.json().await.unwrap();
+    let resp = police.create_contact(&same).await;
+    let replay = resp.ok();
+    assert!(resp.header("location").is_some());
     assert_eq!(replay["id"], first["id"]);
     assert_eq!(replay["received_at"], first["received_at"]);
 
     let mut different = body.clone();
     different["narrative"] = json!("A different account of events.");
-    let problem = assert_problem(app.post_contact(&app.police.key, &different).await, 409).await;
+    let problem = police.create_contact(&different).await.problem(409);
     assert_eq!(problem["code"], "agency_reference_conflict");
     assert_eq!(app.count("select count(*) from contacts").await, 1);
 
     // The same reference from another agency is a different contact.
-    assert_eq!(app.post_contact(&app.school.key, &body).await.status(), 201);
+    assert_eq!(app.school().create_contact(&body).await.status(), 201);
 }
 
 #[tokio::test]
 async fn racing_identical_requests_make_exactly_one_contact() {
     let app = spawn_app().await;
     let body = example_contact(app.today(), "RACE-1");
-    let requests = (0..16).map(|_| app.post_contact(&app.police.key, &body));
+    let police = app.police();
+    let requests = (0..16).map(|_| police.create_contact(&body));
     let responses = futures_util::future::join_all(requests).await;
     let mut ids = std::collections::BTreeSet::new();
     let mut created = 0;
     for resp in responses {
-        match resp.status().as_u16() {
+        match resp.status() {
             201 => created += 1,
             200 => {}
             other => panic!("unexpected status {other}"),
         }
-        let contact: Value = resp.json().await.unwrap();
+        let contact: Value = resp.json();
         ids.insert(contact["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(created, 1, "exactly one request creates the contact");
@@ -108,11 +107,12 @@ async fn racing_identical_requests_make_exactly_one_contact() {
 #[tokio::test]
 async fn racing_different_bodies_under_one_reference_store_one_and_refuse_the_rest() {
     let app = spawn_app().await;
-    let app = &app;
+    let today = app.today();
+    let police = &app.police();
     let requests = (0..8).map(|i| {
-        let mut body = example_contact(app.today(), "RACE-2");
+        let mut body = example_contact(today, "RACE-2");
         body["narrative"] = json!(format!("Version {i} of the account."));
-        async move { app.post_contact(&app.police.key, &body).await.status().as_u16() }
+        async move { police.create_contact(&body).await.status() }
     });
     let mut statuses = futures_util::future::join_all(requests).await;
     statuses.sort_unstable();
@@ -135,7 +135,7 @@ async fn validation_reports_every_problem_with_its_pointer_in_one_response() {
     body["incident_at"] = json!("yesterday");
     body["unexpected"] = json!(true);
     body.as_object_mut().unwrap().remove("narrative");
-    let problem = assert_problem(app.post_contact(&app.police.key, &body).await, 422).await;
+    let problem = app.police().create_contact(&body).await.problem(422);
     assert_eq!(problem["code"], "validation_failed");
     let mut pointers: Vec<&str> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
@@ -166,16 +166,14 @@ async fn validation_reports_every_problem_with_its_pointer_in_one_response() {
 #[tokio::test]
 async fn malformed_json_is_400_and_quotes_nothing() {
     let app = spawn_app().await;
-    let resp = app
-        .client
-        .post(app.url("/v1/contacts"))
-        .bearer_auth(&app.police.key)
+    let problem = app
+        .police()
+        .request(Method::POST, "/v1/contacts")
         .header("content-type", "application/json")
         .body(r#"{"agency_reference": "R", "narrative": "Ava Smith was"#)
         .send()
         .await
-        .unwrap();
-    let problem = assert_problem(resp, 400).await;
+        .problem(400);
     assert_eq!(problem["code"], "malformed_json");
     assert!(!problem.to_string().contains("Ava"));
 }
@@ -183,25 +181,23 @@ async fn malformed_json_is_400_and_quotes_nothing() {
 #[tokio::test]
 async fn a_body_that_is_not_json_by_content_type_is_415() {
     let app = spawn_app().await;
+    let police = app.police();
     for content_type in [Some("text/plain"), Some("application/xml"), None] {
-        let mut req = app.client.post(app.url("/v1/contacts")).bearer_auth(&app.police.key).body("{}");
+        let mut req = police.request(Method::POST, "/v1/contacts").body("{}");
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
         }
-        let problem = assert_problem(req.send().await.unwrap(), 415).await;
+        let problem = req.send().await.problem(415);
         assert_eq!(problem["code"], "unsupported_media_type", "{content_type:?}");
     }
     // A JSON media type with parameters or a +json suffix is fine.
     let body = example_contact(app.today(), "CT-1").to_string();
-    let resp = app
-        .client
-        .post(app.url("/v1/contacts"))
-        .bearer_auth(&app.police.key)
+    let resp = police
+        .request(Method::POST, "/v1/contacts")
         .header("content-type", "application/json; charset=utf-8")
         .body(body)
         .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(resp.status(), 201);
 }
 
@@ -210,7 +206,7 @@ async fn an_oversized_body_is_413_declared_or_chunked() {
     let app = spawn_app().await;
     let mut body = example_contact(app.today(), "BIG-1");
     body["narrative"] = json!("x".repeat(2 * 1024 * 1024));
-    let problem = assert_problem(app.post_contact(&app.police.key, &body).await, 413).await;
+    let problem = app.police().create_contact(&body).await.problem(413);
     assert_eq!(problem["code"], "body_too_large");
 
     // Chunked: no Content-Length to refuse early, so the limit applies while reading. Just over
@@ -220,16 +216,13 @@ async fn an_oversized_body_is_413_declared_or_chunked() {
     let stream = futures_util::stream::iter(
         bytes.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
     );
-    let resp = app
-        .client
-        .post(app.url("/v1/contacts"))
-        .bearer_auth(&app.police.key)
+    app.police()
+        .request(Method::POST, "/v1/contacts")
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(stream))
         .send()
         .await
-        .unwrap();
-    assert_problem(resp, 413).await;
+        .problem(413);
     assert_eq!(app.count("select count(*) from contacts").await, 0);
 }
 
@@ -237,15 +230,18 @@ async fn an_oversized_body_is_413_declared_or_chunked() {
 async fn missing_unknown_and_malformed_keys_are_401() {
     let app = spawn_app().await;
     let body = example_contact(app.today(), "AUTH-1");
-    let resp = app.client.post(app.url("/v1/contacts")).json(&body).send().await.unwrap();
-    assert_eq!(resp.headers().get("www-authenticate").unwrap(), "Bearer");
-    assert_eq!(assert_problem(resp, 401).await["code"], "unauthenticated");
+    let resp = app.anonymous().create_contact(&body).await;
+    assert_eq!(resp.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(resp.problem(401)["code"], "unauthenticated");
     for key in ["mash_000000000000000000000000000000000000000000000000", "not-a-key", ""] {
-        let resp = app.client.post(app.url("/v1/contacts")).bearer_auth(key).json(&body).send().await.unwrap();
-        assert_problem(resp, 401).await;
+        app.caller(key).create_contact(&body).await.problem(401);
     }
-    let resp = app.client.get(app.url("/v1/audit")).header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
-    assert_problem(resp, 401).await;
+    app.anonymous()
+        .request(Method::GET, "/v1/audit")
+        .header("authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .problem(401);
     assert_eq!(app.count("select count(*) from contacts").await, 0);
 }
 
@@ -253,55 +249,43 @@ async fn missing_unknown_and_malformed_keys_are_401() {
 async fn staff_keys_cannot_submit_and_admins_cannot_read_cases() {
     let app = spawn_app().await;
     let body = example_contact(app.today(), "ROLE-1");
-    for key in [&app.practitioner, &app.manager, &app.auditor, &app.admin] {
-        let problem = assert_problem(app.post_contact(key, &body).await, 403).await;
-        assert_eq!(problem["code"], "forbidden");
-        let batch = app
-            .client
-            .post(app.url("/v1/contacts/batch"))
-            .bearer_auth(key)
-            .json(&json!({"contacts": [body]}))
-            .send()
-            .await
-            .unwrap();
-        assert_problem(batch, 403).await;
+    for staff in app.all_staff() {
+        assert_eq!(staff.create_contact(&body).await.problem(403)["code"], "forbidden");
+        staff.create_contacts(std::slice::from_ref(&body)).await.problem(403);
     }
-    let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
-    let id = created["id"].as_str().unwrap();
-    assert_problem(app.get_contact(&app.admin, id).await, 403).await;
+    let id = app.police().submit(&body).await;
+    app.admin().get_contact(&id).await.problem(403);
 }
 
 #[tokio::test]
 async fn an_agency_sees_its_own_contact_and_another_agencys_is_not_found() {
     let app = spawn_app().await;
+    let (police, school) = (app.police(), app.school());
     let body = example_contact(app.today(), "OWN-1");
-    let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+    let created = police.create_contact(&body).await.created();
     let id = created["id"].as_str().unwrap();
 
-    let resp = app.get_contact(&app.police.key, id).await;
-    assert_eq!(resp.status(), 200);
-    let view: Value = resp.json().await.unwrap();
+    let view = police.get_contact(id).await.ok();
     assert_eq!(view, created, "the agency reads back what it was given");
 
-    let other = assert_problem(app.get_contact(&app.school.key, id).await, 404).await;
-    let missing = assert_problem(app.get_contact(&app.school.key, &uuid::Uuid::now_v7().to_string()).await, 404).await;
+    let other = school.get_contact(id).await.problem(404);
+    let missing = school.get_contact(&unknown_id()).await.problem(404);
     assert_eq!(other, missing, "another agency's contact is indistinguishable from none");
     // An id that is not a UUID names no contact: 404 like any other unknown id.
-    assert_eq!(assert_problem(app.get_contact(&app.police.key, "not-a-uuid").await, 404).await, missing);
+    assert_eq!(police.get_contact("not-a-uuid").await.problem(404), missing);
 }
 
 #[tokio::test]
 async fn staff_see_the_full_contact_and_every_read_is_audited() {
     let app = spawn_app().await;
+    let police = app.police();
     let body = example_contact(app.today(), "FULL-1");
-    let created: Value = app.post_contact(&app.police.key, &body).await.json().await.unwrap();
+    let created = police.create_contact(&body).await.created();
     let id = created["id"].as_str().unwrap();
-    for key in [&app.practitioner, &app.manager, &app.auditor] {
-        let resp = app.get_contact(key, id).await;
-        assert_eq!(resp.status(), 200);
-        let full: Value = resp.json().await.unwrap();
+    for staff in [app.practitioner(), app.manager(), app.auditor()] {
+        let full = staff.get_contact(id).await.ok();
         assert_eq!(full["id"], created["id"]);
-        assert_eq!(full["agency"]["id"], app.police.id.to_string());
+        assert_eq!(full["agency"]["id"], police.agency_id());
         assert_eq!(full["agency"]["kind"], "police");
         assert_eq!(full["submission"]["children"][0]["given_name"], "Ava");
         assert_eq!(full["submission"]["narrative"], body["narrative"]);
@@ -310,7 +294,7 @@ async fn staff_see_the_full_contact_and_every_read_is_audited() {
         assert_eq!(full["history"].as_array().unwrap().len(), 1, "reads are not history");
         assert_eq!(full["version"], 1);
     }
-    app.get_contact(&app.police.key, id).await;
+    police.get_contact(id).await;
     assert_eq!(
         app.count("select count(*) from audit_events where action = 'contact.read' and actor_kind = 'staff'").await,
         3
@@ -331,11 +315,9 @@ async fn a_batch_handles_each_item_on_its_own() {
     let mut conflicting = example_contact(today, "B-1");
     conflicting["narrative"] = json!("Another account.");
     let second = example_contact(today, "B-3");
-    let batch = json!({"contacts": [good, bad, second, conflicting]});
-    let resp =
-        app.client.post(app.url("/v1/contacts/batch")).bearer_auth(&app.police.key).json(&batch).send().await.unwrap();
-    assert_eq!(resp.status(), 207);
-    let results: Value = resp.json().await.unwrap();
+    let batch = [good, bad, second, conflicting];
+    let police = app.police();
+    let results = police.create_contacts(&batch).await.expect(207);
     let results = results["results"].as_array().unwrap();
     let summary: Vec<(u64, u64)> =
         results.iter().map(|r| (r["index"].as_u64().unwrap(), r["status"].as_u64().unwrap())).collect();
@@ -344,17 +326,7 @@ async fn a_batch_handles_each_item_on_its_own() {
     assert!(results[0]["contact"]["id"].is_string());
 
     // The whole batch again: every stored item is a replay, the bad one is still bad.
-    let again: Value = app
-        .client
-        .post(app.url("/v1/contacts/batch"))
-        .bearer_auth(&app.police.key)
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = police.create_contacts(&batch).await.json();
     let statuses: Vec<u64> =
         again["results"].as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses, [200, 422, 200, 409]);
@@ -366,30 +338,14 @@ async fn a_batch_handles_each_item_on_its_own() {
 async fn a_batch_of_500_is_accepted_and_501_is_refused_whole() {
     let app = spawn_app().await;
     let today = app.today();
+    let police = app.police();
     let contacts: Vec<Value> = (0..500).map(|i| example_contact(today, &format!("MORNING-{i}"))).collect();
-    let resp = app
-        .client
-        .post(app.url("/v1/contacts/batch"))
-        .bearer_auth(&app.police.key)
-        .json(&json!({"contacts": contacts}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 207);
-    let body: Value = resp.json().await.unwrap();
+    let body = police.create_contacts(&contacts).await.expect(207);
     assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201));
     assert_eq!(app.count("select count(*) from contacts").await, 500);
 
     let contacts: Vec<Value> = (0..501).map(|i| example_contact(today, &format!("EXTRA-{i}"))).collect();
-    let resp = app
-        .client
-        .post(app.url("/v1/contacts/batch"))
-        .bearer_auth(&app.police.key)
-        .json(&json!({"contacts": contacts}))
-        .send()
-        .await
-        .unwrap();
-    let problem = assert_problem(resp, 422).await;
+    let problem = police.create_contacts(&contacts).await.problem(422);
     assert_eq!(problem["errors"][0]["pointer"], "/contacts");
     assert_eq!(app.count("select count(*) from contacts").await, 500);
 }
@@ -397,9 +353,8 @@ async fn a_batch_of_500_is_accepted_and_501_is_refused_whole() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems_too() {
     let app = spawn_app().await;
-    assert_problem(app.client.get(app.url("/v1/nothing-here")).send().await.unwrap(), 404).await;
-    let resp = app.client.delete(app.url("/v1/contacts")).bearer_auth(&app.police.key).send().await.unwrap();
-    assert_problem(resp, 405).await;
+    app.anonymous().request(Method::GET, "/v1/nothing-here").send().await.problem(404);
+    app.police().request(Method::DELETE, "/v1/contacts").send().await.problem(405);
 }
 
 #[tokio::test]
@@ -413,15 +368,13 @@ async fn a_repeated_field_is_400_so_a_second_value_cannot_hide_the_first() {
     );
     assert!(body.matches("immediate_risk").count() == 2);
     let resp = app
-        .client
-        .post(app.url("/v1/contacts"))
-        .bearer_auth(&app.police.key)
+        .police()
+        .request(Method::POST, "/v1/contacts")
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(assert_problem(resp, 400).await["code"], "duplicate_key");
+        .await;
+    assert_eq!(resp.problem(400)["code"], "duplicate_key");
     assert_eq!(app.count("select count(*) from contacts").await, 0);
 }
 
@@ -438,11 +391,11 @@ async fn a_contact_whose_audit_record_fails_is_not_stored_at_all() {
     .await
     .unwrap();
     let body = example_contact(app.today(), "HALF-1");
-    let problem = assert_problem(app.post_contact(&app.police.key, &body).await, 500).await;
+    let problem = app.police().create_contact(&body).await.problem(500);
     assert_eq!(problem["code"], "internal_error");
     assert!(!problem.to_string().contains("injected"), "causes are logged, not returned");
     assert_eq!(app.count("select count(*) from contacts").await, 0, "the contact rolled back with its audit record");
 
     sqlx::raw_sql("drop trigger fail_submitted on audit_events").execute(app.db()).await.unwrap();
-    assert_eq!(app.post_contact(&app.police.key, &body).await.status(), 201, "the retry stores it");
+    assert_eq!(app.police().create_contact(&body).await.status(), 201, "the retry stores it");
 }

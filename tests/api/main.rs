@@ -10,6 +10,7 @@
 mod architecture;
 mod audit;
 mod cli;
+mod client;
 mod clocks;
 mod fixtures;
 mod health;

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 use crate::{
     fixtures::example_contact,
-    helpers::{admin_url, assert_problem, spawn_app},
+    helpers::{admin_url, spawn_app},
 };
 
 async fn set_accepting_connections(db_name: &str, allow: bool) {
@@ -33,28 +33,19 @@ async fn while_postgres_is_down_intake_answers_503_with_retry_after_and_writes_n
     let app = spawn_app().await;
     let body = example_contact(app.today(), "OUTAGE-1");
 
+    let police = app.police();
     set_accepting_connections(&app.db_name, false).await;
-    let resp = app.post_contact(&app.police.key, &body).await;
-    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
-    assert_eq!(assert_problem(resp, 503).await["code"], "store_unavailable");
-    let batch = app
-        .client
-        .post(app.url("/v1/contacts/batch"))
-        .bearer_auth(&app.police.key)
-        .json(&json!({"contacts": [body]}))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(batch, 503).await;
-    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
-    assert_eq!(ready.status(), 503);
+    let resp = police.create_contact(&body).await;
+    assert_eq!(resp.header("retry-after"), Some("5"));
+    assert_eq!(resp.problem(503)["code"], "store_unavailable");
+    police.create_contacts(std::slice::from_ref(&body)).await.problem(503);
+    assert_eq!(app.anonymous().ready().await.status(), 503);
     set_accepting_connections(&app.db_name, true).await;
 
     assert_eq!(app.count("select count(*) from contacts").await, 0, "nothing was written during the outage");
     assert_eq!(app.count("select count(*) from audit_events where contact_id is not null").await, 0);
     // The partner's retry after the outage succeeds.
-    let resp = app.post_contact(&app.police.key, &body).await;
-    assert_eq!(resp.status(), 201);
+    assert_eq!(police.create_contact(&body).await.status(), 201);
 }
 
 #[tokio::test]
@@ -62,13 +53,8 @@ async fn shutdown_drains_in_flight_requests() {
     let app = spawn_app().await;
     let today = app.today();
     let contacts: Vec<Value> = (0..300).map(|i| example_contact(today, &format!("DRAIN-{i}"))).collect();
-    let request = app
-        .client
-        .post(app.url("/v1/contacts/batch"))
-        .bearer_auth(&app.police.key)
-        .json(&json!({"contacts": contacts}))
-        .send();
-    let in_flight = tokio::spawn(request);
+    let police = app.police();
+    let in_flight = tokio::spawn(async move { police.create_contacts(&contacts).await });
     // Ask the server to stop once the batch is being stored, i.e. truly in flight.
     for _ in 0..500 {
         if app.count("select count(*) from contacts").await > 0 {
@@ -78,9 +64,9 @@ async fn shutdown_drains_in_flight_requests() {
     }
     assert!(app.count("select count(*) from contacts").await < 300, "the batch is still in flight");
     app.shutdown.cancel();
-    let resp = in_flight.await.unwrap().unwrap();
+    let resp = in_flight.await.unwrap();
     assert_eq!(resp.status(), 207, "the in-flight batch completes");
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = resp.json();
     assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201));
     assert_eq!(app.count("select count(*) from contacts").await, 300);
     let addr = app.addr;

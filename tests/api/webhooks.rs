@@ -13,8 +13,8 @@ use poem::{
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::example_contact,
-    helpers::{TestApp, assert_problem, spawn_app},
+    fixtures::{example_contact, green_contact},
+    helpers::{TestApp, sign_webhook, spawn_app},
 };
 
 const SECRET: &str = "a-long-shared-secret-for-tests";
@@ -48,44 +48,22 @@ async fn receiver(failures: usize) -> (String, Seen) {
 
 fn verify(signature: &str, body: &str) -> bool {
     let Some((t, _)) = signature.strip_prefix("t=").and_then(|s| s.split_once(",v1=")) else { return false };
-    mash_triage::webhook::sign(SECRET, t.parse().unwrap(), body.as_bytes()) == signature
+    sign_webhook(SECRET, t.parse().unwrap(), body.as_bytes()) == signature
 }
 
+/// A green contact from the school, claimed from the screening queue and decided (early help).
 async fn decide_one(app: &TestApp) -> String {
-    let mut c = example_contact(app.today(), "HOOK-1");
-    c["children"] = json!([{"given_name": "Ivy", "family_name": "Hook", "date_of_birth": "2019-05-01"}]);
-    c["concerns"] = json!(["neglect"]);
-    c["injury"] = Value::Null;
-    c["police"] = Value::Null;
-    let created: Value = app.post_contact(&app.school.key, &c).await.json().await.unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let claimed =
-        app.client.post(app.url("/v1/queues/screening/claim")).bearer_auth(&app.practitioner).send().await.unwrap();
-    let tag = claimed.headers()["etag"].to_str().unwrap().to_owned();
-    let decided = app
-        .client
-        .post(app.url(&format!("/v1/contacts/{id}/decision")))
-        .bearer_auth(&app.practitioner)
-        .header("if-match", tag)
-        .json(&json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decided.status(), 200);
+    let id = app.school().submit(green_contact(app.today(), "HOOK-1")).await;
+    let practitioner = app.practitioner();
+    let tag = practitioner.claim_next("screening").await.etag();
+    let decision =
+        json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered."});
+    assert_eq!(practitioner.decide(&id, decision, Some(&tag)).await.status(), 200);
     id
 }
 
 async fn clock_states(app: &TestApp, id: &str) -> Vec<(String, String)> {
-    let v: Value = app
-        .client
-        .get(app.url(&format!("/v1/contacts/{id}/clocks")))
-        .bearer_auth(&app.manager)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.manager().clocks(id).await.json();
     v["clocks"]
         .as_array()
         .unwrap()
@@ -98,14 +76,8 @@ async fn clock_states(app: &TestApp, id: &str) -> Vec<(String, String)> {
 async fn a_decision_is_delivered_signed_retried_after_a_500_and_then_satisfies_the_feedback_clock() {
     let app = spawn_app().await;
     let (url, seen) = receiver(1).await;
-    let register = app
-        .client
-        .post(app.url(&format!("/v1/agencies/{}/webhook", app.school.id)))
-        .bearer_auth(&app.admin)
-        .json(&json!({"url": url, "secret": SECRET}))
-        .send()
-        .await
-        .unwrap();
+    let register =
+        app.admin().register_agency_webhook(app.school().agency_id(), json!({"url": url, "secret": SECRET})).await;
     assert_eq!(register.status(), 201);
     let id = decide_one(&app).await;
     assert_eq!(
@@ -114,13 +86,13 @@ async fn a_decision_is_delivered_signed_retried_after_a_500_and_then_satisfies_t
     );
 
     // First attempt: the receiver answers 500; the delivery is retried after a backoff.
-    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 0);
-    let staff: Value = app.get_contact(&app.manager, &id).await.json().await.unwrap();
+    assert_eq!(app.deliver_webhooks().await, 0);
+    let staff: Value = app.manager().get_contact(&id).await.json();
     assert_eq!(staff["deliveries"][0]["status"], "pending");
     assert_eq!(staff["deliveries"][0]["last_status"], 500);
-    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 0, "not due again yet");
-    app.clock.advance(TimeDelta::seconds(31));
-    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 1);
+    assert_eq!(app.deliver_webhooks().await, 0, "not due again yet");
+    app.advance_time(TimeDelta::seconds(31));
+    assert_eq!(app.deliver_webhooks().await, 1);
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
@@ -139,104 +111,51 @@ async fn a_decision_is_delivered_signed_retried_after_a_500_and_then_satisfies_t
         clock_states(&app, &id).await,
         [("decision".into(), "stopped".into()), ("feedback".into(), "stopped".into())]
     );
-    let staff: Value = app.get_contact(&app.manager, &id).await.json().await.unwrap();
+    let staff: Value = app.manager().get_contact(&id).await.json();
     assert_eq!(staff["deliveries"][0]["status"], "delivered");
-    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 0, "delivered once");
+    assert_eq!(app.deliver_webhooks().await, 0, "delivered once");
 }
 
 #[tokio::test]
 async fn staff_notifications_go_to_hub_endpoints_and_feedback_can_be_recorded_by_hand() {
     let app = spawn_app().await;
     let (url, seen) = receiver(0).await;
-    let resp = app
-        .client
-        .post(app.url("/v1/notification-endpoints"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"url": url, "secret": SECRET}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let (admin, manager, practitioner) = (app.admin(), app.manager(), app.practitioner());
+    let endpoint = json!({"url": url, "secret": SECRET});
+    assert_eq!(admin.register_notification_endpoint(&endpoint).await.status(), 201);
     // Only admins register endpoints, with a real URL and a long enough secret.
-    let bad = app
-        .client
-        .post(app.url("/v1/notification-endpoints"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"url": "ftp://x", "secret": "short"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assert_problem(bad, 422).await["errors"][0]["pointer"], "/url");
-    let forbidden = app
-        .client
-        .post(app.url("/v1/notification-endpoints"))
-        .bearer_auth(&app.manager)
-        .json(&json!({"url": url, "secret": SECRET}))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(forbidden, 403).await;
+    let bad = admin.register_notification_endpoint(json!({"url": "ftp://x", "secret": "short"})).await;
+    assert_eq!(bad.problem(422)["errors"][0]["pointer"], "/url");
+    manager.register_notification_endpoint(&endpoint).await.problem(403);
 
     // A red contact: notify_duty_manager fires at receipt and is delivered to the hub endpoint.
-    let created: Value =
-        app.post_contact(&app.police.key, &example_contact(app.today(), "RED-HOOK")).await.json().await.unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    mash_triage::sla::worker::run_pending_work(&app.state).await.unwrap();
-    assert_eq!(mash_triage::webhook::service::deliver_due(&app.state).await.unwrap(), 1);
+    let id = app.police().submit(example_contact(app.today(), "RED-HOOK")).await;
+    let work = app.run_pending_work().await;
+    assert_eq!(work.webhooks_delivered, 1);
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen[0].1, "notify_duty_manager");
     assert!(verify(&seen[0].2, &seen[0].3));
     assert!(!seen[0].3.contains("Ava"), "ids only in staff notifications");
 
     // No agency webhook: staff record that the referrer was told by phone.
-    let claimed =
-        app.client.post(app.url("/v1/queues/immediate/claim")).bearer_auth(&app.manager).send().await.unwrap();
-    let tag = claimed.headers()["etag"].to_str().unwrap().to_owned();
-    let decided = app
-        .client
-        .post(app.url(&format!("/v1/contacts/{id}/decision")))
-        .bearer_auth(&app.manager)
-        .header("if-match", tag)
-        .json(&json!({"outcome": "strategy_discussion_s47", "rationale": "r", "feedback": "A strategy discussion is being held."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(decided.status(), 200);
-    let given = app
-        .client
-        .post(app.url(&format!("/v1/contacts/{id}/feedback-given")))
-        .bearer_auth(&app.practitioner)
-        .json(&json!({"method": "phone"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(given.status(), 204);
+    let tag = manager.claim_next("immediate").await.etag();
+    let decision = json!({"outcome": "strategy_discussion_s47", "rationale": "r", "feedback": "A strategy discussion is being held."});
+    assert_eq!(manager.decide(&id, decision, Some(&tag)).await.status(), 200);
+    assert_eq!(practitioner.feedback_given(&id, json!({"method": "phone"})).await.status(), 204);
     assert_eq!(
         clock_states(&app, &id).await,
         [("decision".into(), "stopped".into()), ("feedback".into(), "stopped".into())]
     );
-    let again = app
-        .client
-        .post(app.url(&format!("/v1/contacts/{id}/feedback-given")))
-        .bearer_auth(&app.practitioner)
-        .json(&json!({"method": "phone"}))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(again, 404).await;
+    practitioner.feedback_given(&id, json!({"method": "phone"})).await.problem(404);
 }
 
 #[tokio::test]
 async fn small_bodies_refuse_unknown_fields_too() {
     let app = spawn_app().await;
     let resp = app
-        .client
-        .post(app.url("/v1/notification-endpoints"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"url": "https://hooks.example/x", "secret": SECRET, "secrte": "typo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(assert_problem(resp, 422).await["errors"][0]["pointer"], "");
+        .admin()
+        .register_notification_endpoint(json!({"url": "https://hooks.example/x", "secret": SECRET, "secrte": "typo"}))
+        .await;
+    assert_eq!(resp.problem(422)["errors"][0]["pointer"], "");
     assert_eq!(app.count("select count(*) from webhook_endpoints").await, 0);
 }
