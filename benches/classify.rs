@@ -11,7 +11,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mash_triage::{
     auth::AgencyKind,
     intake::{Today, validate::parse_new_contact},
-    triage::{ChildFacts, ContactFacts, Policy, classify},
+    policy::Policy,
+    triage::{ChildFacts, ContactFacts, classify},
 };
 
 fn contact_json() -> serde_json::Value {

@@ -18,10 +18,10 @@ use figment::{
     providers::{Format, Serialized, Toml},
 };
 use mash_triage::{
-    state::AppState,
     clock::{Clock, SystemClock},
     config::{DEFAULT_CONFIG, Settings},
     db,
+    state::AppState,
 };
 use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
@@ -112,9 +112,13 @@ async fn main() {
     let card: usize = redis::cmd("ZCARD").arg(&key).query_async(&mut redis).await.unwrap();
     println!("seeded {card} indexed steps ({due} due at {due_at}) in {:.1} s", started.elapsed().as_secs_f64());
 
-    // One worker process.
+    // One worker process: the run root's background loops over this state.
     let shutdown = CancellationToken::new();
-    let worker = tokio::spawn(mash_triage::clocks::worker::run(state.clone(), shutdown.clone()));
+    let mut tasks = mash_triage::app::Tasks::new(shutdown.clone());
+    for (name, task) in mash_triage::app::background_tasks(&state, &shutdown) {
+        tasks.spawn(name, task);
+    }
+    let worker = tokio::spawn(tasks.supervise());
     let deadline = Instant::now() + std::time::Duration::from_mins(5);
     loop {
         let fired: i64 = sqlx::query_scalar("select count(*) from ladder_steps where status = 'fired'")
@@ -127,7 +131,7 @@ async fn main() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     shutdown.cancel();
-    worker.await.unwrap();
+    worker.await.unwrap().unwrap();
 
     let (fired, p50, p99, max, first, last): (i64, f64, f64, f64, chrono::DateTime<Utc>, chrono::DateTime<Utc>) =
         sqlx::query_as(

@@ -208,14 +208,12 @@ impl Tasks {
             // Once shutting down, the loops get a grace period; a task still running then is
             // abandoned (the process is exiting anyway).
             let next = if self.shutdown.is_cancelled() {
-                match tokio::time::timeout(LOOP_GRACE, self.set.join_next_with_id()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        tracing::warn!(tasks = self.set.len(), "tasks did not stop in time");
-                        self.set.abort_all();
-                        break;
-                    }
-                }
+                let Ok(next) = tokio::time::timeout(LOOP_GRACE, self.set.join_next_with_id()).await else {
+                    tracing::warn!(tasks = self.set.len(), "tasks did not stop in time");
+                    self.set.abort_all();
+                    break;
+                };
+                next
             } else {
                 self.set.join_next_with_id().await
             };

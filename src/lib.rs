@@ -15,7 +15,9 @@
 //! - [`audit`]: the append-only audit trail.
 //! - [`worktime`]: working-time calendar, clock budgets, deadlines (pure maths).
 //! - [`clocks`]: clocks on contacts, the escalation ladder and its Redis index.
-//! - [`triage`]: urgency, reasons and queue from the versioned policy file.
+//! - [`vocabulary`]: the contract's closed sets of names (agency kinds, concerns, DASH risk, ...).
+//! - [`policy`]: the hub's versioned policy file: levels, rules, queues, timescales, ladder, outcomes.
+//! - [`triage`]: urgency, reasons and queue from the policy.
 //! - [`outbox`]: webhook endpoints, and deliveries queued in the transaction of their event.
 //! - [`webhook`]: signed, retried sending of the outbox; a delivered decision stops the feedback clock.
 //! - [`worklist`]: queues, claims, notes and decisions.
@@ -26,6 +28,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod clocks;
 pub mod config;
 pub mod contact;
 pub mod db;
@@ -33,11 +36,12 @@ pub mod demo;
 pub mod id;
 pub mod intake;
 pub mod outbox;
+pub mod policy;
 pub mod redis_store;
 pub mod state;
-pub mod clocks;
-pub mod worktime;
 pub mod telemetry;
 pub mod triage;
+pub mod vocabulary;
 pub mod webhook;
 pub mod worklist;
+pub mod worktime;

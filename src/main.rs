@@ -13,8 +13,9 @@ use mash_triage::{
     config::Settings,
     db, demo,
     intake::{Today, validate::parse_new_contact},
+    policy::Policy,
     state::AppState,
-    triage::{ChildFacts, ContactFacts, Policy, classify},
+    triage::{ChildFacts, ContactFacts, classify},
 };
 
 /// The front door of a Multi-Agency Safeguarding Hub.
@@ -233,7 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Agency { command: AgencyCommand::Create { name, kind } } => {
-            let id = service::create_agency(&connect(settings).await?, &name, kind).await?;
+            let id = service::create_agency(&*connect(settings).await?, &name, kind).await?;
             println!("{id}");
             Ok(())
         }
@@ -244,16 +245,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let agency_id = service::find_agency(&state, &agency).await?;
                     service::create_agency_key(&state, agency_id).await?
                 }
-                (None, Some(name), Some(role)) => {
-                    service::create_staff_with_key(&state, &name, role).await?.1
-                }
+                (None, Some(name), Some(role)) => service::create_staff_with_key(&state, &name, role).await?.1,
                 _ => anyhow::bail!("give --agency, or --staff with --role"),
             };
             println!("{}", key.secret);
             Ok(())
         }
         Command::Demo => {
-            for key in demo::seed(&connect(settings).await?).await? {
+            for key in demo::seed(&*connect(settings).await?).await? {
                 println!("{}  {}", key.label, key.secret);
             }
             Ok(())

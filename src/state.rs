@@ -14,7 +14,7 @@ use crate::{
     clock::SharedClock,
     config::{PolicySettings, Settings},
     db,
-    triage::{Policy, policy::DEFAULT_POLICY},
+    policy::{DEFAULT_POLICY, Policy},
     redis_store::RedisStore,
 };
 

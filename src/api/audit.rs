@@ -5,15 +5,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 
-use super::{
-    ApiTags,
-    problem::ListError,
-    security::BearerKey,
-};
+use super::{ApiTags, problem::ListError, security::BearerKey};
 use crate::{
-    state::AppState,
     audit::{self, AuditEvent, AuditFilter},
     auth::Role,
+    state::AppState,
 };
 
 /// Page size when none is asked for.

@@ -4,15 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
-};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 
 use super::{
     ApiTags,
-    path::IdPath,
+    path::Path,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, ClockChangeError, ContactReadError, ListError},
     security::BearerKey,
@@ -169,8 +165,9 @@ pub struct ClocksApi {
 
 impl ClocksApi {
     async fn view(&self, auth: &BearerKey, contact: ContactId) -> Result<ClocksResponse, ApiError> {
-        let clocks =
-            clocks::service::clocks_of(&self.state, &auth.0.actor(), contact).await?.ok_or_else(|| ApiError::not_found("contact"))?;
+        let clocks = clocks::service::clocks_of(&self.state, &auth.0.actor(), contact)
+            .await?
+            .ok_or_else(|| ApiError::not_found("contact"))?;
         Ok(ClocksResponse { contact_id: contact.0, clocks: clocks.into_iter().map(Into::into).collect() })
     }
 
@@ -206,7 +203,7 @@ impl ClocksApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
     ) -> Result<ClocksResponses, ContactReadError> {
         auth.0.require_staff(Role::CASE_READERS)?;
         Ok(ClocksResponses::Ok(Json(self.view(&auth, id.0).await?)))
@@ -221,7 +218,7 @@ impl ClocksApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         /// `decision` or `feedback`.
         kind: Path<String>,
         body: JsonBody<PauseRequest>,
@@ -242,7 +239,7 @@ impl ClocksApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         /// `decision` or `feedback`.
         kind: Path<String>,
     ) -> Result<ClocksResponses, ClockChangeError> {

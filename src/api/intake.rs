@@ -12,7 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::ParseFrom
 
 use super::{
     ApiTags,
-    path::IdPath,
+    path::Path,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, BatchError, ContactReadError, Problem, SubmitError},
     security::BearerKey,
@@ -657,13 +657,17 @@ impl IntakeApi {
         &self,
         auth: BearerKey,
         /// The contact's id (a UUID). Anything else is "not found".
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
     ) -> Result<GetContactResponse, ContactReadError> {
         let view = match auth.0 {
-            Principal::Agency(agency) => contact::service::read_contact_as_agency(&self.state, &agency, id.0).await?.into(),
+            Principal::Agency(agency) => {
+                contact::service::read_contact_as_agency(&self.state, &agency, id.0).await?.into()
+            }
             Principal::Staff(_) => {
                 auth.0.require_staff(Role::CASE_READERS)?;
-                ContactResponse::for_staff(contact::service::read_contact_as_staff(&self.state, &auth.0.actor(), id.0).await?)?
+                ContactResponse::for_staff(
+                    contact::service::read_contact_as_staff(&self.state, &auth.0.actor(), id.0).await?,
+                )?
             }
         };
         let tag = view.version.map(super::triage::etag);

@@ -2,7 +2,7 @@
 //!
 //! One `#[OpenApi]` struct per area ([`intake`], [`triage`], [`clocks`], [`worklist`],
 //! [`webhook`], [`audit`], [`health`]), each holding the shared [`AppState`]. Handlers only
-//! translate HTTP: they take typed inputs ([`security::BearerKey`], [`path::IdPath`],
+//! translate HTTP: they take typed inputs ([`security::BearerKey`], [`path::Path`],
 //! [`payload::JsonBody`]), call one domain service, and let `?` turn domain errors into
 //! problems ([`problem`], the one mapping). [`routes`] assembles them with Swagger UI, the spec,
 //! request tracing, `Retry-After` on 503s and the conversion of every error into an RFC 9457
@@ -132,7 +132,7 @@ impl<E: Endpoint> Endpoint for RetryAfterEndpoint<E> {
     type Output = poem::Response;
 
     async fn call(&self, req: poem::Request) -> poem::Result<Self::Output> {
-        let mut resp = self.inner.call(req).await.map(IntoResponse::into_response).unwrap_or_else(|e| e.into_response());
+        let mut resp = self.inner.call(req).await.map_or_else(poem::Error::into_response, IntoResponse::into_response);
         if resp.status() == poem::http::StatusCode::SERVICE_UNAVAILABLE
             && let Ok(value) = poem::http::HeaderValue::from_str(&self.seconds)
         {

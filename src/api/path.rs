@@ -1,8 +1,12 @@
-//! Ids in paths: one extractor, [`IdPath`], that answers 404 for an id that is not a UUID.
+//! Path parameters: one extractor, [`Path`], for every segment of every route. A typed id
+//! (`Path<ContactId>`) that is not a UUID answers 404.
 //!
 //! A malformed id names nothing that exists, so it is "not found", exactly like an id of
 //! another agency's contact: the answer never tells a caller more than a missing contact would.
 //! The published schema stays a plain string (the contract documents ids as opaque strings).
+//!
+//! The type is called `Path` on purpose: poem-openapi's `#[OpenApi]` macro recognises path
+//! parameters by a type named `Path`.
 
 use poem::{Request, RequestBody};
 use poem_openapi::{
@@ -14,28 +18,34 @@ use poem_openapi::{
 use super::problem::ApiError;
 use crate::id::{AgencyId, ChildId, ContactId};
 
-/// An id type that can appear in a path, with the word its 404 uses.
-pub trait PathId: From<uuid::Uuid> + Send {
-    /// What a missing one is called in the problem's detail ("No contact with that id ...").
-    const WHAT: &'static str;
+/// A value that a path segment can hold.
+pub trait PathParam: Sized + Send {
+    /// The value of `raw`, or the problem to answer.
+    fn parse(raw: &str) -> Result<Self, ApiError>;
 }
 
-impl PathId for ContactId {
-    const WHAT: &'static str = "contact";
+/// A name (a queue, a clock kind): any segment.
+impl PathParam for String {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        Ok(raw.to_owned())
+    }
 }
 
-impl PathId for ChildId {
-    const WHAT: &'static str = "child";
+macro_rules! id_param {
+    ($($id:ty => $what:literal),+ $(,)?) => {$(
+        impl PathParam for $id {
+            fn parse(raw: &str) -> Result<Self, ApiError> {
+                uuid::Uuid::parse_str(raw).map(Self::from).map_err(|_| ApiError::not_found($what))
+            }
+        }
+    )+};
 }
+id_param!(ContactId => "contact", ChildId => "child", AgencyId => "agency");
 
-impl PathId for AgencyId {
-    const WHAT: &'static str = "agency";
-}
+/// A path parameter; see the module docs.
+pub struct Path<T>(pub T);
 
-/// A typed id from the path; see the module docs.
-pub struct IdPath<T>(pub T);
-
-impl<'a, T: PathId> ApiExtractor<'a> for IdPath<T> {
+impl<'a, T: PathParam> ApiExtractor<'a> for Path<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::Parameter];
     const PARAM_IS_REQUIRED: bool = true;
 
@@ -63,10 +73,7 @@ impl<'a, T: PathId> ApiExtractor<'a> for IdPath<T> {
         _body: &mut RequestBody,
         param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        request
-            .raw_path_param(param_opts.name)
-            .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
-            .map(|id| Self(T::from(id)))
-            .ok_or_else(|| ApiError::not_found(T::WHAT).into())
+        let raw = request.raw_path_param(param_opts.name).ok_or_else(ApiError::internal)?;
+        Ok(Self(T::parse(raw)?))
     }
 }

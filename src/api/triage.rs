@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
 use super::{
     ApiTags,
-    path::IdPath,
+    path::Path,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, ContactReadError, RerateError},
     security::BearerKey,
@@ -112,7 +112,7 @@ impl TriageApi {
         &self,
         auth: BearerKey,
         /// The contact's id.
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         /// The contact's version as read (its `ETag`); when given and stale, the answer is 412
         /// and nothing changes, so one manager never silently undoes another's re-rating.
         #[oai(name = "If-Match")]
@@ -183,7 +183,7 @@ impl TriageApi {
         &self,
         auth: BearerKey,
         /// The child's id (from a contact's staff view).
-        id: IdPath<ChildId>,
+        id: Path<ChildId>,
     ) -> Result<ChildContactsResponses, ContactReadError> {
         auth.0.require_staff(Role::CASE_READERS)?;
         let child_id = id.0;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{
     ApiTags,
-    path::IdPath,
+    path::Path,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, WorklistChangeError},
     security::BearerKey,
@@ -107,7 +107,7 @@ impl WebhookApi {
     async fn register_agency(
         &self,
         auth: BearerKey,
-        id: IdPath<AgencyId>,
+        id: Path<AgencyId>,
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Admin])?;
@@ -140,7 +140,7 @@ impl WebhookApi {
     async fn feedback_given(
         &self,
         auth: BearerKey,
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         body: JsonBody<FeedbackGivenRequest>,
     ) -> Result<FeedbackResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Practitioner, Role::Manager])?;

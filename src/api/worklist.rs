@@ -6,14 +6,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
-    param::{Header, Path, Query},
+    param::{Header, Query},
     payload::Json,
 };
 use serde_json::Value;
 
 use super::{
     ApiTags,
-    path::IdPath,
+    path::Path,
     payload::{BodyLimit, JsonBody},
     problem::{ApiError, ContactReadError, ListError, WorklistChangeError},
     security::BearerKey,
@@ -284,8 +284,7 @@ impl WorklistApi {
     ) -> Result<QueueContactsResponses, ContactReadError> {
         Self::staff(&auth, Role::CASE_READERS)?;
         let (offset, limit) = (offset.0.unwrap_or(0), limit.0.unwrap_or(50));
-        let items = worklist::service::queue_contacts(&self.state, &auth.0.actor(), &queue.0, offset, limit)
-            .await?;
+        let items = worklist::service::queue_contacts(&self.state, &auth.0.actor(), &queue.0, offset, limit).await?;
         let full = i64::try_from(items.len()).is_ok_and(|n| n == limit);
         Ok(QueueContactsResponses::Ok(Json(QueueContactsResponse {
             queue: queue.0,
@@ -333,17 +332,20 @@ impl WorklistApi {
     /// For picking a contact from the list, or taking one back after a lapsed lease. 409 when
     /// someone else holds it.
     #[oai(path = "/v1/contacts/:id/claim", method = "post", operation_id = "worklist.contact.claim")]
-    async fn claim_contact(&self, auth: BearerKey, id: IdPath<ContactId>) -> Result<ChangeResponses, WorklistChangeError> {
+    async fn claim_contact(
+        &self,
+        auth: BearerKey,
+        id: Path<ContactId>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let c = worklist::service::claim_contact(&self.state, &staff, contact)
-            .await?;
+        let c = worklist::service::claim_contact(&self.state, &staff, contact).await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
     /// Renew a claim (its holder).
     #[oai(path = "/v1/contacts/:id/claim/renew", method = "post", operation_id = "worklist.claim.renew")]
-    async fn renew(&self, auth: BearerKey, id: IdPath<ContactId>) -> Result<ChangeResponses, WorklistChangeError> {
+    async fn renew(&self, auth: BearerKey, id: Path<ContactId>) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
         let c = worklist::service::renew(&self.state, &staff, contact).await?;
@@ -355,15 +357,14 @@ impl WorklistApi {
     async fn release(
         &self,
         auth: BearerKey,
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         /// The contact's version as read (`ETag`); stale gets 412.
         #[oai(name = "If-Match")]
         if_match_header: Header<Option<String>>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let version = worklist::service::release(&self.state, &staff, contact, if_match(&if_match_header))
-            .await?;
+        let version = worklist::service::release(&self.state, &staff, contact, if_match(&if_match_header)).await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -372,7 +373,7 @@ impl WorklistApi {
     async fn assign(
         &self,
         auth: BearerKey,
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<AssignRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
@@ -383,8 +384,9 @@ impl WorklistApi {
             ApiError::validation(vec![FieldError { pointer: "/staff_id".into(), detail: "must be a staff id".into() }])
         })?;
         let reason = str_field(&body.value, "reason").unwrap_or_default();
-        let c = worklist::service::assign(&self.state, &manager, contact, to.into(), reason, if_match(&if_match_header))
-            .await?;
+        let c =
+            worklist::service::assign(&self.state, &manager, contact, to.into(), reason, if_match(&if_match_header))
+                .await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
@@ -393,7 +395,7 @@ impl WorklistApi {
     async fn move_contact(
         &self,
         auth: BearerKey,
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<MoveRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
@@ -402,8 +404,9 @@ impl WorklistApi {
         required(&body.value, &["queue", "reason"], &[])?;
         let (queue, reason) =
             (str_field(&body.value, "queue").unwrap_or_default(), str_field(&body.value, "reason").unwrap_or_default());
-        let version = worklist::service::move_to(&self.state, &manager, contact, queue, reason, if_match(&if_match_header))
-            .await?;
+        let version =
+            worklist::service::move_to(&self.state, &manager, contact, queue, reason, if_match(&if_match_header))
+                .await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -412,7 +415,7 @@ impl WorklistApi {
     async fn note(
         &self,
         auth: BearerKey,
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         body: JsonBody<NoteRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
@@ -432,7 +435,7 @@ impl WorklistApi {
     async fn decide(
         &self,
         auth: BearerKey,
-        id: IdPath<ContactId>,
+        id: Path<ContactId>,
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: JsonBody<DecisionRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
@@ -445,8 +448,8 @@ impl WorklistApi {
             signpost_agency: str_field(&body.value, "signpost_agency").map(str::to_owned),
             feedback: str_field(&body.value, "feedback").unwrap_or_default().to_owned(),
         };
-        let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match(&if_match_header))
-            .await?;
+        let version =
+            worklist::service::decide(&self.state, &staff, contact, &input, if_match(&if_match_header)).await?;
         Ok(Self::changed(contact, version, None))
     }
 }

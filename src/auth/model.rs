@@ -4,34 +4,7 @@ use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray, VariantNames};
 
 use crate::id::{AgencyId, ApiKeyId, StaffId};
-
-/// The kind of a partner agency (API.md).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
-    VariantArray,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum AgencyKind {
-    Police,
-    School,
-    Health,
-    LocalAuthority,
-    Probation,
-    Housing,
-    Voluntary,
-    Other,
-}
+pub use crate::vocabulary::AgencyKind;
 
 /// A hub staff role. Each staff key carries exactly one.
 #[derive(

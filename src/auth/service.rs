@@ -99,11 +99,7 @@ impl Principal {
 }
 
 /// Creates an agency (command line). Audited as a system action.
-pub async fn create_agency(
-    state: &AppState,
-    name: &str,
-    kind: AgencyKind,
-) -> Result<AgencyId, AuthError> {
+pub async fn create_agency(state: &AppState, name: &str, kind: AgencyKind) -> Result<AgencyId, AuthError> {
     let id = AgencyId::generate();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

@@ -214,12 +214,14 @@ pub(crate) async fn stop_clock(
     at: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update clocks set stopped_at = $2, stop_reason = $3, deadline = null where id = $1 and stopped_at is null")
-        .bind(clock_id)
-        .bind(at)
-        .bind(reason)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "update clocks set stopped_at = $2, stop_reason = $3, deadline = null where id = $1 and stopped_at is null",
+    )
+    .bind(clock_id)
+    .bind(at)
+    .bind(reason)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("update ladder_steps set status = 'cancelled' where clock_id = $1 and status = 'pending'")
         .bind(clock_id)
         .execute(conn)

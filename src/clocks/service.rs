@@ -10,18 +10,15 @@ use super::{
     timer,
 };
 use crate::{
-    worktime::{
-        Budget,
-        deadline::{instant_at, used},
-    },
     audit::{self, Actor, AuditAction},
     clock::Clock,
     db::StoreError,
-    state::AppState,
     id::{ClockId, ContactId},
-    triage::{
-        Policy,
-        policy::{LadderStep, LevelIndex},
+    policy::{LadderStep, LevelIndex, Policy},
+    state::AppState,
+    worktime::{
+        Budget,
+        deadline::{instant_at, used},
     },
 };
 
@@ -92,7 +89,8 @@ async fn recompute(
     }
     repo::cancel_pending_steps(conn, clock_id, &keep).await?;
     let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
-    let contact_id = repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
+    let contact_id =
+        repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
     if kind == "decision" {
         crate::contact::repo::set_decision_due(conn, contact_id, deadline).await?;
     }

@@ -16,12 +16,12 @@ use futures_util::{StreamExt, stream};
 
 use super::{repo, service::ScheduledStep, timer};
 use crate::{
-    db::StoreError,
-    state::AppState,
     audit::{self, Actor, AuditAction},
+    db::StoreError,
     id::ClockId,
+    policy::StepEffect,
     redis_store::RedisStoreError,
-    triage::policy::StepEffect,
+    state::AppState,
 };
 
 /// Steps claimed per round trip to Redis.

@@ -6,57 +6,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{Display, EnumString, IntoStaticStr, VariantArray, VariantNames};
+
+use crate::vocabulary::wire_enum;
+pub use crate::vocabulary::{Concern, ConsentStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship};
 
 use crate::id::{AgencyId, ChildId, ContactId, DeliveryId, StaffId};
 
-macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[derive(Display, EnumString, IntoStaticStr, VariantArray, VariantNames)]
-        #[serde(rename_all = "snake_case")]
-        #[strum(serialize_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-    };
-}
-
-wire_enum!(
-    /// A child's gender as recorded by the referrer.
-    Gender { Female, Male, Other, Unknown }
-);
-wire_enum!(
-    /// An adult's relationship to the children.
-    Relationship {
-        Parent, StepParent, Carer, PartnerOfParent, Relative, HouseholdMember, AllegedPerpetrator, Other,
-    }
-);
-wire_enum!(
-    /// A safeguarding concern.
-    Concern {
-        PhysicalAbuse, SexualAbuse, EmotionalAbuse, Neglect, DomesticAbuse, ChildSexualExploitation,
-        ChildCriminalExploitation, FemaleGenitalMutilation, Radicalisation, Missing, SelfHarm,
-        OnlineHarm, Trafficking, ModernSlavery, HonourBasedAbuse, ForcedMarriage, Gangs,
-        ParentalSubstanceMisuse, ParentalMentalHealth, ParentalLearningDisability,
-        ChildMentalHealth, YoungCarer, PrivateFostering, UnaccompaniedAsylumSeeking, Other,
-    }
-);
-wire_enum!(
-    /// The police DASH risk grading.
-    DashRisk { Standard, Medium, High }
-);
-wire_enum!(
-    /// Where a health referrer saw the child.
-    HealthSetting { Gp, EmergencyDepartment, Midwifery, HealthVisiting, SchoolNursing, Camhs, Other }
-);
-wire_enum!(
-    /// Whether the family consented to the contact.
-    ConsentStatus { Obtained, Refused, NotSought }
-);
-wire_enum!(
-    /// Why consent was not obtained.
-    ReasonNotSought { RiskToChild, RiskToOthers, WouldPrejudiceInvestigation, Emergency, UnableToContact }
-);
 wire_enum!(
     /// Where a contact is in its life.
     ContactStatus { AwaitingScreening, InScreening, Decided, Closed }

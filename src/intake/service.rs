@@ -6,11 +6,11 @@ use super::model::Submitted;
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyPrincipal, AgencyScope},
-    db::StoreError,
+    clocks,
     contact::{NewContact, repo},
+    db::StoreError,
     id::ContactId,
     state::AppState,
-    clocks,
     triage,
 };
 

@@ -160,4 +160,3 @@ pub(crate) async fn mark_attempt_failed(
     .await?;
     Ok(())
 }
-

@@ -114,7 +114,6 @@ pub async fn queue_staff_notifications(
     repo::queue_staff_notifications(conn, clock_ids, steps, now).await.map_err(StoreError::from)
 }
 
-
 /// Leases up to `limit` deliveries due at `now` for `lease`, hiding them from other senders
 /// while they are sent.
 pub async fn lease_due(state: &AppState, lease: TimeDelta, limit: i64) -> Result<Vec<DueDelivery>, StoreError> {

@@ -6,13 +6,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Europe::London;
 
-use super::{
-    narrative::mentions_injury,
-    policy::{AgeSpan, AgencyKindKey, Condition, LevelIndex, Policy},
-};
+use super::narrative::mentions_injury;
 use crate::{
     auth::AgencyKind,
     contact::model::{Concern, DashRisk, NewContact},
+    policy::{AgeSpan, AgencyKindKey, Condition, LevelIndex, Policy},
 };
 
 /// What the engine knows about the contact as a whole.

@@ -15,13 +15,11 @@
 pub mod classify;
 pub mod matching;
 pub mod narrative;
-pub mod policy;
 pub(crate) mod repo;
 pub mod service;
 #[cfg(test)]
 mod tests;
 
 pub use classify::{ChildFacts, ContactFacts, Decision, Reason, classify};
-pub use policy::{Policy, PolicyErrors};
 pub use repo::ChildContact;
 pub use service::{Rerated, TriageError};

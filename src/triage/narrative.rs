@@ -1,6 +1,7 @@
 //! Narrative signals: does free text describe an injury that it does not negate?
 //!
-//! The text is split into lower-case words and clause boundaries (sentence punctuation and the
+//! The text is split into lower-case words, as the policy's terms are (one tokenisation, in
+//! [`policy::words`](crate::policy::words)), and clause boundaries (sentence punctuation and the
 //! policy's `clause_breaks` words). An injury term (one or more words) counts unless it is
 //! negated: walking back from the term within the clause and `negation_window` words, a
 //! `negation_cues` word is reached with only `negation_fillers` and other injury words in
@@ -11,7 +12,12 @@
 
 use std::collections::BTreeSet;
 
-use super::policy::NarrativeSignals;
+/// The words of a phrase, tokenised as text is (kept at this path; it lives with the policy).
+pub use crate::policy::words_of;
+use crate::policy::{
+    NarrativeSignals,
+    words::{Piece, pieces},
+};
 
 /// One token of the text: a word, or the end of a clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,60 +28,23 @@ enum Token {
     Break,
 }
 
-/// The words of a phrase, tokenised as text is (used for the policy's term lists too).
-pub fn words_of(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    for ch in text.chars() {
-        if ch.is_alphanumeric() {
-            word.extend(ch.to_lowercase());
-        } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
-            word.push('\'');
-        } else if !word.is_empty() {
-            out.push(std::mem::take(&mut word));
-        }
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
-}
-
 fn tokens(text: &str, signals: &NarrativeSignals, names: &BTreeSet<String>) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut word = String::new();
-    let mut capitalised = false;
-    // A name is masked only where it is written as a name (capitalised): "Mark shouted" is a
-    // person, "a mark on her arm" is an injury.
-    let push = |word: &mut String, capitalised: bool, out: &mut Vec<Token>| {
-        if !word.is_empty() {
-            let w = std::mem::take(word);
-            out.push(if signals.clause_breaks.contains(&w) {
+    for piece in pieces(text) {
+        match piece {
+            // A name is masked only where it is written as a name (capitalised): "Mark
+            // shouted" is a person, "a mark on her arm" is an injury.
+            Piece::Word { word, capitalised } => out.push(if signals.clause_breaks.contains(&word) {
                 Token::Break
-            } else if capitalised && names.contains(&w) {
+            } else if capitalised && names.contains(&word) {
                 Token::Masked
             } else {
-                Token::Word(w)
-            });
-        }
-    };
-    for ch in text.chars() {
-        if ch.is_alphanumeric() {
-            if word.is_empty() {
-                capitalised = ch.is_uppercase();
-            }
-            word.extend(ch.to_lowercase());
-        } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
-            // Keep contractions ("didn't") whole; a typographic apostrophe counts too.
-            word.push('\'');
-        } else {
-            push(&mut word, capitalised, &mut out);
-            if matches!(ch, '.' | ';' | ':' | '!' | '?' | '\n') {
-                out.push(Token::Break);
-            }
+                Token::Word(word)
+            }),
+            Piece::Gap('.' | ';' | ':' | '!' | '?' | '\n') => out.push(Token::Break),
+            Piece::Gap(_) => {}
         }
     }
-    push(&mut word, capitalised, &mut out);
     for phrase in &signals.ignore_phrases {
         for start in 0..out.len() {
             if matches_at(&out, start, phrase) {
@@ -120,7 +89,7 @@ fn negated(tokens: &[Token], start: usize, signals: &NarrativeSignals) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::triage::policy::Policy;
+    use crate::policy::Policy;
 
     fn injury(text: &str) -> bool {
         mentions_injury(text, &Policy::default_policy().unwrap().narrative, &BTreeSet::new())

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgConnection;
 
 use super::{
-    ChildFacts, ContactFacts, Decision, Policy, classify,
+    ChildFacts, ContactFacts, Decision, classify,
     classify::route_for,
     matching,
     repo::{self, ChildContact, NewRating},
@@ -13,12 +13,13 @@ use super::{
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyKind, AgencyScope},
-    db::StoreError,
-    id::{ChildId, ContactId},
     contact::{
         IfMatch,
         model::{Classification, ClassificationReason, NewContact},
     },
+    db::StoreError,
+    id::{ChildId, ContactId},
+    policy::Policy,
     state::AppState,
 };
 
@@ -162,7 +163,15 @@ pub async fn classify_new_contact(
     }
     let classification = serde_json::to_value(classification_of(&decision))
         .map_err(|e| StoreError::Query(sqlx::Error::Encode(e.into())))?;
-    crate::contact::repo::set_rating(conn, contact_id, &decision.urgency, &decision.queue, Some(&classification), false).await?;
+    crate::contact::repo::set_rating(
+        conn,
+        contact_id,
+        &decision.urgency,
+        &decision.queue,
+        Some(&classification),
+        false,
+    )
+    .await?;
     repo::insert_rating(
         conn,
         &NewRating {
@@ -276,8 +285,9 @@ pub async fn contacts_about_child(
     child_id: ChildId,
 ) -> Result<Vec<ChildContact>, TriageError> {
     let mut tx = state.db.begin().await?;
-    let contacts =
-        repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id).await?.ok_or(TriageError::UnknownChild)?;
+    let contacts = repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id)
+        .await?
+        .ok_or(TriageError::UnknownChild)?;
     // The listing shows each contact's status and urgency: a read of each, in each one's trail.
     let now = state.clock.now();
     for contact in &contacts {

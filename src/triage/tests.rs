@@ -3,7 +3,8 @@
 use chrono::{DateTime, Months, NaiveDate, TimeDelta, TimeZone, Utc};
 use proptest::prelude::*;
 
-use super::{ChildFacts, ContactFacts, Decision, Policy, classify};
+use super::{ChildFacts, ContactFacts, Decision, classify};
+use crate::policy::Policy;
 use crate::{
     auth::AgencyKind,
     contact::model::{Concern, DashRisk},
@@ -355,7 +356,7 @@ proptest! {
 
 #[test]
 fn rules_and_modifiers_can_add_flags() {
-    let text = super::policy::DEFAULT_POLICY.replace(
+    let text = crate::policy::DEFAULT_POLICY.replace(
         "explanation = \"Domestic abuse with a high DASH risk.\"",
         "explanation = \"Domestic abuse with a high DASH risk.\"\nflags = [\"marac\"]",
     );
@@ -367,7 +368,7 @@ fn rules_and_modifiers_can_add_flags() {
 
 #[test]
 fn a_policy_can_use_agency_kind_child_present_and_not() {
-    let text = super::policy::DEFAULT_POLICY.replace(
+    let text = crate::policy::DEFAULT_POLICY.replace(
         "# ------------------------------------------------------------------------------------ modifiers",
         "# ------------------------------------------------------------------------------------ modifiers\n\
          [[modifiers]]\nid = \"police_child_present\"\nraise = 1\nexplanation = \"x\"\n\

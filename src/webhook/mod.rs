@@ -1,4 +1,4 @@
-//! Sending the webhook outbox: each queued delivery is signed, POSTed, retried with backoff and
+//! Sending the webhook outbox: each queued delivery is signed, sent, retried with backoff and
 //! recorded; a delivered decision stops the referrer-feedback clock.
 //!
 //! Invariants:

@@ -89,8 +89,7 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
         "occurred_at": d.occurred_at,
         "contact_id": d.contact_id,
         "data": d.payload,
-    }))
-    ?;
+    }))?;
     let sent_at = state.clock.now();
     let result = state
         .http
@@ -146,7 +145,8 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
             let attempts = d.attempts + 1;
             let give_up = attempts >= MAX_ATTEMPTS;
             tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
-            outbox::service::mark_attempt_failed(state, d.id, status, &error, sent_at + backoff(attempts), give_up).await?;
+            outbox::service::mark_attempt_failed(state, d.id, status, &error, sent_at + backoff(attempts), give_up)
+                .await?;
             Ok(false)
         }
     }

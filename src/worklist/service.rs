@@ -8,11 +8,11 @@ use super::repo;
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{Role, StaffPrincipal},
+    clocks::{self, timer},
     contact::{self, ContactStatus, Decision, IfMatch},
     db::StoreError,
     id::{ContactId, StaffId},
     outbox,
-    clocks::{self, timer},
     state::AppState,
 };
 
@@ -78,6 +78,14 @@ fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, Workli
     Ok(t.to_owned())
 }
 
+/// Ends a transaction that failed a check, rolling it back before the caller answers: a
+/// dropped transaction's rollback waits until its pooled connection is next used, and until then
+/// it would keep the contact locked (claim expiry skips locked contacts).
+async fn fail<T>(tx: sqlx::Transaction<'_, sqlx::Postgres>, err: WorklistError) -> Result<T, WorklistError> {
+    tx.rollback().await?;
+    Err(err)
+}
+
 /// Worklist updates require `If-Match`: without it an update could silently undo someone
 /// else's change.
 fn check_version(expected: Option<IfMatch>, current: i64) -> Result<(), WorklistError> {
@@ -95,7 +103,10 @@ fn open(status: ContactStatus) -> Result<(), WorklistError> {
 /// Gives `staff` the next unclaimed contact of `queue` in working order, or `None`. Under any
 /// concurrency two callers never get the same contact (`FOR NO KEY UPDATE SKIP LOCKED`).
 pub async fn claim_next(
-    state: &AppState, staff: &StaffPrincipal, queue: &str) -> Result<Option<Claimed>, WorklistError> {
+    state: &AppState,
+    staff: &StaffPrincipal,
+    queue: &str,
+) -> Result<Option<Claimed>, WorklistError> {
     if !state.policy.queues.iter().any(|q| q == queue) {
         return Err(WorklistError::UnknownQueue);
     }
@@ -143,14 +154,15 @@ pub async fn claim_next(
 
 /// Claims one named contact (from the list, or back after a lapsed lease) if nobody else
 /// holds it.
-pub async fn claim_contact(
-    state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
+pub async fn claim_contact(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    open(target.status)?;
+    if let Err(err) = open(target.status) {
+        return fail(tx, err).await;
+    }
     if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
-        return Err(WorklistError::ClaimedByOther);
+        return fail(tx, WorklistError::ClaimedByOther).await;
     }
     let lapsed = repo::expired_holder(&mut tx, id, now).await?;
     let expires_at = now + state.policy.claim_lease;
@@ -183,13 +195,12 @@ pub async fn claim_contact(
 }
 
 /// The holder extends their claim by a full lease.
-pub async fn renew(
-    state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
+pub async fn renew(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
     if target.claimed_by != Some(staff.staff_id) {
-        return Err(WorklistError::NotClaimHolder);
+        return fail(tx, WorklistError::NotClaimHolder).await;
     }
     let expires_at = now + state.policy.claim_lease;
     repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
@@ -216,11 +227,15 @@ pub async fn release(
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    open(target.status)?;
+    if let Err(err) = open(target.status) {
+        return fail(tx, err).await;
+    }
     // A stale version first: whatever else changed, the caller must read again.
-    check_version(expected_version, target.version)?;
+    if let Err(err) = check_version(expected_version, target.version) {
+        return fail(tx, err).await;
+    }
     if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
-        return Err(WorklistError::NotClaimHolder);
+        return fail(tx, WorklistError::NotClaimHolder).await;
     }
     repo::delete_claim(&mut tx, id).await?;
     let version = contact::repo::set_status(&mut tx, id, ContactStatus::AwaitingScreening, None).await?;
@@ -253,8 +268,7 @@ pub async fn expire_claims(state: &AppState) -> Result<usize, WorklistError> {
     }
     let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
     contact::repo::reopen(&mut tx, &ids).await?;
-    let details: Vec<serde_json::Value> =
-        expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
+    let details: Vec<serde_json::Value> = expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
     audit::record_many(&mut tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
     tx.commit().await?;
     Ok(expired.len())
@@ -273,10 +287,14 @@ pub async fn assign(
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    open(target.status)?;
-    check_version(expected_version, target.version)?;
+    if let Err(err) = open(target.status) {
+        return fail(tx, err).await;
+    }
+    if let Err(err) = check_version(expected_version, target.version) {
+        return fail(tx, err).await;
+    }
     if !repo::is_caseworker(&mut tx, to).await? {
-        return Err(WorklistError::UnknownStaff);
+        return fail(tx, WorklistError::UnknownStaff).await;
     }
     let expires_at = now + state.policy.claim_lease;
     repo::put_claim(&mut tx, id, to, now, expires_at).await?;
@@ -311,8 +329,12 @@ pub async fn move_to(
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    open(target.status)?;
-    check_version(expected_version, target.version)?;
+    if let Err(err) = open(target.status) {
+        return fail(tx, err).await;
+    }
+    if let Err(err) = check_version(expected_version, target.version) {
+        return fail(tx, err).await;
+    }
     repo::delete_claim(&mut tx, id).await?;
     let version = contact::repo::set_status(&mut tx, id, ContactStatus::AwaitingScreening, Some(queue)).await?;
     let note = repo::insert_note(&mut tx, id, manager.staff_id, "move", &reason, now).await?;
@@ -331,12 +353,16 @@ pub async fn move_to(
 
 /// Adds a staff note (never shown to agencies); audited without its text.
 pub async fn add_note(
-    state: &AppState, staff: &StaffPrincipal, id: ContactId, body: &str) -> Result<i64, WorklistError> {
+    state: &AppState,
+    staff: &StaffPrincipal,
+    id: ContactId,
+    body: &str,
+) -> Result<i64, WorklistError> {
     let body = text(body, 10_000, "/body")?;
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     if !contact::repo::contact_exists(&mut tx, id).await? {
-        return Err(WorklistError::NotFound);
+        return fail(tx, WorklistError::NotFound).await;
     }
     let note = repo::insert_note(&mut tx, id, staff.staff_id, "note", &body, now).await?;
     audit::record(
@@ -370,20 +396,21 @@ pub async fn decide(
     let signpost = match (input.outcome.as_str(), input.signpost_agency.as_deref().map(str::trim)) {
         ("signpost_other_agency", Some(a)) if !a.is_empty() => Some(text(a, 200, "/signpost_agency")?),
         ("signpost_other_agency", _) => {
-            return Err(WorklistError::Invalid {
-                pointer: "/signpost_agency",
-                detail: "is required when signposting",
-            });
+            return Err(WorklistError::Invalid { pointer: "/signpost_agency", detail: "is required when signposting" });
         }
         (_, _) => None,
     };
     let mut tx = state.db.begin().await?;
     let now = state.clock.now();
     let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    open(target.status)?;
-    check_version(expected_version, target.version)?;
+    if let Err(err) = open(target.status) {
+        return fail(tx, err).await;
+    }
+    if let Err(err) = check_version(expected_version, target.version) {
+        return fail(tx, err).await;
+    }
     if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
-        return Err(WorklistError::NotClaimHolder);
+        return fail(tx, WorklistError::NotClaimHolder).await;
     }
     let decision = Decision {
         outcome: input.outcome.clone(),
@@ -448,7 +475,7 @@ pub async fn feedback_given(
     )
     .await?;
     if scheduled.is_empty() {
-        return Err(WorklistError::NoFeedbackClock);
+        return fail(tx, WorklistError::NoFeedbackClock).await;
     }
     tx.commit().await?;
     // The stopped clock's cancelled steps leave the index.
@@ -488,10 +515,7 @@ pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError
                     .iter()
                     .rev()
                     .map(|level| {
-                        (
-                            level.clone(),
-                            mine.iter().filter(|r| r.urgency.as_ref() == Some(level)).map(|r| r.open).sum(),
-                        )
+                        (level.clone(), mine.iter().filter(|r| r.urgency.as_ref() == Some(level)).map(|r| r.open).sum())
                     })
                     .collect(),
                 unclaimed: open - claimed,

@@ -13,16 +13,16 @@ use figment::{
     providers::{Format, Serialized, Toml},
 };
 use mash_triage::{
-    app::{self, AppState},
+    app,
     audit::Actor,
     auth::{AgencyKind, Role, service},
-    clock::{Clock, ManualClock},
+    clock::{Clock, ManualClock, authority::AlignedClock},
+    clocks::{self, timer, worker},
     config::{DEFAULT_CONFIG, Settings},
     db,
     id::ClockId,
-    sla::{self, authority::AlignedClock, timer, worker},
-    webhook,
-    worklist::Worklist,
+    state::AppState,
+    webhook, worklist,
 };
 use serde_json::Value;
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
@@ -123,17 +123,15 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     let (addr, server) = app::bind(state.clone(), "127.0.0.1:0".parse().unwrap(), shutdown.clone()).await.unwrap();
     let server = tokio::spawn(server);
 
-    let pool = &state.db;
-    let c = clock.as_ref();
+    let st = &*state;
     let agency = async |name: &str, kind| {
-        let id = service::create_agency(pool, c, name, kind).await.unwrap();
-        TestAgency { id: id.to_string(), key: service::create_agency_key(pool, c, id).await.unwrap().secret }
+        let id = service::create_agency(st, name, kind).await.unwrap();
+        TestAgency { id: id.to_string(), key: service::create_agency_key(st, id).await.unwrap().secret }
     };
     let police = agency("Test Police", AgencyKind::Police).await;
     let school = agency("Test School", AgencyKind::School).await;
     let health = agency("Test Health", AgencyKind::Health).await;
-    let staff =
-        async |role| service::create_staff_with_key(pool, c, &format!("Test {role}"), role).await.unwrap().1.secret;
+    let staff = async |role| service::create_staff_with_key(st, &format!("Test {role}"), role).await.unwrap().1.secret;
 
     TestApp {
         base: format!("http://{addr}"),
@@ -155,12 +153,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
 }
 
 /// What one round of background work did.
-#[derive(Debug, PartialEq, Eq)]
-pub struct PendingWork {
-    pub claims_expired: usize,
-    pub steps_fired: usize,
-    pub webhooks_delivered: usize,
-}
+pub use mash_triage::app::PendingWork;
 
 // The callers.
 impl TestApp {
@@ -226,8 +219,7 @@ impl TestApp {
 
     /// Another practitioner, with a key of their own.
     pub async fn add_practitioner(&self, name: &str) -> Caller {
-        let (_, key) =
-            service::create_staff_with_key(self.db(), self.clock.as_ref(), name, Role::Practitioner).await.unwrap();
+        let (_, key) = service::create_staff_with_key(&self.state, name, Role::Practitioner).await.unwrap();
         self.caller(&key.secret)
     }
 }
@@ -284,16 +276,12 @@ impl TestApp {
     /// Everything the background workers would do now, in their order: expire lapsed claims,
     /// fire the due ladder steps, send the due webhook deliveries.
     pub async fn run_pending_work(&self) -> PendingWork {
-        let claims_expired = self.expire_claims().await;
-        let steps_fired = self.fire_due_steps().await;
-        let webhooks_delivered = self.deliver_webhooks().await;
-        PendingWork { claims_expired, steps_fired, webhooks_delivered }
+        app::run_pending_work(&self.state).await.unwrap()
     }
 
     /// Returns lapsed claims to their queues; how many.
     pub async fn expire_claims(&self) -> usize {
-        let worklist = Worklist { db: self.db(), clock: self.clock.as_ref(), policy: &self.state.policy };
-        worklist.expire_claims().await.unwrap()
+        worklist::service::expire_claims(&self.state).await.unwrap()
     }
 
     /// Fires the ladder steps due now (from the Redis index, then the PostgreSQL sweep); how many.
@@ -379,7 +367,7 @@ impl TestApp {
     pub async fn stop_decision_clock(&self, contact_id: &str, at: DateTime<Utc>) {
         let id: uuid::Uuid = contact_id.parse().unwrap();
         let mut tx = self.db().begin().await.unwrap();
-        let scheduled = sla::service::stop_clock(
+        let scheduled = clocks::service::stop_clock(
             &mut tx,
             &self.state.policy,
             &Actor::system(),

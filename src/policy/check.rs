@@ -1,370 +1,77 @@
-//! The hub's policy file: levels, rules, modifiers, routes and narrative signals, loaded from
-//! TOML and checked before use.
-//!
-//! [`Policy::parse`] returns a policy only when the whole file is valid; otherwise every
-//! semantic problem it finds (unknown level, concern or agency kind, duplicate id, bad duration,
-//! rules out of order), each with its line and column. A syntax or shape error stops the parse
-//! at the first one, as any TOML parser must.
+//! The checker: turns the file as written ([`super::raw`]) into the checked model, collecting
+//! every semantic problem (unknown level, concern or agency kind, duplicate id, bad duration or
+//! time, rules out of order, a ladder without a breach step) with its line and column, rather
+//! than stopping at the first.
 
-use std::{collections::BTreeSet, fmt, ops::Range, str::FromStr};
+use std::{collections::BTreeSet, ops::Range, str::FromStr};
 
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use strum::VariantNames;
 use toml::Spanned;
 
+use super::{
+    AgeSpan, AgencyKindKey, ClockPolicy, Condition, LadderStep, LevelIndex, Modifier, NarrativeSignals, PRIOR_LIMIT,
+    Policy, PolicyError, PolicyErrors, PriorContacts, Route, Rule, StepEffect,
+    raw::{RawCalendar, RawCondition, RawModifier, RawNarrative, RawPolicy, RawRoute, RawRule, RawStep},
+    words_of,
+};
 use crate::{
-    auth::AgencyKind,
-    contact::model::{Concern, DashRisk},
+    vocabulary::{AgencyKind, Concern, DashRisk},
+    worktime::{Budget, Calendar, calendar::bank_holidays},
 };
 
-/// The policy shipped with the product (DOMAIN.md's default), compiled in.
-pub const DEFAULT_POLICY: &str = include_str!("../../config/policy/default.toml");
-/// Where the default policy lives, for messages.
-pub const DEFAULT_POLICY_PATH: &str = "config/policy/default.toml";
-
-/// A problem in a policy file, with its position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyError {
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    /// Where in the document, e.g. `rules[3].when.concerns_any[1]`.
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{l}:{c}: {}: {}", self.path, self.message),
-            _ => write!(f, "{}: {}", self.path, self.message),
-        }
+/// The problem that stopped TOML from reading the file (its syntax, or a value of the wrong
+/// shape), with its position when the parser knows it.
+pub(super) fn shape_error(text: &str, error: &toml::de::Error) -> PolicyErrors {
+    let mut checker = Checker { text, errors: Vec::new() };
+    let message = error.message().to_owned();
+    match error.span() {
+        Some(span) => checker.err(span, "(file)", message),
+        None => checker.errors.push(PolicyError { line: None, column: None, path: "(file)".into(), message }),
     }
+    PolicyErrors(checker.errors)
 }
 
-/// All the problems of a policy file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the policy file has {} error(s):\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-pub struct PolicyErrors(pub Vec<PolicyError>);
-
-/// An age threshold: a number of days, months or years.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AgeSpan {
-    Days(u32),
-    Months(u32),
-    Years(u32),
-}
-
-impl FromStr for AgeSpan {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let split = s.char_indices().last().map(|(i, _)| i).ok_or(())?;
-        let (number, unit) = s.split_at(split);
-        let n: u32 = number.parse().map_err(|_| ())?;
-        match unit {
-            "d" => Ok(Self::Days(n)),
-            "m" => Ok(Self::Months(n)),
-            "y" => Ok(Self::Years(n)),
-            _ => Err(()),
-        }
+/// Checks a file that TOML could read, into a policy recorded as `version`, or every problem.
+pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Policy, PolicyErrors> {
+    let mut c = Checker { text, errors: Vec::new() };
+    let levels = c.levels(&raw);
+    let default_level = c.level(&levels, &raw.default_level, "default_level").unwrap_or(0);
+    let mut ids = BTreeSet::new();
+    let rules = c.rules(&raw.rules, &levels, &mut ids);
+    let modifiers = c.modifiers(&raw.modifiers, &levels, &mut ids);
+    let (routes, queues) = c.routes(&raw.routes, &levels);
+    let narrative = c.narrative(&raw.narrative);
+    let clocks = c.clocks(&raw, &levels);
+    let w = &raw.worklist;
+    if !(1..=24 * 60).contains(w.claim_lease_minutes.get_ref()) {
+        c.err(w.claim_lease_minutes.span(), "worklist.claim_lease_minutes", "must be from 1 to 1440");
     }
-}
-
-impl fmt::Display for AgeSpan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Days(n) => write!(f, "{n} days"),
-            Self::Months(n) => write!(f, "{n} months"),
-            Self::Years(n) => write!(f, "{n} years"),
-        }
+    let outcomes = w.outcomes.get_ref().clone();
+    if outcomes.is_empty()
+        || outcomes
+            .iter()
+            .any(|o| o.is_empty() || !o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+    {
+        c.err(w.outcomes.span(), "worklist.outcomes", "must list lower_snake_case outcome names");
     }
-}
-
-/// A level's position: 0 is the lowest.
-pub type LevelIndex = usize;
-
-/// A checked condition. All present parts must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Condition {
-    pub concerns_any: Option<BTreeSet<Concern>>,
-    pub immediate_risk: Option<bool>,
-    pub disclosure_made: Option<bool>,
-    pub injury: Option<bool>,
-    pub non_mobile: Option<bool>,
-    pub unborn: Option<bool>,
-    pub age_under: Option<AgeSpan>,
-    pub age_at_least: Option<AgeSpan>,
-    pub dash_risk: Option<BTreeSet<DashRisk>>,
-    pub child_present: Option<bool>,
-    pub agency_kind: Option<BTreeSet<AgencyKindKey>>,
-    pub prior_contacts: Option<PriorContacts>,
-    pub level: Option<BTreeSet<LevelIndex>>,
-    pub any: Vec<Condition>,
-    pub not: Option<Box<Condition>>,
-}
-
-impl Condition {
-    /// Whether this condition (or any part of it) looks at other contacts about the child.
-    pub fn uses_prior_contacts(&self) -> bool {
-        self.prior_contacts.is_some()
-            || self.any.iter().any(Condition::uses_prior_contacts)
-            || self.not.as_ref().is_some_and(|n| n.uses_prior_contacts())
+    if !c.errors.is_empty() {
+        return Err(PolicyErrors(c.errors));
     }
-}
-
-/// An agency kind usable in a set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct AgencyKindKey(pub usize);
-
-impl AgencyKindKey {
-    pub fn of(kind: AgencyKind) -> Self {
-        Self(<AgencyKind as strum::VariantArray>::VARIANTS.iter().position(|k| *k == kind).unwrap_or(usize::MAX))
-    }
-}
-
-/// "At least N earlier contacts about the same child within D days."
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PriorContacts {
-    pub at_least: u32,
-    pub within_days: u32,
-}
-
-/// A rule: the first that holds sets a child's base level.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rule {
-    pub id: String,
-    pub level: LevelIndex,
-    pub explanation: String,
-    pub flags: Vec<String>,
-    pub when: Condition,
-}
-
-/// A modifier: every one that holds raises the level.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Modifier {
-    pub id: String,
-    pub raise: usize,
-    pub explanation: String,
-    pub flags: Vec<String>,
-    pub when: Condition,
-}
-
-/// A route: the first that holds names the queue.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Route {
-    pub queue: String,
-    pub explanation: String,
-    pub when: Condition,
-}
-
-/// Narrative signals.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NarrativeSignals {
-    /// Each term as lower-case words.
-    pub injury_terms: Vec<Vec<String>>,
-    pub negation_cues: BTreeSet<String>,
-    /// Words that may stand between a cue and the term it negates.
-    pub negation_fillers: BTreeSet<String>,
-    pub negation_window: usize,
-    pub clause_breaks: BTreeSet<String>,
-    /// Phrases (as words) that are never injury terms.
-    pub ignore_phrases: Vec<Vec<String>>,
-}
-
-/// A checked, ready-to-use policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub name: String,
-    /// `name` plus the SHA-256 of the file's bytes.
-    pub version: String,
-    pub levels: Vec<String>,
-    pub default_level: LevelIndex,
-    pub default_explanation: String,
-    pub rules: Vec<Rule>,
-    pub modifiers: Vec<Modifier>,
-    pub routes: Vec<Route>,
-    pub narrative: NarrativeSignals,
-    /// Every queue a route can name.
-    pub queues: Vec<String>,
-    /// Calendar, timescales and the escalation ladder.
-    pub clocks: ClockPolicy,
-    /// How long a claim lasts unless renewed.
-    pub claim_lease: chrono::TimeDelta,
-    /// The screening outcomes a decision may record.
-    pub outcomes: Vec<String>,
-}
-
-/// What a ladder step does besides notifying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepEffect {
-    /// A notification only.
-    Notify,
-    /// The contact is marked escalated and rises in its queue.
-    Escalate,
-    /// A breach is recorded (never removed).
-    Breach,
-}
-
-/// One step of the escalation ladder.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LadderStep {
-    pub step: String,
-    /// Fraction of the clock's budget (0.0 = at the start).
-    pub at: f64,
-    /// Only for contacts of these levels; all when `None`.
-    pub levels: Option<BTreeSet<LevelIndex>>,
-    /// Who is notified (a routing key for the notification gateway).
-    pub notify: String,
-    pub effect: StepEffect,
-}
-
-/// The clocks section of a policy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClockPolicy {
-    pub calendar: crate::worktime::Calendar,
-    /// The decision budget per level (indexed like `levels`).
-    pub decision: Vec<crate::worktime::Budget>,
-    pub feedback: crate::worktime::Budget,
-    pub pause_reasons: Vec<String>,
-    /// Ordered by `at`.
-    pub ladder: Vec<LadderStep>,
-}
-
-// ---- The file as written ----
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    name: Spanned<String>,
-    levels: Spanned<Vec<Spanned<String>>>,
-    default_level: Spanned<String>,
-    default_explanation: String,
-    #[serde(default)]
-    rules: Vec<RawRule>,
-    #[serde(default)]
-    modifiers: Vec<RawModifier>,
-    routes: Spanned<Vec<RawRoute>>,
-    narrative: RawNarrative,
-    calendar: RawCalendar,
-    timescales: RawTimescales,
-    ladder: Spanned<Vec<RawStep>>,
-    worklist: RawWorklist,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWorklist {
-    claim_lease_minutes: Spanned<i64>,
-    outcomes: Spanned<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCalendar {
-    timezone: Spanned<String>,
-    bank_holidays: Spanned<String>,
-    opens: Spanned<String>,
-    closes: Spanned<String>,
-    working_days: Spanned<Vec<String>>,
-    #[serde(default)]
-    closures: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTimescales {
-    decision: Spanned<std::collections::BTreeMap<String, Spanned<String>>>,
-    feedback: Spanned<String>,
-    #[serde(default)]
-    pause_reasons: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStep {
-    step: Spanned<String>,
-    at: Spanned<f64>,
-    #[serde(default)]
-    levels: Option<Vec<Spanned<String>>>,
-    notify: String,
-    #[serde(default)]
-    effect: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    id: Spanned<String>,
-    level: Spanned<String>,
-    explanation: String,
-    #[serde(default)]
-    flags: Vec<String>,
-    when: Spanned<RawCondition>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawModifier {
-    id: Spanned<String>,
-    raise: Spanned<i64>,
-    explanation: String,
-    #[serde(default)]
-    flags: Vec<String>,
-    when: Spanned<RawCondition>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRoute {
-    queue: Spanned<String>,
-    explanation: String,
-    #[serde(default)]
-    when: Option<Spanned<RawCondition>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCondition {
-    concerns_any: Option<Vec<Spanned<String>>>,
-    immediate_risk: Option<bool>,
-    disclosure_made: Option<bool>,
-    injury: Option<bool>,
-    non_mobile: Option<bool>,
-    unborn: Option<bool>,
-    age_under: Option<Spanned<String>>,
-    age_at_least: Option<Spanned<String>>,
-    dash_risk: Option<Vec<Spanned<String>>>,
-    child_present: Option<bool>,
-    agency_kind: Option<Vec<Spanned<String>>>,
-    prior_contacts: Option<Spanned<RawPrior>>,
-    level: Option<Vec<Spanned<String>>>,
-    #[serde(default)]
-    any: Vec<Spanned<RawCondition>>,
-    not: Option<Box<Spanned<RawCondition>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPrior {
-    at_least: i64,
-    within_days: i64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNarrative {
-    injury_terms: Spanned<Vec<String>>,
-    negation_cues: Vec<String>,
-    #[serde(default)]
-    negation_fillers: Vec<String>,
-    negation_window: Spanned<i64>,
-    #[serde(default)]
-    clause_breaks: Vec<String>,
-    #[serde(default)]
-    ignore_phrases: Vec<String>,
+    Ok(Policy {
+        version,
+        name: raw.name.into_inner(),
+        levels,
+        default_level,
+        default_explanation: raw.default_explanation,
+        rules,
+        modifiers,
+        routes,
+        narrative,
+        queues,
+        clocks,
+        claim_lease: chrono::TimeDelta::minutes(*w.claim_lease_minutes.get_ref()),
+        outcomes,
+    })
 }
 
 /// Collects problems with positions in `text`.
@@ -469,7 +176,7 @@ impl Checker<'_> {
             let p = prior.get_ref();
             match (u32::try_from(p.at_least), u32::try_from(p.within_days)) {
                 (Ok(at_least), Ok(within_days))
-                    if at_least > 0 && i64::from(at_least) <= super::repo::PRIOR_LIMIT && within_days > 0 =>
+                    if at_least > 0 && i64::from(at_least) <= PRIOR_LIMIT && within_days > 0 =>
                 {
                     out.prior_contacts = Some(PriorContacts { at_least, within_days });
                 }
@@ -506,7 +213,6 @@ impl Checker<'_> {
 
 impl Checker<'_> {
     fn clocks(&mut self, raw: &RawPolicy, levels: &[String]) -> ClockPolicy {
-        use crate::worktime::Budget;
         let calendar = self.calendar(&raw.calendar);
         let t = &raw.timescales;
         let feedback = self.budget(&t.feedback, "timescales.feedback");
@@ -535,8 +241,7 @@ impl Checker<'_> {
         }
     }
 
-    fn calendar(&mut self, cal: &RawCalendar) -> crate::worktime::Calendar {
-        use crate::worktime::{Calendar, calendar::bank_holidays};
+    fn calendar(&mut self, cal: &RawCalendar) -> Calendar {
         let tz = cal.timezone.get_ref().parse::<chrono_tz::Tz>().ok();
         if tz.is_none() {
             self.err(cal.timezone.span(), "calendar.timezone", "is not an IANA timezone name, e.g. \"Europe/London\"");
@@ -641,8 +346,8 @@ impl Checker<'_> {
         ladder
     }
 
-    fn budget(&mut self, v: &Spanned<String>, path: &str) -> Option<crate::worktime::Budget> {
-        match v.get_ref().parse::<crate::worktime::Budget>() {
+    fn budget(&mut self, v: &Spanned<String>, path: &str) -> Option<Budget> {
+        match v.get_ref().parse::<Budget>() {
             Ok(b) => Some(b),
             Err(message) => {
                 self.err(v.span(), path, message);
@@ -750,18 +455,18 @@ impl Checker<'_> {
             self.err(n.negation_window.span(), "narrative.negation_window", "must be between 1 and 20");
         }
         let injury_terms: Vec<Vec<String>> =
-            n.injury_terms.get_ref().iter().map(|t| words(t)).filter(|w| !w.is_empty()).collect();
+            n.injury_terms.get_ref().iter().map(|t| words_of(t)).filter(|w| !w.is_empty()).collect();
         if injury_terms.is_empty() {
             self.err(n.injury_terms.span(), "narrative.injury_terms", "must list at least one term");
         }
-        let single = |list: &[String]| list.iter().flat_map(|w| words(w)).collect::<BTreeSet<String>>();
+        let single = |list: &[String]| list.iter().flat_map(|w| words_of(w)).collect::<BTreeSet<String>>();
         NarrativeSignals {
             injury_terms,
             negation_cues: single(&n.negation_cues),
             negation_fillers: single(&n.negation_fillers),
             negation_window: negation_window.unwrap_or(6),
             clause_breaks: single(&n.clause_breaks),
-            ignore_phrases: n.ignore_phrases.iter().map(|p| words(p)).filter(|w| !w.is_empty()).collect(),
+            ignore_phrases: n.ignore_phrases.iter().map(|p| words_of(p)).filter(|w| !w.is_empty()).collect(),
         }
     }
 }
@@ -794,99 +499,9 @@ impl Ord for AgencyKindOrd {
     }
 }
 
-/// A term as the narrative matcher will see it: the same tokenisation as the text, so "black-eye"
-/// is the two words "black eye".
-fn words(term: &str) -> Vec<String> {
-    super::narrative::words_of(term)
-}
-
-impl Policy {
-    /// The shipped default policy.
-    pub fn default_policy() -> Result<Self, PolicyErrors> {
-        Self::parse(DEFAULT_POLICY)
-    }
-
-    /// Parses and checks a policy file's text.
-    pub fn parse(text: &str) -> Result<Self, PolicyErrors> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
-            let mut checker = Checker { text, errors: Vec::new() };
-            let message = e.message().to_owned();
-            match e.span() {
-                Some(span) => checker.err(span, "(file)", message),
-                None => checker.errors.push(PolicyError { line: None, column: None, path: "(file)".into(), message }),
-            }
-            PolicyErrors(checker.errors)
-        })?;
-        let mut c = Checker { text, errors: Vec::new() };
-        let levels = c.levels(&raw);
-        let default_level = c.level(&levels, &raw.default_level, "default_level").unwrap_or(0);
-        let mut ids = BTreeSet::new();
-        let rules = c.rules(&raw.rules, &levels, &mut ids);
-        let modifiers = c.modifiers(&raw.modifiers, &levels, &mut ids);
-        let (routes, queues) = c.routes(&raw.routes, &levels);
-        let narrative = c.narrative(&raw.narrative);
-        let clocks = c.clocks(&raw, &levels);
-        let w = &raw.worklist;
-        if !(1..=24 * 60).contains(w.claim_lease_minutes.get_ref()) {
-            c.err(w.claim_lease_minutes.span(), "worklist.claim_lease_minutes", "must be from 1 to 1440");
-        }
-        let outcomes = w.outcomes.get_ref().clone();
-        if outcomes.is_empty()
-            || outcomes
-                .iter()
-                .any(|o| o.is_empty() || !o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
-        {
-            c.err(w.outcomes.span(), "worklist.outcomes", "must list lower_snake_case outcome names");
-        }
-        if !c.errors.is_empty() {
-            return Err(PolicyErrors(c.errors));
-        }
-        let digest = hex::encode(Sha256::digest(text.as_bytes()));
-        Ok(Self {
-            version: format!("{}+sha256:{digest}", raw.name.get_ref()),
-            name: raw.name.into_inner(),
-            levels,
-            default_level,
-            default_explanation: raw.default_explanation,
-            rules,
-            modifiers,
-            routes,
-            narrative,
-            queues,
-            clocks,
-            claim_lease: chrono::TimeDelta::minutes(*w.claim_lease_minutes.get_ref()),
-            outcomes,
-        })
-    }
-
-    /// The highest level's index.
-    pub fn top_level(&self) -> LevelIndex {
-        self.levels.len() - 1
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shipped_default_is_valid_and_versioned_by_its_bytes() {
-        let p = Policy::default_policy().unwrap();
-        assert_eq!(p.levels, ["green", "amber", "red"]);
-        assert_eq!(p.rules.len(), 8);
-        assert_eq!(p.modifiers.len(), 2);
-        assert_eq!(p.queues, ["immediate", "exploitation", "domestic-abuse", "screening"]);
-        assert!(p.version.starts_with("default-2026.1+sha256:"));
-        assert_eq!(p.version.len(), "default-2026.1+sha256:".len() + 64);
-        assert_eq!(
-            p.clocks.ladder.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
-            ["notify_duty_manager", "reminder", "escalate", "breach"]
-        );
-        assert_eq!(p.clocks.decision.len(), 3);
-        assert!(p.clocks.calendar.closed_days.contains(&chrono::NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()));
-        let edited = Policy::parse(&format!("{DEFAULT_POLICY}\n# a comment\n")).unwrap();
-        assert_ne!(edited.version, p.version, "any edit is a new version");
-    }
+    use super::super::{DEFAULT_POLICY, Policy};
 
     fn errors(text: &str) -> Vec<String> {
         Policy::parse(text).unwrap_err().0.iter().map(ToString::to_string).collect()
@@ -957,16 +572,5 @@ mod tests {
         ] {
             assert!(found.iter().any(|e| e.contains(needle)), "{needle}: {found:#?}");
         }
-    }
-
-    #[test]
-    fn age_spans_parse() {
-        assert_eq!("6m".parse::<AgeSpan>(), Ok(AgeSpan::Months(6)));
-        assert_eq!("13y".parse::<AgeSpan>(), Ok(AgeSpan::Years(13)));
-        assert_eq!("10d".parse::<AgeSpan>(), Ok(AgeSpan::Days(10)));
-        assert!("6".parse::<AgeSpan>().is_err());
-        assert!("m".parse::<AgeSpan>().is_err());
-        assert!("".parse::<AgeSpan>().is_err());
-        assert!("6é".parse::<AgeSpan>().is_err(), "a multi-byte unit is an error, not a panic");
     }
 }
