@@ -140,11 +140,6 @@ impl Calendar {
         }
         total
     }
-
-    /// The next instant at or after `at` that is inside working hours.
-    pub fn next_working_instant(&self, at: DateTime<Utc>) -> DateTime<Utc> {
-        self.add_working(at, TimeDelta::zero())
-    }
 }
 
 #[cfg(test)]

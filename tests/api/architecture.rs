@@ -261,3 +261,10 @@ fn no_circles_between_files_outside_the_api() {
         }
     }
 }
+
+#[test]
+fn every_source_file_opens_with_what_it_owns() {
+    for (path, text) in sources() {
+        assert!(text.starts_with("//!"), "{path} does not open with a `//!` comment saying what it owns");
+    }
+}
