@@ -1,13 +1,9 @@
 //! `/v1/contacts`: partners submit contacts (one or a batch) and read them back; hub staff read
 //! the full contact. Handlers parse, authorise and call `intake::service`, nothing else.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::{StreamExt, stream};
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::ParseFromJSON};
 
 use super::{
@@ -28,16 +24,9 @@ use crate::{
         },
     },
     id::ContactId,
-    intake::{
-        self, Submitted, Today,
-        validate::{self, FieldError},
-    },
+    intake::{self, Submitted, Today, service::BatchItemError, validate},
     state::AppState,
 };
-
-/// Batch items stored at once: enough to overlap round trips, few enough to leave the pool
-/// connections for other requests.
-const BATCH_CONCURRENCY: usize = 4;
 
 // ---- Request schema (documentation of the contract; `intake::validate` enforces it) ----
 
@@ -624,25 +613,11 @@ impl IntakeApi {
     ) -> Result<BatchSubmitResponse, BatchError> {
         let agency = auth.0.require_agency()?;
         let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
-        // Items that repeat an earlier item's agency_reference wait until the earlier ones are
-        // stored, so the first occurrence wins and the repeats are replays (200) or conflicts
-        // (409), exactly as if they had been sent one after another.
-        let mut seen = std::collections::HashSet::new();
-        let (firsts, repeats): (Vec<_>, Vec<_>) = items.into_iter().enumerate().partition(|(_, item)| match item {
-            Ok(contact) => seen.insert(contact.agency_reference.clone()),
-            Err(_) => true,
-        });
-        let store_down = AtomicBool::new(false);
-        let mut results: Vec<BatchItemResult> = stream::iter(firsts)
-            .map(|(index, item)| self.batch_item(&agency, index, item, &store_down))
-            .buffered(BATCH_CONCURRENCY)
-            .collect()
-            .await;
-        for (index, item) in repeats {
-            results.push(self.batch_item(&agency, index, item, &store_down).await);
-        }
-        results.sort_by_key(|r| r.index);
-        let retry_after = store_down.load(Ordering::Relaxed).then(|| self.state.retry_after().to_string());
+        let outcomes = intake::service::submit_batch(&self.state, &agency, items).await;
+        let results: Vec<BatchItemResult> =
+            outcomes.into_iter().zip(0u32..).map(|(outcome, index)| BatchItemResult::new(index, outcome)).collect();
+        // A store that was down for some items: their answer is 503, and resending is safe.
+        let retry_after = results.iter().any(|r| r.status == 503).then(|| self.state.retry_after().to_string());
         Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results }), retry_after))
     }
 
@@ -675,34 +650,16 @@ impl IntakeApi {
     }
 }
 
-impl IntakeApi {
-    /// One batch item. Once the store is found unavailable the remaining items are answered 503
-    /// without being tried: each would wait out the pool timeout, and a retry is safe.
-    async fn batch_item(
-        &self,
-        agency: &AgencyPrincipal,
-        index: usize,
-        item: Result<NewContact, Vec<FieldError>>,
-        store_down: &AtomicBool,
-    ) -> BatchItemResult {
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        let outcome = match item {
-            Err(errors) => Err(ApiError::validation(errors)),
-            Ok(_) if store_down.load(Ordering::Relaxed) => Err(ApiError::unavailable()),
-            Ok(contact) => {
-                let outcome = self.submit_one(agency, &contact).await;
-                if outcome.as_ref().is_err_and(|e| e.problem.status == 503) {
-                    store_down.store(true, Ordering::Relaxed);
-                }
-                outcome
-            }
-        };
+impl BatchItemResult {
+    /// One item's answer: the status it would have had if sent alone.
+    fn new(index: u32, outcome: Result<Submitted, BatchItemError>) -> Self {
         match outcome {
-            Ok(Submitted::Created(r)) => BatchItemResult { index, status: 201, contact: Some(r.into()), problem: None },
-            Ok(Submitted::Replayed(r)) => {
-                BatchItemResult { index, status: 200, contact: Some(r.into()), problem: None }
+            Ok(Submitted::Created(r)) => Self { index, status: 201, contact: Some(r.into()), problem: None },
+            Ok(Submitted::Replayed(r)) => Self { index, status: 200, contact: Some(r.into()), problem: None },
+            Err(e) => {
+                let e = ApiError::from(e);
+                Self { index, status: e.problem.status, contact: None, problem: Some(e.problem) }
             }
-            Err(e) => BatchItemResult { index, status: e.problem.status, contact: None, problem: Some(e.problem) },
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::{
     clocks::service::ClockError,
     contact::ContactError,
     db::StoreError,
-    intake::{FieldError, IntakeError},
+    intake::{FieldError, IntakeError, service::BatchItemError},
     outbox::OutboxError,
     triage::TriageError,
     worklist::WorklistError,
@@ -280,6 +280,16 @@ impl From<IntakeError> for ApiError {
                 log_internal(&err);
                 Self::internal()
             }
+        }
+    }
+}
+
+impl From<BatchItemError> for ApiError {
+    fn from(err: BatchItemError) -> Self {
+        match err {
+            BatchItemError::Invalid(errors) => Self::validation(errors),
+            BatchItemError::Intake(e) => e.into(),
+            BatchItemError::StoreUnavailable => Self::unavailable(),
         }
     }
 }

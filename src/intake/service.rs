@@ -1,8 +1,11 @@
 //! Submitting and reading contacts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::{StreamExt, stream};
 use sha2::{Digest, Sha256};
 
-use super::model::Submitted;
+use super::{model::Submitted, validate::FieldError};
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyPrincipal, AgencyScope},
@@ -91,6 +94,66 @@ pub async fn submit_contact(
     tracing::Span::current().record("contact_id", tracing::field::display(id));
     tracing::info!("contact received");
     Ok(Submitted::Created(record))
+}
+
+/// Batch items stored at once: enough to overlap round trips, few enough to leave the pool
+/// connections for other requests.
+const BATCH_CONCURRENCY: usize = 4;
+
+/// Why one item of a batch was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchItemError {
+    /// The item is not a valid contact: every field at fault.
+    #[error("the contact is not valid")]
+    Invalid(Vec<FieldError>),
+    /// Storing it failed as a single submission would have.
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+    /// Not tried: the store was found unavailable for an earlier item, and each try would only
+    /// wait out the pool timeout. Resending is safe.
+    #[error("not tried: the store is unavailable")]
+    StoreUnavailable,
+}
+
+/// Stores each item of a batch on its own, in request order of the answers: one bad item never
+/// loses the others, and each gets the outcome it would have had alone.
+///
+/// Items that repeat an earlier item's `agency_reference` wait until the earlier ones are stored,
+/// so the first occurrence wins and the repeats are replays or conflicts, exactly as if they had
+/// been sent one after another. Once the store is found unavailable, the remaining items are not
+/// tried.
+pub async fn submit_batch(
+    state: &AppState,
+    agency: &AgencyPrincipal,
+    items: Vec<Result<NewContact, Vec<FieldError>>>,
+) -> Vec<Result<Submitted, BatchItemError>> {
+    let mut seen = std::collections::HashSet::new();
+    let (firsts, repeats): (Vec<_>, Vec<_>) = items.into_iter().enumerate().partition(|(_, item)| match item {
+        Ok(contact) => seen.insert(contact.agency_reference.clone()),
+        Err(_) => true,
+    });
+    let store_down = AtomicBool::new(false);
+    let one = async |index: usize, item: Result<NewContact, Vec<FieldError>>| {
+        let outcome = match item {
+            Err(errors) => Err(BatchItemError::Invalid(errors)),
+            Ok(_) if store_down.load(Ordering::Relaxed) => Err(BatchItemError::StoreUnavailable),
+            Ok(contact) => {
+                let outcome = submit_contact(state, agency, &contact).await.map_err(BatchItemError::from);
+                if matches!(outcome, Err(BatchItemError::Intake(IntakeError::Store(StoreError::Unavailable(_))))) {
+                    store_down.store(true, Ordering::Relaxed);
+                }
+                outcome
+            }
+        };
+        (index, outcome)
+    };
+    let mut results: Vec<(usize, Result<Submitted, BatchItemError>)> =
+        stream::iter(firsts).map(|(index, item)| one(index, item)).buffered(BATCH_CONCURRENCY).collect().await;
+    for (index, item) in repeats {
+        results.push(one(index, item).await);
+    }
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// A retry: the stored contact when the body matches, a conflict when it does not.
