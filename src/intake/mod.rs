@@ -1,6 +1,11 @@
 //! Intake: a partner's contact is validated, de-duplicated on its agency reference, and stored
 //! with its audit record in one transaction.
 //!
+//! - [`walker`]: the generic reader of a JSON body that collects every problem with its pointer.
+//! - [`validate`]: the contact rules, on the walker.
+//! - [`identifiers`]: NHS numbers and UPNs. [`model`]: the contact. [`service`]: submit,
+//!   replay, read; `repo`: its SQL.
+//!
 //! Invariants:
 //! - One contact per `(agency, agency_reference)`, enforced by a unique constraint, so racing
 //!   retries cannot make two. The same normalised body again is a replay (the stored contact is
@@ -14,7 +19,9 @@ pub mod identifiers;
 pub mod model;
 pub mod service;
 pub mod validate;
+pub mod walker;
 
 pub use model::Submitted;
 pub use service::IntakeError;
-pub use validate::{FieldError, Today};
+pub use validate::Today;
+pub use walker::FieldError;

@@ -1,19 +1,20 @@
-//! Turns a submitted JSON document into a [`NewContact`], or into the complete list of what is
-//! wrong with it.
+//! The contact rules: a submitted JSON document becomes a [`NewContact`], or the complete list
+//! of what is wrong with it (every problem with its JSON pointer, no value quoted, unknown
+//! fields refused: see [`walker`], which reads the fields).
 //!
-//! The walker visits the whole document and collects every problem with its JSON pointer
-//! (RFC 6901), so a partner fixes everything in one round trip. Messages describe the rule that
-//! failed and never quote the submitted value: contacts carry children's personal data, and
-//! error responses end up in partners' logs. Unknown fields are refused rather than ignored: a
-//! misspelt `imediate_risk: true` silently dropped would hide a red flag.
+//! This file owns what a contact must hold: which fields, their lengths, the identifiers' check
+//! digits, and the date rules against [`Today`] (no birth in the future, a child under 25, an
+//! expected birth at most 10 months ahead, no incident in the future).
 
-use std::str::FromStr;
-
-use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
-use serde_json::{Map, Value};
+use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
+use serde_json::Value;
 use strum::VariantNames;
 
-use super::identifiers::{normalise_nhs_number, normalise_upn};
+pub use super::walker::{FieldError, MAX_ERRORS};
+use super::{
+    identifiers::{normalise_nhs_number, normalise_upn},
+    walker::{self, Items, Object, Ptr, Walker},
+};
 use crate::contact::model::{
     Address, Adult, Child, Concern, Consent, ConsentStatus, HealthDetails, Injury, NewContact, PoliceDetails, Referrer,
     SchoolDetails,
@@ -31,18 +32,6 @@ const MAX_EDD_AHEAD: Months = Months::new(10);
 const INCIDENT_SKEW: TimeDelta = TimeDelta::minutes(5);
 /// The oldest a child named in a contact can be (care leavers are supported up to 25).
 const MAX_CHILD_AGE: Months = Months::new(25 * 12);
-/// The most problems reported for one document; a broken generator should not get a megabyte
-/// of errors back.
-pub const MAX_ERRORS: usize = 100;
-
-/// One problem with a submission.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    /// JSON pointer to the offending value (or to where a missing one belongs).
-    pub pointer: String,
-    /// What rule it breaks; never the value itself.
-    pub detail: String,
-}
 
 /// Today's date in the hub's timezone and the current instant, for the date rules.
 #[derive(Debug, Clone, Copy)]
@@ -51,528 +40,248 @@ pub struct Today {
     pub now: DateTime<Utc>,
 }
 
+/// A contact's fields.
+const CONTACT_FIELDS: &[&str] = &[
+    "agency_reference",
+    "referrer",
+    "children",
+    "adults",
+    "concerns",
+    "injury",
+    "disclosure_made",
+    "immediate_risk",
+    "narrative",
+    "incident_at",
+    "police",
+    "health",
+    "school",
+    "consent",
+];
+
 /// Validates one contact document.
 pub fn parse_new_contact(value: &Value, today: Today) -> Result<NewContact, Vec<FieldError>> {
-    let mut w = Walker { errors: Vec::new(), today };
-    let contact = w.contact(value, &Ptr::root());
-    match contact {
-        Some(contact) if w.errors.is_empty() => Ok(contact),
-        _ => Err(w.finish()),
-    }
+    walker::parse_object(value, CONTACT_FIELDS, |w, obj| contact(w, today, obj))
 }
 
 /// Validates a batch document: `{"contacts": [...]}`. The outer `Err` is a problem with the
 /// envelope; each item is validated on its own.
 pub fn parse_batch(value: &Value, today: Today) -> Result<Vec<Result<NewContact, Vec<FieldError>>>, Vec<FieldError>> {
-    let mut w = Walker { errors: Vec::new(), today };
-    let root = Ptr::root();
-    let items = w.object(value, &root, &["contacts"]).and_then(|obj| match get(obj, "contacts") {
-        None => {
-            w.err(&root.key("contacts"), "is required");
-            None
-        }
-        Some(Value::Array(items)) if items.is_empty() => {
-            w.err(&root.key("contacts"), "must hold at least one contact");
-            None
-        }
-        Some(Value::Array(items)) if items.len() > MAX_BATCH => {
-            w.err(&root.key("contacts"), format!("must hold at most {MAX_BATCH} contacts"));
-            None
-        }
-        Some(Value::Array(items)) => Some(items),
-        Some(_) => {
-            w.err(&root.key("contacts"), "must be an array");
-            None
-        }
+    let items = walker::parse_object(value, &["contacts"], |w, obj| {
+        let count = Items::between(1..=MAX_BATCH).worded("hold", "contact", "contacts");
+        w.required_array(obj, "contacts", count).map(|contacts| contacts.items())
+    })?;
+    Ok(items.iter().map(|item| parse_new_contact(item, today)).collect())
+}
+
+/// How many children or adults a contact may name: at least `min`.
+fn people(min: usize) -> Items {
+    Items::between(min..=MAX_PEOPLE).worded("name", "", "")
+}
+
+fn contact(w: &mut Walker, today: Today, obj: &Object<'_>) -> Option<NewContact> {
+    let agency_reference = w.required_string(obj, "agency_reference", ..=100);
+    let referrer = referrer(w, obj);
+    let children =
+        w.required_array(obj, "children", people(1)).and_then(|a| w.each(&a, |w, v, p| child(w, today, v, p)));
+    let adults = w.optional_array(obj, "adults", people(0)).and_then(|a| w.each(&a, |w, v, p| adult(w, today, v, p)));
+    let concerns = concerns(w, obj);
+    let injury =
+        w.optional_object(obj, "injury", &["observed", "description", "non_accidental_suspected"]).map(|o| Injury {
+            observed: w.optional_bool(&o, "observed"),
+            description: w.optional_string(&o, "description", ..=2000),
+            non_accidental_suspected: w.optional_bool(&o, "non_accidental_suspected"),
+        });
+    let disclosure_made = w.optional_bool(obj, "disclosure_made").unwrap_or(false);
+    let immediate_risk = w.optional_bool(obj, "immediate_risk").unwrap_or(false);
+    let narrative = w.required_string(obj, "narrative", ..=MAX_NARRATIVE);
+    let incident_at = incident_at(w, today, obj);
+    let police = w.optional_object(obj, "police", &["dash_risk", "child_present"]).map(|o| PoliceDetails {
+        dash_risk: w.optional_enum(&o, "dash_risk"),
+        child_present: w.optional_bool(&o, "child_present"),
     });
-    match items {
-        Some(items) if w.errors.is_empty() => Ok(items.iter().map(|item| parse_new_contact(item, today)).collect()),
-        _ => Err(w.finish()),
-    }
+    let health = w
+        .optional_object(obj, "health", &["setting"])
+        .map(|o| HealthDetails { setting: w.optional_enum(&o, "setting") });
+    let school = w.optional_object(obj, "school", &["urn"]).map(|o| {
+        let urn = w.optional_string(&o, "urn", ..=6);
+        if urn.as_ref().is_some_and(|u| u.len() != 6 || !u.bytes().all(|b| b.is_ascii_digit())) {
+            w.err(&o.at("urn"), "must be a six-digit school URN");
+        }
+        SchoolDetails { urn }
+    });
+    let consent = consent(w, obj);
+    Some(NewContact {
+        agency_reference: agency_reference?,
+        referrer: referrer?,
+        children: children?,
+        adults: adults.unwrap_or_default(),
+        concerns: concerns?,
+        injury,
+        disclosure_made,
+        immediate_risk,
+        narrative: narrative?,
+        incident_at,
+        police,
+        health,
+        school,
+        consent: consent?,
+    })
 }
 
-/// A JSON pointer under construction.
-#[derive(Debug, Clone)]
-struct Ptr(String);
-
-impl Ptr {
-    fn root() -> Self {
-        Self(String::new())
+fn referrer(w: &mut Walker, obj: &Object<'_>) -> Option<Referrer> {
+    let r = w.required_object(obj, "referrer", &["name", "role", "phone", "email", "anonymity_requested"])?;
+    let name = w.required_string(&r, "name", ..=200);
+    let role = w.required_string(&r, "role", ..=200);
+    let phone = w.optional_string(&r, "phone", ..=50);
+    let email = w.optional_string(&r, "email", ..=254);
+    if email.as_ref().is_some_and(|e| !is_plausible_email(e)) {
+        w.err(&r.at("email"), "must be an email address");
     }
-
-    fn key(&self, key: &str) -> Self {
-        Self(format!("{}/{}", self.0, key.replace('~', "~0").replace('/', "~1")))
-    }
-
-    fn index(&self, index: usize) -> Self {
-        Self(format!("{}/{index}", self.0))
-    }
+    let anonymity_requested = w.optional_bool(&r, "anonymity_requested").unwrap_or(false);
+    Some(Referrer { name: name?, role: role?, phone, email, anonymity_requested })
 }
 
-/// A field's value, treating an explicit `null` like an absent field.
-fn get<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).filter(|v| !v.is_null())
+/// A date field that must not be after today.
+fn past_date(w: &mut Walker, today: Today, obj: &Object<'_>, key: &str) -> Option<NaiveDate> {
+    let date = w.optional_date(obj, key)?;
+    if date > today.date {
+        w.err(&obj.at(key), "must not be in the future");
+    }
+    Some(date)
 }
 
-struct Walker {
-    errors: Vec<FieldError>,
-    today: Today,
+/// A child's date of birth: in the past, and not so long ago that the person is not a child.
+fn child_birth_date(w: &mut Walker, today: Today, c: &Object<'_>) -> Option<NaiveDate> {
+    let date = past_date(w, today, c, "date_of_birth")?;
+    if today.date.checked_sub_months(MAX_CHILD_AGE).is_some_and(|oldest| date < oldest) {
+        w.err(&c.at("date_of_birth"), "must be within the last 25 years for a child");
+    }
+    Some(date)
 }
 
-/// Whether an unknown key may be quoted in a pointer: only names shaped like our own fields.
-/// Anything else (it could be a name or a date typed into the wrong place) is not echoed.
-fn is_field_like(key: &str) -> bool {
-    let mut bytes = key.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
-        && key.len() <= 40
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+/// A person's given and family names, and whether either was given (a name that is present but
+/// invalid has its own problem already, so it counts as given).
+fn names(w: &mut Walker, person: &Object<'_>) -> (Option<String>, Option<String>, bool) {
+    let given_name = w.optional_string(person, "given_name", ..=100);
+    let family_name = w.optional_string(person, "family_name", ..=100);
+    let name_given = given_name.is_some()
+        || family_name.is_some()
+        || w.has_error_at(&person.at("given_name"))
+        || w.has_error_at(&person.at("family_name"));
+    (given_name, family_name, name_given)
 }
 
-impl Walker {
-    fn err(&mut self, ptr: &Ptr, detail: impl Into<String>) {
-        self.errors.push(FieldError { pointer: ptr.0.clone(), detail: detail.into() });
-    }
-
-    fn has_error_at(&self, ptr: &Ptr) -> bool {
-        self.errors.iter().any(|e| e.pointer == ptr.0)
-    }
-
-    /// The errors, at most [`MAX_ERRORS`] of them.
-    fn finish(mut self) -> Vec<FieldError> {
-        if self.errors.len() > MAX_ERRORS {
-            let more = self.errors.len() - (MAX_ERRORS - 1);
-            self.errors.truncate(MAX_ERRORS - 1);
-            self.errors
-                .push(FieldError { pointer: String::new(), detail: format!("and {more} more problems not listed") });
-        }
-        self.errors
-    }
-
-    /// `value` as an object with only `allowed` keys; reports a wrong type and every unknown key.
-    fn object<'v>(&mut self, value: &'v Value, ptr: &Ptr, allowed: &[&str]) -> Option<&'v Map<String, Value>> {
-        let Value::Object(obj) = value else {
-            self.err(ptr, "must be an object");
-            return None;
-        };
-        for key in obj.keys().filter(|k| !allowed.contains(&k.as_str())) {
-            if is_field_like(key) {
-                self.err(&ptr.key(key), "is not a recognised field");
-            } else {
-                self.err(ptr, "has a field whose name is not recognised (names are lower-case snake_case)");
-            }
-        }
-        Some(obj)
-    }
-
-    /// An optional nested object.
-    fn optional_object<'v>(
-        &mut self,
-        obj: &'v Map<String, Value>,
-        key: &str,
-        ptr: &Ptr,
-        allowed: &[&str],
-    ) -> Option<&'v Map<String, Value>> {
-        get(obj, key).and_then(|v| self.object(v, &ptr.key(key), allowed))
-    }
-
-    /// A string field. `Ok(None)` when absent; `Err(())` when present but invalid (reported).
-    fn string(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr, max: usize) -> Result<Option<String>, ()> {
-        let ptr = ptr.key(key);
-        match get(obj, key) {
-            None => Ok(None),
-            Some(Value::String(s)) => {
-                let trimmed = s.trim();
-                if trimmed.is_empty() {
-                    // Partner systems often send "" for "not known": treat it as absent, so a
-                    // required field still reports "is required".
-                    Ok(None)
-                } else if trimmed.chars().count() > max {
-                    self.err(&ptr, format!("must be at most {max} characters"));
-                    Err(())
-                } else if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-                    self.err(&ptr, "must not contain control characters");
-                    Err(())
-                } else {
-                    Ok(Some(trimmed.to_owned()))
-                }
-            }
-            Some(_) => {
-                self.err(&ptr, "must be a string");
-                Err(())
-            }
+fn child(w: &mut Walker, today: Today, value: &Value, ptr: &Ptr) -> Option<Child> {
+    let c = w.object(
+        value,
+        ptr,
+        &[
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "expected_date_of_birth",
+            "gender",
+            "nhs_number",
+            "upn",
+            "non_mobile",
+            "address",
+            "school",
+        ],
+    )?;
+    let (given_name, family_name, name_given) = names(w, &c);
+    let date_of_birth = child_birth_date(w, today, &c);
+    let expected_date_of_birth = w.optional_date(&c, "expected_date_of_birth");
+    if let Some(edd) = expected_date_of_birth {
+        if date_of_birth.is_some() {
+            w.err(&c.at("expected_date_of_birth"), "is for an unborn child and cannot be given with date_of_birth");
+        } else if today.date.checked_add_months(MAX_EDD_AHEAD).is_some_and(|limit| edd > limit) {
+            w.err(&c.at("expected_date_of_birth"), "must not be more than 10 months ahead");
         }
     }
-
-    fn optional_string(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr, max: usize) -> Option<String> {
-        self.string(obj, key, ptr, max).ok().flatten()
+    if !name_given && c.get("expected_date_of_birth").is_none() {
+        w.err(c.ptr(), "a child needs a given_name or family_name, or an expected_date_of_birth if unborn");
     }
-
-    fn required_string(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr, max: usize) -> Option<String> {
-        match self.string(obj, key, ptr, max) {
-            Ok(Some(s)) => Some(s),
-            Ok(None) => {
-                self.err(&ptr.key(key), "is required");
-                None
-            }
-            Err(()) => None,
-        }
-    }
-
-    fn optional_bool(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr) -> Option<bool> {
-        match get(obj, key) {
-            None => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => {
-                self.err(&ptr.key(key), "must be true or false");
-                None
-            }
-        }
-    }
-
-    fn enum_value<E: FromStr + VariantNames>(&mut self, value: &Value, ptr: &Ptr) -> Option<E> {
-        if let Value::String(s) = value {
-            E::from_str(s).ok().or_else(|| {
-                self.err(ptr, format!("must be one of: {}", E::VARIANTS.join(", ")));
-                None
-            })
-        } else {
-            self.err(ptr, "must be a string");
+    let gender = w.optional_enum(&c, "gender");
+    let nhs_number = w.optional_string(&c, "nhs_number", ..=20).and_then(|raw| {
+        normalise_nhs_number(&raw).or_else(|| {
+            w.err(&c.at("nhs_number"), "must be a valid 10-digit NHS number (modulus 11 check digit)");
             None
-        }
-    }
-
-    fn optional_enum<E: FromStr + VariantNames>(
-        &mut self,
-        obj: &Map<String, Value>,
-        key: &str,
-        ptr: &Ptr,
-    ) -> Option<E> {
-        get(obj, key).and_then(|v| self.enum_value(v, &ptr.key(key)))
-    }
-
-    fn optional_date(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr) -> Option<NaiveDate> {
-        let value = get(obj, key)?;
-        let parsed = value
-            .as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().filter(|_| s.len() == 10))
-            .filter(|d| d.year() >= 1900);
-        if parsed.is_none() {
-            self.err(&ptr.key(key), "must be a date in the form YYYY-MM-DD, from 1900 on");
-        }
-        parsed
-    }
-
-    fn past_date(&mut self, obj: &Map<String, Value>, key: &str, ptr: &Ptr) -> Option<NaiveDate> {
-        let date = self.optional_date(obj, key, ptr)?;
-        if date > self.today.date {
-            self.err(&ptr.key(key), "must not be in the future");
-        }
-        Some(date)
-    }
-
-    /// A child's date of birth: in the past, and not so long ago that the person is not a child.
-    fn child_birth_date(&mut self, obj: &Map<String, Value>, ptr: &Ptr) -> Option<NaiveDate> {
-        let date = self.past_date(obj, "date_of_birth", ptr)?;
-        if self.today.date.checked_sub_months(MAX_CHILD_AGE).is_some_and(|oldest| date < oldest) {
-            self.err(&ptr.key("date_of_birth"), "must be within the last 25 years for a child");
-        }
-        Some(date)
-    }
-
-    fn contact(&mut self, value: &Value, ptr: &Ptr) -> Option<NewContact> {
-        let obj = self.object(
-            value,
-            ptr,
-            &[
-                "agency_reference",
-                "referrer",
-                "children",
-                "adults",
-                "concerns",
-                "injury",
-                "disclosure_made",
-                "immediate_risk",
-                "narrative",
-                "incident_at",
-                "police",
-                "health",
-                "school",
-                "consent",
-            ],
-        )?;
-        let agency_reference = self.required_string(obj, "agency_reference", ptr, 100);
-        let referrer = self.referrer(obj, ptr);
-        let children = self.people(obj, "children", ptr, true, Self::child);
-        let adults = self.people(obj, "adults", ptr, false, Self::adult);
-        let concerns = self.concerns(obj, ptr);
-        let injury = self
-            .optional_object(obj, "injury", ptr, &["observed", "description", "non_accidental_suspected"])
-            .map(|o| {
-                let p = ptr.key("injury");
-                Injury {
-                    observed: self.optional_bool(o, "observed", &p),
-                    description: self.optional_string(o, "description", &p, 2000),
-                    non_accidental_suspected: self.optional_bool(o, "non_accidental_suspected", &p),
-                }
-            });
-        let disclosure_made = self.optional_bool(obj, "disclosure_made", ptr).unwrap_or(false);
-        let immediate_risk = self.optional_bool(obj, "immediate_risk", ptr).unwrap_or(false);
-        let narrative = self.required_string(obj, "narrative", ptr, MAX_NARRATIVE);
-        let incident_at = self.incident_at(obj, ptr);
-        let police = self.optional_object(obj, "police", ptr, &["dash_risk", "child_present"]).map(|o| {
-            let p = ptr.key("police");
-            PoliceDetails {
-                dash_risk: self.optional_enum(o, "dash_risk", &p),
-                child_present: self.optional_bool(o, "child_present", &p),
-            }
-        });
-        let health = self
-            .optional_object(obj, "health", ptr, &["setting"])
-            .map(|o| HealthDetails { setting: self.optional_enum(o, "setting", &ptr.key("health")) });
-        let school = self.optional_object(obj, "school", ptr, &["urn"]).map(|o| {
-            let p = ptr.key("school");
-            let urn = self.optional_string(o, "urn", &p, 6);
-            if urn.as_ref().is_some_and(|u| u.len() != 6 || !u.bytes().all(|b| b.is_ascii_digit())) {
-                self.err(&p.key("urn"), "must be a six-digit school URN");
-            }
-            SchoolDetails { urn }
-        });
-        let consent = self.consent(obj, ptr);
-        Some(NewContact {
-            agency_reference: agency_reference?,
-            referrer: referrer?,
-            children: children?,
-            adults: adults.unwrap_or_default(),
-            concerns: concerns?,
-            injury,
-            disclosure_made,
-            immediate_risk,
-            narrative: narrative?,
-            incident_at,
-            police,
-            health,
-            school,
-            consent: consent?,
         })
-    }
-
-    fn referrer(&mut self, obj: &Map<String, Value>, ptr: &Ptr) -> Option<Referrer> {
-        let p = ptr.key("referrer");
-        let Some(value) = get(obj, "referrer") else {
-            self.err(&p, "is required");
-            return None;
-        };
-        let r = self.object(value, &p, &["name", "role", "phone", "email", "anonymity_requested"])?;
-        let name = self.required_string(r, "name", &p, 200);
-        let role = self.required_string(r, "role", &p, 200);
-        let phone = self.optional_string(r, "phone", &p, 50);
-        let email = self.optional_string(r, "email", &p, 254);
-        if email.as_ref().is_some_and(|e| !is_plausible_email(e)) {
-            self.err(&p.key("email"), "must be an email address");
-        }
-        let anonymity_requested = self.optional_bool(r, "anonymity_requested", &p).unwrap_or(false);
-        Some(Referrer { name: name?, role: role?, phone, email, anonymity_requested })
-    }
-
-    /// An array of people (children or adults), each validated by `one`.
-    fn people<T>(
-        &mut self,
-        obj: &Map<String, Value>,
-        key: &str,
-        ptr: &Ptr,
-        required: bool,
-        one: fn(&mut Self, &Value, &Ptr) -> Option<T>,
-    ) -> Option<Vec<T>> {
-        let p = ptr.key(key);
-        let items = match get(obj, key) {
-            None if required => {
-                self.err(&p, "is required");
-                return None;
-            }
-            None => return Some(Vec::new()),
-            Some(Value::Array(items)) => items,
-            Some(_) => {
-                self.err(&p, "must be an array");
-                return None;
-            }
-        };
-        if required && items.is_empty() {
-            self.err(&p, "must name at least one");
-        }
-        if items.len() > MAX_PEOPLE {
-            self.err(&p, format!("must name at most {MAX_PEOPLE}"));
-            return None;
-        }
-        let parsed: Vec<Option<T>> = items.iter().enumerate().map(|(i, v)| one(self, v, &p.index(i))).collect();
-        parsed.into_iter().collect()
-    }
-
-    fn child(&mut self, value: &Value, p: &Ptr) -> Option<Child> {
-        let c = self.object(
-            value,
-            p,
-            &[
-                "given_name",
-                "family_name",
-                "date_of_birth",
-                "expected_date_of_birth",
-                "gender",
-                "nhs_number",
-                "upn",
-                "non_mobile",
-                "address",
-                "school",
-            ],
-        )?;
-        let given_name = self.optional_string(c, "given_name", p, 100);
-        let family_name = self.optional_string(c, "family_name", p, 100);
-        let date_of_birth = self.child_birth_date(c, p);
-        let expected_date_of_birth = self.optional_date(c, "expected_date_of_birth", p);
-        if let Some(edd) = expected_date_of_birth {
-            if date_of_birth.is_some() {
-                self.err(
-                    &p.key("expected_date_of_birth"),
-                    "is for an unborn child and cannot be given with date_of_birth",
-                );
-            } else if self.today.date.checked_add_months(MAX_EDD_AHEAD).is_some_and(|limit| edd > limit) {
-                self.err(&p.key("expected_date_of_birth"), "must not be more than 10 months ahead");
-            }
-        }
-        // A name field that is present but invalid has its own error already.
-        let name_given = given_name.is_some()
-            || family_name.is_some()
-            || self.has_error_at(&p.key("given_name"))
-            || self.has_error_at(&p.key("family_name"));
-        if !name_given && get(c, "expected_date_of_birth").is_none() {
-            self.err(p, "a child needs a given_name or family_name, or an expected_date_of_birth if unborn");
-        }
-        let gender = self.optional_enum(c, "gender", p);
-        let nhs_number = self.optional_string(c, "nhs_number", p, 20).and_then(|raw| {
-            normalise_nhs_number(&raw).or_else(|| {
-                self.err(&p.key("nhs_number"), "must be a valid 10-digit NHS number (modulus 11 check digit)");
-                None
-            })
-        });
-        let upn = self.optional_string(c, "upn", p, 20).and_then(|raw| {
-            normalise_upn(&raw).or_else(|| {
-                self.err(&p.key("upn"), "must be a valid 13-character UPN (check letter)");
-                None
-            })
-        });
-        let non_mobile = self.optional_bool(c, "non_mobile", p);
-        let address = self.optional_object(c, "address", p, &["line1", "line2", "town", "postcode"]).map(|a| {
-            let ap = p.key("address");
-            Address {
-                line1: self.optional_string(a, "line1", &ap, 200),
-                line2: self.optional_string(a, "line2", &ap, 200),
-                town: self.optional_string(a, "town", &ap, 100),
-                postcode: self.optional_string(a, "postcode", &ap, 10).map(|pc| pc.to_ascii_uppercase()),
-            }
-        });
-        let school = self.optional_string(c, "school", p, 200);
-        Some(Child {
-            given_name,
-            family_name,
-            date_of_birth,
-            expected_date_of_birth,
-            gender,
-            nhs_number,
-            upn,
-            non_mobile,
-            address,
-            school,
+    });
+    let upn = w.optional_string(&c, "upn", ..=20).and_then(|raw| {
+        normalise_upn(&raw).or_else(|| {
+            w.err(&c.at("upn"), "must be a valid 13-character UPN (check letter)");
+            None
         })
-    }
+    });
+    let non_mobile = w.optional_bool(&c, "non_mobile");
+    let address = w.optional_object(&c, "address", &["line1", "line2", "town", "postcode"]).map(|a| Address {
+        line1: w.optional_string(&a, "line1", ..=200),
+        line2: w.optional_string(&a, "line2", ..=200),
+        town: w.optional_string(&a, "town", ..=100),
+        postcode: w.optional_string(&a, "postcode", ..=10).map(|pc| pc.to_ascii_uppercase()),
+    });
+    let school = w.optional_string(&c, "school", ..=200);
+    Some(Child {
+        given_name,
+        family_name,
+        date_of_birth,
+        expected_date_of_birth,
+        gender,
+        nhs_number,
+        upn,
+        non_mobile,
+        address,
+        school,
+    })
+}
 
-    fn adult(&mut self, value: &Value, p: &Ptr) -> Option<Adult> {
-        let a = self.object(value, p, &["given_name", "family_name", "date_of_birth", "relationship"])?;
-        let given_name = self.optional_string(a, "given_name", p, 100);
-        let family_name = self.optional_string(a, "family_name", p, 100);
-        let name_given = given_name.is_some()
-            || family_name.is_some()
-            || self.has_error_at(&p.key("given_name"))
-            || self.has_error_at(&p.key("family_name"));
-        if !name_given {
-            self.err(p, "an adult needs a given_name or family_name");
-        }
-        let date_of_birth = self.past_date(a, "date_of_birth", p);
-        let relationship = self.optional_enum(a, "relationship", p);
-        Some(Adult { given_name, family_name, date_of_birth, relationship })
+fn adult(w: &mut Walker, today: Today, value: &Value, ptr: &Ptr) -> Option<Adult> {
+    let a = w.object(value, ptr, &["given_name", "family_name", "date_of_birth", "relationship"])?;
+    let (given_name, family_name, name_given) = names(w, &a);
+    if !name_given {
+        w.err(a.ptr(), "an adult needs a given_name or family_name");
     }
+    let date_of_birth = past_date(w, today, &a, "date_of_birth");
+    let relationship = w.optional_enum(&a, "relationship");
+    Some(Adult { given_name, family_name, date_of_birth, relationship })
+}
 
-    fn concerns(&mut self, obj: &Map<String, Value>, ptr: &Ptr) -> Option<Vec<Concern>> {
-        let p = ptr.key("concerns");
-        let items = match get(obj, "concerns") {
-            None => {
-                self.err(&p, "is required");
-                return None;
-            }
-            Some(Value::Array(items)) => items,
-            Some(_) => {
-                self.err(&p, "must be an array");
-                return None;
-            }
-        };
-        if items.is_empty() {
-            self.err(&p, "must list at least one concern");
+fn concerns(w: &mut Walker, obj: &Object<'_>) -> Option<Vec<Concern>> {
+    // Repeats are ignored, so allow some slack over the number of distinct concerns.
+    let count = Items::between(1..=4 * Concern::VARIANTS.len()).worded("list", "concern", "concerns");
+    let listed = w.required_array(obj, "concerns", count).and_then(|a| w.each(&a, Walker::enum_value::<Concern>))?;
+    let mut concerns = Vec::with_capacity(listed.len());
+    for concern in listed {
+        if !concerns.contains(&concern) {
+            concerns.push(concern);
         }
-        // Repeats are ignored, so allow some slack over the number of distinct concerns.
-        if items.len() > 4 * Concern::VARIANTS.len() {
-            self.err(&p, format!("must list at most {} concerns", 4 * Concern::VARIANTS.len()));
-            return None;
-        }
-        let mut concerns = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for (i, item) in items.iter().enumerate() {
-            match self.enum_value::<Concern>(item, &p.index(i)) {
-                Some(c) if !concerns.contains(&c) => concerns.push(c),
-                Some(_) => {}
-                None => ok = false,
-            }
-        }
-        ok.then_some(concerns)
     }
+    Some(concerns)
+}
 
-    fn incident_at(&mut self, obj: &Map<String, Value>, ptr: &Ptr) -> Option<DateTime<Utc>> {
-        let value = get(obj, "incident_at")?;
-        let p = ptr.key("incident_at");
-        let Some(at) = value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()) else {
-            self.err(&p, "must be an RFC 3339 date-time with an offset");
-            return None;
-        };
-        let at = at.with_timezone(&Utc);
-        if at > self.today.now + INCIDENT_SKEW {
-            self.err(&p, "must not be in the future");
-        }
-        Some(at)
+fn incident_at(w: &mut Walker, today: Today, obj: &Object<'_>) -> Option<DateTime<Utc>> {
+    let at = w.optional_date_time(obj, "incident_at")?;
+    if at > today.now + INCIDENT_SKEW {
+        w.err(&obj.at("incident_at"), "must not be in the future");
     }
+    Some(at)
+}
 
-    fn consent(&mut self, obj: &Map<String, Value>, ptr: &Ptr) -> Option<Consent> {
-        let p = ptr.key("consent");
-        let Some(value) = get(obj, "consent") else {
-            self.err(&p, "is required");
-            return None;
-        };
-        let c = self.object(value, &p, &["status", "reason_not_sought"])?;
-        let status = match get(c, "status") {
-            None => {
-                self.err(&p.key("status"), "is required");
-                None
-            }
-            Some(v) => self.enum_value::<ConsentStatus>(v, &p.key("status")),
-        };
-        let reason_not_sought = self.optional_enum(c, "reason_not_sought", &p);
-        match (status, reason_not_sought, get(c, "reason_not_sought")) {
-            (Some(ConsentStatus::Obtained), _, Some(_)) => {
-                self.err(&p.key("reason_not_sought"), "applies only when consent was not obtained");
-            }
-            (Some(ConsentStatus::Refused | ConsentStatus::NotSought), None, None) => {
-                self.err(&p.key("reason_not_sought"), "is required when consent was not obtained");
-            }
-            _ => {}
+fn consent(w: &mut Walker, obj: &Object<'_>) -> Option<Consent> {
+    let c = w.required_object(obj, "consent", &["status", "reason_not_sought"])?;
+    let status = w.required_enum::<ConsentStatus>(&c, "status");
+    let reason_not_sought = w.optional_enum(&c, "reason_not_sought");
+    match (status, reason_not_sought, c.get("reason_not_sought")) {
+        (Some(ConsentStatus::Obtained), _, Some(_)) => {
+            w.err(&c.at("reason_not_sought"), "applies only when consent was not obtained");
         }
-        Some(Consent { status: status?, reason_not_sought })
+        (Some(ConsentStatus::Refused | ConsentStatus::NotSought), None, None) => {
+            w.err(&c.at("reason_not_sought"), "is required when consent was not obtained");
+        }
+        _ => {}
     }
+    Some(Consent { status: status?, reason_not_sought })
 }
 
 /// A light check: one `@` with text either side and no spaces. Deliverability is not our business.
@@ -766,14 +475,6 @@ mod tests {
         assert_eq!(pointers(&v), vec!["/children/0/date_of_birth"]);
         v["children"][0]["date_of_birth"] = json!("2001-11-23");
         assert!(parse_new_contact(&v, today()).is_ok(), "a 24-year-old care leaver");
-    }
-
-    #[test]
-    fn pointer_segments_are_escaped() {
-        let mut v = example();
-        v["children"] = json!({"a/b~c": 1});
-        let p = Ptr::root().key("a/b~c").key("0");
-        assert_eq!(p.0, "/a~1b~0c/0");
     }
 
     #[test]

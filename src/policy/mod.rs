@@ -142,7 +142,7 @@ pub struct PriorContacts {
 }
 
 /// The most earlier contacts a `prior_contacts.at_least` may ask for. Triage's look-up of a
-/// child's earlier contacts fetches at most this many (`triage::repo::PRIOR_LIMIT`, the same
+/// child's earlier contacts fetches at most this many (`triage::repo` uses this constant, the same
 /// number).
 pub const PRIOR_LIMIT: i64 = 25;
 

@@ -32,7 +32,7 @@ pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) ->
 /// The most recent earlier contacts matched per child. Bounds the work for a child with a long
 /// history; a policy's `prior_contacts.at_least` may not exceed it (the policy check enforces
 /// that), and staff see the full history through `/v1/children/{id}/contacts`.
-pub const PRIOR_LIMIT: i64 = 25;
+pub use crate::policy::PRIOR_LIMIT;
 
 /// The most recent [`PRIOR_LIMIT`] children of other contacts received between `since` and
 /// `before` with the same NHS number or name key, newest first.
