@@ -90,70 +90,55 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
     result
 }
 
+/// A background loop: one round, then the pause the round asks for, until shutdown.
+type Loop = BoxFuture<'static, anyhow::Result<()>>;
+
+fn repeat<F, Fut>(state: &Arc<AppState>, shutdown: &CancellationToken, round: F) -> Loop
+where
+    F: Fn(Arc<AppState>) -> Fut + Send + 'static,
+    Fut: Future<Output = Duration> + Send,
+{
+    let (state, shutdown) = (state.clone(), shutdown.clone());
+    Box::pin(async move {
+        while !shutdown.is_cancelled() {
+            let pause = round(state.clone()).await;
+            sleep_or_stop(&shutdown, pause).await;
+        }
+        Ok(())
+    })
+}
+
 /// The background loops, each until `shutdown`.
-pub fn background_tasks(
-    state: &Arc<AppState>,
-    shutdown: &CancellationToken,
-) -> Vec<(&'static str, BoxFuture<'static, anyhow::Result<()>>)> {
-    let ladder = {
-        let (state, shutdown) = (state.clone(), shutdown.clone());
-        Box::pin(async move {
-            while !shutdown.is_cancelled() {
-                let pause = match worker::run_pending_work(&state).await {
-                    Ok(_) => worker::next_wake(&state).await,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "ladder round failed");
-                        Duration::from_millis(500)
-                    }
-                };
-                sleep_or_stop(&shutdown, pause).await;
-            }
-            Ok(())
-        }) as BoxFuture<'static, anyhow::Result<()>>
-    };
-    let reseed = {
-        let (state, shutdown) = (state.clone(), shutdown.clone());
-        Box::pin(async move {
-            while !shutdown.is_cancelled() {
-                let pause = match timer::reseed_if_free(&state.db, &state.redis).await {
-                    Ok(n) => {
-                        tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
-                        worker::RESEED_EVERY
-                    }
-                    Err(err) => {
-                        tracing::warn!(error = %err, "could not re-seed the ladder index");
-                        ROUND_EVERY * 5
-                    }
-                };
-                sleep_or_stop(&shutdown, pause).await;
-            }
-            Ok(())
-        }) as BoxFuture<'static, anyhow::Result<()>>
-    };
-    let claims = {
-        let (state, shutdown) = (state.clone(), shutdown.clone());
-        Box::pin(async move {
-            while !shutdown.is_cancelled() {
-                if let Err(err) = worklist::service::expire_claims(&state).await {
-                    tracing::warn!(error = %err, "could not expire claims");
-                }
-                sleep_or_stop(&shutdown, ROUND_EVERY).await;
-            }
-            Ok(())
-        }) as BoxFuture<'static, anyhow::Result<()>>
-    };
-    let deliveries = {
-        let (state, shutdown) = (state.clone(), shutdown.clone());
-        Box::pin(async move {
-            while !shutdown.is_cancelled() {
-                if let Err(err) = webhook::service::deliver_due(&state).await {
-                    tracing::warn!(error = %err, "webhook delivery round failed");
-                }
-                sleep_or_stop(&shutdown, ROUND_EVERY).await;
-            }
-            Ok(())
-        }) as BoxFuture<'static, anyhow::Result<()>>
-    };
+pub fn background_tasks(state: &Arc<AppState>, shutdown: &CancellationToken) -> Vec<(&'static str, Loop)> {
+    let ladder = repeat(state, shutdown, async |state| match worker::run_pending_work(&state).await {
+        Ok(_) => worker::next_wake(&state).await,
+        Err(err) => {
+            tracing::warn!(error = %err, "ladder round failed");
+            worker::POLL
+        }
+    });
+    let reseed = repeat(state, shutdown, async |state| match timer::reseed_if_free(&state.db, &state.redis).await {
+        Ok(n) => {
+            tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
+            worker::RESEED_EVERY
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not re-seed the ladder index");
+            ROUND_EVERY * 5
+        }
+    });
+    let claims = repeat(state, shutdown, async |state| {
+        if let Err(err) = worklist::service::expire_claims(&state).await {
+            tracing::warn!(error = %err, "could not expire claims");
+        }
+        ROUND_EVERY
+    });
+    let deliveries = repeat(state, shutdown, async |state| {
+        if let Err(err) = webhook::service::deliver_due(&state).await {
+            tracing::warn!(error = %err, "webhook delivery round failed");
+        }
+        ROUND_EVERY
+    });
     vec![("ladder", ladder), ("re-seed", reseed), ("claim expiry", claims), ("webhook delivery", deliveries)]
 }
 
@@ -308,7 +293,7 @@ mod tests {
     #[tokio::test]
     async fn a_task_that_ends_early_or_fails_stops_the_process() {
         for (task, expected) in [
-            (Box::pin(async { Ok(()) }) as BoxFuture<'static, anyhow::Result<()>>, "task `loop` ended before shutdown"),
+            (Box::pin(async { Ok(()) }) as Loop, "task `loop` ended before shutdown"),
             (Box::pin(async { anyhow::bail!("no database") }), "task `loop` failed: no database"),
         ] {
             let shutdown = CancellationToken::new();

@@ -5,7 +5,7 @@ use std::{str::FromStr, time::Duration};
 
 use secrecy::ExposeSecret;
 use sqlx::{
-    PgPool,
+    PgConnection, PgPool,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
@@ -71,6 +71,34 @@ pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> 
 /// A pool that connects now; for one-shot commands such as `migrate`.
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     pool_options(settings).connect_with(connect_options(settings)?).await
+}
+
+/// Runs `work` in one transaction: commits when it succeeds, and when it fails rolls back before
+/// returning. A transaction that is only dropped is rolled back later, when its connection is
+/// returned to the pool in a background task; until then it still holds its row locks, so a
+/// caller that has just been refused could find the contact it touched locked by its own failed
+/// request (claim expiry would skip it, another change would wait).
+pub async fn in_transaction<T, E>(
+    pool: &PgPool,
+    work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<sqlx::Error>,
+{
+    let mut tx = pool.begin().await?;
+    match work(&mut tx).await {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = tx.rollback().await {
+                // The connection is closed by the pool; the failure to report is the first one.
+                tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
+            }
+            Err(err)
+        }
+    }
 }
 
 /// Checks that the database answers.

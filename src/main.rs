@@ -213,8 +213,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     // A state over a connected pool, for the commands that need the database now.
     let connect = async |settings: Settings| {
-        db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
-        AppState::new(settings, Arc::new(SystemClock))
+        let state = AppState::new(settings, Arc::new(SystemClock))?;
+        db::ping(&state.db).await.context("cannot connect to the database (database.url)")?;
+        anyhow::Ok(state)
     };
     match cli.command {
         Command::Serve => app::run(ProcessRole::Serve, settings).await,

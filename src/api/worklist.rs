@@ -22,7 +22,7 @@ use super::{
 use crate::{
     auth::{Role, StaffPrincipal},
     config::HttpSettings,
-    contact::{self, IfMatch},
+    contact::IfMatch,
     id::ContactId,
     intake::FieldError,
     state::AppState,
@@ -421,9 +421,13 @@ impl WorklistApi {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
         required(&body.value, &["body"], &[])?;
-        worklist::service::add_note(&self.state, &staff, contact, str_field(&body.value, "body").unwrap_or_default())
-            .await?;
-        let version = contact::service::current_version(&self.state, contact).await?;
+        let version = worklist::service::add_note(
+            &self.state,
+            &staff,
+            contact,
+            str_field(&body.value, "body").unwrap_or_default(),
+        )
+        .await?;
         Ok(Self::changed(contact, version, None))
     }
 

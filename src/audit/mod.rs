@@ -44,16 +44,17 @@ pub async fn record_many(
 /// Lists audit events, oldest first, and records that the auditor looked.
 pub async fn list(state: &AppState, actor: &Actor, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
     let at = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let events = repo::list_events(&mut tx, filter).await?;
-    let detail = serde_json::json!({
-        "contact_id": filter.contact_id,
-        "after": filter.after,
-        "returned": events.len(),
-    });
-    repo::insert_event(&mut tx, at, actor, AuditAction::AuditListed, None, &detail).await?;
-    tx.commit().await?;
-    Ok(events)
+    crate::db::in_transaction(&state.db, async |tx| {
+        let events = repo::list_events(tx, filter).await?;
+        let detail = serde_json::json!({
+            "contact_id": filter.contact_id,
+            "after": filter.after,
+            "returned": events.len(),
+        });
+        repo::insert_event(tx, at, actor, AuditAction::AuditListed, None, &detail).await?;
+        Ok(events)
+    })
+    .await
 }
 
 /// The writes recorded against one contact, oldest first: the history staff see.

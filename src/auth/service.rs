@@ -102,21 +102,22 @@ impl Principal {
 pub async fn create_agency(state: &AppState, name: &str, kind: AgencyKind) -> Result<AgencyId, AuthError> {
     let id = AgencyId::generate();
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    if !repo::insert_agency(&mut tx, id, name, kind, now).await? {
-        return Err(AuthError::DuplicateAgency);
-    }
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::system(),
-        AuditAction::AgencyCreated,
-        None,
-        serde_json::json!({ "agency_id": id, "kind": kind }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+    crate::db::in_transaction(&state.db, async |tx| {
+        if !repo::insert_agency(tx, id, name, kind, now).await? {
+            return Err(AuthError::DuplicateAgency);
+        }
+        audit::record(
+            tx,
+            now,
+            &Actor::system(),
+            AuditAction::AgencyCreated,
+            None,
+            serde_json::json!({ "agency_id": id, "kind": kind }),
+        )
+        .await?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Whether an agency exists.
@@ -134,19 +135,20 @@ pub async fn find_agency(state: &AppState, id_or_name: &str) -> Result<AgencyId,
 pub async fn create_agency_key(state: &AppState, agency_id: AgencyId) -> Result<IssuedKey, AuthError> {
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    repo::insert_key(&mut tx, key.id, &hash_key(&key.secret), Some(agency_id), None, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::system(),
-        AuditAction::ApiKeyCreated,
-        None,
-        serde_json::json!({ "api_key_id": key.id, "agency_id": agency_id }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(key)
+    crate::db::in_transaction(&state.db, async |tx| {
+        repo::insert_key(tx, key.id, &hash_key(&key.secret), Some(agency_id), None, now).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::system(),
+            AuditAction::ApiKeyCreated,
+            None,
+            serde_json::json!({ "api_key_id": key.id, "agency_id": agency_id }),
+        )
+        .await?;
+        Ok(key)
+    })
+    .await
 }
 
 /// Creates a staff member with one role and issues their key.
@@ -158,20 +160,21 @@ pub async fn create_staff_with_key(
     let staff_id = StaffId::generate();
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    repo::insert_staff(&mut tx, staff_id, name, role, now).await?;
-    repo::insert_key(&mut tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::system(),
-        AuditAction::StaffCreated,
-        None,
-        serde_json::json!({ "staff_id": staff_id, "role": role, "api_key_id": key.id }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok((staff_id, key))
+    crate::db::in_transaction(&state.db, async |tx| {
+        repo::insert_staff(tx, staff_id, name, role, now).await?;
+        repo::insert_key(tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::system(),
+            AuditAction::StaffCreated,
+            None,
+            serde_json::json!({ "staff_id": staff_id, "role": role, "api_key_id": key.id }),
+        )
+        .await?;
+        Ok((staff_id, key))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ pub(crate) async fn steps(conn: &mut PgConnection, clock_id: ClockId) -> Result<
         .await
 }
 
-/// Sets a clock's level, budget and derived deadline; returns the clock's contact.
+/// Sets a clock's level, budget and derived deadline.
 pub(crate) async fn set_deadline(
     conn: &mut PgConnection,
     clock_id: ClockId,
@@ -159,17 +159,16 @@ pub(crate) async fn set_deadline(
     budget: &str,
     deadline: Option<DateTime<Utc>>,
     policy_version: &str,
-) -> Result<ContactId, sqlx::Error> {
-    sqlx::query_scalar(
-        "update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5 where id = $1 returning contact_id",
-    )
-    .bind(clock_id)
-    .bind(level)
-    .bind(budget)
-    .bind(deadline)
-    .bind(policy_version)
-    .fetch_one(conn)
-    .await
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5 where id = $1")
+        .bind(clock_id)
+        .bind(level)
+        .bind(budget)
+        .bind(deadline)
+        .bind(policy_version)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Locks the contacts of a batch of clocks, in id order (see [`lock_contact`]).

@@ -3,7 +3,7 @@
 //! is never lost and a re-rating re-computes from the original receipt.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::{
     repo::{self, ClockRow, StepRow},
@@ -11,7 +11,6 @@ use super::{
 };
 use crate::{
     audit::{self, Actor, AuditAction},
-    clock::Clock,
     db::StoreError,
     id::{ClockId, ContactId},
     policy::{LadderStep, LevelIndex, Policy},
@@ -66,7 +65,8 @@ fn budget_for(policy: &Policy, kind: &str, level: Option<LevelIndex>) -> Budget 
 }
 
 /// Re-derives a clock's deadline and its pending steps' due times from its segments, under
-/// `level` (decision clocks) and the policy. Steps that no longer apply are cancelled; fired
+/// `level` (decision clocks) and the policy. The caller keeps the contact's `decision_due_at`
+/// in step (with the rating it writes anyway, where it writes one). Steps that no longer apply are cancelled; fired
 /// steps are never touched.
 async fn recompute(
     conn: &mut PgConnection,
@@ -89,11 +89,7 @@ async fn recompute(
     }
     repo::cancel_pending_steps(conn, clock_id, &keep).await?;
     let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
-    let contact_id =
-        repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
-    if kind == "decision" {
-        crate::contact::repo::set_decision_due(conn, contact_id, deadline).await?;
-    }
+    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
     // Only still-pending steps belong in the index; the caller drops the rest.
     let pending: Vec<StepRow> = repo::steps(conn, clock_id).await?;
     for s in &mut scheduled {
@@ -146,20 +142,21 @@ async fn start_clock(
     recompute(conn, policy, id, kind, level).await
 }
 
-/// Re-computes the decision clock under a new level, from the original receipt (a re-rating).
+/// Re-computes the decision clock under a new level, from the original receipt (a re-rating);
+/// returns the new deadline and the steps to index once committed.
 pub async fn relevel_decision_clock(
     conn: &mut PgConnection,
     policy: &Policy,
     contact_id: ContactId,
     level: LevelIndex,
-) -> Result<Vec<ScheduledStep>, StoreError> {
+) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), StoreError> {
     let Some(clock) = repo::lock_clock(conn, contact_id, "decision").await? else {
-        return Ok(Vec::new());
+        return Ok((None, Vec::new()));
     };
     if clock.stopped_at.is_some() {
-        return Ok(Vec::new());
+        return Ok((clock.deadline, Vec::new()));
     }
-    Ok(recompute(conn, policy, clock.id, "decision", Some(level)).await?.1)
+    Ok(recompute(conn, policy, clock.id, "decision", Some(level)).await?)
 }
 
 /// Stops a contact's clock of `kind` (the decision clock when the outcome is recorded): its
@@ -221,58 +218,58 @@ pub async fn pause(
     if !state.policy.clocks.pause_reasons.iter().any(|r| r == reason) {
         return Err(ClockError::ReasonNotAllowed);
     }
-    let scheduled =
-        change_state(&state.db, state.clock.as_ref(), &state.policy, actor, contact_id, kind, Some(reason)).await?;
-    timer::schedule_or_log(&state.redis, &scheduled).await;
-    Ok(())
+    change_state(state, actor, contact_id, kind, Some(reason)).await
 }
 
 /// Resumes a paused clock; audited.
 pub async fn resume(state: &AppState, actor: &Actor, contact_id: ContactId, kind: &str) -> Result<(), ClockError> {
-    let scheduled = change_state(&state.db, state.clock.as_ref(), &state.policy, actor, contact_id, kind, None).await?;
-    timer::schedule_or_log(&state.redis, &scheduled).await;
-    Ok(())
+    change_state(state, actor, contact_id, kind, None).await
 }
 
-/// Pause (`reason` given) or resume (`None`).
+/// Pause (`reason` given) or resume (`None`); the ladder index follows after the commit.
 async fn change_state(
-    db: &PgPool,
-    clock: &dyn Clock,
-    policy: &Policy,
+    state: &AppState,
     actor: &Actor,
     contact_id: ContactId,
     kind: &str,
     reason: Option<&str>,
-) -> Result<Vec<ScheduledStep>, ClockError> {
-    let mut tx = db.begin().await?;
-    // Lock order: contact, clock, steps (see `repo::lock_contact`); read the time once locked, so
-    // segments from racing changes stay in order.
-    crate::contact::repo::lock_contact(&mut tx, contact_id).await?;
-    let row = repo::lock_clock(&mut tx, contact_id, kind).await?.ok_or(ClockError::NotFound)?;
-    let now = clock.now();
-    if row.stopped_at.is_some() {
-        return Err(ClockError::Stopped);
-    }
-    let was_running = repo::close_segment(&mut tx, row.id, now).await?.unwrap_or(false);
-    let pausing = reason.is_some();
-    match (pausing, was_running) {
-        (true, false) => return Err(ClockError::NotRunning),
-        (false, true) => return Err(ClockError::NotPaused),
-        _ => {}
-    }
-    repo::open_segment(&mut tx, row.id, !pausing, now, reason, actor).await?;
-    let (deadline, scheduled) = recompute(&mut tx, policy, row.id, kind, level_index(policy, &row)).await?;
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        if pausing { AuditAction::ClockPaused } else { AuditAction::ClockResumed },
-        Some(contact_id),
-        serde_json::json!({ "clock_id": row.id, "kind": kind, "reason": reason, "deadline": deadline }),
-    )
+) -> Result<(), ClockError> {
+    let policy = &*state.policy;
+    let scheduled = crate::db::in_transaction(&state.db, async |tx| {
+        // Lock order: contact, clock, steps (see `repo::lock_contact`); read the time once locked, so
+        // segments from racing changes stay in order.
+        crate::contact::repo::lock_contact(tx, contact_id).await?;
+        let row = repo::lock_clock(tx, contact_id, kind).await?.ok_or(ClockError::NotFound)?;
+        let now = state.clock.now();
+        if row.stopped_at.is_some() {
+            return Err(ClockError::Stopped);
+        }
+        let was_running = repo::close_segment(tx, row.id, now).await?.unwrap_or(false);
+        let pausing = reason.is_some();
+        match (pausing, was_running) {
+            (true, false) => return Err(ClockError::NotRunning),
+            (false, true) => return Err(ClockError::NotPaused),
+            _ => {}
+        }
+        repo::open_segment(tx, row.id, !pausing, now, reason, actor).await?;
+        let (deadline, scheduled) = recompute(tx, policy, row.id, kind, level_index(policy, &row)).await?;
+        if kind == "decision" {
+            crate::contact::repo::set_decision_due(tx, contact_id, deadline).await?;
+        }
+        audit::record(
+            tx,
+            now,
+            actor,
+            if pausing { AuditAction::ClockPaused } else { AuditAction::ClockResumed },
+            Some(contact_id),
+            serde_json::json!({ "clock_id": row.id, "kind": kind, "reason": reason, "deadline": deadline }),
+        )
+        .await?;
+        Ok(scheduled)
+    })
     .await?;
-    tx.commit().await?;
-    Ok(scheduled)
+    timer::schedule_or_log(&state.redis, &scheduled).await;
+    Ok(())
 }
 
 /// A clock as staff see it.
@@ -295,46 +292,47 @@ pub async fn clocks_of(
     contact_id: ContactId,
 ) -> Result<Option<Vec<ClockView>>, StoreError> {
     let (policy, now) = (&*state.policy, state.clock.now());
-    let mut tx = state.db.begin().await?;
-    let conn = &mut *tx;
-    let mut views = Vec::new();
-    for clock in repo::clocks_of(conn, contact_id).await? {
-        let segments = repo::segments(conn, clock.id).await?;
-        let budget = budget_for(policy, &clock.kind, level_index(policy, &clock));
-        let until = clock.stopped_at.unwrap_or(now);
-        let used = used(budget, &policy.clocks.calendar, &segments, until);
-        let length = budget.length(&policy.clocks.calendar);
-        let state = if clock.stopped_at.is_some() {
-            "stopped"
-        } else if segments.last().is_some_and(|s| !s.running) {
-            "paused"
-        } else {
-            "running"
-        };
-        views.push(ClockView {
-            steps: repo::steps(conn, clock.id).await?,
-            clock,
-            state,
-            budget_minutes: length.num_minutes(),
-            working_time: budget.is_working(),
-            used,
-            left: length - used,
-        });
-    }
-    if views.is_empty() {
-        return Ok(None);
-    }
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        AuditAction::ContactRead,
-        Some(contact_id),
-        serde_json::json!({ "view": "clocks" }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(views))
+    crate::db::in_transaction(&state.db, async |tx| {
+        let conn = &mut *tx;
+        let mut views = Vec::new();
+        for clock in repo::clocks_of(conn, contact_id).await? {
+            let segments = repo::segments(conn, clock.id).await?;
+            let budget = budget_for(policy, &clock.kind, level_index(policy, &clock));
+            let until = clock.stopped_at.unwrap_or(now);
+            let used = used(budget, &policy.clocks.calendar, &segments, until);
+            let length = budget.length(&policy.clocks.calendar);
+            let state = if clock.stopped_at.is_some() {
+                "stopped"
+            } else if segments.last().is_some_and(|s| !s.running) {
+                "paused"
+            } else {
+                "running"
+            };
+            views.push(ClockView {
+                steps: repo::steps(conn, clock.id).await?,
+                clock,
+                state,
+                budget_minutes: length.num_minutes(),
+                working_time: budget.is_working(),
+                used,
+                left: length - used,
+            });
+        }
+        if views.is_empty() {
+            return Ok(None);
+        }
+        audit::record(
+            tx,
+            now,
+            actor,
+            AuditAction::ContactRead,
+            Some(contact_id),
+            serde_json::json!({ "view": "clocks" }),
+        )
+        .await?;
+        Ok(Some(views))
+    })
+    .await
 }
 
 /// Events of the outbox after `after` (a cursor from an earlier page), at most `limit`; the
@@ -347,9 +345,10 @@ pub async fn events(
 ) -> Result<Vec<repo::EventRow>, StoreError> {
     let now = state.clock.now();
     let rows = repo::events_after(&state.db, after, limit).await?;
-    let mut tx = state.db.begin().await?;
-    audit::record(&mut tx, now, actor, AuditAction::EventsListed, None, serde_json::json!({ "returned": rows.len() }))
-        .await?;
-    tx.commit().await?;
-    Ok(rows)
+    crate::db::in_transaction(&state.db, async |tx| {
+        audit::record(tx, now, actor, AuditAction::EventsListed, None, serde_json::json!({ "returned": rows.len() }))
+            .await?;
+        Ok(rows)
+    })
+    .await
 }

@@ -33,7 +33,7 @@ const LEASE: TimeDelta = TimeDelta::seconds(30);
 /// Batches fired at once by one worker process.
 const CONCURRENCY: usize = 4;
 /// Longest sleep between claims, so new steps indexed by other processes are noticed.
-const POLL: Duration = Duration::from_millis(500);
+pub const POLL: Duration = Duration::from_millis(500);
 /// How overdue a step must be before the PostgreSQL sweep fires it without the index: long
 /// enough that the index normally gets there first.
 pub const SWEEP_GRACE: TimeDelta = TimeDelta::seconds(5);

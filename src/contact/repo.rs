@@ -200,24 +200,34 @@ pub(crate) async fn children_of(
     .await
 }
 
-/// Sets the contact's urgency and queue, and (at intake) its classification.
+/// A contact's rating as triage or a re-rating sets it, with the decision clock's deadline under
+/// it (one statement: the rating and the deadline it implies change together).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RatingChange<'a> {
+    pub urgency: &'a str,
+    pub queue: &'a str,
+    /// The classification, at intake only; a re-rating keeps the original.
+    pub classification: Option<&'a serde_json::Value>,
+    pub decision_due_at: Option<DateTime<Utc>>,
+}
+
+/// Sets the contact's urgency, queue and decision deadline, and (at intake) its classification.
 pub(crate) async fn set_rating(
     conn: &mut PgConnection,
     contact_id: ContactId,
-    urgency: &str,
-    queue: &str,
-    classification: Option<&serde_json::Value>,
+    rating: &RatingChange<'_>,
     bump_version: bool,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "update contacts set urgency = $2, queue = $3, classification = coalesce($4, classification),
-                version = version + case when $5 then 1 else 0 end
+                decision_due_at = $5, version = version + case when $6 then 1 else 0 end
           where id = $1 returning version",
     )
     .bind(contact_id)
-    .bind(urgency)
-    .bind(queue)
-    .bind(classification)
+    .bind(rating.urgency)
+    .bind(rating.queue)
+    .bind(rating.classification)
+    .bind(rating.decision_due_at)
     .bind(bump_version)
     .fetch_one(conn)
     .await
@@ -264,10 +274,9 @@ pub(crate) async fn reopen(conn: &mut PgConnection, ids: &[ContactId]) -> Result
 }
 
 /// Whether the contact exists (no lock: a note does not change the contact).
-pub(crate) async fn contact_exists(conn: &mut PgConnection, id: ContactId) -> Result<bool, sqlx::Error> {
-    let found: Option<ContactId> =
-        sqlx::query_scalar("select id from contacts where id = $1").bind(id).fetch_optional(conn).await?;
-    Ok(found.is_some())
+/// The contact's version, if it exists (no lock: for changes that do not bump it, like a note).
+pub(crate) async fn version(conn: &mut PgConnection, id: ContactId) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select version from contacts where id = $1").bind(id).fetch_optional(conn).await
 }
 
 pub(crate) async fn deliveries(
@@ -304,10 +313,16 @@ pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[
     Ok(())
 }
 
-/// Records the decision's outcome on the contact (the decision itself is the worklist's row).
-pub(crate) async fn set_outcome(conn: &mut PgConnection, id: ContactId, outcome: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("update contacts set outcome = $2 where id = $1").bind(id).bind(outcome).execute(conn).await?;
-    Ok(())
+/// Marks the contact decided with its outcome (the decision itself is the worklist's row),
+/// bumping its version; returns the version.
+pub(crate) async fn mark_decided(conn: &mut PgConnection, id: ContactId, outcome: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "update contacts set status = 'decided', outcome = $2, version = version + 1 where id = $1 returning version",
+    )
+    .bind(id)
+    .bind(outcome)
+    .fetch_one(conn)
+    .await
 }
 
 /// Keeps the contact's `decision_due_at` (the decision clock's deadline, denormalised for queue

@@ -36,20 +36,21 @@ pub async fn read_contact_as_agency(
     agency: &AgencyPrincipal,
     id: ContactId,
 ) -> Result<ContactRecord, ContactError> {
-    let mut tx = state.db.begin().await?;
-    let record =
-        repo::find_contact(&mut tx, AgencyScope::Own(agency.agency_id), id).await?.ok_or(ContactError::NotFound)?;
-    audit::record(
-        &mut tx,
-        state.clock.now(),
-        &Actor::agency(agency.agency_id, agency.key_id),
-        AuditAction::ContactRead,
-        Some(id),
-        serde_json::json!({}),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(record)
+    crate::db::in_transaction(&state.db, async |tx| {
+        let record =
+            repo::find_contact(tx, AgencyScope::Own(agency.agency_id), id).await?.ok_or(ContactError::NotFound)?;
+        audit::record(
+            tx,
+            state.clock.now(),
+            &Actor::agency(agency.agency_id, agency.key_id),
+            AuditAction::ContactRead,
+            Some(id),
+            serde_json::json!({}),
+        )
+        .await?;
+        Ok(record)
+    })
+    .await
 }
 
 /// Everything hub staff may see of a contact; audited as a read by `actor`.
@@ -58,30 +59,25 @@ pub async fn read_contact_as_staff(
     actor: &Actor,
     id: ContactId,
 ) -> Result<StaffContact, ContactError> {
-    let mut tx = state.db.begin().await?;
-    let contact =
-        repo::find_staff_contact(&mut tx, AgencyScope::AllAgencies, id).await?.ok_or(ContactError::NotFound)?;
-    let history = audit::contact_history(&mut tx, id).await?;
-    let children = repo::children_of(&mut tx, AgencyScope::AllAgencies, id).await?;
-    let ratings = repo::ratings(&mut tx, AgencyScope::AllAgencies, id).await?;
-    let notes = repo::notes(&mut tx, id).await?;
-    let decision = repo::decision(&mut tx, id).await?;
-    let deliveries = repo::deliveries(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        state.clock.now(),
-        actor,
-        AuditAction::ContactRead,
-        Some(id),
-        serde_json::json!({ "view": "staff" }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StaffContact { history, children, ratings, notes, decision, deliveries, ..contact })
-}
-
-/// The contact's current version (for an `ETag` after a change that does not bump it).
-pub async fn current_version(state: &AppState, id: ContactId) -> Result<i64, ContactError> {
-    let mut conn = state.db.acquire().await?;
-    Ok(repo::find_contact(&mut conn, AgencyScope::AllAgencies, id).await?.ok_or(ContactError::NotFound)?.version)
+    crate::db::in_transaction(&state.db, async |tx| {
+        let contact =
+            repo::find_staff_contact(tx, AgencyScope::AllAgencies, id).await?.ok_or(ContactError::NotFound)?;
+        let history = audit::contact_history(tx, id).await?;
+        let children = repo::children_of(tx, AgencyScope::AllAgencies, id).await?;
+        let ratings = repo::ratings(tx, AgencyScope::AllAgencies, id).await?;
+        let notes = repo::notes(tx, id).await?;
+        let decision = repo::decision(tx, id).await?;
+        let deliveries = repo::deliveries(tx, id).await?;
+        audit::record(
+            tx,
+            state.clock.now(),
+            actor,
+            AuditAction::ContactRead,
+            Some(id),
+            serde_json::json!({ "view": "staff" }),
+        )
+        .await?;
+        Ok(StaffContact { history, children, ratings, notes, decision, deliveries, ..contact })
+    })
+    .await
 }

@@ -10,7 +10,10 @@ use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyPrincipal, AgencyScope},
     clocks,
-    contact::{NewContact, repo},
+    contact::{
+        NewContact,
+        repo::{self, RatingChange},
+    },
     db::StoreError,
     id::ContactId,
     state::AppState,
@@ -71,9 +74,18 @@ pub async fn submit_contact(
     record.urgency = Some(decision.urgency.clone());
     record.queue = Some(decision.queue.clone());
     record.classification = Some(triage::service::classification_of(&decision));
-    // The decision clock starts at receipt, in the same transaction.
+    // The decision clock starts at receipt, in the same transaction; the rating and the deadline
+    // it implies are written to the contact together.
     let (due, steps) = clocks::service::start_decision_clock(&mut tx, policy, id, decision.level, now).await?;
     record.decision_due_at = due;
+    let classification = serde_json::to_value(record.classification.as_ref())?;
+    let rating = RatingChange {
+        urgency: &decision.urgency,
+        queue: &decision.queue,
+        classification: Some(&classification),
+        decision_due_at: due,
+    };
+    repo::set_rating(&mut tx, id, &rating, false).await?;
     audit::record(
         &mut tx,
         now,

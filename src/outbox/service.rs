@@ -73,25 +73,26 @@ async fn register(
     check_endpoint(url, secret)?;
     let id = Uuid::now_v7();
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    if let Some(agency) = agency
-        && !crate::auth::service::agency_exists(&mut tx, agency).await?
-    {
-        return Err(OutboxError::UnknownAgency);
-    }
-    let purpose = if agency.is_some() { "agency_feedback" } else { "staff_notifications" };
-    repo::insert_endpoint(&mut tx, id, purpose, agency, url, secret, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        AuditAction::WebhookRegistered,
-        None,
-        serde_json::json!({ "endpoint_id": id, "purpose": purpose, "agency_id": agency }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(id)
+    crate::db::in_transaction(&state.db, async |tx| {
+        if let Some(agency) = agency
+            && !crate::auth::service::agency_exists(tx, agency).await?
+        {
+            return Err(OutboxError::UnknownAgency);
+        }
+        let purpose = if agency.is_some() { "agency_feedback" } else { "staff_notifications" };
+        repo::insert_endpoint(tx, id, purpose, agency, url, secret, now).await?;
+        audit::record(
+            tx,
+            now,
+            actor,
+            AuditAction::WebhookRegistered,
+            None,
+            serde_json::json!({ "endpoint_id": id, "purpose": purpose, "agency_id": agency }),
+        )
+        .await?;
+        Ok(id)
+    })
+    .await
 }
 
 /// Queues the decision for the agency's webhook (in the decision's transaction).

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyKind, AgencyScope},
+    contact::repo::RatingChange,
     contact::{
         IfMatch,
         model::{Classification, ClassificationReason, NewContact},
@@ -161,17 +162,6 @@ pub async fn classify_new_contact(
             repo::insert_match(conn, child_id, prior.child_id, &prior.matched_on).await?;
         }
     }
-    let classification = serde_json::to_value(classification_of(&decision))
-        .map_err(|e| StoreError::Query(sqlx::Error::Encode(e.into())))?;
-    crate::contact::repo::set_rating(
-        conn,
-        contact_id,
-        &decision.urgency,
-        &decision.queue,
-        Some(&classification),
-        false,
-    )
-    .await?;
     repo::insert_rating(
         conn,
         &NewRating {
@@ -227,55 +217,60 @@ pub async fn rerate(
     }
     let level = policy.levels.iter().position(|l| l == urgency).ok_or(TriageError::UnknownLevel)?;
     let now = state.clock.now();
-    let mut tx = db.begin().await?;
-    let target =
-        repo::lock_for_rerate(&mut tx, AgencyScope::AllAgencies, contact_id).await?.ok_or(TriageError::NotFound)?;
-    if target.status.is_decided() {
-        return Err(TriageError::Decided);
-    }
-    if expected_version.is_some_and(|tag| !tag.matches(target.version)) {
-        return Err(TriageError::VersionMismatch { current: target.version });
-    }
-    if target.urgency.as_deref() == Some(urgency) {
-        return Err(TriageError::SameLevel);
-    }
-    let contact = &target.submission.0;
-    let kind = target.agency_kind.parse::<AgencyKind>().unwrap_or(AgencyKind::Other);
-    let facts = ContactFacts::of(contact, kind, target.received_at, policy);
-    let (queue, _) = route_for(policy, &facts, &child_facts(contact), level);
-    let version = crate::contact::repo::set_rating(&mut tx, contact_id, urgency, &queue, None, true).await?;
-    // Re-compute the decision clock from the original receipt under the new level.
-    let scheduled = crate::clocks::service::relevel_decision_clock(&mut tx, policy, contact_id, level).await?;
-    repo::insert_rating(
-        &mut tx,
-        &NewRating {
-            contact_id,
-            kind: "rerate",
-            urgency,
-            queue: &queue,
-            previous_urgency: target.urgency.as_deref(),
-            reason: Some(reason),
+    let (rerated, scheduled) = crate::db::in_transaction(db, async |tx| {
+        let target =
+            repo::lock_for_rerate(tx, AgencyScope::AllAgencies, contact_id).await?.ok_or(TriageError::NotFound)?;
+        if target.status.is_decided() {
+            return Err(TriageError::Decided);
+        }
+        if expected_version.is_some_and(|tag| !tag.matches(target.version)) {
+            return Err(TriageError::VersionMismatch { current: target.version });
+        }
+        if target.urgency.as_deref() == Some(urgency) {
+            return Err(TriageError::SameLevel);
+        }
+        let contact = &target.submission.0;
+        let kind = target.agency_kind.parse::<AgencyKind>().unwrap_or(AgencyKind::Other);
+        let facts = ContactFacts::of(contact, kind, target.received_at, policy);
+        let (queue, _) = route_for(policy, &facts, &child_facts(contact), level);
+        // Re-compute the decision clock from the original receipt under the new level; the
+        // contact's deadline moves with its rating.
+        let (due, scheduled) = crate::clocks::service::relevel_decision_clock(tx, policy, contact_id, level).await?;
+        let rating = RatingChange { urgency, queue: &queue, classification: None, decision_due_at: due };
+        let version = crate::contact::repo::set_rating(tx, contact_id, &rating, true).await?;
+        repo::insert_rating(
+            tx,
+            &NewRating {
+                contact_id,
+                kind: "rerate",
+                urgency,
+                queue: &queue,
+                previous_urgency: target.urgency.as_deref(),
+                reason: Some(reason),
+                actor,
+                policy_version: &policy.version,
+                at: now,
+            },
+        )
+        .await?;
+        // The reason is free text a manager wrote about a child: it stays in contact_ratings, not in
+        // the audit detail, which holds codes only.
+        audit::record(
+            tx,
+            now,
             actor,
-            policy_version: &policy.version,
-            at: now,
-        },
-    )
+            AuditAction::ContactRerated,
+            Some(contact_id),
+            serde_json::json!({ "from": target.urgency, "to": urgency, "queue": queue, "version": version }),
+        )
+        .await?;
+        let rerated = Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version };
+        Ok((rerated, scheduled))
+    })
     .await?;
-    // The reason is free text a manager wrote about a child: it stays in contact_ratings, not in
-    // the audit detail, which holds codes only.
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        AuditAction::ContactRerated,
-        Some(contact_id),
-        serde_json::json!({ "from": target.urgency, "to": urgency, "queue": queue, "version": version }),
-    )
-    .await?;
-    tx.commit().await?;
     crate::clocks::timer::schedule_or_log(&state.redis, &scheduled).await;
     tracing::info!(contact_id = %contact_id, to = urgency, "contact re-rated");
-    Ok(Rerated { urgency: urgency.to_owned(), previous_urgency: target.urgency, queue, version })
+    Ok(rerated)
 }
 
 /// Every contact about the same child as `child_id`, for staff; audited as a read.
@@ -284,23 +279,24 @@ pub async fn contacts_about_child(
     actor: &Actor,
     child_id: ChildId,
 ) -> Result<Vec<ChildContact>, TriageError> {
-    let mut tx = state.db.begin().await?;
-    let contacts = repo::contacts_about_child(&mut tx, AgencyScope::AllAgencies, child_id)
-        .await?
-        .ok_or(TriageError::UnknownChild)?;
-    // The listing shows each contact's status and urgency: a read of each, in each one's trail.
-    let now = state.clock.now();
-    for contact in &contacts {
-        audit::record(
-            &mut tx,
-            now,
-            actor,
-            AuditAction::ChildContactsRead,
-            Some(contact.contact_id),
-            serde_json::json!({ "child_id": child_id }),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(contacts)
+    crate::db::in_transaction(&state.db, async |tx| {
+        let contacts = repo::contacts_about_child(tx, AgencyScope::AllAgencies, child_id)
+            .await?
+            .ok_or(TriageError::UnknownChild)?;
+        // The listing shows each contact's status and urgency: a read of each, in each one's trail.
+        let now = state.clock.now();
+        for contact in &contacts {
+            audit::record(
+                tx,
+                now,
+                actor,
+                AuditAction::ChildContactsRead,
+                Some(contact.contact_id),
+                serde_json::json!({ "child_id": child_id }),
+            )
+            .await?;
+        }
+        Ok(contacts)
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use crate::{
     auth::{Role, StaffPrincipal},
     clocks::{self, timer},
     contact::{self, ContactStatus, Decision, IfMatch},
-    db::StoreError,
+    db::{self, StoreError},
     id::{ContactId, StaffId},
     outbox,
     state::AppState,
@@ -78,14 +78,6 @@ fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, Workli
     Ok(t.to_owned())
 }
 
-/// Ends a transaction that failed a check, rolling it back before the caller answers: a
-/// dropped transaction's rollback waits until its pooled connection is next used, and until then
-/// it would keep the contact locked (claim expiry skips locked contacts).
-async fn fail<T>(tx: sqlx::Transaction<'_, sqlx::Postgres>, err: WorklistError) -> Result<T, WorklistError> {
-    tx.rollback().await?;
-    Err(err)
-}
-
 /// Worklist updates require `If-Match`: without it an update could silently undo someone
 /// else's change.
 fn check_version(expected: Option<IfMatch>, current: i64) -> Result<(), WorklistError> {
@@ -110,111 +102,112 @@ pub async fn claim_next(
     if !state.policy.queues.iter().any(|q| q == queue) {
         return Err(WorklistError::UnknownQueue);
     }
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let expires_at = now + state.policy.claim_lease;
-    let mut tried = Vec::new();
-    let id = loop {
-        let Some(candidate) = repo::lock_next_unclaimed(&mut tx, queue, now, &tried).await? else {
-            return Ok(None);
-        };
-        let lapsed = repo::expired_holder(&mut tx, candidate, now).await?;
-        if repo::try_claim(&mut tx, candidate, staff.staff_id, now, expires_at).await? {
-            if let Some(previous) = lapsed {
-                // The worker had not yet returned it: record the expiry before the new claim.
-                audit::record(
-                    &mut tx,
-                    now,
-                    &Actor::system(),
-                    AuditAction::ClaimExpired,
-                    Some(candidate),
-                    serde_json::json!({ "staff_id": previous }),
-                )
-                .await?;
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let expires_at = now + state.policy.claim_lease;
+        let mut tried = Vec::new();
+        let id = loop {
+            let Some(candidate) = repo::lock_next_unclaimed(tx, queue, now, &tried).await? else {
+                return Ok(None);
+            };
+            let lapsed = repo::expired_holder(tx, candidate, now).await?;
+            if repo::try_claim(tx, candidate, staff.staff_id, now, expires_at).await? {
+                if let Some(previous) = lapsed {
+                    // The worker had not yet returned it: record the expiry before the new claim.
+                    audit::record(
+                        tx,
+                        now,
+                        &Actor::system(),
+                        AuditAction::ClaimExpired,
+                        Some(candidate),
+                        serde_json::json!({ "staff_id": previous }),
+                    )
+                    .await?;
+                }
+                break candidate;
             }
-            break candidate;
-        }
-        // Claimed by someone who committed while we looked: try the next one.
-        tried.push(candidate);
-    };
-    let version = contact::repo::set_status(&mut tx, id, ContactStatus::InScreening, None).await?;
-    let actor = Actor::staff(staff.staff_id, staff.key_id);
-    audit::record(
-        &mut tx,
-        now,
-        &actor,
-        AuditAction::ContactClaimed,
-        Some(id),
-        serde_json::json!({ "queue": queue, "expires_at": expires_at }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(Claimed { contact_id: id, expires_at, version }))
+            // Claimed by someone who committed while we looked: try the next one.
+            tried.push(candidate);
+        };
+        let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
+        let actor = Actor::staff(staff.staff_id, staff.key_id);
+        audit::record(
+            tx,
+            now,
+            &actor,
+            AuditAction::ContactClaimed,
+            Some(id),
+            serde_json::json!({ "queue": queue, "expires_at": expires_at }),
+        )
+        .await?;
+        Ok(Some(Claimed { contact_id: id, expires_at, version }))
+    })
+    .await
 }
 
 /// Claims one named contact (from the list, or back after a lapsed lease) if nobody else
 /// holds it.
 pub async fn claim_contact(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    if let Err(err) = open(target.status) {
-        return fail(tx, err).await;
-    }
-    if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
-        return fail(tx, WorklistError::ClaimedByOther).await;
-    }
-    let lapsed = repo::expired_holder(&mut tx, id, now).await?;
-    let expires_at = now + state.policy.claim_lease;
-    // With the contact locked, only a live claim could stop this, and there is none (or it
-    // is the caller's own, which this renews).
-    repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
-    if let Some(previous) = lapsed {
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(target.status)?;
+        if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
+            return Err(WorklistError::ClaimedByOther);
+        }
+        let lapsed = repo::expired_holder(tx, id, now).await?;
+        let expires_at = now + state.policy.claim_lease;
+        // With the contact locked, only a live claim could stop this, and there is none (or it
+        // is the caller's own, which this renews).
+        repo::put_claim(tx, id, staff.staff_id, now, expires_at).await?;
+        if let Some(previous) = lapsed {
+            audit::record(
+                tx,
+                now,
+                &Actor::system(),
+                AuditAction::ClaimExpired,
+                Some(id),
+                serde_json::json!({ "staff_id": previous }),
+            )
+            .await?;
+        }
+        let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
         audit::record(
-            &mut tx,
+            tx,
             now,
-            &Actor::system(),
-            AuditAction::ClaimExpired,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::ContactClaimed,
             Some(id),
-            serde_json::json!({ "staff_id": previous }),
+            serde_json::json!({ "queue": target.queue, "expires_at": expires_at }),
         )
         .await?;
-    }
-    let version = contact::repo::set_status(&mut tx, id, ContactStatus::InScreening, None).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::staff(staff.staff_id, staff.key_id),
-        AuditAction::ContactClaimed,
-        Some(id),
-        serde_json::json!({ "queue": target.queue, "expires_at": expires_at }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Claimed { contact_id: id, expires_at, version })
+        Ok(Claimed { contact_id: id, expires_at, version })
+    })
+    .await
 }
 
 /// The holder extends their claim by a full lease.
 pub async fn renew(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    if target.claimed_by != Some(staff.staff_id) {
-        return fail(tx, WorklistError::NotClaimHolder).await;
-    }
-    let expires_at = now + state.policy.claim_lease;
-    repo::put_claim(&mut tx, id, staff.staff_id, now, expires_at).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::staff(staff.staff_id, staff.key_id),
-        AuditAction::ClaimRenewed,
-        Some(id),
-        serde_json::json!({ "expires_at": expires_at }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Claimed { contact_id: id, expires_at, version: target.version })
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        if target.claimed_by != Some(staff.staff_id) {
+            return Err(WorklistError::NotClaimHolder);
+        }
+        let expires_at = now + state.policy.claim_lease;
+        repo::put_claim(tx, id, staff.staff_id, now, expires_at).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::ClaimRenewed,
+            Some(id),
+            serde_json::json!({ "expires_at": expires_at }),
+        )
+        .await?;
+        Ok(Claimed { contact_id: id, expires_at, version: target.version })
+    })
+    .await
 }
 
 /// The holder (or a manager) gives the contact back to its queue.
@@ -224,54 +217,53 @@ pub async fn release(
     id: ContactId,
     expected_version: Option<IfMatch>,
 ) -> Result<i64, WorklistError> {
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    if let Err(err) = open(target.status) {
-        return fail(tx, err).await;
-    }
-    // A stale version first: whatever else changed, the caller must read again.
-    if let Err(err) = check_version(expected_version, target.version) {
-        return fail(tx, err).await;
-    }
-    if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
-        return fail(tx, WorklistError::NotClaimHolder).await;
-    }
-    repo::delete_claim(&mut tx, id).await?;
-    let version = contact::repo::set_status(&mut tx, id, ContactStatus::AwaitingScreening, None).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::staff(staff.staff_id, staff.key_id),
-        AuditAction::ClaimReleased,
-        Some(id),
-        serde_json::json!({ "from": target.claimed_by }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(version)
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(target.status)?;
+        // A stale version first: whatever else changed, the caller must read again.
+        check_version(expected_version, target.version)?;
+        if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
+            return Err(WorklistError::NotClaimHolder);
+        }
+        repo::delete_claim(tx, id).await?;
+        let version = contact::repo::set_status(tx, id, ContactStatus::AwaitingScreening, None).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::ClaimReleased,
+            Some(id),
+            serde_json::json!({ "from": target.claimed_by }),
+        )
+        .await?;
+        Ok(version)
+    })
+    .await
 }
 
 /// Returns contacts with expired claims to their queues (the worker runs it); audited.
 pub async fn expire_claims(state: &AppState) -> Result<usize, WorklistError> {
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    // Lock order: the contacts first (id order, skipping any in use: the next round gets
-    // them), then their claims, as every other writer does.
-    let contacts = repo::lock_contacts_with_expired_claims(&mut tx, now).await?;
-    if contacts.is_empty() {
-        return Ok(0);
-    }
-    let expired = repo::expire_claims(&mut tx, &contacts, now).await?;
-    if expired.is_empty() {
-        return Ok(0);
-    }
-    let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
-    contact::repo::reopen(&mut tx, &ids).await?;
-    let details: Vec<serde_json::Value> = expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
-    audit::record_many(&mut tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
-    tx.commit().await?;
-    Ok(expired.len())
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        // Lock order: the contacts first (id order, skipping any in use: the next round gets
+        // them), then their claims, as every other writer does.
+        let contacts = repo::lock_contacts_with_expired_claims(tx, now).await?;
+        if contacts.is_empty() {
+            return Ok(0);
+        }
+        let expired = repo::expire_claims(tx, &contacts, now).await?;
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
+        contact::repo::reopen(tx, &ids).await?;
+        let details: Vec<serde_json::Value> =
+            expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
+        audit::record_many(tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
+        Ok(expired.len())
+    })
+    .await
 }
 
 /// A manager gives the contact to a named practitioner (a fresh lease), with a reason.
@@ -284,33 +276,30 @@ pub async fn assign(
     expected_version: Option<IfMatch>,
 ) -> Result<Claimed, WorklistError> {
     let reason = text(reason, 2000, "/reason")?;
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    if let Err(err) = open(target.status) {
-        return fail(tx, err).await;
-    }
-    if let Err(err) = check_version(expected_version, target.version) {
-        return fail(tx, err).await;
-    }
-    if !repo::is_caseworker(&mut tx, to).await? {
-        return fail(tx, WorklistError::UnknownStaff).await;
-    }
-    let expires_at = now + state.policy.claim_lease;
-    repo::put_claim(&mut tx, id, to, now, expires_at).await?;
-    let version = contact::repo::set_status(&mut tx, id, ContactStatus::InScreening, None).await?;
-    let note = repo::insert_note(&mut tx, id, manager.staff_id, "assignment", &reason, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::staff(manager.staff_id, manager.key_id),
-        AuditAction::ContactAssigned,
-        Some(id),
-        serde_json::json!({ "from": target.claimed_by, "to": to, "note_id": note }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Claimed { contact_id: id, expires_at, version })
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(target.status)?;
+        check_version(expected_version, target.version)?;
+        if !repo::is_caseworker(tx, to).await? {
+            return Err(WorklistError::UnknownStaff);
+        }
+        let expires_at = now + state.policy.claim_lease;
+        repo::put_claim(tx, id, to, now, expires_at).await?;
+        let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
+        let note = repo::insert_note(tx, id, manager.staff_id, "assignment", &reason, now).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::staff(manager.staff_id, manager.key_id),
+            AuditAction::ContactAssigned,
+            Some(id),
+            serde_json::json!({ "from": target.claimed_by, "to": to, "note_id": note }),
+        )
+        .await?;
+        Ok(Claimed { contact_id: id, expires_at, version })
+    })
+    .await
 }
 
 /// A manager moves the contact to another queue, with a reason; any claim is released.
@@ -326,32 +315,30 @@ pub async fn move_to(
         return Err(WorklistError::Invalid { pointer: "/queue", detail: "must be one of the policy's queues" });
     }
     let reason = text(reason, 2000, "/reason")?;
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    if let Err(err) = open(target.status) {
-        return fail(tx, err).await;
-    }
-    if let Err(err) = check_version(expected_version, target.version) {
-        return fail(tx, err).await;
-    }
-    repo::delete_claim(&mut tx, id).await?;
-    let version = contact::repo::set_status(&mut tx, id, ContactStatus::AwaitingScreening, Some(queue)).await?;
-    let note = repo::insert_note(&mut tx, id, manager.staff_id, "move", &reason, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::staff(manager.staff_id, manager.key_id),
-        AuditAction::ContactMoved,
-        Some(id),
-        serde_json::json!({ "from": target.queue, "to": queue, "released": target.claimed_by, "note_id": note }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(version)
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(target.status)?;
+        check_version(expected_version, target.version)?;
+        repo::delete_claim(tx, id).await?;
+        let version = contact::repo::set_status(tx, id, ContactStatus::AwaitingScreening, Some(queue)).await?;
+        let note = repo::insert_note(tx, id, manager.staff_id, "move", &reason, now).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::staff(manager.staff_id, manager.key_id),
+            AuditAction::ContactMoved,
+            Some(id),
+            serde_json::json!({ "from": target.queue, "to": queue, "released": target.claimed_by, "note_id": note }),
+        )
+        .await?;
+        Ok(version)
+    })
+    .await
 }
 
-/// Adds a staff note (never shown to agencies); audited without its text.
+/// Adds a staff note (never shown to agencies); audited without its text. Returns the contact's
+/// version, which a note does not change.
 pub async fn add_note(
     state: &AppState,
     staff: &StaffPrincipal,
@@ -359,23 +346,22 @@ pub async fn add_note(
     body: &str,
 ) -> Result<i64, WorklistError> {
     let body = text(body, 10_000, "/body")?;
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    if !contact::repo::contact_exists(&mut tx, id).await? {
-        return fail(tx, WorklistError::NotFound).await;
-    }
-    let note = repo::insert_note(&mut tx, id, staff.staff_id, "note", &body, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::staff(staff.staff_id, staff.key_id),
-        AuditAction::NoteAdded,
-        Some(id),
-        serde_json::json!({ "note_id": note }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(note)
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let version = contact::repo::version(tx, id).await?.ok_or(WorklistError::NotFound)?;
+        let note = repo::insert_note(tx, id, staff.staff_id, "note", &body, now).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::NoteAdded,
+            Some(id),
+            serde_json::json!({ "note_id": note }),
+        )
+        .await?;
+        Ok(version)
+    })
+    .await
 }
 
 /// Records the screening decision: only the claim holder or a manager. The contact becomes
@@ -400,51 +386,48 @@ pub async fn decide(
         }
         (_, _) => None,
     };
-    let mut tx = state.db.begin().await?;
-    let now = state.clock.now();
-    let target = repo::lock_target(&mut tx, id, now).await?.ok_or(WorklistError::NotFound)?;
-    if let Err(err) = open(target.status) {
-        return fail(tx, err).await;
-    }
-    if let Err(err) = check_version(expected_version, target.version) {
-        return fail(tx, err).await;
-    }
-    if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
-        return fail(tx, WorklistError::NotClaimHolder).await;
-    }
-    let decision = Decision {
-        outcome: input.outcome.clone(),
-        rationale,
-        signpost_agency: signpost,
-        feedback,
-        decided_by: staff.staff_id,
-        decided_at: now,
-    };
-    repo::insert_decision(&mut tx, id, &decision, &state.policy.version).await?;
-    contact::repo::set_outcome(&mut tx, id, &decision.outcome).await?;
-    repo::delete_claim(&mut tx, id).await?;
-    let version = contact::repo::set_status(&mut tx, id, ContactStatus::Decided, None).await?;
-    let actor = Actor::staff(staff.staff_id, staff.key_id);
-    let scheduled =
-        clocks::service::stop_clock(&mut tx, &state.policy, &actor, id, "decision", "outcome_recorded", now).await?;
-    // The referrer hears the outcome: queued for the agency's webhook, if it has one.
-    let payload = serde_json::json!({
-        "agency_reference": target.agency_reference,
-        "outcome": input.outcome,
-        "feedback": decision.feedback,
-        "decided_at": now,
-    });
-    outbox::service::queue_decision(&mut tx, id, &payload, now).await?;
-    audit::record(
-        &mut tx,
-        now,
-        &actor,
-        AuditAction::ContactDecided,
-        Some(id),
-        serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
-    )
+    let (version, scheduled) = db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(target.status)?;
+        check_version(expected_version, target.version)?;
+        if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
+            return Err(WorklistError::NotClaimHolder);
+        }
+        let decision = Decision {
+            outcome: input.outcome.clone(),
+            rationale,
+            signpost_agency: signpost,
+            feedback,
+            decided_by: staff.staff_id,
+            decided_at: now,
+        };
+        repo::insert_decision(tx, id, &decision, &state.policy.version).await?;
+        repo::delete_claim(tx, id).await?;
+        let version = contact::repo::mark_decided(tx, id, &decision.outcome).await?;
+        let actor = Actor::staff(staff.staff_id, staff.key_id);
+        let scheduled =
+            clocks::service::stop_clock(tx, &state.policy, &actor, id, "decision", "outcome_recorded", now).await?;
+        // The referrer hears the outcome: queued for the agency's webhook, if it has one.
+        let payload = serde_json::json!({
+            "agency_reference": target.agency_reference,
+            "outcome": input.outcome,
+            "feedback": decision.feedback,
+            "decided_at": now,
+        });
+        outbox::service::queue_decision(tx, id, &payload, now).await?;
+        audit::record(
+            tx,
+            now,
+            &actor,
+            AuditAction::ContactDecided,
+            Some(id),
+            serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
+        )
+        .await?;
+        Ok((version, scheduled))
+    })
     .await?;
-    tx.commit().await?;
     timer::schedule_or_log(&state.redis, &scheduled).await;
     Ok(version)
 }
@@ -463,21 +446,23 @@ pub async fn feedback_given(
         });
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let scheduled = clocks::service::stop_clock(
-        &mut tx,
-        &state.policy,
-        actor,
-        contact,
-        "feedback",
-        &format!("referrer_informed_by_{method}"),
-        now,
-    )
+    let scheduled = db::in_transaction(&state.db, async |tx| {
+        let scheduled = clocks::service::stop_clock(
+            tx,
+            &state.policy,
+            actor,
+            contact,
+            "feedback",
+            &format!("referrer_informed_by_{method}"),
+            now,
+        )
+        .await?;
+        if scheduled.is_empty() {
+            return Err(WorklistError::NoFeedbackClock);
+        }
+        Ok(scheduled)
+    })
     .await?;
-    if scheduled.is_empty() {
-        return fail(tx, WorklistError::NoFeedbackClock).await;
-    }
-    tx.commit().await?;
     // The stopped clock's cancelled steps leave the index.
     timer::schedule_or_log(&state.redis, &scheduled).await;
     Ok(())
@@ -542,17 +527,18 @@ pub async fn queue_contacts(
     }
     let now = state.clock.now();
     let items = repo::queue_items(&state.db, queue, now, offset, limit).await?;
-    let mut tx = state.db.begin().await?;
-    let ids: Vec<ContactId> = items.iter().map(|i| i.id).collect();
-    audit::record(
-        &mut tx,
-        now,
-        actor,
-        AuditAction::QueueListed,
-        None,
-        serde_json::json!({ "queue": queue, "offset": offset, "contacts": ids }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(items)
+    db::in_transaction(&state.db, async |tx| {
+        let ids: Vec<ContactId> = items.iter().map(|i| i.id).collect();
+        audit::record(
+            tx,
+            now,
+            actor,
+            AuditAction::QueueListed,
+            None,
+            serde_json::json!({ "queue": queue, "offset": offset, "contacts": ids }),
+        )
+        .await?;
+        Ok(items)
+    })
+    .await
 }

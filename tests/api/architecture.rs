@@ -244,10 +244,9 @@ fn no_circles_between_files_outside_the_api() {
                 while let Some(at) = rest.find(&prefix) {
                     let after = &rest[at + prefix.len()..];
                     let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                    for candidate in [format!("{folder}/{name}.rs")] {
-                        if names.contains(&candidate) && candidate != *path {
-                            edges.entry(path.clone()).or_default().insert(candidate);
-                        }
+                    let sibling = format!("{folder}/{name}.rs");
+                    if names.contains(&sibling) && sibling != *path {
+                        edges.entry(path.clone()).or_default().insert(sibling);
                     }
                     rest = after;
                 }

@@ -202,6 +202,8 @@ async fn re_rating_recomputes_the_deadline_from_the_original_receipt() {
         "1 working day from Monday 10:00, not from the re-rating"
     );
     assert_eq!(view["clocks"][0]["level"], "amber");
+    let contact = app.manager().get_contact(id).await.ok();
+    assert_eq!(contact["decision_due_at"], json!("2026-11-24T10:00:00+00:00"), "the contact's deadline moves too");
     // To red at 15:00: 4 elapsed hours from receipt were up at 14:00, so the breach is due now.
     app.set_time(london(2026, 11, 23, 15, 0));
     assert_eq!(rerate("red").await.status(), 200);
@@ -233,6 +235,8 @@ async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons(
     let resumed: Value = manager.resume_clock(id, "decision").await.json();
     assert_eq!(resumed["clocks"][0]["deadline"], json!("2026-11-25T13:00:00+00:00"));
     assert_eq!(resumed["clocks"][0]["used_minutes"], 120);
+    let due: Option<DateTime<Utc>> = app.value("select decision_due_at from contacts where id = $1::uuid", id).await;
+    assert_eq!(due, Some(london(2026, 11, 25, 13, 0)), "the contact's deadline follows the resumed clock");
     // The reminder (at 4 working hours) comes 2 working hours after the resume: Tuesday 17:00.
     assert_eq!(app.fire_due_steps().await, 0);
     app.set_time(london(2026, 11, 24, 17, 0));
