@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -15,7 +15,7 @@ use mash_triage::{
     intake::{Today, validate::parse_new_contact},
     policy::Policy,
     state::AppState,
-    triage::{ChildFacts, ContactFacts, classify},
+    triage,
 };
 
 /// The front door of a Multi-Agency Safeguarding Hub.
@@ -142,6 +142,7 @@ fn policy_command(command: &PolicyCommand) -> ExitCode {
     }
 }
 
+/// Reads and validates a contact file (as the API would) and explains its decision.
 fn explain(
     policy: &Policy,
     contact: &std::path::Path,
@@ -159,31 +160,7 @@ fn explain(
             out
         })
     })?;
-    let facts = ContactFacts::of(&contact, kind, received_at, policy);
-    let children: Vec<ChildFacts> = contact
-        .children
-        .iter()
-        .map(|c| ChildFacts {
-            date_of_birth: c.date_of_birth,
-            unborn: c.date_of_birth.is_none() && c.expected_date_of_birth.is_some(),
-            non_mobile: c.non_mobile == Some(true),
-            prior_contacts: (1..=priors).map(|d| received_at - TimeDelta::days(i64::from(d))).collect(),
-        })
-        .collect();
-    let d = classify(policy, &facts, &children);
-    let mut out = String::new();
-    let _ = writeln!(out, "policy:  {}", d.policy_version);
-    let _ = writeln!(out, "urgency: {}", d.urgency);
-    let _ = writeln!(out, "queue:   {}", d.queue);
-    let _ = writeln!(out, "reasons:");
-    for r in &d.reasons {
-        let child = r.child.map(|c| format!("child {c}: ")).unwrap_or_default();
-        let _ = writeln!(out, "  - {child}{} -> {}: {}", r.rule, r.effect, r.explanation);
-    }
-    if !d.flags.is_empty() {
-        let _ = writeln!(out, "flags:   {}", d.flags.join(", "));
-    }
-    Ok(out)
+    Ok(triage::explain::render(&triage::explain::explain(policy, &contact, kind, received_at, priors)))
 }
 
 fn parse_kind(s: &str) -> Result<AgencyKind, String> {

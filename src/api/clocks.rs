@@ -9,7 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 use super::{
     ApiTags,
     path::Path,
-    payload::{BodyLimit, JsonBody},
+    payload::{BodyLimit, JsonBody, ReadBody},
     problem::{ApiError, ClockChangeError, ContactReadError, ListError},
     security::BearerKey,
 };
@@ -18,7 +18,7 @@ use crate::{
     clocks::{self, service::ClockView},
     config::HttpSettings,
     id::ContactId,
-    intake::FieldError,
+    intake::walker::{self, Walker},
     state::AppState,
 };
 
@@ -112,7 +112,16 @@ pub enum ClocksResponses {
 #[oai(deny_unknown_fields)]
 pub struct PauseRequest {
     /// One of the policy's `timescales.pause_reasons`.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub reason: String,
+}
+
+impl ReadBody for PauseRequest {
+    const FIELDS: &'static [&'static str] = &["reason"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        Some(Self { reason: w.required_string(body, "reason", 1..=100)? })
+    }
 }
 
 impl BodyLimit for PauseRequest {
@@ -176,15 +185,18 @@ impl ClocksApi {
         auth: &BearerKey,
         contact: ContactId,
         kind: &str,
-        reason: Option<String>,
+        pause: Option<&JsonBody<PauseRequest>>,
     ) -> Result<ClocksResponse, ApiError> {
         auth.0.require_staff(&[Role::Manager])?;
         if !matches!(kind, "decision" | "feedback") {
             return Err(ApiError::not_found("clock"));
         }
         let actor = auth.0.actor();
-        match reason {
-            Some(reason) => clocks::service::pause(&self.state, &actor, contact, kind, &reason).await?,
+        match pause {
+            Some(body) => {
+                let PauseRequest { reason } = body.parse()?;
+                clocks::service::pause(&self.state, &actor, contact, kind, &reason).await?;
+            }
             None => clocks::service::resume(&self.state, &actor, contact, kind).await?,
         }
         self.view(auth, contact).await
@@ -223,14 +235,7 @@ impl ClocksApi {
         kind: Path<String>,
         body: JsonBody<PauseRequest>,
     ) -> Result<ClocksResponses, ClockChangeError> {
-        let unknown = super::payload::unknown_fields(&body.value, &["reason"]);
-        if !unknown.is_empty() {
-            return Err(ApiError::validation(unknown).into());
-        }
-        let reason = body.value.get("reason").and_then(|r| r.as_str()).map(str::to_owned).ok_or_else(|| {
-            ApiError::validation(vec![FieldError { pointer: "/reason".into(), detail: "is required".into() }])
-        })?;
-        Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, Some(reason)).await?)))
+        Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, Some(&body)).await?)))
     }
 
     /// Resume a paused clock (managers). Audited.

@@ -8,8 +8,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use super::{
     ApiTags,
     path::Path,
-    payload::{BodyLimit, JsonBody},
-    problem::{ApiError, ContactReadError, RerateError},
+    payload::{BodyLimit, JsonBody, ReadBody},
+    problem::{ContactReadError, RerateError},
     security::BearerKey,
 };
 use crate::{
@@ -17,7 +17,7 @@ use crate::{
     config::HttpSettings,
     contact::IfMatch,
     id::{ChildId, ContactId},
-    intake::FieldError,
+    intake::walker::{self, Walker},
     state::AppState,
     triage,
 };
@@ -27,10 +27,21 @@ use crate::{
 #[oai(deny_unknown_fields)]
 pub struct RerateRequest {
     /// The new urgency: one of the policy's levels (by default `red`, `amber`, `green`).
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub urgency: String,
     /// Why, in words (1-2000 characters). Kept on record with the contact; shown to staff only.
     #[oai(validator(min_length = 1, max_length = 2000))]
     pub reason: String,
+}
+
+impl ReadBody for RerateRequest {
+    const FIELDS: &'static [&'static str] = &["urgency", "reason"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        let urgency = w.required_string(body, "urgency", 1..=100);
+        let reason = w.required_string(body, "reason", 1..=2000);
+        Some(Self { urgency: urgency?, reason: reason? })
+    }
 }
 
 impl BodyLimit for RerateRequest {
@@ -121,32 +132,7 @@ impl TriageApi {
     ) -> Result<RerateResponses, RerateError> {
         auth.0.require_staff(&[Role::Manager])?;
         let id = id.0;
-        let (urgency, reason) = match (
-            body.value.get("urgency").and_then(|v| v.as_str()),
-            body.value.get("reason").and_then(|v| v.as_str()),
-        ) {
-            (Some(u), Some(r)) => (u.to_owned(), r.to_owned()),
-            (u, r) => {
-                let mut errors = Vec::new();
-                if u.is_none() {
-                    errors.push(FieldError {
-                        pointer: "/urgency".into(),
-                        detail: "is required and must be a string".into(),
-                    });
-                }
-                if r.is_none() {
-                    errors.push(FieldError {
-                        pointer: "/reason".into(),
-                        detail: "is required and must be a string".into(),
-                    });
-                }
-                return Err(ApiError::validation(errors).into());
-            }
-        };
-        let unknown = super::payload::unknown_fields(&body.value, &["urgency", "reason"]);
-        if !unknown.is_empty() {
-            return Err(ApiError::validation(unknown).into());
-        }
+        let RerateRequest { urgency, reason } = body.parse()?;
         let rerated = triage::service::rerate(
             &self.state,
             &auth.0.actor(),

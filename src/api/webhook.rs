@@ -3,20 +3,19 @@
 use std::sync::Arc;
 
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
-use serde_json::Value;
 
 use super::{
     ApiTags,
     path::Path,
-    payload::{BodyLimit, JsonBody},
-    problem::{ApiError, WorklistChangeError},
+    payload::{BodyLimit, JsonBody, ReadBody},
+    problem::WorklistChangeError,
     security::BearerKey,
 };
 use crate::{
     auth::Role,
     config::HttpSettings,
     id::{AgencyId, ContactId},
-    intake::FieldError,
+    intake::walker::{self, Walker},
     outbox,
     state::AppState,
     worklist,
@@ -27,7 +26,7 @@ use crate::{
 #[oai(deny_unknown_fields)]
 pub struct EndpointRequest {
     /// An http(s) URL.
-    #[oai(validator(max_length = 2000))]
+    #[oai(validator(min_length = 1, max_length = 2000))]
     pub url: String,
     /// The shared secret for the `X-Mash-Signature` HMAC (16-200 characters); never returned.
     #[oai(validator(min_length = 16, max_length = 200))]
@@ -39,7 +38,26 @@ pub struct EndpointRequest {
 #[oai(deny_unknown_fields)]
 pub struct FeedbackGivenRequest {
     /// `phone`, `email`, `letter`, `meeting` or `other`.
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub method: String,
+}
+
+impl ReadBody for EndpointRequest {
+    const FIELDS: &'static [&'static str] = &["url", "secret"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        let url = w.required_string(body, "url", 1..=2000);
+        let secret = w.required_string(body, "secret", 16..=200);
+        Some(Self { url: url?, secret: secret? })
+    }
+}
+
+impl ReadBody for FeedbackGivenRequest {
+    const FIELDS: &'static [&'static str] = &["method"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        Some(Self { method: w.required_string(body, "method", 1..=100)? })
+    }
 }
 
 impl BodyLimit for EndpointRequest {
@@ -74,23 +92,6 @@ pub enum FeedbackResponses {
     Done,
 }
 
-fn fields(body: &Value, keys: &[&'static str]) -> Result<Vec<String>, ApiError> {
-    let unknown = super::payload::unknown_fields(body, keys);
-    if !unknown.is_empty() {
-        return Err(ApiError::validation(unknown));
-    }
-    let mut missing = Vec::new();
-    let mut values = Vec::new();
-    for k in keys {
-        if let Some(v) = body.get(*k).and_then(Value::as_str) {
-            values.push(v.to_owned());
-        } else {
-            missing.push(FieldError { pointer: format!("/{k}"), detail: "is required and must be a string".into() });
-        }
-    }
-    if missing.is_empty() { Ok(values) } else { Err(ApiError::validation(missing)) }
-}
-
 /// Webhooks.
 pub struct WebhookApi {
     pub state: Arc<AppState>,
@@ -111,9 +112,9 @@ impl WebhookApi {
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Admin])?;
-        let v = fields(&body.value, &["url", "secret"])?;
+        let EndpointRequest { url, secret } = body.parse()?;
         let endpoint =
-            outbox::service::register_agency_webhook(&self.state, &auth.0.actor(), id.0, &v[0], &v[1]).await?;
+            outbox::service::register_agency_webhook(&self.state, &auth.0.actor(), id.0, &url, &secret).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
     }
 
@@ -128,8 +129,8 @@ impl WebhookApi {
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Admin])?;
-        let v = fields(&body.value, &["url", "secret"])?;
-        let endpoint = outbox::service::register_staff_endpoint(&self.state, &auth.0.actor(), &v[0], &v[1]).await?;
+        let EndpointRequest { url, secret } = body.parse()?;
+        let endpoint = outbox::service::register_staff_endpoint(&self.state, &auth.0.actor(), &url, &secret).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
     }
 
@@ -144,8 +145,8 @@ impl WebhookApi {
         body: JsonBody<FeedbackGivenRequest>,
     ) -> Result<FeedbackResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Practitioner, Role::Manager])?;
-        let v = fields(&body.value, &["method"])?;
-        worklist::service::feedback_given(&self.state, &auth.0.actor(), id.0, &v[0]).await?;
+        let FeedbackGivenRequest { method } = body.parse()?;
+        worklist::service::feedback_given(&self.state, &auth.0.actor(), id.0, &method).await?;
         Ok(FeedbackResponses::Done)
     }
 }

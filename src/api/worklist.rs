@@ -9,12 +9,11 @@ use poem_openapi::{
     param::{Header, Query},
     payload::Json,
 };
-use serde_json::Value;
 
 use super::{
     ApiTags,
     path::Path,
-    payload::{BodyLimit, JsonBody},
+    payload::{BodyLimit, JsonBody, ReadBody},
     problem::{ApiError, ContactReadError, ListError, WorklistChangeError},
     security::BearerKey,
     triage::etag,
@@ -24,7 +23,7 @@ use crate::{
     config::HttpSettings,
     contact::IfMatch,
     id::ContactId,
-    intake::FieldError,
+    intake::walker::{self, Walker},
     state::AppState,
     worklist::{self, Claimed, DecisionInput},
 };
@@ -154,6 +153,7 @@ pub struct AssignRequest {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct MoveRequest {
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub queue: String,
     #[oai(validator(min_length = 1, max_length = 2000))]
     pub reason: String,
@@ -172,11 +172,13 @@ pub struct NoteRequest {
 #[oai(deny_unknown_fields)]
 pub struct DecisionRequest {
     /// One of the policy's outcomes (by default those of DOMAIN.md).
+    #[oai(validator(min_length = 1, max_length = 100))]
     pub outcome: String,
     /// Why (staff only).
     #[oai(validator(min_length = 1, max_length = 10000))]
     pub rationale: String,
     /// The agency signposted to; required for `signpost_other_agency`.
+    #[oai(validator(min_length = 1, max_length = 200))]
     pub signpost_agency: Option<String>,
     /// What the referrer is told (shown in the agency's view of the contact).
     #[oai(validator(min_length = 1, max_length = 4000))]
@@ -194,24 +196,44 @@ macro_rules! small_body {
 }
 small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest);
 
-fn str_field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get(key).and_then(Value::as_str)
+impl ReadBody for AssignRequest {
+    const FIELDS: &'static [&'static str] = &["staff_id", "reason"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        let staff_id = w.required_parsed(body, "staff_id", "a staff id");
+        let reason = w.required_string(body, "reason", 1..=2000);
+        Some(Self { staff_id: staff_id?, reason: reason? })
+    }
 }
 
-/// Every key of `keys` is present as a string, and no key outside `keys` and `optional` is (a
-/// misspelt field is an error, never silently dropped).
-fn required(body: &Value, keys: &[&'static str], optional: &[&'static str]) -> Result<(), ApiError> {
-    let allowed: Vec<&str> = keys.iter().chain(optional).copied().collect();
-    let unknown = super::payload::unknown_fields(body, &allowed);
-    if !unknown.is_empty() {
-        return Err(ApiError::validation(unknown));
+impl ReadBody for MoveRequest {
+    const FIELDS: &'static [&'static str] = &["queue", "reason"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        let queue = w.required_string(body, "queue", 1..=100);
+        let reason = w.required_string(body, "reason", 1..=2000);
+        Some(Self { queue: queue?, reason: reason? })
     }
-    let missing: Vec<FieldError> = keys
-        .iter()
-        .filter(|k| str_field(body, k).is_none())
-        .map(|k| FieldError { pointer: format!("/{k}"), detail: "is required and must be a string".into() })
-        .collect();
-    if missing.is_empty() { Ok(()) } else { Err(ApiError::validation(missing)) }
+}
+
+impl ReadBody for NoteRequest {
+    const FIELDS: &'static [&'static str] = &["body"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        Some(Self { body: w.required_string(body, "body", 1..=10_000)? })
+    }
+}
+
+impl ReadBody for DecisionRequest {
+    const FIELDS: &'static [&'static str] = &["outcome", "rationale", "signpost_agency", "feedback"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        let outcome = w.required_string(body, "outcome", 1..=100);
+        let rationale = w.required_string(body, "rationale", 1..=10_000);
+        let signpost_agency = w.optional_string(body, "signpost_agency", 1..=200);
+        let feedback = w.required_string(body, "feedback", 1..=4000);
+        Some(Self { outcome: outcome?, rationale: rationale?, signpost_agency, feedback: feedback? })
+    }
 }
 
 /// The worklist.
@@ -379,14 +401,16 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = Self::staff(&auth, &[Role::Manager])?;
         let contact = id.0;
-        required(&body.value, &["staff_id", "reason"], &[])?;
-        let to = str_field(&body.value, "staff_id").and_then(|s| uuid::Uuid::parse_str(s).ok()).ok_or_else(|| {
-            ApiError::validation(vec![FieldError { pointer: "/staff_id".into(), detail: "must be a staff id".into() }])
-        })?;
-        let reason = str_field(&body.value, "reason").unwrap_or_default();
-        let c =
-            worklist::service::assign(&self.state, &manager, contact, to.into(), reason, if_match(&if_match_header))
-                .await?;
+        let AssignRequest { staff_id, reason } = body.parse()?;
+        let c = worklist::service::assign(
+            &self.state,
+            &manager,
+            contact,
+            staff_id.into(),
+            &reason,
+            if_match(&if_match_header),
+        )
+        .await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
@@ -401,11 +425,9 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = Self::staff(&auth, &[Role::Manager])?;
         let contact = id.0;
-        required(&body.value, &["queue", "reason"], &[])?;
-        let (queue, reason) =
-            (str_field(&body.value, "queue").unwrap_or_default(), str_field(&body.value, "reason").unwrap_or_default());
+        let MoveRequest { queue, reason } = body.parse()?;
         let version =
-            worklist::service::move_to(&self.state, &manager, contact, queue, reason, if_match(&if_match_header))
+            worklist::service::move_to(&self.state, &manager, contact, &queue, &reason, if_match(&if_match_header))
                 .await?;
         Ok(Self::changed(contact, version, None))
     }
@@ -420,14 +442,8 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        required(&body.value, &["body"], &[])?;
-        let version = worklist::service::add_note(
-            &self.state,
-            &staff,
-            contact,
-            str_field(&body.value, "body").unwrap_or_default(),
-        )
-        .await?;
+        let NoteRequest { body } = body.parse()?;
+        let version = worklist::service::add_note(&self.state, &staff, contact, &body).await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -445,13 +461,8 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        required(&body.value, &["outcome", "rationale", "feedback"], &["signpost_agency"])?;
-        let input = DecisionInput {
-            outcome: str_field(&body.value, "outcome").unwrap_or_default().to_owned(),
-            rationale: str_field(&body.value, "rationale").unwrap_or_default().to_owned(),
-            signpost_agency: str_field(&body.value, "signpost_agency").map(str::to_owned),
-            feedback: str_field(&body.value, "feedback").unwrap_or_default().to_owned(),
-        };
+        let DecisionRequest { outcome, rationale, signpost_agency, feedback } = body.parse()?;
+        let input = DecisionInput { outcome, rationale, signpost_agency, feedback };
         let version =
             worklist::service::decide(&self.state, &staff, contact, &input, if_match(&if_match_header)).await?;
         Ok(Self::changed(contact, version, None))

@@ -354,6 +354,14 @@ impl Walker {
         self.string(obj, key, bounds(&chars)).ok().flatten()
     }
 
+    /// A string field that must be present and parse as `T` (an id, say); `what` completes
+    /// "must be ..." in the problem.
+    pub fn required_parsed<T: FromStr>(&mut self, obj: &Object<'_>, key: &str, what: &str) -> Option<T> {
+        self.required_field(obj, key, |w, v, p| {
+            w.reported(v.as_str().and_then(|s| s.trim().parse().ok()), p, &format!("must be {what}"))
+        })
+    }
+
     /// `value` as `true` or `false`.
     pub fn bool_value(&mut self, value: &Value, ptr: &Ptr) -> Option<bool> {
         self.reported(value.as_bool(), ptr, "must be true or false")

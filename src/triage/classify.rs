@@ -63,6 +63,23 @@ pub struct Decision {
     pub policy_version: String,
 }
 
+impl ChildFacts {
+    /// The facts of each child of a submission, with no earlier contacts yet (the service adds
+    /// them from the store).
+    pub fn of(contact: &NewContact) -> Vec<Self> {
+        contact
+            .children
+            .iter()
+            .map(|c| Self {
+                date_of_birth: c.date_of_birth,
+                unborn: c.date_of_birth.is_none() && c.expected_date_of_birth.is_some(),
+                non_mobile: c.non_mobile == Some(true),
+                prior_contacts: Vec::new(),
+            })
+            .collect()
+    }
+}
+
 impl ContactFacts {
     /// The contact-level facts of a submission, received at `received_at` from `agency_kind`.
     pub fn of(contact: &NewContact, agency_kind: AgencyKind, received_at: DateTime<Utc>, policy: &Policy) -> Self {

@@ -1,11 +1,13 @@
 //! Triage: an explainable urgency and a queue for every contact, from a versioned policy file.
 //!
-//! - [`policy`]: the hub's policy (levels, rules, modifiers, routes, narrative signals), loaded
-//!   from TOML, checked, and versioned by name plus a hash of its bytes.
+//! The hub's policy (levels, rules, modifiers, routes, narrative signals) is read from
+//! [`crate::policy`], which sits below this module.
+//!
 //! - [`narrative`]: injury terms in free text, with negation.
 //! - [`classify`]: the pure engine. Facts in, [`Decision`] out: level, queue, every reason.
 //! - [`matching`]: the same child across contacts (NHS number, or normalised names and birth date).
 //! - [`service`]: classification inside the intake transaction, re-rating, a child's contacts.
+//! - [`explain`]: the decision for a contact file without a database (`policy explain`).
 //!
 //! Invariants: classification is deterministic (same facts and policy, same decision); with
 //! the default policy, adding a concern or a risk fact never lowers the urgency (rules run from
@@ -13,6 +15,7 @@
 //! version of the policy that made it.
 
 pub mod classify;
+pub mod explain;
 pub mod matching;
 pub mod narrative;
 pub(crate) mod repo;

@@ -77,19 +77,6 @@ pub fn classification_of(decision: &Decision) -> Classification {
     }
 }
 
-fn child_facts(contact: &NewContact) -> Vec<ChildFacts> {
-    contact
-        .children
-        .iter()
-        .map(|c| ChildFacts {
-            date_of_birth: c.date_of_birth,
-            unborn: c.date_of_birth.is_none() && c.expected_date_of_birth.is_some(),
-            non_mobile: c.non_mobile == Some(true),
-            prior_contacts: Vec::new(),
-        })
-        .collect()
-}
-
 /// Takes the intake transaction's locks on the children's match keys. Call it first in the
 /// transaction, before reading the clock for the receipt time: concurrent contacts about the
 /// same child then queue up here, so each is received after, and counts, the ones committed
@@ -121,7 +108,7 @@ pub async fn classify_new_contact(
 ) -> Result<Decision, StoreError> {
     let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
 
-    let mut children = child_facts(contact);
+    let mut children = ChildFacts::of(contact);
     let mut matches = Vec::with_capacity(children.len());
     for ((nhs, name), facts) in keys.iter().zip(&mut children) {
         let priors = if nhs.is_some() || name.is_some() {
@@ -232,7 +219,7 @@ pub async fn rerate(
         let contact = &target.submission.0;
         let kind = target.agency_kind.parse::<AgencyKind>().unwrap_or(AgencyKind::Other);
         let facts = ContactFacts::of(contact, kind, target.received_at, policy);
-        let (queue, _) = route_for(policy, &facts, &child_facts(contact), level);
+        let (queue, _) = route_for(policy, &facts, &ChildFacts::of(contact), level);
         // Re-compute the decision clock from the original receipt under the new level; the
         // contact's deadline moves with its rating.
         let (due, scheduled) = crate::clocks::service::relevel_decision_clock(tx, policy, contact_id, level).await?;

@@ -220,6 +220,9 @@ async fn paused_time_does_not_count_and_only_managers_pause_for_allowed_reasons(
     let manager = app.manager();
     app.set_time(london(2026, 11, 23, 12, 0));
     app.practitioner().pause_clock(id, "decision", json!({"reason": "awaiting_police_checks"})).await.problem(403);
+    // The role is checked before the body is read: a caller without it learns nothing of the rules.
+    app.school().pause_clock(id, "decision", json!({"reasn": 7})).await.problem(403);
+    app.practitioner().pause_clock(id, "decision", json!({})).await.problem(403);
     let p = manager.pause_clock(id, "decision", json!({"reason": "because"})).await.problem(422);
     assert_eq!(p["errors"][0]["pointer"], "/reason");
     let paused: Value = manager.pause_clock(id, "decision", json!({"reason": "awaiting_police_checks"})).await.json();

@@ -1,204 +1,16 @@
-//! `/v1/contacts`: partners submit contacts (one or a batch) and read them back; hub staff read
-//! the full contact. Handlers parse, authorise and call `intake::service`, nothing else.
+//! What `/v1/contacts` answers: the agency and staff views of a contact, and a batch's results.
 
-use std::sync::Arc;
+use chrono::{DateTime, Utc};
+use poem_openapi::{ApiResponse, Object, payload::Json};
 
-use chrono::{DateTime, NaiveDate, Utc};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json, types::ParseFromJSON};
-
-use super::{
-    ApiTags,
-    path::Path,
-    payload::{BodyLimit, JsonBody},
-    problem::{ApiError, BatchError, ContactReadError, Problem, SubmitError},
-    security::BearerKey,
-};
 use crate::{
-    auth::{AgencyPrincipal, Principal, Role},
-    config::HttpSettings,
+    api::problem::{ApiError, Problem},
     contact::{
-        self, ContactRecord, NewContact, StaffContact,
-        model::{
-            Classification, Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought,
-            Relationship,
-        },
+        ContactRecord, StaffContact,
+        model::{Classification, ContactStatus},
     },
-    id::ContactId,
-    intake::{self, Submitted, Today, service::BatchItemError, validate},
-    state::AppState,
+    intake::{Submitted, service::BatchItemError},
 };
-
-// ---- Request schema (documentation of the contract; `intake::validate` enforces it) ----
-
-/// A contact about one or more children, as a partner agency submits it.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct NewContactRequest {
-    /// The agency's own reference, unique per agency: resending the same reference with the same
-    /// body is a safe retry.
-    #[oai(validator(min_length = 1, max_length = 100))]
-    pub agency_reference: String,
-    pub referrer: ReferrerRequest,
-    /// The children the contact is about (1-20).
-    #[oai(validator(min_items = 1, max_items = 20))]
-    pub children: Vec<ChildRequest>,
-    /// Adults in the child's life (0-20).
-    #[oai(validator(max_items = 20))]
-    pub adults: Option<Vec<AdultRequest>>,
-    /// At least one concern; repeats are ignored.
-    #[oai(validator(min_items = 1, max_items = 25))]
-    pub concerns: Vec<Concern>,
-    pub injury: Option<InjuryRequest>,
-    /// The child has disclosed the abuse. Default false.
-    pub disclosure_made: Option<bool>,
-    /// The referrer believes the child is at immediate risk. Default false.
-    pub immediate_risk: Option<bool>,
-    /// What happened, in the referrer's words (1-20,000 characters).
-    #[oai(validator(min_length = 1, max_length = 20000))]
-    pub narrative: String,
-    /// When the incident happened (RFC 3339 with offset; not in the future).
-    pub incident_at: Option<DateTime<Utc>>,
-    pub police: Option<PoliceRequest>,
-    pub health: Option<HealthRequest>,
-    pub school: Option<SchoolRequest>,
-    pub consent: ConsentRequest,
-}
-
-/// Who made the contact.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct ReferrerRequest {
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub name: String,
-    /// The referrer's role, e.g. "Designated safeguarding lead".
-    #[oai(validator(min_length = 1, max_length = 200))]
-    pub role: String,
-    #[oai(validator(max_length = 50))]
-    pub phone: Option<String>,
-    #[oai(validator(max_length = 254))]
-    pub email: Option<String>,
-    /// The referrer asks not to be named to the family. Default false.
-    pub anonymity_requested: Option<bool>,
-}
-
-/// A child. Needs a given or family name, unless unborn (then `expected_date_of_birth`).
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct ChildRequest {
-    #[oai(validator(max_length = 100))]
-    pub given_name: Option<String>,
-    #[oai(validator(max_length = 100))]
-    pub family_name: Option<String>,
-    /// Not in the future.
-    pub date_of_birth: Option<NaiveDate>,
-    /// For an unborn child, in place of `date_of_birth`; at most 10 months ahead.
-    pub expected_date_of_birth: Option<NaiveDate>,
-    pub gender: Option<Gender>,
-    /// Ten digits with a valid modulus-11 check digit; spaces and hyphens are ignored.
-    #[oai(validator(max_length = 20))]
-    pub nhs_number: Option<String>,
-    /// Unique pupil number: 13 characters with a valid check letter.
-    #[oai(validator(max_length = 20))]
-    pub upn: Option<String>,
-    /// The child cannot yet move about on their own (e.g. a baby who cannot crawl).
-    pub non_mobile: Option<bool>,
-    pub address: Option<AddressRequest>,
-    /// The school the child attends.
-    #[oai(validator(max_length = 200))]
-    pub school: Option<String>,
-}
-
-/// A postal address.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct AddressRequest {
-    #[oai(validator(max_length = 200))]
-    pub line1: Option<String>,
-    #[oai(validator(max_length = 200))]
-    pub line2: Option<String>,
-    #[oai(validator(max_length = 100))]
-    pub town: Option<String>,
-    #[oai(validator(max_length = 10))]
-    pub postcode: Option<String>,
-}
-
-/// An adult in the child's life. Needs a given or family name.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct AdultRequest {
-    #[oai(validator(max_length = 100))]
-    pub given_name: Option<String>,
-    #[oai(validator(max_length = 100))]
-    pub family_name: Option<String>,
-    pub date_of_birth: Option<NaiveDate>,
-    pub relationship: Option<Relationship>,
-}
-
-/// An injury seen or described.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct InjuryRequest {
-    pub observed: Option<bool>,
-    #[oai(validator(max_length = 2000))]
-    pub description: Option<String>,
-    pub non_accidental_suspected: Option<bool>,
-}
-
-/// Police details.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct PoliceRequest {
-    pub dash_risk: Option<DashRisk>,
-    /// A child was present at the incident.
-    pub child_present: Option<bool>,
-}
-
-/// Health details.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct HealthRequest {
-    pub setting: Option<HealthSetting>,
-}
-
-/// School details.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct SchoolRequest {
-    /// The school's six-digit unique reference number.
-    #[oai(validator(pattern = r"^[0-9]{6}$"))]
-    pub urn: Option<String>,
-}
-
-/// Whether the family consented to the contact.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct ConsentRequest {
-    pub status: ConsentStatus,
-    /// Required unless `status` is `obtained`.
-    pub reason_not_sought: Option<ReasonNotSought>,
-}
-
-/// Up to 500 contacts, each handled on its own.
-#[derive(Debug, Object)]
-#[oai(deny_unknown_fields)]
-pub struct BatchRequest {
-    #[oai(validator(min_items = 1, max_items = 500))]
-    pub contacts: Vec<NewContactRequest>,
-}
-
-impl BodyLimit for NewContactRequest {
-    fn limit(settings: &HttpSettings) -> usize {
-        settings.max_body_bytes
-    }
-}
-
-impl BodyLimit for BatchRequest {
-    fn limit(settings: &HttpSettings) -> usize {
-        settings.max_batch_body_bytes
-    }
-}
-
-// ---- Responses ----
 
 /// A contact as its submitting agency sees it.
 #[derive(Debug, Clone, Object)]
@@ -431,7 +243,7 @@ pub struct HistoryEntry {
 
 impl ContactResponse {
     /// The staff view: the agency view plus everything staff may see.
-    fn for_staff(c: StaffContact) -> Result<Self, ApiError> {
+    pub(super) fn for_staff(c: StaffContact) -> Result<Self, ApiError> {
         let submission = serde_json::to_value(&c.submission).map_err(|_| ApiError::internal())?;
         let agency = AgencySummary { id: c.record.agency_id.0, name: c.agency_name, kind: c.agency_kind };
         let version = c.record.version;
@@ -564,95 +376,9 @@ pub enum GetContactResponse {
     Ok(Json<ContactResponse>, #[oai(header = "ETag")] Option<String>),
 }
 
-/// Contact intake and reading.
-pub struct IntakeApi {
-    pub state: Arc<AppState>,
-}
-
-impl IntakeApi {
-    fn today(&self) -> Today {
-        Today { date: self.state.clock.today_local(), now: self.state.clock.now() }
-    }
-
-    fn location(&self, id: uuid::Uuid) -> String {
-        format!("{}/v1/contacts/{id}", self.state.settings.http.public_base_url)
-    }
-
-    async fn submit_one(&self, agency: &AgencyPrincipal, contact: &NewContact) -> Result<Submitted, ApiError> {
-        Ok(intake::service::submit_contact(&self.state, agency, contact).await?)
-    }
-}
-
-#[OpenApi(tag = "ApiTags::Contacts")]
-impl IntakeApi {
-    /// Submit a contact.
-    ///
-    /// Validates the whole contact and answers 422 listing every field at fault. The same
-    /// `agency_reference` with the same body again is a safe retry (200 with the stored contact);
-    /// with a different body it is a 409. Agency keys only.
-    #[oai(path = "/v1/contacts", method = "post", operation_id = "intake.contact.create")]
-    async fn create(&self, auth: BearerKey, body: JsonBody<NewContactRequest>) -> Result<SubmitResponse, SubmitError> {
-        let agency = auth.0.require_agency()?;
-        let contact = validate::parse_new_contact(&body.value, self.today()).map_err(ApiError::validation)?;
-        Ok(match self.submit_one(&agency, &contact).await? {
-            Submitted::Created(r) => SubmitResponse::Created(Json(r.clone().into()), self.location(r.id.0)),
-            Submitted::Replayed(r) => SubmitResponse::Replayed(Json(r.clone().into()), self.location(r.id.0)),
-        })
-    }
-
-    /// Submit up to 500 contacts at once.
-    ///
-    /// Each contact is validated, de-duplicated and stored on its own: one bad item never loses
-    /// the others. The answer lists a result per item, in request order, with the status the
-    /// item would have had if sent alone. Agency keys only.
-    #[oai(path = "/v1/contacts/batch", method = "post", operation_id = "intake.contact.create_batch")]
-    async fn create_batch(
-        &self,
-        auth: BearerKey,
-        body: JsonBody<BatchRequest>,
-    ) -> Result<BatchSubmitResponse, BatchError> {
-        let agency = auth.0.require_agency()?;
-        let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
-        let outcomes = intake::service::submit_batch(&self.state, &agency, items).await;
-        let results: Vec<BatchItemResult> =
-            outcomes.into_iter().zip(0u32..).map(|(outcome, index)| BatchItemResult::new(index, outcome)).collect();
-        // A store that was down for some items: their answer is 503, and resending is safe.
-        let retry_after = results.iter().any(|r| r.status == 503).then(|| self.state.retry_after().to_string());
-        Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results }), retry_after))
-    }
-
-    /// Read a contact.
-    ///
-    /// An agency key sees its own contacts only (any other id is 404), in the agency view: status,
-    /// urgency, queue, deadline and outcome. Practitioner, manager and auditor keys see the full
-    /// contact: the agency, the submission (people, concerns, narrative) and its history. Admin
-    /// keys manage the service, not cases (403). Every read is audited.
-    #[oai(path = "/v1/contacts/:id", method = "get", operation_id = "intake.contact.get")]
-    async fn get(
-        &self,
-        auth: BearerKey,
-        /// The contact's id (a UUID). Anything else is "not found".
-        id: Path<ContactId>,
-    ) -> Result<GetContactResponse, ContactReadError> {
-        let view = match auth.0 {
-            Principal::Agency(agency) => {
-                contact::service::read_contact_as_agency(&self.state, &agency, id.0).await?.into()
-            }
-            Principal::Staff(_) => {
-                auth.0.require_staff(Role::CASE_READERS)?;
-                ContactResponse::for_staff(
-                    contact::service::read_contact_as_staff(&self.state, &auth.0.actor(), id.0).await?,
-                )?
-            }
-        };
-        let tag = view.version.map(super::triage::etag);
-        Ok(GetContactResponse::Ok(Json(view), tag))
-    }
-}
-
 impl BatchItemResult {
     /// One item's answer: the status it would have had if sent alone.
-    fn new(index: u32, outcome: Result<Submitted, BatchItemError>) -> Self {
+    pub(super) fn new(index: u32, outcome: Result<Submitted, BatchItemError>) -> Self {
         match outcome {
             Ok(Submitted::Created(r)) => Self { index, status: 201, contact: Some(r.into()), problem: None },
             Ok(Submitted::Replayed(r)) => Self { index, status: 200, contact: Some(r.into()), problem: None },
@@ -662,10 +388,4 @@ impl BatchItemResult {
             }
         }
     }
-}
-
-/// Converts a domain contact to the documented request type; used to check that the schema and
-/// the validator agree.
-pub fn as_request(contact: &NewContact) -> Option<NewContactRequest> {
-    NewContactRequest::parse_from_json(serde_json::to_value(contact).ok()).ok()
 }
