@@ -32,6 +32,32 @@ pub struct Settings {
     pub policy: PolicySettings,
     /// The escalation-ladder worker.
     pub worker: WorkerSettings,
+    /// Outgoing webhooks.
+    pub webhooks: WebhookSettings,
+}
+
+/// Where webhooks may be sent (see [`crate::egress`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Destinations allowed beyond public HTTPS: exact hosts, `host:port`s or CIDRs. A list in a
+    /// file; a comma-separated string in `MASH_WEBHOOKS__ALLOW_HOSTS`.
+    #[serde(deserialize_with = "comma_list")]
+    pub allow_hosts: Vec<String>,
+}
+
+/// A list given either as a list or as one comma-separated string (environment variables).
+fn comma_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(deserializer)? {
+        Either::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Either::Many(v) => v,
+    })
 }
 
 /// Where the ladder worker runs.
@@ -202,6 +228,9 @@ impl Settings {
                 "is not a valid log filter (tracing-subscriber EnvFilter syntax)",
             ));
         }
+        if let Err(bad) = crate::egress::AllowList::parse(&self.webhooks.allow_hosts) {
+            return Err(ConfigError::new("webhooks.allow_hosts", bad.to_string()));
+        }
         let base = &self.http.public_base_url;
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {
             return Err(ConfigError::new("http.public_base_url", "must be an http(s) URL without a trailing slash"));
@@ -219,6 +248,19 @@ mod tests {
         Settings::from_figment(
             &Figment::new().merge(Toml::string(DEFAULT_CONFIG)).merge(Serialized::global(key, value)),
         )
+    }
+
+    #[test]
+    fn webhook_allow_hosts_come_as_a_list_or_a_comma_separated_string() {
+        let settings = with("webhooks.allow_hosts", "mail-gw.internal, 10.0.0.0/8,relay:8025").unwrap();
+        assert_eq!(settings.webhooks.allow_hosts, ["mail-gw.internal", "10.0.0.0/8", "relay:8025"]);
+        let list = Figment::new()
+            .merge(Toml::string(DEFAULT_CONFIG))
+            .merge(Serialized::global("webhooks.allow_hosts", ["a.internal", "b.internal"]));
+        assert_eq!(Settings::from_figment(&list).unwrap().webhooks.allow_hosts, ["a.internal", "b.internal"]);
+        let err = with("webhooks.allow_hosts", "ok.internal,10.0.0.0/99").unwrap_err();
+        assert_eq!(err.setting, "webhooks.allow_hosts");
+        assert!(with("webhooks.allow_hosts", "").unwrap().webhooks.allow_hosts.is_empty());
     }
 
     #[test]

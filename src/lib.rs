@@ -7,6 +7,7 @@
 //! - [`telemetry`]: logs and traces; ids only, never personal data.
 //! - [`clock`]: the injectable source of time.
 //! - [`id`]: typed identifiers.
+//! - [`egress`]: where webhooks may go (public HTTPS, or `webhooks.allow_hosts`): no SSRF.
 //! - [`db`], [`redis_store`]: connection pools and store-level error classification.
 //! - [`api`]: the only module that knows about HTTP (poem / poem-openapi).
 //! - [`auth`]: agencies, staff, API keys, principals and roles.
@@ -33,6 +34,7 @@ pub mod config;
 pub mod contact;
 pub mod db;
 pub mod demo;
+pub mod egress;
 pub mod id;
 pub mod intake;
 pub mod outbox;

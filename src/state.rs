@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use crate::{
     clock::SharedClock,
     config::{PolicySettings, Settings},
-    db,
+    db, egress,
     policy::{DEFAULT_POLICY, Policy},
     redis_store::RedisStore,
 };
@@ -42,7 +42,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The hub's policy, loaded and checked at start-up; its version is on every decision.
     pub policy: Arc<Policy>,
-    /// The HTTP client for webhook deliveries (a 10 s timeout per attempt).
+    /// Where webhooks may go (`webhooks.allow_hosts` beyond public HTTPS).
+    pub egress: Arc<egress::AllowList>,
+    /// The HTTP client for webhook deliveries: a 10 s timeout per attempt, no redirects, no
+    /// proxy, and a resolver that refuses non-public addresses at connection time.
     pub http: reqwest::Client,
 }
 
@@ -55,9 +58,9 @@ impl AppState {
         let policy = Arc::new(load_policy(&settings.policy)?);
         let db = db::connect_lazy(&settings.database)?;
         let redis = RedisStore::new(&settings.redis)?;
-        let http =
-            reqwest::Client::builder().timeout(Duration::from_secs(10)).user_agent("mash-triage-webhooks").build()?;
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, http }))
+        let egress = Arc::new(egress::AllowList::parse(&settings.webhooks.allow_hosts)?);
+        let http = egress::client(Arc::clone(&egress), Duration::from_secs(10))?;
+        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, egress, http }))
     }
 
     /// Seconds a client should wait before retrying after a 503 (`http.retry_after_seconds`).

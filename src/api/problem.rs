@@ -369,7 +369,7 @@ impl From<WorklistError> for ApiError {
 impl From<OutboxError> for ApiError {
     fn from(err: OutboxError) -> Self {
         match err {
-            OutboxError::Invalid { pointer, detail } => Self::field(pointer, detail),
+            OutboxError::Invalid { pointer, detail } => Self::field(pointer, &detail),
             OutboxError::UnknownAgency => Self::not_found("agency"),
             OutboxError::Store(e) => e.into(),
         }

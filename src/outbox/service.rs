@@ -8,6 +8,7 @@ use super::repo::{self, DueDelivery};
 use crate::{
     audit::{self, Actor, AuditAction},
     db::StoreError,
+    egress,
     id::{AgencyId, ClockId, ContactId, DeliveryId},
     state::AppState,
 };
@@ -16,7 +17,7 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("invalid field")]
-    Invalid { pointer: &'static str, detail: &'static str },
+    Invalid { pointer: &'static str, detail: String },
     #[error("no such agency")]
     UnknownAgency,
     #[error(transparent)]
@@ -29,17 +30,19 @@ impl From<sqlx::Error> for OutboxError {
     }
 }
 
-fn check_endpoint(url: &str, secret: &str) -> Result<(), OutboxError> {
-    if !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.len() > 2000
-        || url.chars().any(char::is_whitespace)
-    {
-        return Err(OutboxError::Invalid { pointer: "/url", detail: "must be an http(s) URL" });
+/// The endpoint's URL as it will be stored (normalised by the URL parser), if webhooks may go
+/// there ([`crate::egress`]: public HTTPS, or allow-listed), and its secret is usable.
+async fn check_endpoint(state: &AppState, url: &str, secret: &str) -> Result<String, OutboxError> {
+    if secret.chars().count() < 16 || secret.chars().count() > 200 || secret.chars().any(char::is_control) {
+        return Err(OutboxError::Invalid { pointer: "/secret", detail: "must be 16 to 200 characters".into() });
     }
-    if secret.chars().count() < 16 || secret.len() > 200 {
-        return Err(OutboxError::Invalid { pointer: "/secret", detail: "must be 16 to 200 characters" });
+    if url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(OutboxError::Invalid { pointer: "/url", detail: "must be an http(s) URL".into() });
     }
-    Ok(())
+    egress::check_url_resolving(url, &state.egress)
+        .await
+        .map(String::from)
+        .map_err(|refusal| OutboxError::Invalid { pointer: "/url", detail: refusal.to_string() })
 }
 
 /// Registers (or replaces) an agency's webhook for decisions on its contacts; admins.
@@ -70,7 +73,7 @@ async fn register(
     url: &str,
     secret: &str,
 ) -> Result<Uuid, OutboxError> {
-    check_endpoint(url, secret)?;
+    let url = check_endpoint(state, url, secret).await?;
     let id = Uuid::now_v7();
     let now = state.clock.now();
     crate::db::in_transaction(&state.db, async |tx| {
@@ -80,7 +83,7 @@ async fn register(
             return Err(OutboxError::UnknownAgency);
         }
         let purpose = if agency.is_some() { "agency_feedback" } else { "staff_notifications" };
-        repo::insert_endpoint(tx, id, purpose, agency, url, secret, now).await?;
+        repo::insert_endpoint(tx, id, purpose, agency, &url, secret, now).await?;
         audit::record(
             tx,
             now,

@@ -19,6 +19,7 @@ use crate::{
     audit::{self, Actor, AuditAction},
     clocks,
     db::StoreError,
+    egress,
     outbox::{self, DueDelivery},
     state::AppState,
 };
@@ -91,6 +92,11 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
         "data": d.payload,
     }))?;
     let sent_at = state.clock.now();
+    // Checked again at sending: the allow-list may have changed since registration, and an
+    // IP-literal host never reaches the resolver's check.
+    if egress::check_url(&d.url, &state.egress).is_err() {
+        return failed(state, &d, None, "refused_destination", sent_at).await;
+    }
     let result = state
         .http
         .post(&d.url)
@@ -137,19 +143,43 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
         }
         other => {
             let (status, error) = match &other {
+                // A redirect is an answer like any other non-2xx: never followed.
                 Ok(resp) => (Some(i32::from(resp.status().as_u16())), format!("http_{}", resp.status().as_u16())),
+                Err(e) if refused_by_resolver(e) => (None, "refused_destination".to_owned()),
                 Err(e) if e.is_timeout() => (None, "timeout".to_owned()),
                 Err(e) if e.is_connect() => (None, "connect".to_owned()),
                 Err(_) => (None, "request".to_owned()),
             };
-            let attempts = d.attempts + 1;
-            let give_up = attempts >= MAX_ATTEMPTS;
-            tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
-            outbox::service::mark_attempt_failed(state, d.id, status, &error, sent_at + backoff(attempts), give_up)
-                .await?;
-            Ok(false)
+            failed(state, &d, status, &error, sent_at).await
         }
     }
+}
+
+/// Records a failed attempt (retried with backoff, or given up after [`MAX_ATTEMPTS`]).
+async fn failed(
+    state: &AppState,
+    d: &DueDelivery,
+    status: Option<i32>,
+    error: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, WebhookError> {
+    let attempts = d.attempts + 1;
+    let give_up = attempts >= MAX_ATTEMPTS;
+    tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
+    outbox::service::mark_attempt_failed(state, d.id, status, error, at + backoff(attempts), give_up).await?;
+    Ok(false)
+}
+
+/// Whether the request failed because [`egress::Resolver`] found no address it may reach.
+fn refused_by_resolver(err: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.is::<egress::Refused>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 #[cfg(test)]

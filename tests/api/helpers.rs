@@ -84,6 +84,8 @@ pub struct Overrides {
     pub redis_url: Option<String>,
     /// A clock that moves on by this after every reading (default: frozen).
     pub clock_step: Option<TimeDelta>,
+    /// `webhooks.allow_hosts` (default: `127.0.0.1`, where tests' receivers listen).
+    pub allow_hosts: Option<Vec<String>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -107,7 +109,11 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
             .merge(Serialized::global("redis.key_prefix", prefix))
             .merge(Serialized::global("redis.timeout_ms", 1000))
             .merge(Serialized::global("http.listen", "127.0.0.1:0"))
-            .merge(Serialized::global("http.shutdown_grace_seconds", 10)),
+            .merge(Serialized::global("http.shutdown_grace_seconds", 10))
+            .merge(Serialized::global(
+                "webhooks.allow_hosts",
+                overrides.allow_hosts.unwrap_or_else(|| vec!["127.0.0.1".into()]),
+            )),
     )
     .unwrap();
     let migrate_pool = db::connect(&settings.database).await.unwrap();

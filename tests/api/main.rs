@@ -15,6 +15,7 @@ mod clocks;
 mod fixtures;
 mod health;
 mod helpers;
+mod hostile;
 mod intake;
 mod openapi;
 mod privacy;

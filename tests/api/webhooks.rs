@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::{example_contact, green_contact},
-    helpers::{TestApp, sign_webhook, spawn_app},
+    helpers::{Overrides, TestApp, sign_webhook, spawn_app, spawn_app_with},
 };
 
 const SECRET: &str = "a-long-shared-secret-for-tests";
@@ -163,4 +163,87 @@ async fn small_bodies_refuse_unknown_fields_too() {
     assert_eq!(problem["errors"], json!([{"pointer": "/secrte", "detail": "is not a recognised field"}]));
     assert!(!problem.to_string().contains("typo"));
     assert_eq!(app.count("select count(*) from webhook_endpoints").await, 0);
+}
+
+#[tokio::test]
+async fn webhook_urls_must_be_public_https_unless_allow_listed() {
+    let app = spawn_app_with(Overrides { allow_hosts: Some(vec![]), ..Overrides::default() }).await;
+    let (admin, school) = (app.admin(), app.school());
+    for url in [
+        "http://127.0.0.1:5432/",
+        "https://127.0.0.1:5432/",
+        "https://[::1]:6379/",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.1.2.3/hook",
+        "https://192.168.0.10/hook",
+        "https://2130706433/hook",
+        "https://0x7f000001/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://[fd12::1]/hook",
+        "https://localhost:6379/hook",
+        "https://user:pass@93.184.216.34/hook",
+        "http://93.184.216.34/hook",
+        "https://no-such-host.invalid/hook",
+    ] {
+        let problem = admin.register_notification_endpoint(json!({"url": url, "secret": SECRET})).await.problem(422);
+        assert_eq!(problem["errors"][0]["pointer"], "/url", "{url}");
+        assert!(!problem.to_string().contains(url), "the URL is not echoed");
+        let agency = admin.register_agency_webhook(school.agency_id(), json!({"url": url, "secret": SECRET})).await;
+        assert_eq!(agency.problem(422)["errors"][0]["pointer"], "/url", "{url}");
+    }
+    assert_eq!(app.count("select count(*) from webhook_endpoints").await, 0);
+    // A public address over HTTPS is fine (nothing is contacted at registration).
+    let ok = admin.register_notification_endpoint(json!({"url": "https://93.184.216.34/hook", "secret": SECRET}));
+    assert_eq!(ok.await.status(), 201);
+}
+
+#[tokio::test]
+async fn an_endpoint_no_longer_allowed_is_never_contacted() {
+    // Registered while 127.0.0.1 was allow-listed; the hub has since removed it.
+    let app = spawn_app_with(Overrides { allow_hosts: Some(vec![]), ..Overrides::default() }).await;
+    let (url, seen) = receiver(0).await;
+    sqlx::query(
+        "insert into webhook_endpoints (id, purpose, agency_id, url, secret, created_at)
+         values (gen_random_uuid(), 'agency_feedback', $1::uuid, $2, $3, now())",
+    )
+    .bind(app.school().agency_id())
+    .bind(&url)
+    .bind(SECRET)
+    .execute(app.db())
+    .await
+    .unwrap();
+    let id = decide_one(&app).await;
+    assert_eq!(app.deliver_webhooks().await, 0);
+    assert!(seen.lock().unwrap().is_empty(), "the receiver was not contacted");
+    let staff: Value = app.manager().get_contact(&id).await.json();
+    assert_eq!(staff["deliveries"][0]["last_error"], "refused_destination");
+}
+
+/// Answers every POST with a redirect to `to`.
+async fn redirector(to: String) -> String {
+    #[handler]
+    fn redirect(Data(to): Data<&String>) -> poem::Response {
+        poem::Response::builder().status(StatusCode::TEMPORARY_REDIRECT).header("location", to.as_str()).finish()
+    }
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+    tokio::spawn(
+        poem::Server::new_with_acceptor(acceptor).run(Route::new().at("/hook", poem::post(redirect)).data(to)),
+    );
+    format!("http://{addr}/hook")
+}
+
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let app = spawn_app().await;
+    let (target, seen) = receiver(0).await;
+    let url = redirector(target).await;
+    let register =
+        app.admin().register_agency_webhook(app.school().agency_id(), json!({"url": url, "secret": SECRET})).await;
+    assert_eq!(register.status(), 201);
+    let id = decide_one(&app).await;
+    assert_eq!(app.deliver_webhooks().await, 0);
+    assert!(seen.lock().unwrap().is_empty(), "the signed body did not follow the redirect");
+    let staff: Value = app.manager().get_contact(&id).await.json();
+    assert_eq!(staff["deliveries"][0]["last_error"], "http_307");
 }

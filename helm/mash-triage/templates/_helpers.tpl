@@ -98,6 +98,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.config.shutdownGraceSeconds | quote }}
 - name: MASH_TELEMETRY__LOG_FORMAT
   value: {{ .Values.config.logFormat | quote }}
+- name: MASH_WEBHOOKS__ALLOW_HOSTS
+  value: {{ join "," .Values.config.webhookAllowHosts | quote }}
 - name: MASH_WORKER__IN_SERVE
   value: {{ (not .Values.worker.enabled) | quote }}
 {{- with .Values.config.otlpEndpoint }}
