@@ -64,3 +64,7 @@ id_type!(
     /// A webhook delivery: the `X-Mash-Delivery` id, the same on every retry.
     DeliveryId
 );
+id_type!(
+    /// A webhook endpoint (an agency's, or a staff-notification one).
+    EndpointId
+);

@@ -371,6 +371,13 @@ impl From<OutboxError> for ApiError {
         match err {
             OutboxError::Invalid { pointer, detail } => Self::field(pointer, &detail),
             OutboxError::UnknownAgency => Self::not_found("agency"),
+            OutboxError::UnknownEndpoint => Self::not_found("webhook endpoint"),
+            OutboxError::AlreadyRegistered => Self::new(
+                StatusCode::CONFLICT,
+                "webhook_exists",
+                "The agency already has a webhook",
+                "Replacing an agency's webhook is its own act: use PUT on the same path.",
+            ),
             OutboxError::Store(e) => e.into(),
         }
     }

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     auth::Role,
     config::HttpSettings,
-    id::{AgencyId, ContactId},
+    id::{AgencyId, ContactId, EndpointId},
     intake::walker::{self, Walker},
     outbox,
     state::AppState,
@@ -80,9 +80,35 @@ pub struct EndpointResponse {
 
 #[derive(ApiResponse)]
 pub enum EndpointResponses {
-    /// Registered (an agency's previous endpoint, if any, is disabled).
+    /// Registered.
     #[oai(status = 201)]
     Created(Json<EndpointResponse>),
+}
+
+/// An agency's endpoint after a replacement.
+#[derive(Debug, Object)]
+pub struct ReplacedEndpointResponse {
+    pub id: uuid::Uuid,
+    /// The endpoint it replaced, now disabled.
+    #[oai(skip_serializing_if_is_none)]
+    pub replaced: Option<uuid::Uuid>,
+}
+
+#[derive(ApiResponse)]
+pub enum ReplaceResponses {
+    /// Replaced: the old endpoint is disabled and pending deliveries go to the new one.
+    #[oai(status = 200)]
+    Replaced(Json<ReplacedEndpointResponse>),
+    /// The agency had no endpoint; this is its first.
+    #[oai(status = 201)]
+    Created(Json<ReplacedEndpointResponse>),
+}
+
+#[derive(ApiResponse)]
+pub enum RemovedResponses {
+    /// Removed: it receives nothing more, and its pending deliveries are cancelled.
+    #[oai(status = 204)]
+    Removed,
 }
 
 #[derive(ApiResponse)]
@@ -103,7 +129,9 @@ impl WebhookApi {
     ///
     /// Decisions on the agency's contacts are sent to it by POST, signed
     /// (`X-Mash-Signature: t=..,v1=..`, HMAC-SHA256 of `"<t>.<body>"`), with a stable
-    /// `X-Mash-Delivery` id, retried with backoff.
+    /// `X-Mash-Delivery` id, retried with backoff. The URL must be `https://` to a public
+    /// address unless the hub's `webhooks.allow_hosts` lists it. 409 when the agency already has
+    /// an endpoint: replacing it is an explicit `PUT`.
     #[oai(path = "/v1/agencies/:id/webhook", method = "post", operation_id = "webhook.agency.register")]
     async fn register_agency(
         &self,
@@ -116,6 +144,52 @@ impl WebhookApi {
         let endpoint =
             outbox::service::register_agency_webhook(&self.state, &auth.0.actor(), id.0, &url, &secret).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
+    }
+
+    /// Replace an agency's webhook (admins).
+    ///
+    /// The current endpoint is disabled and receives nothing more; deliveries still pending go
+    /// to the new one. Audited with both endpoint ids. With no current endpoint, registers one.
+    #[oai(path = "/v1/agencies/:id/webhook", method = "put", operation_id = "webhook.agency.replace")]
+    async fn replace_agency(
+        &self,
+        auth: BearerKey,
+        id: Path<AgencyId>,
+        body: JsonBody<EndpointRequest>,
+    ) -> Result<ReplaceResponses, WorklistChangeError> {
+        auth.0.require_staff(&[Role::Admin])?;
+        let EndpointRequest { url, secret } = body.parse()?;
+        let r = outbox::service::replace_agency_webhook(&self.state, &auth.0.actor(), id.0, &url, &secret).await?;
+        let body = Json(ReplacedEndpointResponse { id: r.id, replaced: r.previous });
+        Ok(if r.previous.is_some() { ReplaceResponses::Replaced(body) } else { ReplaceResponses::Created(body) })
+    }
+
+    /// Remove an agency's webhook (admins).
+    ///
+    /// It receives nothing more and its pending deliveries are cancelled; the referrer-feedback
+    /// clock keeps running, so staff tell the referrer another way. Audited.
+    #[oai(path = "/v1/agencies/:id/webhook", method = "delete", operation_id = "webhook.agency.remove")]
+    async fn remove_agency(
+        &self,
+        auth: BearerKey,
+        id: Path<AgencyId>,
+    ) -> Result<RemovedResponses, WorklistChangeError> {
+        auth.0.require_staff(&[Role::Admin])?;
+        outbox::service::remove_agency_webhook(&self.state, &auth.0.actor(), id.0).await?;
+        Ok(RemovedResponses::Removed)
+    }
+
+    /// Remove a staff-notification endpoint (admins). Its pending deliveries are cancelled.
+    #[oai(path = "/v1/notification-endpoints/:id", method = "delete", operation_id = "webhook.staff.remove")]
+    async fn remove_staff(
+        &self,
+        auth: BearerKey,
+        /// The endpoint's id (from its registration).
+        id: Path<EndpointId>,
+    ) -> Result<RemovedResponses, WorklistChangeError> {
+        auth.0.require_staff(&[Role::Admin])?;
+        outbox::service::remove_staff_endpoint(&self.state, &auth.0.actor(), id.0.0).await?;
+        Ok(RemovedResponses::Removed)
     }
 
     /// Register an endpoint for staff notifications (admins).

@@ -84,6 +84,10 @@ pub enum AuditAction {
     NoteAdded,
     ContactDecided,
     WebhookRegistered,
+    /// An admin replaced an agency's webhook endpoint (pending deliveries follow it).
+    WebhookReplaced,
+    /// An admin removed an endpoint (its pending deliveries are cancelled).
+    WebhookRemoved,
     QueueListed,
     WebhookDelivered,
     AgencyCreated,
@@ -115,6 +119,8 @@ impl AuditAction {
             Self::NoteAdded => "note.added",
             Self::ContactDecided => "contact.decided",
             Self::WebhookRegistered => "webhook.registered",
+            Self::WebhookReplaced => "webhook.replaced",
+            Self::WebhookRemoved => "webhook.removed",
             Self::QueueListed => "queue.listed",
             Self::WebhookDelivered => "webhook.delivered",
             Self::AgencyCreated => "agency.created",

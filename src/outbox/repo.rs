@@ -15,14 +15,6 @@ pub(crate) async fn insert_endpoint(
     secret: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    if let Some(agency) = agency {
-        // One live endpoint per agency: a new registration replaces the old one.
-        sqlx::query("update webhook_endpoints set disabled_at = $2 where agency_id = $1 and purpose = 'agency_feedback' and disabled_at is null")
-            .bind(agency)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    }
     sqlx::query("insert into webhook_endpoints (id, purpose, agency_id, url, secret, created_at) values ($1, $2, $3, $4, $5, $6)")
         .bind(id)
         .bind(purpose)
@@ -33,6 +25,69 @@ pub(crate) async fn insert_endpoint(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The agency's live endpoint. The agency's row is locked first (`FOR NO KEY UPDATE`, which
+/// contacts' foreign-key checks do not wait for), so two registrations or replacements for one
+/// agency queue rather than race to the one-live-endpoint index.
+pub(crate) async fn live_agency_endpoint(
+    conn: &mut PgConnection,
+    agency: AgencyId,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query("select 1 from agencies where id = $1 for no key update").bind(agency).execute(&mut *conn).await?;
+    sqlx::query_scalar(
+        "select id from webhook_endpoints
+          where agency_id = $1 and purpose = 'agency_feedback' and disabled_at is null for update",
+    )
+    .bind(agency)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A live endpoint by id and purpose, locked; `None` if there is none or it is disabled.
+pub(crate) async fn live_endpoint(
+    conn: &mut PgConnection,
+    id: Uuid,
+    purpose: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from webhook_endpoints where id = $1 and purpose = $2 and disabled_at is null for update",
+    )
+    .bind(id)
+    .bind(purpose)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Disables an endpoint: it is never sent to again.
+pub(crate) async fn disable_endpoint(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("update webhook_endpoints set disabled_at = $2 where id = $1 and disabled_at is null")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves an endpoint's pending deliveries to its replacement; returns how many.
+pub(crate) async fn repoint_pending(conn: &mut PgConnection, from: Uuid, to: Uuid) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("update deliveries set endpoint_id = $2 where endpoint_id = $1 and status = 'pending'")
+        .bind(from)
+        .bind(to)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+/// Cancels an endpoint's pending deliveries; returns how many.
+pub(crate) async fn cancel_pending(conn: &mut PgConnection, endpoint: Uuid) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update deliveries set status = 'cancelled', last_error = 'endpoint_removed' where endpoint_id = $1 and status = 'pending'",
+    )
+    .bind(endpoint)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// Adds the decision event for a contact and a delivery to its agency's live endpoint, if any.
@@ -105,8 +160,9 @@ pub(crate) async fn lease_due(
 ) -> Result<Vec<DueDelivery>, sqlx::Error> {
     sqlx::query_as(
         "with due as (
-            select id from deliveries where status = 'pending' and next_attempt_at <= $1
-             order by next_attempt_at limit $3 for update skip locked),
+            select d.id from deliveries d join webhook_endpoints w on w.id = d.endpoint_id
+             where d.status = 'pending' and d.next_attempt_at <= $1 and w.disabled_at is null
+             order by d.next_attempt_at limit $3 for update of d skip locked),
          leased as (update deliveries d set next_attempt_at = $2 from due where d.id = due.id returning d.id, d.attempts, d.event_id, d.endpoint_id)
          select l.id, l.attempts, w.url, w.secret, e.kind as event_kind, e.occurred_at, e.contact_id, e.payload
            from leased l join webhook_endpoints w on w.id = l.endpoint_id join events e on e.id = l.event_id",

@@ -20,6 +20,12 @@ pub enum OutboxError {
     Invalid { pointer: &'static str, detail: String },
     #[error("no such agency")]
     UnknownAgency,
+    /// Registering would silently replace the agency's endpoint: replacing is its own act.
+    #[error("the agency already has a webhook endpoint")]
+    AlreadyRegistered,
+    /// No live endpoint to replace or remove.
+    #[error("no such endpoint")]
+    UnknownEndpoint,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -45,7 +51,9 @@ async fn check_endpoint(state: &AppState, url: &str, secret: &str) -> Result<Str
         .map_err(|refusal| OutboxError::Invalid { pointer: "/url", detail: refusal.to_string() })
 }
 
-/// Registers (or replaces) an agency's webhook for decisions on its contacts; admins.
+/// Registers an agency's webhook for decisions on its contacts; admins. Refused when the agency
+/// already has one: taking over an agency's decision feed must be the explicit, audited
+/// [`replace_agency_webhook`].
 pub async fn register_agency_webhook(
     state: &AppState,
     actor: &Actor,
@@ -53,49 +61,134 @@ pub async fn register_agency_webhook(
     url: &str,
     secret: &str,
 ) -> Result<Uuid, OutboxError> {
-    register(state, actor, Some(agency), url, secret).await
+    let url = check_endpoint(state, url, secret).await?;
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        known_agency(tx, agency).await?;
+        if repo::live_agency_endpoint(tx, agency).await?.is_some() {
+            return Err(OutboxError::AlreadyRegistered);
+        }
+        let id = insert(tx, actor, Some(agency), &url, secret, now).await?;
+        Ok(id)
+    })
+    .await
 }
 
-/// Registers an endpoint for staff notifications (ladder events); admins.
+/// What a replacement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replaced {
+    /// The new endpoint.
+    pub id: Uuid,
+    /// The endpoint it replaced (none: this registered the agency's first).
+    pub previous: Option<Uuid>,
+}
+
+/// Replaces an agency's webhook (or registers its first); admins. The old endpoint is disabled
+/// and receives nothing more; deliveries still pending move to the new one. Audited with both
+/// endpoint ids.
+pub async fn replace_agency_webhook(
+    state: &AppState,
+    actor: &Actor,
+    agency: AgencyId,
+    url: &str,
+    secret: &str,
+) -> Result<Replaced, OutboxError> {
+    let url = check_endpoint(state, url, secret).await?;
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        known_agency(tx, agency).await?;
+        let previous = repo::live_agency_endpoint(tx, agency).await?;
+        if let Some(old) = previous {
+            repo::disable_endpoint(tx, old, now).await?;
+        }
+        let id = Uuid::now_v7();
+        repo::insert_endpoint(tx, id, AGENCY_FEEDBACK, Some(agency), &url, secret, now).await?;
+        let moved = match previous {
+            Some(old) => repo::repoint_pending(tx, old, id).await?,
+            None => 0,
+        };
+        let action = if previous.is_some() { AuditAction::WebhookReplaced } else { AuditAction::WebhookRegistered };
+        let detail = serde_json::json!({
+            "endpoint_id": id, "purpose": AGENCY_FEEDBACK, "agency_id": agency,
+            "replaced_endpoint_id": previous, "pending_deliveries_moved": moved,
+        });
+        audit::record(tx, now, actor, action, None, detail).await?;
+        Ok(Replaced { id, previous })
+    })
+    .await
+}
+
+/// Removes an agency's webhook; admins. Its pending deliveries are cancelled (the referrer
+/// feedback clock keeps running, so staff tell the referrer another way).
+pub async fn remove_agency_webhook(state: &AppState, actor: &Actor, agency: AgencyId) -> Result<(), OutboxError> {
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        known_agency(tx, agency).await?;
+        let endpoint = repo::live_agency_endpoint(tx, agency).await?.ok_or(OutboxError::UnknownEndpoint)?;
+        remove(tx, actor, endpoint, AGENCY_FEEDBACK, now).await
+    })
+    .await
+}
+
+/// Registers an endpoint for staff notifications (ladder events); admins. A hub may have several.
 pub async fn register_staff_endpoint(
     state: &AppState,
     actor: &Actor,
     url: &str,
     secret: &str,
 ) -> Result<Uuid, OutboxError> {
-    register(state, actor, None, url, secret).await
+    let url = check_endpoint(state, url, secret).await?;
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| insert(tx, actor, None, &url, secret, now).await).await
 }
 
-async fn register(
-    state: &AppState,
+/// Removes a staff-notification endpoint; admins. Its pending deliveries are cancelled.
+pub async fn remove_staff_endpoint(state: &AppState, actor: &Actor, endpoint: Uuid) -> Result<(), OutboxError> {
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        let endpoint =
+            repo::live_endpoint(tx, endpoint, STAFF_NOTIFICATIONS).await?.ok_or(OutboxError::UnknownEndpoint)?;
+        remove(tx, actor, endpoint, STAFF_NOTIFICATIONS, now).await
+    })
+    .await
+}
+
+const AGENCY_FEEDBACK: &str = "agency_feedback";
+const STAFF_NOTIFICATIONS: &str = "staff_notifications";
+
+async fn known_agency(tx: &mut sqlx::PgConnection, agency: AgencyId) -> Result<(), OutboxError> {
+    if crate::auth::service::agency_exists(tx, agency).await? { Ok(()) } else { Err(OutboxError::UnknownAgency) }
+}
+
+async fn insert(
+    tx: &mut sqlx::PgConnection,
     actor: &Actor,
     agency: Option<AgencyId>,
     url: &str,
     secret: &str,
+    now: DateTime<Utc>,
 ) -> Result<Uuid, OutboxError> {
-    let url = check_endpoint(state, url, secret).await?;
     let id = Uuid::now_v7();
-    let now = state.clock.now();
-    crate::db::in_transaction(&state.db, async |tx| {
-        if let Some(agency) = agency
-            && !crate::auth::service::agency_exists(tx, agency).await?
-        {
-            return Err(OutboxError::UnknownAgency);
-        }
-        let purpose = if agency.is_some() { "agency_feedback" } else { "staff_notifications" };
-        repo::insert_endpoint(tx, id, purpose, agency, &url, secret, now).await?;
-        audit::record(
-            tx,
-            now,
-            actor,
-            AuditAction::WebhookRegistered,
-            None,
-            serde_json::json!({ "endpoint_id": id, "purpose": purpose, "agency_id": agency }),
-        )
-        .await?;
-        Ok(id)
-    })
-    .await
+    let purpose = if agency.is_some() { AGENCY_FEEDBACK } else { STAFF_NOTIFICATIONS };
+    repo::insert_endpoint(tx, id, purpose, agency, url, secret, now).await?;
+    let detail = serde_json::json!({ "endpoint_id": id, "purpose": purpose, "agency_id": agency });
+    audit::record(tx, now, actor, AuditAction::WebhookRegistered, None, detail).await?;
+    Ok(id)
+}
+
+async fn remove(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    endpoint: Uuid,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<(), OutboxError> {
+    repo::disable_endpoint(tx, endpoint, now).await?;
+    let cancelled = repo::cancel_pending(tx, endpoint).await?;
+    let detail =
+        serde_json::json!({ "endpoint_id": endpoint, "purpose": purpose, "pending_deliveries_cancelled": cancelled });
+    audit::record(tx, now, actor, AuditAction::WebhookRemoved, None, detail).await?;
+    Ok(())
 }
 
 /// Queues the decision for the agency's webhook (in the decision's transaction).

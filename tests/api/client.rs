@@ -189,6 +189,21 @@ impl Caller {
         self.post(&format!("/v1/agencies/{agency_id}/webhook"), body, None).await
     }
 
+    /// `PUT /v1/agencies/{id}/webhook`.
+    pub async fn replace_agency_webhook(&self, agency_id: &str, body: impl Serialize) -> TestResponse {
+        self.call(Method::PUT, &format!("/v1/agencies/{agency_id}/webhook"), Some(to_json(body)), None).await
+    }
+
+    /// `DELETE /v1/agencies/{id}/webhook`.
+    pub async fn remove_agency_webhook(&self, agency_id: &str) -> TestResponse {
+        self.call(Method::DELETE, &format!("/v1/agencies/{agency_id}/webhook"), None, None).await
+    }
+
+    /// `DELETE /v1/notification-endpoints/{id}`.
+    pub async fn remove_notification_endpoint(&self, id: &str) -> TestResponse {
+        self.call(Method::DELETE, &format!("/v1/notification-endpoints/{id}"), None, None).await
+    }
+
     /// `POST /v1/notification-endpoints`.
     pub async fn register_notification_endpoint(&self, body: impl Serialize) -> TestResponse {
         self.post("/v1/notification-endpoints", body, None).await

@@ -247,3 +247,71 @@ async fn redirects_are_never_followed() {
     let staff: Value = app.manager().get_contact(&id).await.json();
     assert_eq!(staff["deliveries"][0]["last_error"], "http_307");
 }
+
+#[tokio::test]
+async fn replacing_an_agency_webhook_is_explicit_and_pending_deliveries_follow_it() {
+    let app = spawn_app().await;
+    let (admin, school) = (app.admin(), app.school().agency_id().to_owned());
+    // The first endpoint answers 500 to everything, so the decision stays pending on it.
+    let (old_url, old_seen) = receiver(usize::MAX).await;
+    let first: Value =
+        admin.register_agency_webhook(&school, json!({"url": old_url, "secret": SECRET})).await.expect(201);
+    let id = decide_one(&app).await;
+    assert_eq!(app.deliver_webhooks().await, 0);
+    assert_eq!(old_seen.lock().unwrap().len(), 1);
+
+    // Registering again would silently take over the agency's feed: refused.
+    let (new_url, new_seen) = receiver(0).await;
+    let again = admin.register_agency_webhook(&school, json!({"url": new_url, "secret": SECRET})).await;
+    assert_eq!(again.problem(409)["code"], "webhook_exists");
+    app.manager().replace_agency_webhook(&school, json!({"url": new_url, "secret": SECRET})).await.problem(403);
+    let replaced: Value =
+        admin.replace_agency_webhook(&school, json!({"url": new_url, "secret": SECRET})).await.expect(200);
+    assert_eq!(replaced["replaced"], first["id"]);
+    let audit: Value = app
+        .value(
+            "select detail from audit_events where action = 'webhook.replaced' and detail->>'endpoint_id' = $1",
+            replaced["id"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(audit["replaced_endpoint_id"], first["id"]);
+    assert_eq!(audit["pending_deliveries_moved"], 1);
+
+    // The pending delivery goes to the new endpoint once it is due; the old one hears nothing more.
+    app.advance_time(TimeDelta::hours(2));
+    assert_eq!(app.deliver_webhooks().await, 1);
+    assert_eq!(new_seen.lock().unwrap().len(), 1);
+    assert_eq!(old_seen.lock().unwrap().len(), 1, "the disabled endpoint received nothing more");
+    let staff: Value = app.manager().get_contact(&id).await.json();
+    assert_eq!(staff["deliveries"][0]["status"], "delivered");
+}
+
+#[tokio::test]
+async fn a_removed_endpoint_receives_nothing_and_its_pending_deliveries_are_cancelled() {
+    let app = spawn_app().await;
+    let (admin, school) = (app.admin(), app.school().agency_id().to_owned());
+    let (url, seen) = receiver(usize::MAX).await;
+    admin.register_agency_webhook(&school, json!({"url": url, "secret": SECRET})).await.expect(201);
+    let id = decide_one(&app).await;
+    assert_eq!(app.deliver_webhooks().await, 0);
+    assert_eq!(admin.remove_agency_webhook(&school).await.status(), 204);
+    assert_eq!(admin.remove_agency_webhook(&school).await.status(), 404, "nothing left to remove");
+    app.advance_time(TimeDelta::hours(2));
+    assert_eq!(app.deliver_webhooks().await, 0);
+    assert_eq!(seen.lock().unwrap().len(), 1, "no attempt after removal");
+    let staff: Value = app.manager().get_contact(&id).await.json();
+    assert_eq!(staff["deliveries"][0]["status"], "cancelled");
+    assert_eq!(
+        clock_states(&app, &id).await[1],
+        ("feedback".into(), "running".into()),
+        "staff must now tell the referrer another way"
+    );
+
+    // Staff-notification endpoints too.
+    let hub: Value = admin.register_notification_endpoint(json!({"url": url, "secret": SECRET})).await.expect(201);
+    let hub_id = hub["id"].as_str().unwrap();
+    app.manager().remove_notification_endpoint(hub_id).await.problem(403);
+    assert_eq!(admin.remove_notification_endpoint(hub_id).await.status(), 204);
+    assert_eq!(admin.remove_notification_endpoint(hub_id).await.status(), 404);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'webhook.removed'").await, 2);
+}

@@ -76,7 +76,9 @@ pub struct DeliveryResponse {
     /// The `X-Mash-Delivery` id.
     pub id: uuid::Uuid,
     pub event: String,
-    /// `pending`, `delivered` or `failed` (given up).
+    /// `pending`, `delivered`, `failed` (given up) or `cancelled` (its endpoint was removed).
+    /// `last_error` is `http_NNN`, `timeout`, `connect`, `request`, `refused_destination` (the URL
+    /// is no longer allowed, see `webhooks.allow_hosts`) or `endpoint_removed`.
     pub status: String,
     pub attempts: i32,
     #[oai(skip_serializing_if_is_none)]
