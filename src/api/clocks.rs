@@ -185,7 +185,7 @@ impl ClocksApi {
         auth: &BearerKey,
         contact: ContactId,
         kind: &str,
-        pause: Option<&JsonBody<PauseRequest>>,
+        pause: Option<JsonBody<PauseRequest>>,
     ) -> Result<ClocksResponse, ApiError> {
         auth.0.require_staff(&[Role::Manager])?;
         if !matches!(kind, "decision" | "feedback") {
@@ -194,7 +194,7 @@ impl ClocksApi {
         let actor = auth.0.actor();
         match pause {
             Some(body) => {
-                let PauseRequest { reason } = body.parse()?;
+                let PauseRequest { reason } = body.parse().await?;
                 clocks::service::pause(&self.state, &actor, contact, kind, &reason).await?;
             }
             None => clocks::service::resume(&self.state, &actor, contact, kind).await?,
@@ -235,7 +235,7 @@ impl ClocksApi {
         kind: Path<String>,
         body: JsonBody<PauseRequest>,
     ) -> Result<ClocksResponses, ClockChangeError> {
-        Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, Some(&body)).await?)))
+        Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, Some(body)).await?)))
     }
 
     /// Resume a paused clock (managers). Audited.

@@ -100,6 +100,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/", service)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
+        .data(payload::BodyBudget::new(&state.settings.http))
         .data(state)
         // A panic becomes a logged 500 problem instead of a dropped connection.
         .with(poem::middleware::CatchPanic::new().with_handler(|_: Box<dyn std::any::Any + Send>| {

@@ -5,7 +5,7 @@
 //! data, so [`JsonBody`] only reads bytes into a `serde_json::Value`; `intake::validate` does the
 //! rest. The OpenAPI schema still comes from `T`, so partners see the full contract.
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{cell::Cell, marker::PhantomData, sync::Arc};
 
 use poem::{Request, RequestBody, http::header};
 use poem_openapi::{
@@ -35,23 +35,95 @@ pub trait ReadBody: Sized {
     fn read(w: &mut Walker, body: &Object<'_>) -> Option<Self>;
 }
 
-impl<T: ReadBody> JsonBody<T> {
-    /// The body read as `T`, or a 422 naming every field at fault.
-    pub fn parse(&self) -> Result<T, ApiError> {
-        walker::parse_object(&self.value, T::FIELDS, T::read).map_err(ApiError::validation)
-    }
-}
-
 /// A request body type that knows its size limit.
 pub trait BodyLimit {
     /// The largest body accepted, in bytes.
     fn limit(settings: &HttpSettings) -> usize;
 }
 
-/// A JSON body documented as `T` and delivered as a raw value.
+/// How much request-body memory all requests together may hold at once. A body is read only
+/// after its caller's key and role are checked (see [`JsonBody`]), and reading waits here for
+/// its share (its declared length, or its limit when the length is not declared), so a burst
+/// of large bodies queues instead of growing memory without bound. The parsed form is bounded
+/// too: a body may hold at most one JSON value per [`BYTES_PER_VALUE`] bytes of its limit.
+#[derive(Clone)]
+pub struct BodyBudget {
+    kib: Arc<tokio::sync::Semaphore>,
+}
+
+impl BodyBudget {
+    /// Room for two of the largest bodies (a batch) at once.
+    pub fn new(settings: &HttpSettings) -> Self {
+        Self { kib: Arc::new(tokio::sync::Semaphore::new(Self::kib(2 * settings.max_batch_body_bytes))) }
+    }
+
+    fn kib(bytes: usize) -> usize {
+        bytes.div_ceil(1024).max(1)
+    }
+}
+
+/// A JSON value takes far more memory parsed than as text (`[0,0,...]` is two bytes a value and
+/// some 32 bytes a value parsed). Real contacts have a few hundred values in tens of kilobytes,
+/// so one value per 64 bytes of the limit is generous for them and bounds the rest.
+pub const BYTES_PER_VALUE: usize = 64;
+
+/// A JSON body documented as `T`. Extracting it checks only the headers (415, and 413 on a
+/// declared length); the bytes are read when the handler calls [`Self::read`] or
+/// [`Self::parse`], after it has checked the caller's role, so a caller without the right
+/// role never makes the server read, hold or parse a body.
 pub struct JsonBody<T> {
-    pub value: Value,
+    body: poem::Body,
+    declared: Option<usize>,
+    limit: usize,
+    budget: Option<BodyBudget>,
     _schema: PhantomData<fn() -> T>,
+}
+
+impl<T> JsonBody<T> {
+    /// Reads the body (within its limit and the shared budget) as a JSON value: 413 when too
+    /// large or holding too many values, 400 when not JSON or when an object repeats a key.
+    pub async fn read(self) -> Result<Value, ApiError> {
+        let limit = self.limit;
+        // Held while the bytes are read and parsed; the parsed value is bounded by its value
+        // budget below.
+        let _permit = match &self.budget {
+            Some(budget) => {
+                let kib = BodyBudget::kib(self.declared.unwrap_or(limit).min(limit));
+                let kib = u32::try_from(kib).unwrap_or(u32::MAX);
+                Some(budget.kib.clone().acquire_many_owned(kib).await.map_err(|_| ApiError::internal())?)
+            }
+            None => None,
+        };
+        let bytes = self.body.into_bytes_limit(limit).await.map_err(|err| match err {
+            poem::error::ReadBodyError::PayloadTooLarge => ApiError::body_too_large(limit),
+            _ => ApiError::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                "The body could not be read",
+                "The request body could not be read.",
+            ),
+        })?;
+        let values = std::cell::Cell::new(limit / BYTES_PER_VALUE);
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde::de::DeserializeSeed::deserialize(StrictSeed { values: &values }, &mut de)
+            .and_then(|v| de.end().map(|()| v))
+            .map_err(|err| {
+                if err.to_string().starts_with(TOO_MANY_VALUES) {
+                    ApiError::body_too_complex(limit / BYTES_PER_VALUE)
+                } else {
+                    ApiError::malformed_json(&err)
+                }
+            })?;
+        Ok(value)
+    }
+}
+
+impl<T: ReadBody> JsonBody<T> {
+    /// The body read as `T`, or a 422 naming every field at fault.
+    pub async fn parse(self) -> Result<T, ApiError> {
+        let value = self.read().await?;
+        walker::parse_object(&value, T::FIELDS, T::read).map_err(ApiError::validation)
+    }
 }
 
 impl<T: Type> Payload for JsonBody<T> {
@@ -82,17 +154,13 @@ impl<T: Type + BodyLimit> ParsePayload for JsonBody<T> {
         if declared.is_some_and(|len| len > limit) {
             return Err(ApiError::body_too_large(limit).into());
         }
-        let bytes = body.take()?.into_bytes_limit(limit).await.map_err(|err| match err {
-            poem::error::ReadBodyError::PayloadTooLarge => ApiError::body_too_large(limit),
-            _ => ApiError::new(
-                poem::http::StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                "The body could not be read",
-                "The request body could not be read.",
-            ),
-        })?;
-        let StrictValue(value) = serde_json::from_slice(&bytes).map_err(|err| ApiError::malformed_json(&err))?;
-        Ok(Self { value, _schema: PhantomData })
+        Ok(Self {
+            body: body.take()?,
+            declared,
+            limit,
+            budget: request.data::<BodyBudget>().cloned(),
+            _schema: PhantomData,
+        })
     }
 }
 
@@ -129,72 +197,108 @@ impl<'a, T: Type + BodyLimit> ApiExtractor<'a> for JsonBody<T> {
     }
 }
 
-/// A JSON value parsed with one rule more than `serde_json::Value`: an object may not repeat a
-/// key. `serde_json` keeps the last of two equal keys, so `"immediate_risk": true, ...,
-/// "immediate_risk": false` would silently drop a red flag.
-pub(crate) struct StrictValue(pub Value);
+/// Parses a JSON value with two rules more than `serde_json::Value`:
+/// - an object may not repeat a key. `serde_json` keeps the last of two equal keys, so
+///   `"immediate_risk": true, ..., "immediate_risk": false` would silently drop a red flag;
+/// - at most `values` values in all (every scalar, array and object counts one), so a body of
+///   tiny values cannot swell many times over once parsed.
+pub(crate) struct StrictSeed<'a> {
+    pub values: &'a Cell<usize>,
+}
 
 /// The error message for a repeated key; `ApiError::malformed_json` recognises it.
 pub(crate) const DUPLICATE_KEY: &str = "duplicate key";
+/// The error message for a body over its value budget.
+pub(crate) const TOO_MANY_VALUES: &str = "too many values";
 
-impl<'de> serde::Deserialize<'de> for StrictValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+impl<'de> serde::de::DeserializeSeed<'de> for StrictSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(StrictVisitor { values: self.values })
     }
 }
 
-struct StrictVisitor;
+struct StrictVisitor<'a> {
+    values: &'a Cell<usize>,
+}
 
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+impl StrictVisitor<'_> {
+    /// Counts one value against the budget.
+    fn count<E: serde::de::Error>(&self) -> Result<(), E> {
+        match self.values.get().checked_sub(1) {
+            Some(left) => {
+                self.values.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(TOO_MANY_VALUES)),
+        }
+    }
+
+    fn seed(&self) -> StrictSeed<'_> {
+        StrictSeed { values: self.values }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        self.count()?;
         Ok(Value::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        self.count()?;
         Ok(Value::from(v))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        self.count()?;
         Ok(Value::from(v))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        self.count()?;
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        self.count()?;
         Ok(Value::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        self.count()?;
         Ok(Value::String(v))
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.count()?;
         Ok(Value::Null)
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.count()?;
         let mut items = Vec::new();
-        while let Some(StrictValue(v)) = seq.next_element()? {
+        while let Some(v) = seq.next_element_seed(self.seed())? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.count()?;
         let mut object = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
                 return Err(serde::de::Error::custom(DUPLICATE_KEY));
             }
-            let StrictValue(v) = map.next_value()?;
+            let v = map.next_value_seed(self.seed())?;
             object.insert(key, v);
         }
         Ok(Value::Object(object))
@@ -277,7 +381,23 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<Value, serde_json::Error> {
-        serde_json::from_str::<StrictValue>(text).map(|v| v.0)
+        parse_within(text, usize::MAX)
+    }
+
+    fn parse_within(text: &str, values: usize) -> Result<Value, serde_json::Error> {
+        let values = Cell::new(values);
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde::de::DeserializeSeed::deserialize(StrictSeed { values: &values }, &mut de)
+    }
+
+    #[test]
+    fn a_body_holds_at_most_its_budget_of_values() {
+        let text = r#"{"a": [1, 2, {"b": null}], "c": "d"}"#; // 7 values
+        assert!(parse_within(text, 7).is_ok());
+        let err = parse_within(text, 6).unwrap_err();
+        assert!(err.to_string().starts_with(TOO_MANY_VALUES));
+        let zeros = format!("[{}0]", "0,".repeat(100_000));
+        assert!(parse_within(&zeros, 1000).is_err(), "stops long before the end");
     }
 
     #[test]

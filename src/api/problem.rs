@@ -139,6 +139,16 @@ impl ApiError {
         )
     }
 
+    /// A body within its byte limit but with more JSON values than any real request has.
+    pub fn body_too_complex(values: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_complex",
+            "The body has too many values",
+            format!("The body may hold at most {values} JSON values."),
+        )
+    }
+
     pub fn unsupported_media_type() -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -132,7 +132,7 @@ impl TriageApi {
     ) -> Result<RerateResponses, RerateError> {
         auth.0.require_staff(&[Role::Manager])?;
         let id = id.0;
-        let RerateRequest { urgency, reason } = body.parse()?;
+        let RerateRequest { urgency, reason } = body.parse().await?;
         let rerated = triage::service::rerate(
             &self.state,
             &auth.0.actor(),

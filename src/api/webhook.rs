@@ -140,7 +140,7 @@ impl WebhookApi {
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Admin])?;
-        let EndpointRequest { url, secret } = body.parse()?;
+        let EndpointRequest { url, secret } = body.parse().await?;
         let endpoint =
             outbox::service::register_agency_webhook(&self.state, &auth.0.actor(), id.0, &url, &secret).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
@@ -158,7 +158,7 @@ impl WebhookApi {
         body: JsonBody<EndpointRequest>,
     ) -> Result<ReplaceResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Admin])?;
-        let EndpointRequest { url, secret } = body.parse()?;
+        let EndpointRequest { url, secret } = body.parse().await?;
         let r = outbox::service::replace_agency_webhook(&self.state, &auth.0.actor(), id.0, &url, &secret).await?;
         let body = Json(ReplacedEndpointResponse { id: r.id, replaced: r.previous });
         Ok(if r.previous.is_some() { ReplaceResponses::Replaced(body) } else { ReplaceResponses::Created(body) })
@@ -203,7 +203,7 @@ impl WebhookApi {
         body: JsonBody<EndpointRequest>,
     ) -> Result<EndpointResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Admin])?;
-        let EndpointRequest { url, secret } = body.parse()?;
+        let EndpointRequest { url, secret } = body.parse().await?;
         let endpoint = outbox::service::register_staff_endpoint(&self.state, &auth.0.actor(), &url, &secret).await?;
         Ok(EndpointResponses::Created(Json(EndpointResponse { id: endpoint })))
     }
@@ -219,7 +219,7 @@ impl WebhookApi {
         body: JsonBody<FeedbackGivenRequest>,
     ) -> Result<FeedbackResponses, WorklistChangeError> {
         auth.0.require_staff(&[Role::Practitioner, Role::Manager])?;
-        let FeedbackGivenRequest { method } = body.parse()?;
+        let FeedbackGivenRequest { method } = body.parse().await?;
         worklist::service::feedback_given(&self.state, &auth.0.actor(), id.0, &method).await?;
         Ok(FeedbackResponses::Done)
     }

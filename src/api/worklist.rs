@@ -401,7 +401,7 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = Self::staff(&auth, &[Role::Manager])?;
         let contact = id.0;
-        let AssignRequest { staff_id, reason } = body.parse()?;
+        let AssignRequest { staff_id, reason } = body.parse().await?;
         let c = worklist::service::assign(
             &self.state,
             &manager,
@@ -425,7 +425,7 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = Self::staff(&auth, &[Role::Manager])?;
         let contact = id.0;
-        let MoveRequest { queue, reason } = body.parse()?;
+        let MoveRequest { queue, reason } = body.parse().await?;
         let version =
             worklist::service::move_to(&self.state, &manager, contact, &queue, &reason, if_match(&if_match_header))
                 .await?;
@@ -442,7 +442,7 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let NoteRequest { body } = body.parse()?;
+        let NoteRequest { body } = body.parse().await?;
         let version = worklist::service::add_note(&self.state, &staff, contact, &body).await?;
         Ok(Self::changed(contact, version, None))
     }
@@ -461,7 +461,7 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let DecisionRequest { outcome, rationale, signpost_agency, feedback } = body.parse()?;
+        let DecisionRequest { outcome, rationale, signpost_agency, feedback } = body.parse().await?;
         let input = DecisionInput { outcome, rationale, signpost_agency, feedback };
         let version =
             worklist::service::decide(&self.state, &staff, contact, &input, if_match(&if_match_header)).await?;

@@ -36,3 +36,46 @@ async fn nul_characters_are_named_422s_not_database_errors() {
     assert_eq!(manager.get_contact(&id).await.etag(), version, "nothing was written");
     assert_eq!(app.count("select count(*) from webhook_endpoints").await, 0);
 }
+
+/// Sends the headers of a `len`-byte JSON POST and only its first kilobyte, then reads what the
+/// server answers within a few seconds (`None`: it is still waiting for the body).
+async fn answer_to_a_partial_body(addr: std::net::SocketAddr, path: &str, key: &str, len: usize) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n["
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all("0,".repeat(512).as_bytes()).await.unwrap();
+    let mut buf = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(3), stream.read(&mut buf)).await.ok()?.ok()?;
+    Some(String::from_utf8_lossy(&buf[..read]).into_owned())
+}
+
+#[tokio::test]
+async fn a_body_is_not_read_before_the_callers_role_is_checked() {
+    let app = spawn_app().await;
+    let thirty_mib = 30 << 20;
+    // A staff key may not submit contacts: refused at once, without waiting for 30 MiB.
+    let answer = answer_to_a_partial_body(app.addr, "/v1/contacts/batch", app.manager().key(), thirty_mib).await;
+    assert!(answer.as_deref().is_some_and(|a| a.starts_with("HTTP/1.1 403")), "{answer:?}");
+    // An agency key may not re-rate.
+    let path = format!("/v1/contacts/{}/rerate", crate::fixtures::unknown_id());
+    let answer = answer_to_a_partial_body(app.addr, &path, app.police().key(), 10_000).await;
+    assert!(answer.as_deref().is_some_and(|a| a.starts_with("HTTP/1.1 403")), "{answer:?}");
+    // The right role: the server waits for the body it will read.
+    let answer = answer_to_a_partial_body(app.addr, "/v1/contacts/batch", app.police().key(), thirty_mib).await;
+    assert_eq!(answer, None, "an agency's batch is read");
+}
+
+#[tokio::test]
+async fn a_body_of_many_tiny_values_is_refused_before_it_swells() {
+    let app = spawn_app().await;
+    // 1 MiB allows 16,384 values; real contacts have a few hundred.
+    let zeros = format!("[{}0]", "0,".repeat(100_000));
+    let resp = app.police().request(reqwest::Method::POST, "/v1/contacts").header("content-type", "application/json");
+    let problem = resp.body(zeros).send().await.problem(413);
+    assert_eq!(problem["code"], "body_too_complex");
+    // A real contact is far inside the budget.
+    assert_eq!(app.police().create_contact(example_contact(app.today(), "BUDGET-1")).await.status(), 201);
+}

@@ -58,7 +58,7 @@ impl IntakeApi {
     #[oai(path = "/v1/contacts", method = "post", operation_id = "intake.contact.create")]
     async fn create(&self, auth: BearerKey, body: JsonBody<NewContactRequest>) -> Result<SubmitResponse, SubmitError> {
         let agency = auth.0.require_agency()?;
-        let contact = validate::parse_new_contact(&body.value, self.today()).map_err(ApiError::validation)?;
+        let contact = validate::parse_new_contact(&body.read().await?, self.today()).map_err(ApiError::validation)?;
         Ok(match self.submit_one(&agency, &contact).await? {
             Submitted::Created(r) => SubmitResponse::Created(Json(r.clone().into()), self.location(r.id.0)),
             Submitted::Replayed(r) => SubmitResponse::Replayed(Json(r.clone().into()), self.location(r.id.0)),
@@ -77,7 +77,7 @@ impl IntakeApi {
         body: JsonBody<BatchRequest>,
     ) -> Result<BatchSubmitResponse, BatchError> {
         let agency = auth.0.require_agency()?;
-        let items = validate::parse_batch(&body.value, self.today()).map_err(ApiError::validation)?;
+        let items = validate::parse_batch(&body.read().await?, self.today()).map_err(ApiError::validation)?;
         let outcomes = intake::service::submit_batch(&self.state, &agency, items).await;
         let results: Vec<BatchItemResult> =
             outcomes.into_iter().zip(0u32..).map(|(outcome, index)| BatchItemResult::new(index, outcome)).collect();
