@@ -57,6 +57,12 @@ fn applies(step: &LadderStep, level: Option<LevelIndex>) -> bool {
     step.levels.as_ref().is_none_or(|set| level.is_some_and(|l| set.contains(&l)))
 }
 
+/// When a decision clock at `level` started at `start` would end if it never paused: the
+/// deadline an agency is told (the hub's pauses are its own working detail).
+pub fn unpaused_decision_deadline(policy: &Policy, level: LevelIndex, start: DateTime<Utc>) -> DateTime<Utc> {
+    budget_for(policy, "decision", Some(level)).point(&policy.clocks.calendar, start, 1.0)
+}
+
 fn budget_for(policy: &Policy, kind: &str, level: Option<LevelIndex>) -> Budget {
     match (kind, level) {
         ("decision", Some(l)) => policy.clocks.decision.get(l).copied().unwrap_or(policy.clocks.feedback),

@@ -16,6 +16,12 @@ use crate::{
 const RECORD_COLUMNS: &str = "c.id, c.agency_id, c.agency_reference, c.status, c.received_at, c.urgency, c.queue,
      c.decision_due_at, c.classification, c.outcome, c.version";
 
+/// The same record as its submitting agency sees it: the agency view's rating, queue, deadline
+/// and classification in place of the hub's (see [`set_agency_view`]).
+const AGENCY_RECORD_COLUMNS: &str = "c.id, c.agency_id, c.agency_reference, c.status, c.received_at,
+     c.agency_urgency as urgency, c.agency_queue as queue, c.agency_decision_due_at as decision_due_at,
+     c.agency_classification as classification, c.outcome, c.version";
+
 #[derive(sqlx::FromRow)]
 struct RecordRow {
     id: ContactId,
@@ -95,7 +101,7 @@ pub(crate) async fn find_by_reference(
         request_hash: Vec<u8>,
     }
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {RECORD_COLUMNS}, c.request_hash from contacts c
+        "select {AGENCY_RECORD_COLUMNS}, c.request_hash from contacts c
           where c.agency_reference = $1 and ($2::uuid is null or c.agency_id = $2)"
     )))
     .bind(agency_reference)
@@ -111,7 +117,7 @@ pub(crate) async fn find_contact(
     id: ContactId,
 ) -> Result<Option<ContactRecord>, sqlx::Error> {
     let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {RECORD_COLUMNS}, d.feedback from contacts c left join decisions d on d.contact_id = c.id
+        "select {AGENCY_RECORD_COLUMNS}, d.feedback from contacts c left join decisions d on d.contact_id = c.id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
     )))
     .bind(id)
@@ -231,6 +237,47 @@ pub(crate) async fn set_rating(
     .bind(bump_version)
     .fetch_one(conn)
     .await
+}
+
+/// What the submitting agency is shown of the contact's rating. Never more urgent than the
+/// hub's own rating, and never resting on other agencies' contacts: the triage service decides.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgencyView {
+    pub urgency: String,
+    pub queue: String,
+    pub classification: Classification,
+    pub decision_due_at: Option<DateTime<Utc>>,
+}
+
+/// Sets the agency view; `own` (the view the agency's own information warrants, fixed at
+/// intake) is written when given.
+pub(crate) async fn set_agency_view(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+    view: &AgencyView,
+    own: Option<&AgencyView>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update contacts set agency_urgency = $2, agency_queue = $3, agency_classification = $4,
+                agency_decision_due_at = $5, own_view = coalesce($6, own_view)
+          where id = $1",
+    )
+    .bind(contact_id)
+    .bind(&view.urgency)
+    .bind(&view.queue)
+    .bind(sqlx::types::Json(&view.classification))
+    .bind(view.decision_due_at)
+    .bind(own.map(sqlx::types::Json))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The view the agency's own information warrants, as fixed at intake.
+pub(crate) async fn own_view(conn: &mut PgConnection, contact_id: ContactId) -> Result<Option<AgencyView>, sqlx::Error> {
+    let view: Option<Option<sqlx::types::Json<AgencyView>>> =
+        sqlx::query_scalar("select own_view from contacts where id = $1").bind(contact_id).fetch_optional(conn).await?;
+    Ok(view.flatten().map(|v| v.0))
 }
 
 pub(crate) async fn notes(conn: &mut PgConnection, id: ContactId) -> Result<Vec<Note>, sqlx::Error> {

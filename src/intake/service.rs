@@ -70,15 +70,20 @@ pub async fn submit_contact(
         return replay(state, agency, &contact.agency_reference, &hash).await;
     };
     // Triage in the same transaction: a contact is never stored unclassified.
-    let decision = triage::service::classify_new_contact(&mut tx, policy, id, contact, agency.kind, now).await?;
-    record.urgency = Some(decision.urgency.clone());
-    record.queue = Some(decision.queue.clone());
-    record.classification = Some(triage::service::classification_of(&decision));
+    let classified =
+        triage::service::classify_new_contact(&mut tx, policy, id, contact, (agency.agency_id, agency.kind), now)
+            .await?;
+    let decision = &classified.hub;
     // The decision clock starts at receipt, in the same transaction; the rating and the deadline
     // it implies are written to the contact together.
     let (due, steps) = clocks::service::start_decision_clock(&mut tx, policy, id, decision.level, now).await?;
-    record.decision_due_at = due;
-    let classification = serde_json::to_value(record.classification.as_ref())?;
+    let classification = serde_json::to_value(triage::service::classification_of(decision))?;
+    // The agency is answered with what it may see, which never rests on other agencies' contacts.
+    let shown = triage::service::set_agency_view_at_intake(&mut tx, policy, id, &classified, due, now).await?;
+    record.urgency = Some(shown.urgency);
+    record.queue = Some(shown.queue);
+    record.classification = Some(shown.classification);
+    record.decision_due_at = shown.decision_due_at;
     let rating = RatingChange {
         urgency: &decision.urgency,
         queue: &decision.queue,

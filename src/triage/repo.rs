@@ -8,7 +8,7 @@ use crate::{
     audit::Actor,
     auth::AgencyScope,
     contact::ContactStatus,
-    id::{ChildId, ContactId},
+    id::{AgencyId, ChildId, ContactId},
 };
 
 /// An earlier contact's child that matches a key.
@@ -16,6 +16,8 @@ use crate::{
 pub(crate) struct PriorChild {
     pub child_id: ChildId,
     pub contact_id: ContactId,
+    /// The agency that sent the earlier contact.
+    pub agency_id: AgencyId,
     pub received_at: DateTime<Utc>,
     pub matched_on: String,
 }
@@ -45,12 +47,12 @@ pub(crate) async fn prior_children(
     exclude: ContactId,
 ) -> Result<Vec<PriorChild>, sqlx::Error> {
     sqlx::query_as(
-        "select id as child_id, contact_id, received_at,
-                case when nhs_number = $1 then 'nhs_number' else 'name_and_date_of_birth' end as matched_on
-           from contact_children
-          where (nhs_number = $1 or (name_key = $2 and (nhs_number is null or $1::text is null)))
-            and received_at >= $3 and received_at <= $4 and contact_id <> $5
-          order by received_at desc
+        "select cc.id as child_id, cc.contact_id, c.agency_id, cc.received_at,
+                case when cc.nhs_number = $1 then 'nhs_number' else 'name_and_date_of_birth' end as matched_on
+           from contact_children cc join contacts c on c.id = cc.contact_id
+          where (cc.nhs_number = $1 or (cc.name_key = $2 and (cc.nhs_number is null or $1::text is null)))
+            and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> $5
+          order by cc.received_at desc
           limit $6",
     )
     .bind(nhs_number)

@@ -13,14 +13,14 @@ use super::{
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyKind, AgencyScope},
-    contact::repo::RatingChange,
+    contact::repo::{AgencyView, RatingChange},
     contact::{
         IfMatch,
         model::{Classification, ClassificationReason, NewContact},
     },
     db::StoreError,
-    id::{ChildId, ContactId},
-    policy::Policy,
+    id::{AgencyId, ChildId, ContactId},
+    policy::{LevelIndex, Policy},
     state::AppState,
 };
 
@@ -95,6 +95,17 @@ pub async fn lock_children(conn: &mut PgConnection, contact: &NewContact) -> Res
     repo::lock_child_keys(conn, &locks).await.map_err(StoreError::from)
 }
 
+/// A new contact's two ratings.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    /// The hub's: from every earlier contact about the children, whichever agency sent it.
+    pub hub: Decision,
+    /// What the submitting agency's own information warrants: its contact and its own earlier
+    /// contacts only. The agency is shown this (never more urgent than the hub's), so its view
+    /// cannot reveal that another agency has reported the child.
+    pub own: Decision,
+}
+
 /// Classifies a just-inserted contact on `conn` (its intake transaction, which took
 /// [`lock_children`] first): matches each child to earlier contacts, records the matches,
 /// applies the policy, and stores the decision and the first rating.
@@ -103,9 +114,10 @@ pub async fn classify_new_contact(
     policy: &Policy,
     contact_id: ContactId,
     contact: &NewContact,
-    agency_kind: AgencyKind,
+    agency: (AgencyId, AgencyKind),
     received_at: DateTime<Utc>,
-) -> Result<Decision, StoreError> {
+) -> Result<Classified, StoreError> {
+    let (agency_id, agency_kind) = agency;
     let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
 
     let mut children = ChildFacts::of(contact);
@@ -129,9 +141,20 @@ pub async fn classify_new_contact(
             priors.iter().filter(|p| contacts_seen.insert(p.contact_id)).map(|p| p.received_at).collect();
         matches.push(priors);
     }
+    // The same children as the agency alone knows them.
+    let mut own_children = children.clone();
+    for (facts, priors) in own_children.iter_mut().zip(&matches) {
+        let mut contacts_seen = std::collections::BTreeSet::new();
+        facts.prior_contacts = priors
+            .iter()
+            .filter(|p| p.agency_id == agency_id && contacts_seen.insert(p.contact_id))
+            .map(|p| p.received_at)
+            .collect();
+    }
 
     let facts = ContactFacts::of(contact, agency_kind, received_at, policy);
     let decision = classify(policy, &facts, &children);
+    let own = classify(policy, &facts, &own_children);
 
     for (ordinal, ((nhs, name), priors)) in keys.iter().zip(&matches).enumerate() {
         let child_id = ChildId::generate();
@@ -164,7 +187,71 @@ pub async fn classify_new_contact(
         },
     )
     .await?;
-    Ok(decision)
+    Ok(Classified { hub: decision, own })
+}
+
+/// Sets what the submitting agency is shown of a new contact (in its intake transaction): the
+/// rating its own information warrants, or the hub's when that is lower. Returns what is shown.
+pub async fn set_agency_view_at_intake(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    classified: &Classified,
+    hub_due: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+) -> Result<AgencyView, StoreError> {
+    let Classified { hub, own } = classified;
+    let view_of = |d: &Decision, due| AgencyView {
+        urgency: d.urgency.clone(),
+        queue: d.queue.clone(),
+        classification: classification_of(d),
+        decision_due_at: due,
+    };
+    let own_due = if own.level == hub.level {
+        hub_due
+    } else {
+        Some(crate::clocks::service::unpaused_decision_deadline(policy, own.level, received_at))
+    };
+    let own_view = view_of(own, own_due);
+    let shown = if own.level <= hub.level { own_view.clone() } else { view_of(hub, hub_due) };
+    crate::contact::repo::set_agency_view(conn, contact_id, &shown, Some(&own_view)).await?;
+    Ok(shown)
+}
+
+/// After a re-rating to `level`: the agency is shown its own information's view, or the hub's
+/// new rating when a manager has rated the contact lower than that (never higher than the hub).
+async fn set_agency_view_after_rerate(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    (level, queue, due): (LevelIndex, &str, Option<DateTime<Utc>>),
+) -> Result<(), StoreError> {
+    let Some(own) = crate::contact::repo::own_view(conn, contact_id).await? else { return Ok(()) };
+    let own_level = policy.levels.iter().position(|l| *l == own.urgency).unwrap_or(0);
+    let shown = if level < own_level {
+        let urgency = policy.levels.get(level).cloned().unwrap_or_default();
+        AgencyView {
+            classification: Classification {
+                urgency: urgency.clone(),
+                policy_version: policy.version.clone(),
+                reasons: vec![ClassificationReason {
+                    rule: "hub_review".into(),
+                    effect: urgency.clone(),
+                    explanation: "The hub reviewed this contact and set its urgency.".into(),
+                    child: None,
+                    uses_other_contacts: false,
+                }],
+                flags: Vec::new(),
+            },
+            urgency,
+            queue: queue.to_owned(),
+            decision_due_at: due,
+        }
+    } else {
+        own
+    };
+    crate::contact::repo::set_agency_view(conn, contact_id, &shown, None).await?;
+    Ok(())
 }
 
 /// A manager's re-rating, as asked for.
@@ -225,6 +312,7 @@ pub async fn rerate(
         let (due, scheduled) = crate::clocks::service::relevel_decision_clock(tx, policy, contact_id, level).await?;
         let rating = RatingChange { urgency, queue: &queue, classification: None, decision_due_at: due };
         let version = crate::contact::repo::set_rating(tx, contact_id, &rating, true).await?;
+        set_agency_view_after_rerate(tx, policy, contact_id, (level, &queue, due)).await?;
         repo::insert_rating(
             tx,
             &NewRating {

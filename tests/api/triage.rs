@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{cases, contact_about, example_contact, unknown_id},
+    fixtures::{amber_contact, cases, contact_about, example_contact, unknown_id},
     helpers::{Overrides, spawn_app, spawn_app_with},
 };
 
@@ -51,12 +51,13 @@ async fn the_third_contact_about_a_child_is_raised_and_only_staff_see_why() {
     by_name["children"][0]["nhs_number"] = Value::Null;
     police.create_contact(&by_name).await.created();
     let third = school.create_contact(&neglect("N-3", "943 476 5919", "Chidi")).await.created();
-    assert_eq!(third["urgency"], "amber");
-
-    // The school's view does not reveal that other agencies made contacts.
+    // The school's view does not reveal that other agencies made contacts: not the reason, and
+    // not the raised urgency either (its own information is one earlier contact: green).
+    assert_eq!(third["urgency"], "green");
     let rules_seen = rules(&third);
     assert!(!rules_seen.contains(&"repeat_contacts"), "agency sees: {rules_seen:?}");
     let full = app.practitioner().get_contact(third["id"].as_str().unwrap()).await.ok();
+    assert_eq!(full["urgency"], "amber", "the hub works to the raised rating");
     let staff_rules = rules(&full);
     assert!(staff_rules.contains(&"repeat_contacts"), "staff see: {staff_rules:?}");
     assert_eq!(full["children"][0]["matched_contact_ids"].as_array().unwrap().len(), 2);
@@ -160,9 +161,10 @@ async fn a_manager_re_rates_with_a_reason_and_the_original_stays_on_record() {
     assert_eq!(kinds, [("classification", "green"), ("rerate", "red"), ("rerate", "amber")]);
     assert_eq!(full["ratings"][1]["reason"], "Police intelligence of weapons in the home.");
     assert_eq!(full["ratings"][1]["actor_kind"], "staff");
-    // The agency sees the current urgency but never the manager's reason.
+    // The agency keeps the rating its own information warrants (the hub's is higher, so its
+    // deadline is earlier), and never sees the manager's reason.
     let agency: Value = police.get_contact(id).await.json();
-    assert_eq!(agency["urgency"], "amber");
+    assert_eq!(agency["urgency"], "green");
     assert!(!agency.to_string().contains("Weapons"));
     // Audited, with codes only.
     let details: Vec<String> =
@@ -215,4 +217,53 @@ async fn a_re_rating_from_a_stale_read_is_refused_with_412() {
     assert_eq!(full["ratings"].as_array().unwrap().len(), 2);
     // The agency view carries no ETag (agencies do not update contacts).
     assert!(police.get_contact(id).await.header("etag").is_none());
+}
+
+#[tokio::test]
+async fn an_agencys_view_is_the_same_whether_or_not_other_agencies_reported_the_child() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let neglect = |reference: &str, given: &str, nhs: &str| {
+        let child =
+            json!({"given_name": given, "family_name": "Adeyemi", "date_of_birth": "2018-06-11", "nhs_number": nhs});
+        contact_about(today, reference, child, "neglect", "Child arrived at school hungry again.")
+    };
+    let (school, police, manager) = (app.school(), app.police(), app.manager());
+    // The school has reported Tolu twice; the police know nothing of that.
+    school.create_contact(&neglect("S-1", "Tolu", "9434765870")).await.created();
+    school.create_contact(&neglect("S-2", "Tolu", "9434765870")).await.created();
+    let known = police.create_contact(&neglect("P-1", "Tolu", "9434765870")).await.created();
+    let unknown = police.create_contact(&neglect("P-2", "Kemi", "9434765889")).await.created();
+    let agency_fields = |c: &Value| {
+        let mut c = c.clone();
+        for volatile in ["id", "agency_reference", "version"] {
+            c.as_object_mut().unwrap().remove(volatile);
+        }
+        c
+    };
+    assert_eq!(agency_fields(&known), agency_fields(&unknown), "the police cannot tell the two apart");
+    let known_id = known["id"].as_str().unwrap();
+    let read = police.get_contact(known_id).await.ok();
+    assert_eq!(agency_fields(&read), agency_fields(&police.get_contact(unknown["id"].as_str().unwrap()).await.ok()));
+    // The hub works to the raised rating and an earlier deadline than the police are shown.
+    let staff = manager.get_contact(known_id).await.ok();
+    assert_eq!((staff["urgency"].as_str(), known["urgency"].as_str()), (Some("amber"), Some("green")));
+    assert!(staff["decision_due_at"].as_str().unwrap() < known["decision_due_at"].as_str().unwrap());
+
+    // Raised further by the hub: the police still see their own information's rating.
+    manager.rerate(known_id, json!({"urgency": "red", "reason": "Seen together"}), None).await.ok();
+    assert_eq!(agency_fields(&police.get_contact(known_id).await.ok()), agency_fields(&known));
+
+    // Rated lower than the agency's own information warrants: the agency sees the hub's rating
+    // (never a deadline the hub will not meet), and its own again if the hub raises it back.
+    let amber = police.create_contact(amber_contact(today, "P-3")).await.created();
+    let amber_id = amber["id"].as_str().unwrap();
+    assert_eq!(amber["urgency"], "amber");
+    manager.rerate(amber_id, json!({"urgency": "green", "reason": "Reviewed"}), None).await.ok();
+    let lowered = police.get_contact(amber_id).await.ok();
+    assert_eq!(lowered["urgency"], "green");
+    assert_eq!(lowered["decision_due_at"], manager.get_contact(amber_id).await.ok()["decision_due_at"]);
+    assert!(!lowered.to_string().contains("Reviewed"));
+    manager.rerate(amber_id, json!({"urgency": "red", "reason": "New information"}), None).await.ok();
+    assert_eq!(agency_fields(&police.get_contact(amber_id).await.ok()), agency_fields(&amber));
 }
