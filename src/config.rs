@@ -34,6 +34,24 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// Outgoing webhooks.
     pub webhooks: WebhookSettings,
+    /// Request rate limits.
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Request rate limits (see [`crate::ratelimit`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Enforce limits at all.
+    pub enabled: bool,
+    /// The window the quotas are counted over.
+    pub window_seconds: u32,
+    /// Requests per window for each API key (all at once, or spread out).
+    pub per_key: u32,
+    /// Requests per window for each address sending no key.
+    pub per_address: u32,
+    /// How long a check waits for Redis before this process counts on its own.
+    pub redis_timeout_ms: u64,
 }
 
 /// Where webhooks may be sent (see [`crate::egress`]).
@@ -230,6 +248,13 @@ impl Settings {
         }
         if let Err(bad) = crate::egress::AllowList::parse(&self.webhooks.allow_hosts) {
             return Err(ConfigError::new("webhooks.allow_hosts", bad.to_string()));
+        }
+        let rl = &self.rate_limit;
+        if rl.window_seconds == 0 || rl.per_key == 0 || rl.per_address == 0 || rl.redis_timeout_ms == 0 {
+            return Err(ConfigError::new(
+                "rate_limit",
+                "window_seconds, per_key, per_address and redis_timeout_ms must each be at least 1",
+            ));
         }
         let base = &self.http.public_base_url;
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {

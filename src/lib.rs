@@ -8,6 +8,7 @@
 //! - [`clock`]: the injectable source of time.
 //! - [`id`]: typed identifiers.
 //! - [`egress`]: where webhooks may go (public HTTPS, or `webhooks.allow_hosts`): no SSRF.
+//! - [`ratelimit`]: requests per key and per address, shared through Redis, per-process fallback.
 //! - [`db`], [`redis_store`]: connection pools and store-level error classification.
 //! - [`api`]: the only module that knows about HTTP (poem / poem-openapi).
 //! - [`auth`]: agencies, staff, API keys, principals and roles.
@@ -39,6 +40,7 @@ pub mod id;
 pub mod intake;
 pub mod outbox;
 pub mod policy;
+pub mod ratelimit;
 pub mod redis_store;
 pub mod state;
 pub mod telemetry;

@@ -15,6 +15,7 @@ use crate::{
     config::{PolicySettings, Settings},
     db, egress,
     policy::{DEFAULT_POLICY, Policy},
+    ratelimit,
     redis_store::RedisStore,
 };
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The hub's policy, loaded and checked at start-up; its version is on every decision.
     pub policy: Arc<Policy>,
+    /// Request rate limits.
+    pub rate_limiter: ratelimit::RateLimiter,
     /// Where webhooks may go (`webhooks.allow_hosts` beyond public HTTPS).
     pub egress: Arc<egress::AllowList>,
     /// The HTTP client for webhook deliveries: a 10 s timeout per attempt, no redirects, no
@@ -60,7 +63,8 @@ impl AppState {
         let redis = RedisStore::new(&settings.redis)?;
         let egress = Arc::new(egress::AllowList::parse(&settings.webhooks.allow_hosts)?);
         let http = egress::client(Arc::clone(&egress), Duration::from_secs(10))?;
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, egress, http }))
+        let rate_limiter = ratelimit::RateLimiter::new(settings.rate_limit.clone());
+        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, rate_limiter, egress, http }))
     }
 
     /// Seconds a client should wait before retrying after a 503 (`http.retry_after_seconds`).

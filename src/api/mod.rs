@@ -16,6 +16,7 @@ pub mod intake;
 pub mod path;
 pub mod payload;
 pub mod problem;
+mod ratelimit;
 pub mod security;
 mod trace;
 pub mod triage;
@@ -93,6 +94,7 @@ pub fn openapi_json(state: &Arc<AppState>) -> String {
 /// Every route, with tracing and problem responses.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let retry_after = state.retry_after();
+    let limits = ratelimit::RateLimit(state.clone());
     let service = openapi_service(&state);
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
@@ -108,6 +110,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
             problem::ApiError::internal().to_response()
         }))
         .catch_all_error(|err| async move { problem::convert_error(err) })
+        .with(limits)
         .with(RetryAfter(retry_after))
         .with(trace::RequestTrace)
 }

@@ -139,6 +139,18 @@ impl ApiError {
         )
     }
 
+    /// Over the caller's rate limit.
+    pub fn too_many_requests(retry_after_seconds: u32) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many requests",
+            format!(
+                "This key has used its request quota; retry in {retry_after_seconds} seconds (see the RateLimit headers)."
+            ),
+        )
+    }
+
     /// A body within its byte limit but with more JSON values than any real request has.
     pub fn body_too_complex(values: usize) -> Self {
         Self::new(

@@ -274,7 +274,10 @@ pub(crate) async fn set_agency_view(
 }
 
 /// The view the agency's own information warrants, as fixed at intake.
-pub(crate) async fn own_view(conn: &mut PgConnection, contact_id: ContactId) -> Result<Option<AgencyView>, sqlx::Error> {
+pub(crate) async fn own_view(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+) -> Result<Option<AgencyView>, sqlx::Error> {
     let view: Option<Option<sqlx::types::Json<AgencyView>>> =
         sqlx::query_scalar("select own_view from contacts where id = $1").bind(contact_id).fetch_optional(conn).await?;
     Ok(view.flatten().map(|v| v.0))

@@ -86,6 +86,7 @@ const LAYERS: &[&str] = &[
     "worktime",
     "db",
     "redis_store",
+    "ratelimit",
     "clock",
     "policy",
     "state",

@@ -86,6 +86,8 @@ pub struct Overrides {
     pub clock_step: Option<TimeDelta>,
     /// `webhooks.allow_hosts` (default: `127.0.0.1`, where tests' receivers listen).
     pub allow_hosts: Option<Vec<String>>,
+    /// `rate_limit.per_key` and `rate_limit.per_address` (default: the shipped defaults).
+    pub rate_limit: Option<u32>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -116,6 +118,10 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
             )),
     )
     .unwrap();
+    let mut settings = settings;
+    if let Some(limit) = overrides.rate_limit {
+        (settings.rate_limit.per_key, settings.rate_limit.per_address) = (limit, limit);
+    }
     let migrate_pool = db::connect(&settings.database).await.unwrap();
     db::MIGRATOR.run(&migrate_pool).await.unwrap();
     migrate_pool.close().await;
@@ -399,6 +405,13 @@ impl TestApp {
 // The spec.
 impl TestApp {
     /// The OpenAPI document the code generates.
+    /// Whether another replica (its own limiter, the same Redis) would let `key` send a request now.
+    pub async fn another_replica_allows(&self, key: &str) -> bool {
+        let limiter = mash_triage::ratelimit::RateLimiter::new(self.state.settings.rate_limit.clone());
+        let caller = mash_triage::ratelimit::Caller::key(key);
+        limiter.check(&self.state.redis, &caller, self.now().timestamp_millis()).await.allowed
+    }
+
     pub fn generated_openapi(&self) -> String {
         mash_triage::api::openapi_json(&self.state)
     }

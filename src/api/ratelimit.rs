@@ -1,0 +1,78 @@
+//! Applies [`crate::ratelimit`] to every `/v1` request before anything else is done for it:
+//! 429 with `Retry-After` when over the limit, and the IETF `RateLimit-Policy` / `RateLimit`
+//! headers (draft-ietf-httpapi-ratelimit-headers) on every answer, so a partner can pace itself.
+//! Health probes, the spec and the docs are not limited.
+
+use std::sync::Arc;
+
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, http::HeaderValue};
+
+use super::problem::ApiError;
+use crate::{
+    ratelimit::{Caller, Verdict},
+    state::AppState,
+};
+
+/// The middleware.
+pub struct RateLimit(pub Arc<AppState>);
+
+impl<E: Endpoint> Middleware<E> for RateLimit {
+    type Output = RateLimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RateLimitEndpoint { inner, state: self.0.clone() }
+    }
+}
+
+pub struct RateLimitEndpoint<E> {
+    inner: E,
+    state: Arc<AppState>,
+}
+
+/// Who is asking: the bearer token (hashed) if one is sent, else the peer address.
+fn caller(req: &Request) -> Caller {
+    let token = req
+        .header(poem::http::header::AUTHORIZATION)
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(token) = token {
+        Caller::key(token)
+    } else {
+        Caller::Address(req.remote_addr().as_socket_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()))
+    }
+}
+
+fn set_headers(resp: &mut Response, v: &Verdict) {
+    let name = if v.quota.quota == 0 { "none" } else { "default" };
+    let policy = format!("\"{name}\";q={};w={}", v.quota.quota, v.quota.window_seconds);
+    let state = format!("\"{name}\";r={};t={}", v.remaining, v.reset_seconds);
+    for (header, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(header, value);
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let state = &self.state;
+        if !(req.uri().path().starts_with("/v1/") && state.rate_limiter.enabled()) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
+        let verdict = state.rate_limiter.check(&state.redis, &caller(&req), state.clock.now().timestamp_millis()).await;
+        if !verdict.allowed {
+            let mut resp = ApiError::too_many_requests(verdict.retry_after_seconds).to_response();
+            set_headers(&mut resp, &verdict);
+            if let Ok(value) = HeaderValue::from_str(&verdict.retry_after_seconds.to_string()) {
+                resp.headers_mut().insert(poem::http::header::RETRY_AFTER, value);
+            }
+            return Ok(resp);
+        }
+        let mut resp = self.inner.call(req).await.map_or_else(poem::Error::into_response, IntoResponse::into_response);
+        set_headers(&mut resp, &verdict);
+        Ok(resp)
+    }
+}
