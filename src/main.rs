@@ -33,8 +33,8 @@ enum Command {
     Serve,
     /// Run the background work only: the escalation ladder, its re-seed, claim expiry and webhook delivery.
     Worker,
-    /// Apply pending database migrations as the owner (database.migrate_url), then grant the
-    /// runtime role (the user of database.url) what serving needs.
+    /// Apply pending database migrations as the owner role, then grant the runtime role what
+    /// serving needs (see the README, "Database roles").
     Migrate,
     /// Print the OpenAPI spec (JSON).
     Openapi,

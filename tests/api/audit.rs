@@ -59,7 +59,10 @@ async fn the_database_refuses_to_change_or_remove_audit_rows() {
 
 /// The SQLSTATE of a refused statement.
 fn refusal(err: &sqlx::Error) -> String {
-    err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned()).unwrap_or_default()
+    err.as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default()
 }
 
 #[tokio::test]

@@ -62,8 +62,8 @@ pub fn database_url_as(role: &str, database: &str) -> String {
 }
 
 /// Creates `role` (LOGIN, nothing else) unless it exists. Roles are cluster-wide and tests run in
-/// parallel, and CREATE ROLE has no IF NOT EXISTS: the loser of a race gets duplicate_object, or
-/// unique_violation when the winner had not yet committed, and either means the role is there.
+/// parallel, and CREATE ROLE has no IF NOT EXISTS: the loser of a race gets `duplicate_object`, or
+/// `unique_violation` when the winner had not yet committed, and either means the role is there.
 async fn ensure_role(admin: &mut PgConnection, role: &str) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "do $$ begin create role {role} login; exception when duplicate_object or unique_violation then null; end $$"
