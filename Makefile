@@ -9,8 +9,9 @@ SHELL := bash
 
 DEV_DB := mash_triage_dev
 BIN = $${CARGO_TARGET_DIR:-target}/debug/mash-triage
-# Recipe prelude: service URLs, plus DATABASE_URL = the admin server with the dev database.
-LOAD_ENV = source .local/services.env; export DATABASE_URL="$${MASH_PG_ADMIN_URL%/*}/$(DEV_DB)"
+# Recipe prelude: service URLs, plus the dev database's two roles: DATABASE_URL (the runtime role,
+# which serves and owns nothing) and MASH_DATABASE__MIGRATE_URL (the owner, which migrates).
+LOAD_ENV = source .local/services.env; eval "$$(scripts/services.sh database $(DEV_DB))"
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -18,14 +19,10 @@ help: ## list targets
 services: ## reuse or start PostgreSQL + Redis; writes .local/services.env
 	@scripts/services.sh ensure
 
-db: services ## create database mash_triage_dev if missing (DATABASE_URL points at it)
-	@$(LOAD_ENV)
-	if [[ -z $$(psql "$$MASH_PG_ADMIN_URL" -XAtc "select 1 from pg_database where datname = '$(DEV_DB)'") ]]; then
-	  psql "$$MASH_PG_ADMIN_URL" -Xqc 'create database $(DEV_DB)'
-	  echo "created database $(DEV_DB)"
-	fi
+db: services ## roles mash_triage_owner + mash_triage_app, and database mash_triage_dev owned by the first
+	@scripts/services.sh database $(DEV_DB) >/dev/null
 
-run: db ## build, migrate, create demo agencies/keys, serve on 127.0.0.1:8080
+run: db ## build, migrate (as owner), create demo agencies/keys, serve (as runtime role) on 127.0.0.1:8080
 	@$(LOAD_ENV)
 	export REDIS_URL="$$MASH_REDIS_URL" MASH_REDIS__KEY_PREFIX=mash:dev: MASH_LISTEN=127.0.0.1:8080
 	cargo build

@@ -9,9 +9,10 @@ source .local/services.env
 DURATION=${DURATION:-30} CONNECTIONS=${CONNECTIONS:-16} THREADS=${THREADS:-2} PORT=${PORT:-18080}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
-export DATABASE_URL="${MASH_PG_ADMIN_URL%/*}/mash_triage_load" REDIS_URL="$MASH_REDIS_URL"
+# The two roles as in production: migrate as the owner, serve as the runtime role.
+eval "$(scripts/services.sh database mash_triage_load --fresh)"
+export REDIS_URL="$MASH_REDIS_URL"
 export MASH_REDIS__KEY_PREFIX=mash:load: MASH_LISTEN="127.0.0.1:$PORT" MASH_TELEMETRY__LOG_FILTER=warn
-psql "$MASH_PG_ADMIN_URL" -Xqc 'drop database if exists mash_triage_load' -c 'create database mash_triage_load'
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-target}/release/mash-triage
 "$BIN" migrate >/dev/null

@@ -94,6 +94,13 @@ def check_pod(kind, pod):
             check(bool(ref.get("name") and ref.get("key")) and "value" not in env.get(var, {}),
                   f"{kind}/{c['name']}: {var} from a secretKeyRef")
         check(env.get("MASH_TELEMETRY__LOG_FORMAT", {}).get("value") == "json", f"{kind}/{c['name']}: JSON logs")
+        # The owner's URL reaches the migration Job only; serving pods run as the runtime role.
+        owner_ref = env.get("MASH_DATABASE__MIGRATE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        if "Job/" in kind:
+            check(bool(owner_ref.get("name") and owner_ref.get("key")) and "value" not in env.get("MASH_DATABASE__MIGRATE_URL", {}),
+                  f"{kind}/{c['name']}: MASH_DATABASE__MIGRATE_URL (the owner) from a secretKeyRef")
+        else:
+            check("MASH_DATABASE__MIGRATE_URL" not in env, f"{kind}/{c['name']}: no owner URL in a serving pod")
         check(env.get("MASH_REDIS__KEY_PREFIX", {}).get("value", "").endswith(":"),
               f"{kind}/{c['name']}: MASH_REDIS__KEY_PREFIX ends with ':'")
 

@@ -5,6 +5,15 @@
 #                                writes .local/services.env (MASH_PG_ADMIN_URL, MASH_REDIS_URL)
 #   scripts/services.sh stop     stop the throwaway servers this script started (by data dir / pidfile)
 #   scripts/services.sh env      print .local/services.env
+#   scripts/services.sh database NAME [--fresh]
+#                                the two database roles (see below) and database NAME owned by the
+#                                owner, created if missing (--fresh: dropped first); prints
+#                                `export DATABASE_URL=... MASH_DATABASE__MIGRATE_URL=...` for eval
+#
+# Database roles (cluster-wide, created if missing, LOGIN and nothing else; the server trusts local
+# users, so they have no passwords):
+#   MASH_PG_OWNER_ROLE   (mash_triage_owner)  owns the database and its tables; `migrate` runs as it
+#   MASH_PG_RUNTIME_ROLE (mash_triage_app)    serves; owns nothing; `migrate` grants it what it needs
 #
 # Probed first (never stopped or reconfigured by this script):
 #   PostgreSQL MASH_PG_HOST:MASH_PG_PORT (127.0.0.1:5432), user postgres, no password, superuser
@@ -32,6 +41,8 @@ if [[ $(id -u) == 0 ]]; then
   pg_dir=/tmp/mash-svc-$pg_local_port
 fi
 redis_dir=$local_dir/svc/redis-$redis_local_port
+owner_role=${MASH_PG_OWNER_ROLE:-mash_triage_owner}
+runtime_role=${MASH_PG_RUNTIME_ROLE:-mash_triage_app}
 redis_pidfile=$redis_dir/redis.pid
 
 log() { printf 'services: %s\n' "$*" >&2; }
@@ -180,6 +191,39 @@ ensure() {
   log "PostgreSQL $pg, Redis $redis (in ${env_file#"$root"/})"
 }
 
+database() {
+  local name=${1:-} fresh=${2:-} role
+  for role in "$name" "$owner_role" "$runtime_role"; do
+    [[ $role =~ ^[a-z_][a-z0-9_]*$ ]] || die "'$role' is not a plain lower-case SQL name"
+  done
+  [[ -f $env_file ]] || die "no $env_file yet: run '$0 ensure'"
+  # shellcheck source=/dev/null
+  source "$env_file"
+  local admin=$MASH_PG_ADMIN_URL hostport=${MASH_PG_ADMIN_URL#*@}
+  hostport=${hostport%%/*}
+  # CREATE ROLE has no IF NOT EXISTS; a concurrent creator makes duplicate_object or unique_violation.
+  for role in "$owner_role" "$runtime_role"; do
+    psql "$admin" -Xq -v ON_ERROR_STOP=1 -c "do \$\$ begin create role $role login;
+      exception when duplicate_object or unique_violation then null; end \$\$" >/dev/null
+  done
+  local owner
+  owner=$(psql "$admin" -XAt -v ON_ERROR_STOP=1 -c "select pg_get_userbyid(datdba) from pg_database where datname = '$name'")
+  if [[ -n $owner && ($fresh == --fresh || $owner != "$owner_role") ]]; then
+    # A database made before the two roles has tables the owner role does not own, so it could not
+    # migrate them: start it again (make run's database holds demo data only).
+    [[ $fresh == --fresh ]] || log "database $name is owned by $owner, not $owner_role: dropping and re-creating it"
+    psql "$admin" -Xq -v ON_ERROR_STOP=1 -c "drop database $name" >/dev/null
+    owner=
+  fi
+  if [[ -z $owner ]]; then
+    psql "$admin" -Xq -v ON_ERROR_STOP=1 -c "create database $name owner $owner_role" >/dev/null
+    log "created database $name (owner $owner_role, served as $runtime_role)"
+  fi
+  printf 'export DATABASE_URL=%q\nexport MASH_DATABASE__MIGRATE_URL=%q\n' \
+    "postgres://$runtime_role@$hostport/$name" "postgres://$owner_role@$hostport/$name"
+}
+
+
 stop() {
   pg_local_stop
   redis_local_stop
@@ -191,5 +235,6 @@ case ${1:-} in
   ensure) ensure ;;
   stop) stop ;;
   env) [[ -f $env_file ]] || die "no $env_file yet: run '$0 ensure'"; cat "$env_file" ;;
-  *) echo "usage: $0 ensure|stop|env" >&2; exit 2 ;;
+  database) shift; database "$@" ;;
+  *) echo "usage: $0 ensure|stop|env|database NAME [--fresh]" >&2; exit 2 ;;
 esac

@@ -98,12 +98,25 @@ pub struct PolicySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
-    /// Connection URL; may contain a password, so it is never printed.
+    /// Connection URL of the runtime role, which serves and owns nothing; may contain a password,
+    /// so it is never printed.
     pub url: SecretString,
+    /// Connection URL of the owner role, used only by `migrate`; empty means `url` (one role does
+    /// both, and the service could then rewrite its own audit trail). `migrate` grants the user of
+    /// `url` its privileges when the two users differ.
+    #[serde(default)]
+    pub migrate_url: Option<SecretString>,
     /// Pool size.
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before the store counts as unavailable.
     pub acquire_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    /// `migrate_url`, unless it is unset or empty.
+    pub fn migrate_url(&self) -> Option<&str> {
+        self.migrate_url.as_ref().map(ExposeSecret::expose_secret).filter(|url| !url.is_empty())
+    }
 }
 
 /// Redis settings.
@@ -214,6 +227,11 @@ impl Settings {
         if !(db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return Err(ConfigError::new("database.url", "must be a postgres:// URL"));
         }
+        if let Some(url) = self.database.migrate_url()
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new("database.migrate_url", "must be empty or a postgres:// URL"));
+        }
         if self.database.max_connections == 0 {
             return Err(ConfigError::new("database.max_connections", "must be at least 1"));
         }
@@ -300,6 +318,16 @@ mod tests {
         let err = with("database.url", "mysql://user:hunter2@db/x").unwrap_err();
         assert_eq!(err.setting, "database.url");
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_migrate_url_is_named_without_echoing_it_and_empty_means_unset() {
+        let err = with("database.migrate_url", "mysql://owner:hunter2@db/x").unwrap_err();
+        assert_eq!(err.setting, "database.migrate_url");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert_eq!(with("database.migrate_url", "").unwrap().database.migrate_url(), None);
+        let set = with("database.migrate_url", "postgres://owner@db/x").unwrap();
+        assert_eq!(set.database.migrate_url(), Some("postgres://owner@db/x"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mash_triage::{
     app::{self, ProcessRole},
+    audit::{self, Verdict},
     auth::{AgencyKind, Role, service},
     clock::SystemClock,
     config::Settings,
@@ -32,7 +33,8 @@ enum Command {
     Serve,
     /// Run the background work only: the escalation ladder, its re-seed, claim expiry and webhook delivery.
     Worker,
-    /// Apply pending database migrations.
+    /// Apply pending database migrations as the owner role, then grant the runtime role what
+    /// serving needs (see the README, "Database roles").
     Migrate,
     /// Print the OpenAPI spec (JSON).
     Openapi,
@@ -48,6 +50,11 @@ enum Command {
     },
     /// Create the demo agencies and one staff key per role, printing fresh keys.
     Demo,
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Check a policy file, or explain a decision under it (no database needed).
     Policy {
         #[command(subcommand)]
@@ -78,6 +85,13 @@ enum PolicyCommand {
         #[arg(long, default_value_t = 0)]
         prior_contacts: u32,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute every hash chain of the audit trail. Exit 0 when sound (prints the count), 2 at
+    /// the first broken link (prints its chain, seq and event id), 1 when it cannot check.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,7 +192,7 @@ async fn main() -> ExitCode {
         return policy_command(command);
     }
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("mash-triage: {err:#}");
             ExitCode::FAILURE
@@ -186,7 +200,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Exit code of `audit verify` when a link is broken, apart from 1 (could not check).
+const BROKEN_CHAIN: u8 = 2;
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load()?;
     // A state over a connected pool, for the commands that need the database now.
     let connect = async |settings: Settings| {
@@ -195,26 +212,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::Ok(state)
     };
     match cli.command {
-        Command::Serve => app::run(ProcessRole::Serve, settings).await,
-        Command::Worker => app::run(ProcessRole::Worker, settings).await,
+        Command::Serve => app::run(ProcessRole::Serve, settings).await?,
+        Command::Worker => app::run(ProcessRole::Worker, settings).await?,
         Command::Policy { .. } => unreachable!("handled before settings are loaded"),
         Command::Openapi => {
             // The spec needs no stores: a state over lazy pools is enough.
             print!("{}", mash_triage::api::openapi_json(&AppState::new(settings, Arc::new(SystemClock))?));
-            Ok(())
         }
         Command::Migrate => {
             // Migrating needs no policy, so a state is not built for it.
-            let pool =
-                db::connect(&settings.database).await.context("cannot connect to the database (database.url)")?;
-            db::MIGRATOR.run(&pool).await.context("migration failed")?;
-            println!("migrations applied");
-            Ok(())
+            let (setting, runtime) = match db::runtime_role(&settings.database).context("database.migrate_url")? {
+                Some(runtime) => ("database.migrate_url", Some(runtime)),
+                None => ("database.url", None),
+            };
+            let pool = db::connect_owner(&settings.database)
+                .await
+                .with_context(|| format!("cannot connect to the database ({setting})"))?;
+            db::migrate(&pool, runtime.as_deref()).await.context("migration failed")?;
+            match runtime {
+                Some(runtime) => println!("migrations applied; runtime role {runtime} granted"),
+                None => println!("migrations applied (one role: database.migrate_url is unset or names the same user)"),
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            match audit::verify(&*connect(settings).await?).await.context("cannot read the audit trail")? {
+                Verdict::Sound { events, chains } => {
+                    println!("audit trail sound: {events} events in {chains} chains");
+                }
+                Verdict::Broken { checked, first } => {
+                    println!("audit trail BROKEN at {first} ({checked} events checked before it)");
+                    return Ok(ExitCode::from(BROKEN_CHAIN));
+                }
+            }
         }
         Command::Agency { command: AgencyCommand::Create { name, kind } } => {
             let id = service::create_agency(&*connect(settings).await?, &name, kind).await?;
             println!("{id}");
-            Ok(())
         }
         Command::Key { command: KeyCommand::Create { agency, staff, role } } => {
             let state = connect(settings).await?;
@@ -227,15 +260,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => anyhow::bail!("give --agency, or --staff with --role"),
             };
             println!("{}", key.secret);
-            Ok(())
         }
         Command::Demo => {
             for key in demo::seed(&*connect(settings).await?).await? {
                 println!("{}  {}", key.label, key.secret);
             }
-            Ok(())
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
@@ -257,5 +289,11 @@ mod tests {
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "Sam Patel"]).is_err());
         assert!(Cli::try_parse_from(["mash-triage", "key", "create"]).is_err());
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "S", "--role", "boss"]).is_err());
+    }
+
+    #[test]
+    fn audit_verify_is_a_subcommand() {
+        assert!(Cli::try_parse_from(["mash-triage", "audit", "verify"]).is_ok());
+        assert!(Cli::try_parse_from(["mash-triage", "audit"]).is_err());
     }
 }

@@ -4,15 +4,21 @@
 //! - Every write, and every read of a contact by anyone, is recorded by [`record`] on the same
 //!   connection (the same transaction) as the change or read it describes: if the change rolls
 //!   back, so does its record, and a change cannot commit without one.
-//! - The database refuses UPDATE, DELETE and TRUNCATE on `audit_events` (a trigger).
+//! - The database refuses UPDATE, DELETE and TRUNCATE on `audit_events` (a trigger), and the
+//!   runtime role holds no privilege to do them or to lift the trigger (migration
+//!   `20261130000011_grant_runtime_privileges.sql`).
+//! - Every row is a link in a hash chain, set by the database as it is inserted; [`verify`]
+//!   re-checks every chain and names the first broken link ([`chain`]).
 //! - `detail` carries ids and codes only, never personal data.
 
+pub mod chain;
 pub mod model;
 mod repo;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+pub use chain::{BrokenLink, LinkProblem, Verdict};
 pub use model::{Actor, ActorKind, AuditAction, AuditEvent, AuditFilter};
 
 use crate::{db::StoreError, id::ContactId, state::AppState};
@@ -60,4 +66,36 @@ pub async fn list(state: &AppState, actor: &Actor, filter: &AuditFilter) -> Resu
 /// The writes recorded against one contact, oldest first: the history staff see.
 pub async fn contact_history(conn: &mut PgConnection, contact_id: ContactId) -> Result<Vec<AuditEvent>, StoreError> {
     repo::contact_writes(conn, contact_id).await.map_err(StoreError::from)
+}
+
+/// Rows read per query while verifying: bounded memory on a trail of any length.
+const VERIFY_PAGE: i64 = 5000;
+
+/// Re-checks every hash chain of the audit trail in one read-only snapshot; the first broken link
+/// if there is one. Reads ids, positions and hashes, never shows the rows' content.
+pub async fn verify(state: &AppState) -> Result<Verdict, StoreError> {
+    let mut tx = state.db.begin().await?;
+    repo::begin_snapshot(&mut tx).await?;
+    let mut walk = chain::ChainWalk::default();
+    let mut after = None;
+    loop {
+        let links = repo::chain_links(&mut tx, after, VERIFY_PAGE).await?;
+        for link in &links {
+            if let Err(first) = walk.check(link) {
+                return Ok(Verdict::Broken { checked: walk.events, first });
+            }
+        }
+        match links.last() {
+            Some(last) if links.len() == usize::try_from(VERIFY_PAGE).unwrap_or(usize::MAX) => {
+                after = Some((last.chain_day, last.chain_lane, last.chain_seq));
+            }
+            _ => break,
+        }
+    }
+    if let Some(event_id) = repo::first_unchained(&mut tx).await? {
+        let first = BrokenLink { chain: "none".into(), seq: None, event_id, problem: LinkProblem::Unchained };
+        return Ok(Verdict::Broken { checked: walk.events, first });
+    }
+    tx.rollback().await?;
+    Ok(Verdict::Sound { events: walk.events, chains: walk.chains })
 }

@@ -1,9 +1,13 @@
-//! SQL for the audit trail. Inserts only: the table refuses anything else.
+//! SQL for the audit trail. Inserts only: the table refuses anything else. The chain columns are
+//! set by the database's trigger, never here; the verifier reads them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
-use super::model::{Actor, AuditAction, AuditEvent, AuditFilter};
+use super::{
+    chain::ChainLink,
+    model::{Actor, AuditAction, AuditEvent, AuditFilter},
+};
 use crate::id::ContactId;
 
 pub(crate) async fn insert_event(
@@ -80,5 +84,55 @@ pub(crate) async fn contact_writes(
     .bind(contact_id)
     .bind(AuditAction::reads())
     .fetch_all(conn)
+    .await
+}
+
+/// Makes the calling transaction one read-only snapshot, so a verification sees every row it
+/// counts and no row appears between its pages. Must be the transaction's first statement.
+pub(crate) async fn begin_snapshot(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("set transaction isolation level repeatable read, read only").execute(conn).await?;
+    Ok(())
+}
+
+/// Up to `limit` chained rows after position `after`, in chain order, each with its canonical
+/// text. The expression is a copy of `audit_event_canonical` in migration
+/// `20261130000010_chain_audit_events.sql`, kept here so that replacing the database's function
+/// cannot change what is verified.
+pub(crate) async fn chain_links(
+    conn: &mut PgConnection,
+    after: Option<(NaiveDate, i16, i64)>,
+    limit: i64,
+) -> Result<Vec<ChainLink>, sqlx::Error> {
+    let (day, lane, seq) = after.map_or((None, None, None), |(d, l, s)| (Some(d), Some(l), Some(s)));
+    sqlx::query_as(
+        "select chain_day, chain_lane, chain_seq, id, prev_hash, hash,
+                jsonb_build_array(
+                    id, to_char(chain_day, 'YYYY-MM-DD'), chain_lane, chain_seq,
+                    (extract(epoch from occurred_at) * 1000000)::bigint,
+                    (extract(epoch from recorded_at) * 1000000)::bigint,
+                    actor_kind, actor_id, api_key_id, action, contact_id, detail)::text as canonical
+           from audit_events
+          where chain_day is not null and chain_lane is not null and chain_seq is not null
+            and ($1::date is null or (chain_day, chain_lane, chain_seq) > ($1, $2, $3))
+          order by chain_day, chain_lane, chain_seq
+          limit $4",
+    )
+    .bind(day)
+    .bind(lane)
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The smallest id of a row outside every chain (written with the chaining trigger disabled and
+/// the columns' NOT NULL removed), if any.
+pub(crate) async fn first_unchained(conn: &mut PgConnection) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from audit_events
+          where chain_day is null or chain_lane is null or chain_seq is null
+          order by id limit 1",
+    )
+    .fetch_optional(conn)
     .await
 }

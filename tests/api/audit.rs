@@ -49,11 +49,73 @@ async fn the_database_refuses_to_change_or_remove_audit_rows() {
     app.police().create_contact(example_contact(app.today(), "IMM-1")).await;
     let before = app.count("select count(*) from audit_events").await;
     assert!(before > 0);
+    // The trigger stops even the owner, as long as it is enabled.
     for sql in ["update audit_events set action = 'x'", "delete from audit_events", "truncate audit_events"] {
-        let err = sqlx::query(sql).execute(app.db()).await.expect_err(sql);
+        let err = sqlx::query(sql).execute(app.owner_db()).await.expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(app.count("select count(*) from audit_events").await, before);
+}
+
+/// The SQLSTATE of a refused statement.
+fn refusal(err: &sqlx::Error) -> String {
+    err.as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .map(std::borrow::Cow::into_owned)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_runtime_role_owns_nothing_and_cannot_lift_or_go_around_the_audit_trails_refusals() {
+    let app = spawn_app().await;
+    app.police().create_contact(example_contact(app.today(), "ROLE-1")).await;
+    let before = app.count("select count(*) from audit_events").await;
+
+    assert!(!app.value::<bool>("select rolsuper from pg_roles where rolname = $1", "mash_test_runtime").await);
+    let owned = app
+        .count("select count(*) from pg_class where relowner = (select oid from pg_roles where rolname = current_user)")
+        .await;
+    assert_eq!(owned, 0, "the runtime role owns no table, index or sequence");
+
+    // Each of these is refused for want of a privilege or ownership (42501), before any trigger
+    // could refuse it ("append-only", which would mean the role held the privilege).
+    for sql in [
+        "alter table audit_events disable trigger audit_events_no_update_delete",
+        "alter table audit_events disable trigger all",
+        "set session_replication_role = replica",
+        "update audit_events set action = 'x'",
+        "delete from audit_events",
+        "truncate audit_events",
+        "create trigger sneak before insert on audit_events for each row execute function audit_events_chain()",
+        "update breaches set deadline = now()",
+    ] {
+        let err = sqlx::raw_sql(sql).execute(app.db()).await.expect_err(sql);
+        assert_eq!(refusal(&err), "42501", "{sql}: {err}");
+        assert!(!err.to_string().contains("append-only"), "{sql}: refused by the trigger, not the privileges: {err}");
+    }
+    assert_eq!(app.count("select count(*) from audit_events").await, before);
+}
+
+#[tokio::test]
+async fn a_back_dated_audit_row_is_stamped_with_the_database_time_and_chained_after_the_others() {
+    let app = spawn_app().await;
+    app.police().create_contact(example_contact(app.today(), "BACK-1")).await;
+    // The runtime role may append, and tries to forge the time of writing and the chain position.
+    let (recorded_days_ago, seq, linked): (f64, i64, bool) = sqlx::query_as(
+        "insert into audit_events (occurred_at, recorded_at, actor_kind, action, chain_day, chain_lane, chain_seq,
+                                   prev_hash, hash)
+         values ('2020-01-01', '2020-01-01', 'system', 'forged', '2020-01-01', 0, 1, '\\x00', '\\x00')
+         returning (extract(epoch from now() - recorded_at) / 86400)::float8, chain_seq,
+                   prev_hash <> '\\x00' and octet_length(hash) = 32 and chain_day = (now() at time zone 'UTC')::date",
+    )
+    .fetch_one(app.db())
+    .await
+    .unwrap();
+    assert!(recorded_days_ago.abs() < 1.0, "recorded_at is the database's time, not the caller's");
+    assert!(linked, "the chain fields are the database's, not the caller's");
+    assert!(seq >= 1);
+    let chained: i64 = app.count("select count(distinct (chain_day, chain_lane, chain_seq)) from audit_events").await;
+    assert_eq!(chained, app.count("select count(*) from audit_events").await, "every row has its own position");
 }
 
 #[tokio::test]

@@ -1,17 +1,23 @@
-//! The `mash-triage` binary itself: configuration errors, signals, the spec and key commands.
+//! The `mash-triage` binary itself: configuration errors, signals, the spec, key commands and
+//! `audit verify`.
 
 use std::{
     process::{Command, Stdio},
     time::Duration,
 };
 
-use crate::helpers::{admin_url, redis_url, spawn_app, with_database};
+use sqlx::{Connection, PgConnection};
+
+use crate::{
+    fixtures::example_contact,
+    helpers::{TestApp, admin_url, redis_url, spawn_app, with_database},
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mash-triage");
 
 /// Starts `mash-triage serve` on a free port against `app`'s database (plus `env`) and waits
 /// until it answers `path` with 200. Returns the child and the port.
-async fn start_serve(app: &crate::helpers::TestApp, env: &[(&str, &str)], path: &str) -> (std::process::Child, u16) {
+async fn start_serve(app: &TestApp, env: &[(&str, &str)], path: &str) -> (std::process::Child, u16) {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -19,7 +25,7 @@ async fn start_serve(app: &crate::helpers::TestApp, env: &[(&str, &str)], path: 
     let mut command = Command::new(BIN);
     command
         .arg("serve")
-        .env("DATABASE_URL", with_database(&admin_url(), &app.db_name))
+        .env("DATABASE_URL", app.database_url())
         .env("REDIS_URL", redis_url())
         .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
         .env("MASH_REDIS__KEY_PREFIX", format!("mash-test:{}:", app.db_name))
@@ -67,7 +73,7 @@ fn openapi_prints_the_committed_spec() {
 #[tokio::test]
 async fn key_create_prints_a_working_key_once() {
     let app = spawn_app().await;
-    let db = with_database(&admin_url(), &app.db_name);
+    let db = app.database_url();
     let out =
         Command::new(BIN).args(["key", "create", "--agency", "Test Police"]).env("DATABASE_URL", &db).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -208,4 +214,96 @@ fn policy_explain_prints_the_decision_and_every_reason_without_a_database() {
     let stdout = String::from_utf8_lossy(&repeat.stdout);
     assert!(stdout.contains("repeat_contacts"), "{stdout}");
     std::fs::remove_file(path).unwrap();
+}
+
+/// `mash-triage audit verify` as the app's runtime role: the exit code and stdout.
+fn audit_verify(app: &TestApp) -> (i32, String) {
+    let out = Command::new(BIN).args(["audit", "verify"]).env("DATABASE_URL", app.database_url()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Submits `n` contacts at once, so their transactions interleave in the audit chains.
+async fn submit_concurrently(app: &TestApp, prefix: &str, n: usize) -> Vec<String> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let police = app.police();
+            let body = example_contact(app.today(), &format!("{prefix}-{i}"));
+            tokio::spawn(async move { police.submit(&body).await })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.unwrap());
+    }
+    ids
+}
+
+#[tokio::test]
+async fn audit_verify_counts_a_sound_trail_and_names_the_row_the_owner_altered_behind_the_services_back() {
+    let app = spawn_app().await;
+    let contact_ids = submit_concurrently(&app, "CHAIN", 24).await;
+    let rows = app.count("select count(*) from audit_events").await;
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("audit trail sound: {rows} events in ")), "{out}");
+
+    // The owner lifts the refusal, rewrites one row's urgency, and puts the refusal back.
+    let (id, chain, seq): (i64, String, i64) = sqlx::query_as(
+        "select id, to_char(chain_day, 'YYYY-MM-DD') || '/' || chain_lane, chain_seq from audit_events
+          where action = 'contact.submitted' order by chain_day, chain_lane, chain_seq limit 1",
+    )
+    .fetch_one(app.owner_db())
+    .await
+    .unwrap();
+    let mut tx = app.owner_db().begin().await.unwrap();
+    sqlx::raw_sql("alter table audit_events disable trigger audit_events_no_update_delete")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("update audit_events set detail = detail || '{\"urgency\": \"green\"}' where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::raw_sql("alter table audit_events enable trigger audit_events_no_update_delete")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(&format!("BROKEN at chain {chain}, seq {seq}, event {id}: its hash does not match its content")),
+        "{out}"
+    );
+    for contact_id in &contact_ids {
+        assert!(!out.contains(contact_id.as_str()), "the report names positions and event ids only: {out}");
+    }
+}
+
+#[tokio::test]
+async fn audit_verify_finds_a_row_that_a_superuser_removed_in_replica_mode() {
+    let app = spawn_app().await;
+    submit_concurrently(&app, "GONE", 16).await;
+    // A superuser skips every trigger in replica mode.
+    let mut superuser = PgConnection::connect(&with_database(&admin_url(), &app.db_name)).await.unwrap();
+    let (id, chain): (i64, String) = sqlx::query_as(
+        "select a.id, to_char(a.chain_day, 'YYYY-MM-DD') || '/' || a.chain_lane from audit_events a
+          where a.chain_seq = 2 and exists (select from audit_events b where (b.chain_day, b.chain_lane, b.chain_seq)
+                                                                           = (a.chain_day, a.chain_lane, 3))
+          order by a.chain_day, a.chain_lane limit 1",
+    )
+    .fetch_one(&mut superuser)
+    .await
+    .expect("a chain of three rows");
+    sqlx::raw_sql("set session_replication_role = replica").execute(&mut superuser).await.unwrap();
+    sqlx::query("delete from audit_events where id = $1").bind(id).execute(&mut superuser).await.unwrap();
+    superuser.close().await.unwrap();
+
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(&format!("chain {chain}, seq 3, event ")), "{out}");
+    assert!(out.contains("seq 2 onwards is missing before it"), "{out}");
 }

@@ -347,10 +347,11 @@ async fn only_one_replica_re_seeds_at_a_time() {
 #[tokio::test]
 async fn breaches_refuse_changes_in_their_own_name() {
     let app = spawn_app().await;
-    // TRUNCATE fires the statement trigger whether or not there are rows.
-    let err = sqlx::query("truncate breaches").execute(app.db()).await.expect_err("breaches are immutable");
+    // TRUNCATE fires the statement trigger whether or not there are rows. The runtime role may not
+    // truncate at all; the trigger stops even the owner.
+    let err = sqlx::query("truncate breaches").execute(app.owner_db()).await.expect_err("breaches are immutable");
     let message = err.as_database_error().map(|e| e.message().to_owned()).unwrap_or_default();
     assert_eq!(message, "breaches is append-only: TRUNCATE refused");
-    let err = sqlx::query("truncate audit_events").execute(app.db()).await.expect_err("so is the audit trail");
+    let err = sqlx::query("truncate audit_events").execute(app.owner_db()).await.expect_err("so is the audit trail");
     assert!(err.to_string().contains("audit_events is append-only"));
 }

@@ -48,6 +48,31 @@ pub fn with_database(url: &str, database: &str) -> String {
     format!("{base}/{database}")
 }
 
+/// The role that owns and migrates every test database (no superuser, as in production).
+pub const OWNER_ROLE: &str = "mash_test_owner";
+/// The role every test app serves as: it owns nothing and holds what `migrate` grants it.
+pub const RUNTIME_ROLE: &str = "mash_test_runtime";
+
+/// The admin server's URL for `database`, connecting as `role` (the server trusts local users).
+pub fn database_url_as(role: &str, database: &str) -> String {
+    let mut url = reqwest::Url::parse(&with_database(&admin_url(), database)).expect("a database URL");
+    url.set_username(role).unwrap();
+    url.set_password(None).unwrap();
+    url.to_string()
+}
+
+/// Creates `role` (LOGIN, nothing else) unless it exists. Roles are cluster-wide and tests run in
+/// parallel, and CREATE ROLE has no IF NOT EXISTS: the loser of a race gets `duplicate_object`, or
+/// `unique_violation` when the winner had not yet committed, and either means the role is there.
+async fn ensure_role(admin: &mut PgConnection, role: &str) {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "do $$ begin create role {role} login; exception when duplicate_object or unique_violation then null; end $$"
+    )))
+    .execute(admin)
+    .await
+    .unwrap();
+}
+
 /// The webhook signature header value for `body` sent at `timestamp` (Unix seconds).
 pub fn sign_webhook(secret: &str, timestamp: i64, body: &[u8]) -> String {
     webhook::sign(secret, timestamp, body)
@@ -63,6 +88,8 @@ struct TestAgency {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db_name: String,
+    /// Connected as the owner ([`OWNER_ROLE`]): for what only the owner may do.
+    owner: PgPool,
     pub shutdown: CancellationToken,
     pub server: JoinHandle<std::io::Result<()>>,
     base: String,
@@ -94,18 +121,26 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Overrides::default()).await
 }
 
-/// Creates a fresh database, migrates it, starts the app on port 0 and issues keys.
+/// Creates a fresh database owned by [`OWNER_ROLE`], migrates it as the owner (granting
+/// [`RUNTIME_ROLE`] its privileges, as `mash-triage migrate` does), starts the app on port 0 as
+/// the runtime role and issues keys.
 pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     let db_name = format!("mash_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect(&admin_url()).await.expect("PostgreSQL for tests (MASH_TEST_PG_ADMIN_URL)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db_name}"))).execute(&mut admin).await.unwrap();
+    ensure_role(&mut admin, OWNER_ROLE).await;
+    ensure_role(&mut admin, RUNTIME_ROLE).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db_name} owner {OWNER_ROLE}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     admin.close().await.unwrap();
 
     let prefix = format!("mash-test:{}:", uuid::Uuid::new_v4().simple());
     let settings = Settings::from_figment(
         &Figment::new()
             .merge(Toml::string(DEFAULT_CONFIG))
-            .merge(Serialized::global("database.url", with_database(&admin_url(), &db_name)))
+            .merge(Serialized::global("database.url", database_url_as(RUNTIME_ROLE, &db_name)))
+            .merge(Serialized::global("database.migrate_url", database_url_as(OWNER_ROLE, &db_name)))
             .merge(Serialized::global("database.acquire_timeout_ms", 2000))
             .merge(Serialized::global("redis.url", overrides.redis_url.unwrap_or_else(redis_url)))
             .merge(Serialized::global("redis.key_prefix", prefix))
@@ -122,9 +157,10 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     if let Some(limit) = overrides.rate_limit {
         (settings.rate_limit.per_key, settings.rate_limit.per_address) = (limit, limit);
     }
-    let migrate_pool = db::connect(&settings.database).await.unwrap();
-    db::MIGRATOR.run(&migrate_pool).await.unwrap();
-    migrate_pool.close().await;
+    let owner = db::connect_owner(&settings.database).await.unwrap();
+    let runtime = db::runtime_role(&settings.database).unwrap();
+    assert_eq!(runtime.as_deref(), Some(RUNTIME_ROLE));
+    db::migrate(&owner, runtime.as_deref()).await.unwrap();
 
     let clock = Arc::new(match overrides.clock_step {
         Some(step) => ManualClock::ticking(Utc::now(), step),
@@ -158,6 +194,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         state,
         clock,
         db_name,
+        owner,
         http: reqwest::Client::new(),
         shutdown,
         server,
@@ -258,8 +295,19 @@ impl TestApp {
         self.clock.advance(delta);
     }
 
+    /// The app's own pool, connected as the runtime role.
     pub fn db(&self) -> &PgPool {
         &self.state.db
+    }
+
+    /// A pool connected as the tables' owner.
+    pub fn owner_db(&self) -> &PgPool {
+        &self.owner
+    }
+
+    /// The URL the app serves with (the runtime role), for the binary's `DATABASE_URL`.
+    pub fn database_url(&self) -> String {
+        database_url_as(RUNTIME_ROLE, &self.db_name)
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {

@@ -381,13 +381,14 @@ async fn a_repeated_field_is_400_so_a_second_value_cannot_hide_the_first() {
 #[tokio::test]
 async fn a_contact_whose_audit_record_fails_is_not_stored_at_all() {
     let app = spawn_app().await;
-    // Make the audit insert fail, after the contact insert in the same transaction succeeded.
+    // Make the audit insert fail, after the contact insert in the same transaction succeeded (only
+    // the owner may add a trigger).
     sqlx::raw_sql(
         "create function fail_submitted() returns trigger language plpgsql as $$
          begin if new.action = 'contact.submitted' then raise exception 'injected failure'; end if; return new; end $$;
          create trigger fail_submitted before insert on audit_events for each row execute function fail_submitted();",
     )
-    .execute(app.db())
+    .execute(app.owner_db())
     .await
     .unwrap();
     let body = example_contact(app.today(), "HALF-1");
@@ -396,6 +397,6 @@ async fn a_contact_whose_audit_record_fails_is_not_stored_at_all() {
     assert!(!problem.to_string().contains("injected"), "causes are logged, not returned");
     assert_eq!(app.count("select count(*) from contacts").await, 0, "the contact rolled back with its audit record");
 
-    sqlx::raw_sql("drop trigger fail_submitted on audit_events").execute(app.db()).await.unwrap();
+    sqlx::raw_sql("drop trigger fail_submitted on audit_events").execute(app.owner_db()).await.unwrap();
     assert_eq!(app.police().create_contact(&body).await.status(), 201, "the retry stores it");
 }

@@ -1,5 +1,9 @@
 //! PostgreSQL: the pool, the embedded migrations, and the one place that decides whether a
 //! database error means "the store is unavailable" (answered 503 with Retry-After) or a bug.
+//!
+//! Two roles: the owner migrates and owns every table; the runtime role (`database.url`) owns
+//! nothing and serves. [`migrate`] runs as the owner and then grants the runtime role its
+//! privileges, so tables added by any migration are covered.
 
 use std::{str::FromStr, time::Duration};
 
@@ -12,8 +16,35 @@ use sqlx::{
 
 use crate::config::DatabaseSettings;
 
+mod repo;
+
 /// The migrations in `migrations/`, embedded at compile time.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Applies pending migrations on `owner` (a pool connected as the tables' owner), then, when the
+/// service runs as another role, grants that `runtime` role what serving needs. The grant runs
+/// after every migration run, so it also covers tables that later migrations add.
+pub async fn migrate(owner: &PgPool, runtime: Option<&str>) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(owner).await?;
+    if let Some(runtime) = runtime {
+        repo::grant_runtime_privileges(owner, runtime).await?;
+    }
+    Ok(())
+}
+
+/// The role `migrate` should grant to: the user of `database.url` when `database.migrate_url`
+/// names a different one; `None` when one role does both (then nothing is granted).
+pub fn runtime_role(settings: &DatabaseSettings) -> Result<Option<String>, sqlx::Error> {
+    let Some(migrate_url) = settings.migrate_url() else { return Ok(None) };
+    let runtime = connect_options(settings)?.get_username().to_owned();
+    let owner = PgConnectOptions::from_str(migrate_url)?.get_username().to_owned();
+    Ok((runtime != owner).then_some(runtime))
+}
+
+/// Connection options for migrating: `database.migrate_url`, else `database.url`.
+pub fn migrate_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, sqlx::Error> {
+    PgConnectOptions::from_str(settings.migrate_url().unwrap_or(settings.url.expose_secret()))
+}
 
 /// A database failure as the domain sees it.
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +99,14 @@ pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> 
     Ok(pool_options(settings).connect_lazy_with(connect_options(settings)?))
 }
 
-/// A pool that connects now; for one-shot commands such as `migrate`.
+/// A pool that connects now; for one-shot commands.
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     pool_options(settings).connect_with(connect_options(settings)?).await
+}
+
+/// A pool connected as the owner (`database.migrate_url`, else `database.url`), for `migrate`.
+pub async fn connect_owner(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    pool_options(settings).max_connections(2).connect_with(migrate_options(settings)?).await
 }
 
 /// Runs `work` in one transaction: commits when it succeeds, and when it fails rolls back before
