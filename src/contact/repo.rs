@@ -376,12 +376,21 @@ pub(crate) async fn mark_decided(conn: &mut PgConnection, id: ContactId, outcome
 }
 
 /// Keeps the contact's `decision_due_at` (the decision clock's deadline, denormalised for queue
-/// order and the agency view) in step with its decision clock; `None` once the clock stops.
+/// order) in step with its decision clock; `None` once the clock stops, which clears the agency
+/// view's deadline too (the agency's deadline ignores pauses, so it moves only then).
 pub(crate) async fn set_decision_due(
     conn: &mut PgConnection,
     id: ContactId,
     due: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update contacts set decision_due_at = $2 where id = $1").bind(id).bind(due).execute(conn).await?;
+    sqlx::query(
+        "update contacts set decision_due_at = $2,
+                agency_decision_due_at = case when $2::timestamptz is null then null else agency_decision_due_at end
+          where id = $1",
+    )
+    .bind(id)
+    .bind(due)
+    .execute(conn)
+    .await?;
     Ok(())
 }
