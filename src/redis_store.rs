@@ -277,7 +277,10 @@ mod tests {
         assert!(!breaker.allow(trial + 5 + cooldown / 2), "a failed trial opens it for another cool-down");
         assert!(breaker.allow(trial + 5 + cooldown));
         breaker.succeeded();
-        assert!(breaker.allow(trial + 6 + cooldown) && breaker.allow(trial + 7 + cooldown), "a successful trial closes it");
+        assert!(
+            breaker.allow(trial + 6 + cooldown) && breaker.allow(trial + 7 + cooldown),
+            "a successful trial closes it"
+        );
         let health = breaker.health();
         assert_eq!((health.circuit_open, health.consecutive_failures, health.failures_total), (false, 0, 2));
         assert_eq!(health.refused_total, 3);

@@ -22,8 +22,7 @@ pub struct HealthStatus {
     /// PostgreSQL reachable (readiness only).
     #[oai(skip_serializing_if_is_none)]
     pub database: Option<bool>,
-    /// Redis reachable (readiness only). Reported, never a reason to be not ready: intake works
-    /// without it.
+    /// Redis reachable (readiness only); reported, never a reason to be not ready.
     #[oai(skip_serializing_if_is_none)]
     pub redis: Option<bool>,
 }
@@ -52,8 +51,9 @@ impl HealthApi {
         Json(HealthStatus { status: "ok".into(), database: None, redis: None })
     }
 
-    /// Readiness: PostgreSQL answers. Redis is reported in the body but does not decide: contacts
-    /// are taken while it is down.
+    /// Readiness: PostgreSQL answers.
+    ///
+    /// Redis is reported in the body but does not decide: contacts are taken while it is down.
     #[oai(path = "/health/ready", method = "get", operation_id = "health.ready")]
     async fn ready(&self) -> ReadyResponse {
         let (database, redis) = tokio::join!(crate::db::ping(&self.state.db), self.state.redis.ping());

@@ -9,6 +9,9 @@
 //!   its data (a restart without persistence, a flush, a failover to an empty replica) loses the
 //!   marker too, and an index write that was skipped or failed deletes it once Redis answers
 //!   again; either way the next claim sees it missing and the worker re-seeds at once.
+//! - `{prefix}ladder:reseed-turn`: set for [`IMMEDIATE_RESEED_GAP`] by a worker starting such an
+//!   immediate re-seed, so that a Redis that keeps losing writes (slow, flapping) costs at most
+//!   one re-seed per gap across all replicas, not one per lost write.
 //!
 //! # Claiming
 //! A worker claims due members with one Lua script that checks the marker, reads the members due
@@ -36,6 +39,11 @@ use crate::{
 
 const DUE_KEY: &str = "ladder:due";
 const SEEDED_KEY: &str = "ladder:seeded";
+const RESEED_TURN_KEY: &str = "ladder:reseed-turn";
+
+/// The least time between two immediate re-seeds (the periodic one runs regardless). Meanwhile
+/// the PostgreSQL sweep fires what the index lacks, at most a few seconds late.
+pub const IMMEDIATE_RESEED_GAP: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Atomically claims up to ARGV[2] members due by ARGV[1] (ms), leasing them until ARGV[3];
 /// returns nil (Lua `false`) without claiming when the marker KEYS[2] is missing.
@@ -92,7 +100,9 @@ pub async fn schedule(redis: &RedisStore, steps: &[ScheduledStep]) -> Result<(),
 pub async fn schedule_or_log(redis: &RedisStore, steps: &[ScheduledStep]) {
     match schedule(redis, steps).await {
         Ok(()) | Err(RedisStoreError::CircuitOpen) => {}
-        Err(err) => tracing::debug!(error = %err, steps = steps.len(), "could not index ladder steps; the re-seed will"),
+        Err(err) => {
+            tracing::debug!(error = %err, steps = steps.len(), "could not index ladder steps; the re-seed will");
+        }
     }
 }
 
@@ -117,9 +127,18 @@ pub async fn claim(
     invocation.key(redis.key(SEEDED_KEY)).arg(now.timestamp_millis()).arg(limit).arg((now + lease).timestamp_millis());
     let members: Option<Vec<String>> =
         redis.run(Wait::Background, |mut conn| async move { invocation.invoke_async(&mut conn).await }).await?;
-    Ok(members.map_or(Claim::IndexLost, |members| {
-        Claim::Steps(members.iter().filter_map(|m| parse_member(m)).collect())
-    }))
+    Ok(members
+        .map_or(Claim::IndexLost, |members| Claim::Steps(members.iter().filter_map(|m| parse_member(m)).collect())))
+}
+
+/// Whether this worker may re-seed now for a lost index: true for the first asker in each
+/// [`IMMEDIATE_RESEED_GAP`] (Redis's own expiry keeps the time, so all replicas share it).
+pub async fn take_reseed_turn(redis: &RedisStore) -> Result<bool, RedisStoreError> {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(redis.key(RESEED_TURN_KEY)).arg(1).arg("NX").arg("PX").arg(IMMEDIATE_RESEED_GAP.as_millis().to_string());
+    let set: Option<String> =
+        redis.run(Wait::Background, |mut conn| async move { cmd.query_async(&mut conn).await }).await?;
+    Ok(set.is_some())
 }
 
 /// Removes a step from the index.

@@ -158,7 +158,7 @@ fn failure_kind(err: &WorkerError) -> String {
         return "redis".to_owned();
     };
     match err {
-        sqlx::Error::Database(db) => db.code().map_or_else(|| "database".to_owned(), |code| code.into_owned()),
+        sqlx::Error::Database(db) => db.code().map_or_else(|| "database".to_owned(), std::borrow::Cow::into_owned),
         sqlx::Error::RowNotFound => "row_not_found".to_owned(),
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => "decode".to_owned(),
         sqlx::Error::Encode(_) => "encode".to_owned(),
@@ -169,18 +169,25 @@ fn failure_kind(err: &WorkerError) -> String {
 
 /// Records that `step` failed to fire alone, with its audit record, in one transaction, and
 /// raises the alarm in the log (ids and codes only).
-async fn record_failure(state: &AppState, (clock_id, step): &(ClockId, String), err: &WorkerError) -> Result<(), WorkerError> {
+async fn record_failure(
+    state: &AppState,
+    (clock_id, step): &(ClockId, String),
+    err: &WorkerError,
+) -> Result<(), WorkerError> {
     let failure = failure_kind(err);
     let at = state.clock.now();
     let recorded = db::in_transaction(&state.db, async |tx| {
         // Lock order: the contact first, as every writer does.
         repo::lock_contacts_of_clocks(tx, std::slice::from_ref(clock_id)).await?;
-        let recorded = repo::record_step_failure(tx, *clock_id, step, &failure, at, (RETRY_BASE_SECONDS, RETRY_CAP_SECONDS)).await?;
+        let recorded =
+            repo::record_step_failure(tx, *clock_id, step, &failure, at, (RETRY_BASE_SECONDS, RETRY_CAP_SECONDS))
+                .await?;
         if let Some(failed) = &recorded {
             let detail = serde_json::json!({
                 "clock_id": clock_id, "step": step, "attempts": failed.fire_attempts, "failure": failure,
             });
-            audit::record(tx, at, &Actor::system(), AuditAction::LadderStepFailed, Some(failed.contact_id), detail).await?;
+            audit::record(tx, at, &Actor::system(), AuditAction::LadderStepFailed, Some(failed.contact_id), detail)
+                .await?;
         }
         Ok::<_, WorkerError>(recorded)
     })
@@ -286,6 +293,8 @@ pub async fn failing_steps(state: &AppState) -> Result<i64, WorkerError> {
 pub async fn run_pending_work(state: &AppState) -> Result<usize, WorkerError> {
     let from_index = match drain_index(state).await {
         Ok(n) => n,
+        // While the breaker is open this is every round: the breaker's own lines tell the story.
+        Err(WorkerError::Redis(RedisStoreError::CircuitOpen)) => 0,
         Err(WorkerError::Redis(err)) => {
             tracing::warn!(error = %err, "ladder index unavailable; firing from PostgreSQL only");
             0
@@ -325,13 +334,20 @@ async fn drain_index(state: &AppState) -> Result<usize, WorkerError> {
         let claimed = match timer::claim(&state.redis, now, CLAIM_BATCH, LEASE).await? {
             Claim::Steps(claimed) => claimed,
             // Redis lost data (or a write): rebuild the index now rather than at the next
-            // periodic re-seed, then claim again. Once per round: if another replica holds the
-            // re-seed lock, its re-seed restores the marker and the sweep covers this round.
+            // periodic re-seed, then claim again. Once per round, and once per gap across the
+            // replicas; otherwise (or if another replica holds the re-seed lock) the sweep
+            // covers this round.
             Claim::IndexLost if !reseeded => {
                 reseeded = true;
-                match timer::reseed_if_free(&state.db, &state.redis).await {
-                    Ok(steps) => tracing::info!(steps = ?steps, "the ladder index was lost; re-seeded it (None: another replica is)"),
-                    Err(err) => tracing::warn!(error = %err, "the ladder index was lost and could not be re-seeded"),
+                if timer::take_reseed_turn(&state.redis).await? {
+                    match timer::reseed_if_free(&state.db, &state.redis).await {
+                        Ok(steps) => {
+                            tracing::info!(steps = ?steps, "the ladder index was lost; re-seeded it (None: another replica is)");
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, "the ladder index was lost and could not be re-seeded");
+                        }
+                    }
                 }
                 continue;
             }

@@ -92,6 +92,67 @@ pub async fn hung_redis() -> String {
     format!("redis://{addr}")
 }
 
+/// A Redis that can be made to hang and to recover: a proxy to the test Redis. While hung it
+/// swallows every command and answers nothing, as a partitioned network does; recovering resets
+/// the connections it carried (as such a network's peers eventually do), so the commands sent
+/// meanwhile are lost while Redis keeps its data.
+pub struct RedisSwitch {
+    pub url: String,
+    hung: Arc<std::sync::atomic::AtomicBool>,
+    epoch: tokio::sync::watch::Sender<u64>,
+}
+
+impl RedisSwitch {
+    pub fn hang(&self) {
+        self.hung.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn recover(&self) {
+        self.hung.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.epoch.send_modify(|e| *e += 1);
+    }
+}
+
+pub async fn switchable_redis() -> RedisSwitch {
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    type Half = (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>);
+    let upstream = redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (epoch, _) = tokio::sync::watch::channel(0u64);
+    let (flag, epochs) = (hung.clone(), epoch.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+            let ((client_rx, client_tx), (server_rx, server_tx)) = (client.into_split(), server.into_split());
+            let directions: [(Half, bool); 2] = [
+                ((Box::new(client_rx), Box::new(server_tx)), true),
+                ((Box::new(server_rx), Box::new(client_tx)), false),
+            ];
+            for ((mut from, mut to), commands) in directions {
+                let (flag, mut epoch) = (flag.clone(), epochs.subscribe());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = tokio::select! {
+                            read = from.read(&mut buf) => match read { Ok(n @ 1..) => n, _ => break },
+                            _ = epoch.changed() => break, // recovered: reset this connection
+                        };
+                        if commands && flag.load(std::sync::atomic::Ordering::SeqCst) {
+                            continue; // swallowed
+                        }
+                        if to.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    RedisSwitch { url, hung, epoch }
+}
+
 /// Options for [`spawn_app_with`].
 #[derive(Default)]
 pub struct Overrides {

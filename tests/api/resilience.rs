@@ -9,8 +9,8 @@ use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 use crate::{
-    fixtures::example_contact,
-    helpers::{Overrides, admin_url, hung_redis, spawn_app, spawn_app_with},
+    fixtures::{amber_contact, example_contact, london, monday_10},
+    helpers::{Overrides, admin_url, hung_redis, spawn_app, spawn_app_with, switchable_redis},
 };
 
 async fn set_accepting_connections(db_name: &str, allow: bool) {
@@ -128,4 +128,31 @@ async fn a_reseed_abandoned_midway_leaves_no_lock_behind() {
         held = app.advisory_locks_held().await;
     }
     assert_eq!(held, 0, "the re-seed lock went with the abandoned re-seed; the next one can run");
+}
+
+#[tokio::test]
+async fn after_redis_hangs_and_recovers_the_skipped_index_writes_are_restored_at_once() {
+    let redis = switchable_redis().await;
+    let app = spawn_app_with(Overrides { redis_url: Some(redis.url.clone()), ..Overrides::default() }).await;
+    app.reseed_ladder_index().await; // as a worker does at start-up
+    app.set_time(monday_10());
+    redis.hang();
+    let started = Instant::now();
+    app.school().submit(amber_contact(app.today(), "SKIPPED-1")).await;
+    assert!(started.elapsed() < Duration::from_millis(900), "the index write is given up");
+    redis.recover();
+    // Redis answers again once the breaker lets a call through and the connection is remade.
+    let anonymous = app.anonymous();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        if anonymous.ready().await.ok()["redis"] == true {
+            break;
+        }
+    }
+    // The next contact's index write also tells the workers that an earlier one was lost.
+    app.school().submit(amber_contact(app.today(), "AFTER-1")).await;
+    assert!(!app.redis_health().circuit_open);
+    // Both reminders fall due this instant, within the sweep's grace: only the index fires them.
+    app.set_time(london(2026, 11, 23, 14, 0));
+    assert_eq!(app.fire_due_steps().await, 2, "the skipped contact's reminder fires on time too");
 }
