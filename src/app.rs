@@ -4,7 +4,8 @@
 //! or `worker` (the background work only). The background work is:
 //! - **clock alignment**: keeps the process's clock aligned to PostgreSQL's (the one authority);
 //! - **ladder**: fires due escalation-ladder steps (the Redis index, then a PostgreSQL sweep);
-//! - **re-seed**: rebuilds the Redis index from PostgreSQL every minute (one replica at a time);
+//! - **re-seed**: rebuilds the Redis index from PostgreSQL every minute (one replica at a time;
+//!   the ladder also re-seeds at once when it finds the index lost);
 //! - **claim expiry**: returns contacts whose claim lapsed to their queues;
 //! - **webhook delivery**: sends due deliveries (its own loop: a hanging receiver never delays
 //!   the ladder).

@@ -127,8 +127,11 @@ pub struct RedisSettings {
     pub url: SecretString,
     /// Prefix of every key this service writes; lets environments and test runs share a server.
     pub key_prefix: String,
-    /// Connect and command timeout.
+    /// Connect and command timeout for background work (claims, the re-seed).
     pub timeout_ms: u64,
+    /// The longest an HTTP request waits on Redis (the index write after a commit, the readiness
+    /// report) before going on without it: the re-seed and the PostgreSQL sweep are the backstops.
+    pub request_timeout_ms: u64,
 }
 
 /// HTTP server settings.
@@ -248,6 +251,9 @@ impl Settings {
         }
         if self.redis.timeout_ms == 0 {
             return Err(ConfigError::new("redis.timeout_ms", "must be at least 1"));
+        }
+        if self.redis.request_timeout_ms == 0 || self.redis.request_timeout_ms > self.redis.timeout_ms {
+            return Err(ConfigError::new("redis.request_timeout_ms", "must be between 1 and redis.timeout_ms"));
         }
         if self.http.max_body_bytes < 1024 {
             return Err(ConfigError::new("http.max_body_bytes", "must be at least 1024"));

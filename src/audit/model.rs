@@ -71,6 +71,8 @@ pub enum AuditAction {
     ClockResumed,
     /// A ladder step fired (the system).
     LadderStepFired,
+    /// A ladder step failed to fire and waits for a retry (the system).
+    LadderStepFailed,
     /// A clock stopped (the outcome was recorded, or the referrer was told).
     ClockStopped,
     /// Staff or monitoring read the events outbox.
@@ -108,6 +110,7 @@ impl AuditAction {
             Self::ClockPaused => "clock.paused",
             Self::ClockResumed => "clock.resumed",
             Self::LadderStepFired => "clock.step_fired",
+            Self::LadderStepFailed => "clock.step_failed",
             Self::ClockStopped => "clock.stopped",
             Self::EventsListed => "events.listed",
             Self::ContactClaimed => "contact.claimed",

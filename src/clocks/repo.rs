@@ -231,34 +231,29 @@ pub(crate) async fn stop_clock(
 /// The advisory-lock key that lets one replica at a time re-seed the index.
 const RESEED_LOCK: i64 = 0x6d61_7368_7265_7365; // "mashrese"
 
-/// Tries to take the re-seed lock on `conn` (session-level: released by [`release_reseed_lock`]
-/// or when the connection closes, e.g. because the process died). A transaction-level lock would
-/// hold a transaction open for the whole re-seed and stall the events feed.
+/// Tries to take the re-seed lock for the rest of `conn`'s transaction: it is released with the
+/// transaction, whatever ends it, so it can never be left behind on a pooled connection.
 pub(crate) async fn try_reseed_lock(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(RESEED_LOCK).fetch_one(conn).await
+    sqlx::query_scalar("select pg_try_advisory_xact_lock($1)").bind(RESEED_LOCK).fetch_one(conn).await
 }
 
-pub(crate) async fn release_reseed_lock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_advisory_unlock($1)").bind(RESEED_LOCK).execute(conn).await?;
-    Ok(())
-}
-
-/// Pending steps with a due time, in pages by (clock, step), for re-seeding Redis.
+/// Pending steps with a due time, in pages by (clock, step), for re-seeding Redis; each with the
+/// time to index it at: its due time, or its retry time if it failed to fire and waits.
 pub(crate) async fn pending_steps(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     after: Option<(ClockId, String)>,
     limit: i64,
 ) -> Result<Vec<(ClockId, String, DateTime<Utc>)>, sqlx::Error> {
     let (clock, step) = after.map_or((None, String::new()), |(c, s)| (Some(c), s));
     sqlx::query_as(
-        "select clock_id, step, due_at from ladder_steps
+        "select clock_id, step, greatest(due_at, retry_at) from ladder_steps
           where status = 'pending' and due_at is not null and ($1::uuid is null or (clock_id, step) > ($1, $2))
           order by clock_id, step limit $3",
     )
     .bind(clock)
     .bind(step)
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }
 
@@ -309,7 +304,8 @@ pub(crate) struct FiredRow {
 }
 
 /// The exactly-once guard for a batch: marks fired every listed step that is pending and due by
-/// `due_by`, and returns those (a step another worker fired first is simply not returned).
+/// `due_by` (and, if it failed before, whose retry time has come), and returns those (a step
+/// another worker fired first is simply not returned).
 pub(crate) async fn fire_steps(
     conn: &mut PgConnection,
     clock_ids: &[ClockId],
@@ -322,6 +318,7 @@ pub(crate) async fn fire_steps(
             update ladder_steps l set status = 'fired', fired_at = $4
               from unnest($1::uuid[], $2::text[]) as t(clock_id, step)
              where l.clock_id = t.clock_id and l.step = t.step and l.status = 'pending' and l.due_at <= $3
+               and (l.retry_at is null or l.retry_at <= $3)
             returning l.clock_id, l.step, l.due_at)
          select s.clock_id, s.step, s.due_at, c.contact_id, c.kind, c.level, c.deadline
            from s join clocks c on c.id = s.clock_id",
@@ -380,14 +377,15 @@ pub(crate) async fn insert_step_events(
     Ok(())
 }
 
-/// The state of several steps, for claims that did not fire.
+/// The state of several steps, for claims that did not fire: status and the time to index it at
+/// (as in [`pending_steps`]; none while paused).
 pub(crate) async fn step_states(
     pool: &PgPool,
     clock_ids: &[ClockId],
     steps: &[String],
 ) -> Result<Vec<(ClockId, String, String, Option<DateTime<Utc>>)>, sqlx::Error> {
     sqlx::query_as(
-        "select l.clock_id, l.step, l.status, l.due_at
+        "select l.clock_id, l.step, l.status, case when l.due_at is not null then greatest(l.due_at, l.retry_at) end
            from ladder_steps l join unnest($1::uuid[], $2::text[]) as t(clock_id, step) on l.clock_id = t.clock_id and l.step = t.step",
     )
     .bind(clock_ids)
@@ -397,17 +395,65 @@ pub(crate) async fn step_states(
 }
 
 /// Pending steps due by `before`, oldest first: the sweep that fires from PostgreSQL alone when
-/// the Redis index is stale or unavailable.
+/// the Redis index is stale or unavailable. A step that failed to fire waits for its retry time,
+/// so it cannot hold the head of the queue.
 pub(crate) async fn overdue_steps(
     pool: &PgPool,
     before: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(ClockId, String)>, sqlx::Error> {
     sqlx::query_as(
-        "select clock_id, step from ladder_steps where status = 'pending' and due_at <= $1 order by due_at limit $2",
+        "select clock_id, step from ladder_steps
+          where status = 'pending' and due_at <= $1 and (retry_at is null or retry_at <= $1)
+          order by due_at limit $2",
     )
     .bind(before)
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// A step that failed to fire, as recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct FailedStep {
+    pub contact_id: ContactId,
+    pub fire_attempts: i32,
+    pub retry_at: DateTime<Utc>,
+}
+
+/// Records a failed attempt to fire a pending step: one more attempt, the failure's kind (a code,
+/// never a message), and the next try after `base * 2^(attempts - 1)`, at most `cap` (seconds).
+/// `None` when the step is no longer pending.
+pub(crate) async fn record_step_failure(
+    conn: &mut PgConnection,
+    clock_id: ClockId,
+    step: &str,
+    failure: &str,
+    at: DateTime<Utc>,
+    (base, cap): (f64, f64),
+) -> Result<Option<FailedStep>, sqlx::Error> {
+    sqlx::query_as(
+        "with s as (
+            update ladder_steps
+               set fire_attempts = fire_attempts + 1, last_failure = $3,
+                   retry_at = $4 + make_interval(secs => least($5 * power(2, fire_attempts), $6))
+             where clock_id = $1 and step = $2 and status = 'pending'
+            returning clock_id, fire_attempts, retry_at)
+         select c.contact_id, s.fire_attempts, s.retry_at from s join clocks c on c.id = s.clock_id",
+    )
+    .bind(clock_id)
+    .bind(step)
+    .bind(failure)
+    .bind(at)
+    .bind(base)
+    .bind(cap)
+    .fetch_optional(conn)
+    .await
+}
+
+/// How many pending steps have failed to fire at least once and not fired since.
+pub(crate) async fn failing_step_count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from ladder_steps where status = 'pending' and fire_attempts > 0")
+        .fetch_one(pool)
+        .await
 }

@@ -355,3 +355,85 @@ async fn breaches_refuse_changes_in_their_own_name() {
     let err = sqlx::query("truncate audit_events").execute(app.owner_db()).await.expect_err("so is the audit trail");
     assert!(err.to_string().contains("audit_events is append-only"));
 }
+
+#[tokio::test]
+async fn when_redis_loses_its_data_the_next_round_reseeds_and_steps_fire_on_time() {
+    let app = spawn_app().await;
+    app.set_time(monday_10());
+    for i in 0..5 {
+        app.school().submit(amber_contact(app.today(), &format!("LOST-{i}"))).await;
+    }
+    app.set_time(london(2026, 11, 23, 14, 0));
+    assert_eq!(app.fire_due_steps().await, 5, "the reminders");
+    // Redis restarts empty.
+    app.lose_redis_data().await;
+    // The escalations fall due this instant: within the sweep's grace, so only the index can
+    // fire them now, and it must first notice that it was lost.
+    app.set_time(london(2026, 11, 23, 16, 0));
+    assert_eq!(app.fire_due_steps().await, 5, "the escalations, on time");
+    assert_eq!(app.ladder_index_len().await, 5, "the breaches are indexed again");
+    assert_eq!(app.count("select count(*) from events").await, 10);
+}
+
+#[tokio::test]
+async fn a_step_that_cannot_fire_is_recorded_retried_later_and_holds_up_no_other() {
+    let app = spawn_app().await;
+    app.set_time(monday_10());
+    let poisoned = app.school().submit(amber_contact(app.today(), "POISON-0")).await;
+    app.advance_time(TimeDelta::minutes(1));
+    for i in 1..5 {
+        app.school().submit(amber_contact(app.today(), &format!("POISON-{i}"))).await;
+    }
+    // The database refuses every event of the first contact (as a broken row or a faulty
+    // trigger might): its steps cannot fire, and its batch cannot commit.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "create function refuse_poisoned() returns trigger language plpgsql as $$
+         begin
+             if new.contact_id = '{poisoned}' then raise exception 'refused' using errcode = 'P0001'; end if;
+             return new;
+         end $$;
+         create trigger refuse_poisoned before insert on events for each row execute function refuse_poisoned();"
+    )))
+    .execute(app.db())
+    .await
+    .unwrap();
+    let attempts = async |step: &str| -> (i32, Option<String>) {
+        sqlx::query_as(
+            "select s.fire_attempts, s.last_failure from ladder_steps s join clocks c on c.id = s.clock_id
+              where c.contact_id = $1::uuid and s.step = $2",
+        )
+        .bind(&poisoned)
+        .bind(step)
+        .fetch_one(app.db())
+        .await
+        .unwrap()
+    };
+
+    // From the index: the five reminders are claimed in one batch.
+    app.set_time(london(2026, 11, 23, 14, 1));
+    assert_eq!(app.fire_due_steps().await, 4, "the other reminders fire");
+    assert_eq!(attempts("reminder").await, (1, Some("P0001".into())), "the failure is recorded, as a code");
+    assert_eq!(app.failing_steps().await, 1);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'clock.step_failed'").await, 1);
+    assert_eq!(app.fire_due_steps().await, 0);
+    assert_eq!(attempts("reminder").await.0, 1, "not retried before its backoff");
+    app.advance_time(TimeDelta::seconds(10));
+    assert_eq!(app.fire_due_steps().await, 0);
+    assert_eq!(attempts("reminder").await.0, 2, "retried after it");
+
+    // From the PostgreSQL sweep, oldest first, with the index lost: the poisoned reminder is
+    // the oldest overdue step, and must not stall the escalations behind it.
+    app.lose_ladder_index().await;
+    app.set_time(london(2026, 11, 23, 16, 2) + SWEEP_GRACE);
+    assert_eq!(app.fire_due_steps().await, 4, "the other escalations fire");
+    assert_eq!(attempts("escalate").await.0, 1);
+    assert_eq!(app.failing_steps().await, 2);
+
+    // Once the fault is mended, both fire, once each.
+    sqlx::raw_sql("drop trigger refuse_poisoned on events").execute(app.db()).await.unwrap();
+    app.advance_time(TimeDelta::minutes(30));
+    assert_eq!(app.fire_due_steps().await, 2);
+    assert_eq!(app.failing_steps().await, 0);
+    assert_eq!(app.count("select count(*) from events").await, 10, "every reminder and escalation, once");
+    assert_eq!(app.count("select count(*) from events where kind = 'breach'").await, 0);
+}

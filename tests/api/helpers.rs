@@ -105,6 +105,81 @@ pub struct TestApp {
     admin: String,
 }
 
+/// A Redis address that accepts connections and never answers, as a hung Redis (or a network
+/// that black-holes its replies) would. Lives as long as the test's runtime.
+pub async fn hung_redis() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket); // kept open, never read or written
+        }
+    });
+    format!("redis://{addr}")
+}
+
+/// A Redis that can be made to hang and to recover: a proxy to the test Redis. While hung it
+/// swallows every command and answers nothing, as a partitioned network does; recovering resets
+/// the connections it carried (as such a network's peers eventually do), so the commands sent
+/// meanwhile are lost while Redis keeps its data.
+pub struct RedisSwitch {
+    pub url: String,
+    hung: Arc<std::sync::atomic::AtomicBool>,
+    epoch: tokio::sync::watch::Sender<u64>,
+}
+
+impl RedisSwitch {
+    pub fn hang(&self) {
+        self.hung.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn recover(&self) {
+        self.hung.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.epoch.send_modify(|e| *e += 1);
+    }
+}
+
+pub async fn switchable_redis() -> RedisSwitch {
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    type Half = (Box<dyn AsyncRead + Send + Unpin>, Box<dyn AsyncWrite + Send + Unpin>);
+    let upstream = redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", listener.local_addr().unwrap());
+    let hung = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (epoch, _) = tokio::sync::watch::channel(0u64);
+    let (flag, epochs) = (hung.clone(), epoch.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+            let ((client_rx, client_tx), (server_rx, server_tx)) = (client.into_split(), server.into_split());
+            let directions: [(Half, bool); 2] = [
+                ((Box::new(client_rx), Box::new(server_tx)), true),
+                ((Box::new(server_rx), Box::new(client_tx)), false),
+            ];
+            for ((mut from, mut to), commands) in directions {
+                let (flag, mut epoch) = (flag.clone(), epochs.subscribe());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = tokio::select! {
+                            read = from.read(&mut buf) => match read { Ok(n @ 1..) => n, _ => break },
+                            _ = epoch.changed() => break, // recovered: reset this connection
+                        };
+                        if commands && flag.load(std::sync::atomic::Ordering::SeqCst) {
+                            continue; // swallowed
+                        }
+                        if to.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    });
+    RedisSwitch { url, hung, epoch }
+}
+
 /// Options for [`spawn_app_with`].
 #[derive(Default)]
 pub struct Overrides {
@@ -136,6 +211,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     admin.close().await.unwrap();
 
     let prefix = format!("mash-test:{}:", uuid::Uuid::new_v4().simple());
+    let own_redis = overrides.redis_url.is_none();
     let settings = Settings::from_figment(
         &Figment::new()
             .merge(Toml::string(DEFAULT_CONFIG))
@@ -167,6 +243,12 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         None => ManualClock::new(Utc::now()),
     });
     let state = AppState::new(settings, clock.clone()).unwrap();
+    // What a worker does at start-up: seed the (empty) index, which marks it complete. A Redis
+    // made to fail is left alone (its first failure would open the breaker before the test).
+    if own_redis {
+        let mut conn = state.db.acquire().await.unwrap();
+        timer::reseed(&mut conn, &state.redis).await.unwrap();
+    }
     let shutdown = CancellationToken::new();
     let (addr, server) = app::bind(state.clone(), "127.0.0.1:0".parse().unwrap(), shutdown.clone()).await.unwrap();
     let server = tokio::spawn(server);
@@ -396,7 +478,10 @@ impl TestApp {
 
     /// Claims (leases) up to `limit` steps due by `now` from the index, as a worker does.
     pub async fn claim_due_steps(&self, now: DateTime<Utc>, limit: usize, lease: TimeDelta) -> ClaimedSteps {
-        ClaimedSteps(timer::claim(&self.state.redis, now, limit, lease).await.unwrap())
+        match timer::claim(&self.state.redis, now, limit, lease).await.unwrap() {
+            timer::Claim::Steps(steps) => ClaimedSteps(steps),
+            timer::Claim::IndexLost => panic!("the index is not seeded"),
+        }
     }
 
     /// How many steps the Redis index holds.
@@ -404,22 +489,60 @@ impl TestApp {
         timer::len(&self.state.redis).await.unwrap()
     }
 
-    /// Removes this app's ladder index from Redis, as a Redis restart would (other runs' keys on
-    /// the shared server stay).
+    /// Removes this app's ladder index from Redis but not the marker that says it is complete,
+    /// as an eviction of that one key would: nothing tells the workers, so only the PostgreSQL
+    /// sweep and the periodic re-seed put it right.
     pub async fn lose_ladder_index(&self) {
         let redis = &self.state.redis;
         let mut conn = redis.connection().await.unwrap();
         let _: () = redis::cmd("DEL").arg(redis.key("ladder:due")).query_async(&mut conn).await.unwrap();
     }
 
+    /// Removes every key of this app from Redis, as a restart without persistence would (other
+    /// runs' keys on the shared server stay).
+    pub async fn lose_redis_data(&self) {
+        let redis = &self.state.redis;
+        let mut conn = redis.connection().await.unwrap();
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{}*", redis.prefix())).query_async(&mut conn).await.unwrap();
+        assert!(!keys.is_empty(), "the app had data in Redis");
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    }
+
     /// Re-seeds the index from PostgreSQL; how many steps.
     pub async fn reseed_ladder_index(&self) -> usize {
-        timer::reseed(self.db(), &self.state.redis).await.unwrap()
+        let mut conn = self.db().acquire().await.unwrap();
+        timer::reseed(&mut conn, &self.state.redis).await.unwrap()
+    }
+
+    /// How many pending steps are recorded as failing to fire (what monitoring alerts on).
+    pub async fn failing_steps(&self) -> i64 {
+        worker::failing_steps(&self.state).await.unwrap()
+    }
+
+    /// How many advisory locks are held in this app's database (by any session).
+    pub async fn advisory_locks_held(&self) -> i64 {
+        self.count(
+            "select count(*) from pg_locks where locktype = 'advisory'
+              and database = (select oid from pg_database where datname = current_database())",
+        )
+        .await
+    }
+
+    /// What this app's Redis circuit breaker knows.
+    pub fn redis_health(&self) -> mash_triage::redis_store::RedisHealth {
+        self.state.redis.health()
     }
 
     /// Re-seeds unless another replica holds the re-seed lock (then `None`).
     pub async fn reseed_ladder_index_if_free(&self) -> Option<usize> {
         timer::reseed_if_free(self.db(), &self.state.redis).await.unwrap()
+    }
+
+    /// Starts a re-seed and abandons it after `after` (a cancelled task, a shutdown), as a
+    /// worker that is stopped midway would; whether it finished.
+    pub async fn abandon_reseed_after(&self, after: std::time::Duration) -> bool {
+        tokio::time::timeout(after, timer::reseed_if_free(self.db(), &self.state.redis)).await.is_ok()
     }
 
     /// Stops the contact's decision clock as recording an outcome at `at` does (the system acting),

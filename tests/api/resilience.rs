@@ -1,13 +1,16 @@
-//! Store outages and shutdown: a contact is never lost or half-written.
+//! Store outages and shutdown: a contact is never lost or half-written, and a failing Redis
+//! never holds a partner's request.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::TimeDelta;
 
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 
 use crate::{
-    fixtures::example_contact,
-    helpers::{admin_url, spawn_app},
+    fixtures::{amber_contact, example_contact, london, monday_10},
+    helpers::{Overrides, admin_url, hung_redis, spawn_app, spawn_app_with, switchable_redis},
 };
 
 async fn set_accepting_connections(db_name: &str, allow: bool) {
@@ -74,4 +77,84 @@ async fn shutdown_drains_in_flight_requests() {
     let addr = app.addr;
     tokio::time::timeout(Duration::from_secs(15), app.server).await.expect("the server stops").unwrap().unwrap();
     assert!(reqwest::get(format!("http://{addr}/health/live")).await.is_err(), "no longer accepting");
+}
+
+#[tokio::test]
+async fn a_hung_redis_holds_no_contact_beyond_a_small_bound_and_loses_no_step() {
+    // Redis accepts connections and never answers (test apps wait 1 s for background calls and
+    // the default 200 ms within a request).
+    let app = spawn_app_with(Overrides { redis_url: Some(hung_redis().await), ..Overrides::default() }).await;
+    let today = app.today();
+    let police = app.police();
+    let batch: Vec<Value> = (0..40).map(|i| example_contact(today, &format!("HUNG-{i}"))).collect();
+    let started = Instant::now();
+    let resp = police.create_contacts(&batch).await;
+    let batch_took = started.elapsed();
+    assert_eq!(resp.status(), 207);
+    let body: Value = resp.json();
+    assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201));
+    // Awaiting each index write would take 40 x 1 s / 4 at a time = 10 s at least.
+    assert!(batch_took < Duration::from_secs(4), "the batch took {batch_took:?}");
+    for i in 0..3 {
+        let started = Instant::now();
+        police.create_contact(&example_contact(today, &format!("HUNG-ONE-{i}"))).await.created();
+        assert!(started.elapsed() < Duration::from_millis(900), "one contact took {:?}", started.elapsed());
+    }
+    assert!(app.redis_health().failures_total >= 1, "the failure is on record for metrics");
+
+    // Nothing is lost: every step of every contact fires from PostgreSQL, once.
+    assert_eq!(app.count("select count(*) from contacts").await, 43);
+    app.advance_time(TimeDelta::days(7));
+    let mut fired = 0;
+    for _ in 0..3 {
+        fired += app.fire_due_steps().await;
+    }
+    assert_eq!(fired, 43 * 4, "notify, reminder, escalate and breach of each red contact");
+    assert_eq!(app.count("select count(*) from events").await, 43 * 4);
+}
+
+#[tokio::test]
+async fn a_reseed_abandoned_midway_leaves_no_lock_behind() {
+    let app = spawn_app_with(Overrides { redis_url: Some(hung_redis().await), ..Overrides::default() }).await;
+    app.police().create_contact(&example_contact(app.today(), "LOCK-1")).await.created();
+    // The contact's index write timed out and opened Redis's breaker; wait for the trial call.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // A worker stopped midway (a cancelled task, a shutdown) while the re-seed waits on Redis.
+    assert!(!app.abandon_reseed_after(Duration::from_millis(300)).await, "Redis hangs, so it is abandoned");
+    let mut held = app.advisory_locks_held().await;
+    for _ in 0..50 {
+        if held == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        held = app.advisory_locks_held().await;
+    }
+    assert_eq!(held, 0, "the re-seed lock went with the abandoned re-seed; the next one can run");
+}
+
+#[tokio::test]
+async fn after_redis_hangs_and_recovers_the_skipped_index_writes_are_restored_at_once() {
+    let redis = switchable_redis().await;
+    let app = spawn_app_with(Overrides { redis_url: Some(redis.url.clone()), ..Overrides::default() }).await;
+    app.reseed_ladder_index().await; // as a worker does at start-up
+    app.set_time(monday_10());
+    redis.hang();
+    let started = Instant::now();
+    app.school().submit(amber_contact(app.today(), "SKIPPED-1")).await;
+    assert!(started.elapsed() < Duration::from_millis(900), "the index write is given up");
+    redis.recover();
+    // Redis answers again once the breaker lets a call through and the connection is remade.
+    let anonymous = app.anonymous();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        if anonymous.ready().await.ok()["redis"] == true {
+            break;
+        }
+    }
+    // The next contact's index write also tells the workers that an earlier one was lost.
+    app.school().submit(amber_contact(app.today(), "AFTER-1")).await;
+    assert!(!app.redis_health().circuit_open);
+    // Both reminders fall due this instant, within the sweep's grace: only the index fires them.
+    app.set_time(london(2026, 11, 23, 14, 0));
+    assert_eq!(app.fire_due_steps().await, 2, "the skipped contact's reminder fires on time too");
 }
