@@ -394,7 +394,7 @@ async fn a_step_that_cannot_fire_is_recorded_retried_later_and_holds_up_no_other
          end $$;
          create trigger refuse_poisoned before insert on events for each row execute function refuse_poisoned();"
     )))
-    .execute(app.db())
+    .execute(app.owner_db())
     .await
     .unwrap();
     let attempts = async |step: &str| -> (i32, Option<String>) {
@@ -430,7 +430,7 @@ async fn a_step_that_cannot_fire_is_recorded_retried_later_and_holds_up_no_other
     assert_eq!(app.failing_steps().await, 2);
 
     // Once the fault is mended, both fire, once each.
-    sqlx::raw_sql("drop trigger refuse_poisoned on events").execute(app.db()).await.unwrap();
+    sqlx::raw_sql("drop trigger refuse_poisoned on events").execute(app.owner_db()).await.unwrap();
     app.advance_time(TimeDelta::minutes(30));
     assert_eq!(app.fire_due_steps().await, 2);
     assert_eq!(app.failing_steps().await, 0);
