@@ -528,16 +528,17 @@ pub async fn queue_contacts(
     let now = state.clock.now();
     let items = repo::queue_items(&state.db, queue, now, offset, limit).await?;
     db::in_transaction(&state.db, async |tx| {
+        // One row per contact shown, so each contact's trail (`/v1/audit?contact_id=`) says who
+        // saw it in a listing; an empty page is still a recorded look at the queue.
         let ids: Vec<ContactId> = items.iter().map(|i| i.id).collect();
-        audit::record(
-            tx,
-            now,
-            actor,
-            AuditAction::QueueListed,
-            None,
-            serde_json::json!({ "queue": queue, "offset": offset, "contacts": ids }),
-        )
-        .await?;
+        if ids.is_empty() {
+            let detail = serde_json::json!({ "queue": queue, "offset": offset, "contacts": 0 });
+            audit::record(tx, now, actor, AuditAction::QueueListed, None, detail).await?;
+        } else {
+            let details: Vec<serde_json::Value> =
+                (0..ids.len()).map(|_| serde_json::json!({ "queue": queue, "offset": offset })).collect();
+            audit::record_many(tx, now, actor, AuditAction::QueueListed, &ids, &details).await?;
+        }
         Ok(items)
     })
     .await

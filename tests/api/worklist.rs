@@ -207,7 +207,13 @@ async fn the_order_follows_deadlines_not_arrival() {
     let amber = app.school().submit(amber_contact(app.today(), "O-2")).await;
     let list: Value = app.practitioner().queue_contacts("screening").await.json();
     assert_eq!(order(&list), [amber.as_str(), green.as_str()], "the later arrival is due first");
-    assert_eq!(app.count("select count(*) from audit_events where action = 'queue.listed'").await, 1);
+    // The listing is in each listed contact's own trail.
+    for id in [&amber, &green] {
+        let trail: Value = app.auditor().audit(&[("contact_id", id.as_str())]).await.json();
+        let actions: Vec<&str> =
+            trail["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"queue.listed"), "{actions:?}");
+    }
 }
 
 #[tokio::test]
