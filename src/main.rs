@@ -284,63 +284,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
-        Command::Key { command: KeyCommand::Create { agency, staff, role, expiry } } => {
-            let state = connect(settings).await?;
-            let expires_at = expiry.at(state.clock.now());
-            let key = match (agency, staff, role) {
-                (Some(agency), _, _) => {
-                    let agency_id = service::find_agency(&state, &agency).await?;
-                    service::create_agency_key_expiring(&state, agency_id, expires_at).await?
-                }
-                (None, Some(name), Some(role)) => {
-                    let (staff_id, key) =
-                        service::create_staff_with_key_expiring(&state, &name, role, expires_at).await?;
-                    eprintln!("staff {staff_id}");
-                    key
-                }
-                _ => anyhow::bail!("give --agency, or --staff with --role"),
-            };
-            // The id goes to stderr, so scripts reading the secret from stdout are unaffected.
-            eprintln!("key {} expires {}", key.id, expires_at.map_or_else(|| "never".to_owned(), |at| at.to_rfc3339()));
-            println!("{}", key.secret);
-            Ok(())
-        }
-        Command::Key { command: KeyCommand::List } => {
-            let keys = service::list_keys(&*connect(settings).await?).await?;
-            println!("id\towner\tcreated\texpires\tstatus");
-            let stamp = |at: Option<DateTime<Utc>>| at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339());
-            for key in keys {
-                let owner = match key.owner {
-                    KeyOwner::Agency { id, name } => format!("agency {id} {name:?}"),
-                    KeyOwner::Staff { id, role } => format!("staff {id} {role}"),
-                };
-                let status = match key.revoked_at {
-                    Some(at) => format!("{} {}", key.status, at.to_rfc3339()),
-                    None => key.status.to_string(),
-                };
-                println!("{}\t{owner}\t{}\t{}\t{status}", key.id, key.created_at.to_rfc3339(), stamp(key.expires_at));
-            }
-            Ok(())
-        }
-        Command::Key { command: KeyCommand::Revoke { key_id } } => {
-            let revoked = service::revoke_key(&*connect(settings).await?, &Actor::system(), ApiKeyId(key_id)).await?;
-            println!("key {key_id} {}", if revoked { "revoked" } else { "was already revoked" });
-            Ok(())
-        }
-        Command::Key { command: KeyCommand::Rotate { key_id, grace_hours, expiry } } => {
-            let state = connect(settings).await?;
-            let grace = TimeDelta::hours(grace_hours.into());
-            let rotated =
-                service::rotate_key(&state, &Actor::system(), ApiKeyId(key_id), grace, expiry.at(state.clock.now()))
-                    .await?;
-            eprintln!(
-                "key {} replaces {key_id}, which stops working at {}",
-                rotated.new.id,
-                rotated.old_stops_at.to_rfc3339()
-            );
-            println!("{}", rotated.new.secret);
-            Ok(())
-        }
+        Command::Key { command } => key_command(&*connect(settings).await?, command).await,
         Command::Staff { command: StaffCommand::Deactivate { staff_id } } => {
             match service::deactivate_staff(&*connect(settings).await?, &Actor::system(), StaffId(staff_id)).await? {
                 Some(done) => println!(
@@ -356,6 +300,67 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for key in demo::seed(&*connect(settings).await?).await? {
                 println!("{}  {}", key.label, key.secret);
             }
+            Ok(())
+        }
+    }
+}
+
+/// `key create | list | revoke | rotate`: the operator acts as the system actor.
+async fn key_command(state: &AppState, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { agency, staff, role, expiry } => {
+            let expires_at = expiry.at(state.clock.now());
+            let key = match (agency, staff, role) {
+                (Some(agency), _, _) => {
+                    let agency_id = service::find_agency(state, &agency).await?;
+                    service::create_agency_key_expiring(state, agency_id, expires_at).await?
+                }
+                (None, Some(name), Some(role)) => {
+                    let (staff_id, key) =
+                        service::create_staff_with_key_expiring(state, &name, role, expires_at).await?;
+                    eprintln!("staff {staff_id}");
+                    key
+                }
+                _ => anyhow::bail!("give --agency, or --staff with --role"),
+            };
+            // The id goes to stderr, so scripts reading the secret from stdout are unaffected.
+            eprintln!("key {} expires {}", key.id, expires_at.map_or_else(|| "never".to_owned(), |at| at.to_rfc3339()));
+            println!("{}", key.secret);
+            Ok(())
+        }
+        KeyCommand::List => {
+            let keys = service::list_keys(state).await?;
+            println!("id\towner\tcreated\texpires\tstatus");
+            let stamp = |at: Option<DateTime<Utc>>| at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339());
+            for key in keys {
+                let owner = match key.owner {
+                    KeyOwner::Agency { id, name } => format!("agency {id} {name:?}"),
+                    KeyOwner::Staff { id, role } => format!("staff {id} {role}"),
+                };
+                let status = match key.revoked_at {
+                    Some(at) => format!("{} {}", key.status, at.to_rfc3339()),
+                    None => key.status.to_string(),
+                };
+                println!("{}\t{owner}\t{}\t{}\t{status}", key.id, key.created_at.to_rfc3339(), stamp(key.expires_at));
+            }
+            Ok(())
+        }
+        KeyCommand::Revoke { key_id } => {
+            let revoked = service::revoke_key(state, &Actor::system(), ApiKeyId(key_id)).await?;
+            println!("key {key_id} {}", if revoked { "revoked" } else { "was already revoked" });
+            Ok(())
+        }
+        KeyCommand::Rotate { key_id, grace_hours, expiry } => {
+            let grace = TimeDelta::hours(grace_hours.into());
+            let rotated =
+                service::rotate_key(state, &Actor::system(), ApiKeyId(key_id), grace, expiry.at(state.clock.now()))
+                    .await?;
+            eprintln!(
+                "key {} replaces {key_id}, which stops working at {}",
+                rotated.new.id,
+                rotated.old_stops_at.to_rfc3339()
+            );
+            println!("{}", rotated.new.secret);
             Ok(())
         }
     }
@@ -380,5 +385,21 @@ mod tests {
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "Sam Patel"]).is_err());
         assert!(Cli::try_parse_from(["mash-triage", "key", "create"]).is_err());
         assert!(Cli::try_parse_from(["mash-triage", "key", "create", "--staff", "S", "--role", "boss"]).is_err());
+    }
+
+    #[test]
+    fn an_expiry_is_an_rfc3339_instant_or_the_start_of_a_london_day() {
+        assert_eq!(parse_instant("2027-01-31T12:00:00+01:00").unwrap().to_rfc3339(), "2027-01-31T11:00:00+00:00");
+        // Midnight in London is 23:00 UTC the day before in summer, and midnight UTC in winter.
+        assert_eq!(parse_instant("2027-07-01").unwrap().to_rfc3339(), "2027-06-30T23:00:00+00:00");
+        assert_eq!(parse_instant("2027-01-31").unwrap().to_rfc3339(), "2027-01-31T00:00:00+00:00");
+        assert!(parse_instant("31/01/2027").is_err());
+        let rotate = Cli::try_parse_from(["mash-triage", "key", "rotate", "0190d1f4-0000-7000-8000-000000000000"]);
+        assert!(matches!(
+            rotate.unwrap().command,
+            Command::Key { command: KeyCommand::Rotate { grace_hours: 24, .. } }
+        ));
+        let both = ["key", "create", "--agency", "A", "--expires-in-days", "1", "--expires-at", "2027-01-01"];
+        assert!(Cli::try_parse_from(std::iter::once("mash-triage").chain(both)).is_err());
     }
 }
