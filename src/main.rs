@@ -1,18 +1,20 @@
-//! The `mash-triage` binary: thin subcommands over the library.
+//! The `mash-triage` binary: thin subcommands over the library. Operator commands act as the
+//! system actor in the audit trail.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mash_triage::{
     app::{self, ProcessRole},
-    audit::{self, Verdict},
-    auth::{AgencyKind, Role, service},
+    audit::{self, Actor, Verdict},
+    auth::{AgencyKind, KeyOwner, Role, service},
     clock::SystemClock,
     config::Settings,
     db, demo,
+    id::{ApiKeyId, StaffId},
     intake::{Today, validate::parse_new_contact},
     policy::Policy,
     state::AppState,
@@ -43,10 +45,15 @@ enum Command {
         #[command(subcommand)]
         command: AgencyCommand,
     },
-    /// Issue API keys (each key is printed once and stored only as a hash).
+    /// Issue, list, revoke and rotate API keys (a key is printed once and stored only as a hash).
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Manage hub staff.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
     },
     /// Create the demo agencies and one staff key per role, printing fresh keys.
     Demo,
@@ -120,6 +127,53 @@ enum KeyCommand {
         /// The staff member's role.
         #[arg(long, value_parser = parse_role)]
         role: Option<Role>,
+        #[command(flatten)]
+        expiry: Expiry,
+    },
+    /// List every key: id, owner, created, expires, status. Never the secret or its hash.
+    List,
+    /// Revoke a key: every replica refuses it (401) from the next request.
+    Revoke {
+        /// The key's id (from `key list`).
+        key_id: uuid::Uuid,
+    },
+    /// Issue a new key for the same owner (printed once) and end the old one after a grace period.
+    Rotate {
+        /// The old key's id (from `key list`).
+        key_id: uuid::Uuid,
+        /// Hours the old key keeps working, so its holder can switch without downtime (0: revoke it now).
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u32,
+        #[command(flatten)]
+        expiry: Expiry,
+    },
+}
+
+/// When a new key stops working; without either option, when it is revoked.
+#[derive(Debug, clap::Args)]
+struct Expiry {
+    /// The key stops working this many days after it is issued.
+    #[arg(long, conflicts_with = "expires_at", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    expires_in_days: Option<u32>,
+    /// The key stops working at this instant (RFC 3339), or at the start of this day in
+    /// Europe/London (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_instant)]
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl Expiry {
+    fn at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.expires_at.or_else(|| self.expires_in_days.map(|days| now + TimeDelta::days(days.into())))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Deactivate someone who has left: all their keys are revoked and the contacts they hold go
+    /// back to their queues.
+    Deactivate {
+        /// The staff member's id (from `key list`).
+        staff_id: uuid::Uuid,
     },
 }
 
@@ -179,6 +233,19 @@ fn explain(
 
 fn parse_kind(s: &str) -> Result<AgencyKind, String> {
     s.parse().map_err(|_| format!("must be one of: {}", <AgencyKind as strum::VariantNames>::VARIANTS.join(", ")))
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(instant) = DateTime::parse_from_rfc3339(s) {
+        return Ok(instant.to_utc());
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| "must be RFC 3339 or YYYY-MM-DD".to_owned())?;
+    // The hub's day starts at midnight London time; `earliest` also covers a midnight that a
+    // clock change would skip.
+    date.and_hms_opt(0, 0, 0)
+        .and_then(|midnight| midnight.and_local_timezone(chrono_tz::Europe::London).earliest())
+        .map(|instant| instant.to_utc())
+        .ok_or_else(|| "no such instant in Europe/London".to_owned())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -249,17 +316,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let id = service::create_agency(&*connect(settings).await?, &name, kind).await?;
             println!("{id}");
         }
-        Command::Key { command: KeyCommand::Create { agency, staff, role } } => {
-            let state = connect(settings).await?;
-            let key = match (agency, staff, role) {
-                (Some(agency), _, _) => {
-                    let agency_id = service::find_agency(&state, &agency).await?;
-                    service::create_agency_key(&state, agency_id).await?
-                }
-                (None, Some(name), Some(role)) => service::create_staff_with_key(&state, &name, role).await?.1,
-                _ => anyhow::bail!("give --agency, or --staff with --role"),
-            };
-            println!("{}", key.secret);
+        Command::Key { command } => key_command(&*connect(settings).await?, command).await?,
+        Command::Staff { command: StaffCommand::Deactivate { staff_id } } => {
+            match service::deactivate_staff(&*connect(settings).await?, &Actor::system(), StaffId(staff_id)).await? {
+                Some(done) => println!(
+                    "staff {staff_id} deactivated: {} key(s) revoked, {} claimed contact(s) released to their queues",
+                    done.revoked_keys.len(),
+                    done.ended_claims.len()
+                ),
+                None => println!("staff {staff_id} was already deactivated"),
+            }
         }
         Command::Demo => {
             for key in demo::seed(&*connect(settings).await?).await? {
@@ -268,6 +334,67 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `key create | list | revoke | rotate`: the operator acts as the system actor.
+async fn key_command(state: &AppState, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Create { agency, staff, role, expiry } => {
+            let expires_at = expiry.at(state.clock.now());
+            let key = match (agency, staff, role) {
+                (Some(agency), _, _) => {
+                    let agency_id = service::find_agency(state, &agency).await?;
+                    service::create_agency_key_expiring(state, agency_id, expires_at).await?
+                }
+                (None, Some(name), Some(role)) => {
+                    let (staff_id, key) =
+                        service::create_staff_with_key_expiring(state, &name, role, expires_at).await?;
+                    eprintln!("staff {staff_id}");
+                    key
+                }
+                _ => anyhow::bail!("give --agency, or --staff with --role"),
+            };
+            // The id goes to stderr, so scripts reading the secret from stdout are unaffected.
+            eprintln!("key {} expires {}", key.id, expires_at.map_or_else(|| "never".to_owned(), |at| at.to_rfc3339()));
+            println!("{}", key.secret);
+            Ok(())
+        }
+        KeyCommand::List => {
+            let keys = service::list_keys(state).await?;
+            println!("id\towner\tcreated\texpires\tstatus");
+            let stamp = |at: Option<DateTime<Utc>>| at.map_or_else(|| "-".to_owned(), |at| at.to_rfc3339());
+            for key in keys {
+                let owner = match key.owner {
+                    KeyOwner::Agency { id, name } => format!("agency {id} {name:?}"),
+                    KeyOwner::Staff { id, role } => format!("staff {id} {role}"),
+                };
+                let status = match key.revoked_at {
+                    Some(at) => format!("{} {}", key.status, at.to_rfc3339()),
+                    None => key.status.to_string(),
+                };
+                println!("{}\t{owner}\t{}\t{}\t{status}", key.id, key.created_at.to_rfc3339(), stamp(key.expires_at));
+            }
+            Ok(())
+        }
+        KeyCommand::Revoke { key_id } => {
+            let revoked = service::revoke_key(state, &Actor::system(), ApiKeyId(key_id)).await?;
+            println!("key {key_id} {}", if revoked { "revoked" } else { "was already revoked" });
+            Ok(())
+        }
+        KeyCommand::Rotate { key_id, grace_hours, expiry } => {
+            let grace = TimeDelta::hours(grace_hours.into());
+            let rotated =
+                service::rotate_key(state, &Actor::system(), ApiKeyId(key_id), grace, expiry.at(state.clock.now()))
+                    .await?;
+            eprintln!(
+                "key {} replaces {key_id}, which stops working at {}",
+                rotated.new.id,
+                rotated.old_stops_at.to_rfc3339()
+            );
+            println!("{}", rotated.new.secret);
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -295,5 +422,21 @@ mod tests {
     fn audit_verify_is_a_subcommand() {
         assert!(Cli::try_parse_from(["mash-triage", "audit", "verify"]).is_ok());
         assert!(Cli::try_parse_from(["mash-triage", "audit"]).is_err());
+    }
+
+    #[test]
+    fn an_expiry_is_an_rfc3339_instant_or_the_start_of_a_london_day() {
+        assert_eq!(parse_instant("2027-01-31T12:00:00+01:00").unwrap().to_rfc3339(), "2027-01-31T11:00:00+00:00");
+        // Midnight in London is 23:00 UTC the day before in summer, and midnight UTC in winter.
+        assert_eq!(parse_instant("2027-07-01").unwrap().to_rfc3339(), "2027-06-30T23:00:00+00:00");
+        assert_eq!(parse_instant("2027-01-31").unwrap().to_rfc3339(), "2027-01-31T00:00:00+00:00");
+        assert!(parse_instant("31/01/2027").is_err());
+        let rotate = Cli::try_parse_from(["mash-triage", "key", "rotate", "0190d1f4-0000-7000-8000-000000000000"]);
+        assert!(matches!(
+            rotate.unwrap().command,
+            Command::Key { command: KeyCommand::Rotate { grace_hours: 24, .. } }
+        ));
+        let both = ["key", "create", "--agency", "A", "--expires-in-days", "1", "--expires-at", "2027-01-01"];
+        assert!(Cli::try_parse_from(std::iter::once("mash-triage").chain(both)).is_err());
     }
 }

@@ -284,6 +284,14 @@ impl From<AuthError> for ApiError {
             AuthError::DuplicateAgency => {
                 Self::conflict("duplicate_agency", "Agency exists", "An agency with that name exists already.")
             }
+            AuthError::UnknownKey => Self::not_found("key"),
+            AuthError::UnknownStaff => Self::not_found("staff member"),
+            AuthError::KeyNotLive => Self::conflict(
+                "key_not_live",
+                "Key not live",
+                "The key is revoked or expired, or its staff member is deactivated.",
+            ),
+            AuthError::ExpiryNotInFuture => Self::field("/expires_at", "must be in the future"),
             AuthError::Store(e) => e.into(),
         }
     }

@@ -95,6 +95,12 @@ pub enum AuditAction {
     AgencyCreated,
     StaffCreated,
     ApiKeyCreated,
+    /// An operator or admin revoked a key: it is refused from the next request.
+    ApiKeyRevoked,
+    /// A key was replaced by a new one for the same owner; the old one works until its expiry.
+    ApiKeyRotated,
+    /// A member of staff left: their keys were revoked and their claims' leases ended.
+    StaffDeactivated,
 }
 
 impl AuditAction {
@@ -129,6 +135,9 @@ impl AuditAction {
             Self::AgencyCreated => "agency.created",
             Self::StaffCreated => "staff.created",
             Self::ApiKeyCreated => "api_key.created",
+            Self::ApiKeyRevoked => "api_key.revoked",
+            Self::ApiKeyRotated => "api_key.rotated",
+            Self::StaffDeactivated => "staff.deactivated",
         }
     }
 

@@ -1,9 +1,10 @@
-//! Principals, roles and agency kinds.
+//! Principals, roles and agency kinds, and keys as an operator lists them (never the secret).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumString, IntoStaticStr, VariantArray, VariantNames};
 
-use crate::id::{AgencyId, ApiKeyId, StaffId};
+use crate::id::{AgencyId, ApiKeyId, ContactId, StaffId};
 pub use crate::vocabulary::AgencyKind;
 
 /// A hub staff role. Each staff key carries exactly one.
@@ -82,4 +83,59 @@ impl AgencyScope {
             Self::AllAgencies => None,
         }
     }
+}
+
+/// Whom a key identifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// A partner agency's client. The name is the organisation's, not a person's.
+    Agency { id: AgencyId, name: String },
+    /// A member of hub staff, named by id and role only (a listing needs no more).
+    Staff { id: StaffId, role: Role },
+}
+
+/// Whether a key lets its holder in now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Display, IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum KeyStatus {
+    /// It authenticates.
+    Live,
+    /// Its `expires_at` has passed.
+    Expired,
+    /// It was revoked (directly, by a rotation without grace, or with its staff member).
+    Revoked,
+    /// Its staff member was deactivated.
+    StaffDeactivated,
+}
+
+/// A key as an operator sees it: never the secret or its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySummary {
+    pub id: ApiKeyId,
+    pub owner: KeyOwner,
+    pub created_at: DateTime<Utc>,
+    /// The last instant it works; `None`: until revoked.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub status: KeyStatus,
+}
+
+/// A key replaced by [`super::service::rotate_key`].
+#[derive(Debug)]
+pub struct RotatedKey {
+    /// The new key, shown once.
+    pub new: super::IssuedKey,
+    /// When the old key stops working (now, for a rotation without grace).
+    pub old_stops_at: DateTime<Utc>,
+}
+
+/// What deactivating a member of staff changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeactivatedStaff {
+    /// Their keys that were live or in a grace period, now revoked.
+    pub revoked_keys: Vec<ApiKeyId>,
+    /// Contacts they held: the leases end now, so anyone may claim them and the claim-expiry
+    /// round returns them to their queues.
+    pub ended_claims: Vec<ContactId>,
 }

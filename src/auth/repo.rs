@@ -1,10 +1,10 @@
-//! SQL for agencies, staff and keys.
+//! SQL for agencies, staff and keys, and for ending a departing staff member's claims.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::model::{AgencyKind, AgencyPrincipal, Principal, Role, StaffPrincipal};
-use crate::id::{AgencyId, ApiKeyId, StaffId};
+use crate::id::{AgencyId, ApiKeyId, ContactId, StaffId};
 
 /// Inserts an agency; `false` when the name is taken.
 pub(crate) async fn insert_agency(
@@ -63,16 +63,18 @@ pub(crate) async fn insert_key(
     agency_id: Option<AgencyId>,
     staff_id: Option<StaffId>,
     now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into api_keys (id, key_hash, agency_id, staff_id, created_at)
-         values ($1, $2, $3, $4, $5)",
+        "insert into api_keys (id, key_hash, agency_id, staff_id, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(key_hash)
     .bind(agency_id)
     .bind(staff_id)
     .bind(now)
+    .bind(expires_at)
     .execute(conn)
     .await?;
     Ok(())
@@ -87,16 +89,26 @@ struct KeyRow {
     staff_role: Option<String>,
 }
 
-pub(crate) async fn find_principal_by_key_hash(db: &PgPool, key_hash: &[u8]) -> Result<Option<Principal>, sqlx::Error> {
+/// The principal of a key that is live at `now`: not revoked, not past its expiry, and not
+/// belonging to deactivated staff. Read from PostgreSQL on every request and never cached, so a
+/// revocation committed anywhere is seen by every replica's next request.
+pub(crate) async fn find_principal_by_key_hash(
+    db: &PgPool,
+    key_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<Principal>, sqlx::Error> {
     let row: Option<KeyRow> = sqlx::query_as(
         "select k.id as key_id, a.id as agency_id, a.kind as agency_kind,
                 s.id as staff_id, s.role as staff_role
            from api_keys k
            left join agencies a on a.id = k.agency_id
            left join staff s on s.id = k.staff_id
-          where k.key_hash = $1 and k.revoked_at is null",
+          where k.key_hash = $1 and k.revoked_at is null
+            and (k.expires_at is null or k.expires_at > $2)
+            and s.deactivated_at is null",
     )
     .bind(key_hash)
+    .bind(now)
     .fetch_optional(db)
     .await?;
     Ok(row.and_then(|row| match row {
@@ -114,4 +126,134 @@ pub(crate) async fn agency_exists(conn: &mut PgConnection, id: AgencyId) -> Resu
     let found: Option<AgencyId> =
         sqlx::query_scalar("select id from agencies where id = $1").bind(id).fetch_optional(conn).await?;
     Ok(found.is_some())
+}
+
+/// A key with its owner, for listing (no hash).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct KeyListRow {
+    pub id: ApiKeyId,
+    pub agency_id: Option<AgencyId>,
+    pub agency_name: Option<String>,
+    pub staff_id: Option<StaffId>,
+    pub staff_role: Option<String>,
+    pub staff_deactivated: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Every key, oldest first.
+pub(crate) async fn list_keys(db: &PgPool) -> Result<Vec<KeyListRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select k.id, a.id as agency_id, a.name as agency_name, s.id as staff_id, s.role as staff_role,
+                (s.deactivated_at is not null) as staff_deactivated,
+                k.created_at, k.expires_at, k.revoked_at
+           from api_keys k
+           left join agencies a on a.id = k.agency_id
+           left join staff s on s.id = k.staff_id
+          order by k.created_at, k.id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A key locked for a change, with what decides whether it is live.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct LockedKey {
+    pub agency_id: Option<AgencyId>,
+    pub staff_id: Option<StaffId>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub staff_deactivated: bool,
+}
+
+pub(crate) async fn lock_key(conn: &mut PgConnection, id: ApiKeyId) -> Result<Option<LockedKey>, sqlx::Error> {
+    sqlx::query_as(
+        "select k.agency_id, k.staff_id, k.expires_at, k.revoked_at,
+                coalesce(s.deactivated_at is not null, false) as staff_deactivated
+           from api_keys k left join staff s on s.id = k.staff_id
+          where k.id = $1 for update of k",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub(crate) async fn revoke_key(conn: &mut PgConnection, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("update api_keys set revoked_at = $2 where id = $1 and revoked_at is null")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Brings a key's expiry forward to `at` (never later than it already was).
+pub(crate) async fn expire_key_at(conn: &mut PgConnection, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("update api_keys set expires_at = least(expires_at, $2) where id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks a member of staff as gone. `None` when there is no such staff member; `Some(false)`
+/// when they were deactivated already.
+pub(crate) async fn deactivate_staff(
+    conn: &mut PgConnection,
+    id: StaffId,
+    now: DateTime<Utc>,
+) -> Result<Option<bool>, sqlx::Error> {
+    let already: Option<bool> =
+        sqlx::query_scalar("select deactivated_at is not null from staff where id = $1 for no key update")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if already != Some(false) {
+        return Ok(already.map(|_| false));
+    }
+    sqlx::query("update staff set deactivated_at = $2 where id = $1").bind(id).bind(now).execute(conn).await?;
+    Ok(Some(true))
+}
+
+/// Revokes every unrevoked key of a member of staff; returns them.
+pub(crate) async fn revoke_staff_keys(
+    conn: &mut PgConnection,
+    staff: StaffId,
+    now: DateTime<Utc>,
+) -> Result<Vec<ApiKeyId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "with revoked as (update api_keys set revoked_at = $2 where staff_id = $1 and revoked_at is null returning id)
+         select id from revoked order by id",
+    )
+    .bind(staff)
+    .bind(now)
+    .fetch_all(conn)
+    .await
+}
+
+/// Ends the lease of every claim `staff` holds, so the contacts are free to claim at once and
+/// the worklist's claim-expiry round returns them to their queues (audited there, per contact).
+/// The claims stay the worklist's to delete; this only shortens them. A lease is ended by making
+/// it end where it began, so it has ended by any replica's clock, even one a little behind the
+/// operator's. The contacts are locked first, in id order: the one lock order every worklist
+/// writer follows.
+pub(crate) async fn end_claims_of(conn: &mut PgConnection, staff: StaffId) -> Result<Vec<ContactId>, sqlx::Error> {
+    let held: Vec<ContactId> = sqlx::query_scalar(
+        "select c.id from contacts c join claims k on k.contact_id = c.id
+          where k.staff_id = $1 order by c.id for no key update of c",
+    )
+    .bind(staff)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query_scalar(
+        "with ended as (update claims set expires_at = claimed_at
+                         where contact_id = any($1) and staff_id = $2 returning contact_id)
+         select contact_id from ended order by contact_id",
+    )
+    .bind(&held)
+    .bind(staff)
+    .fetch_all(conn)
+    .await
 }

@@ -1,10 +1,20 @@
-//! Creating agencies, staff and keys, and turning a presented key into a [`Principal`].
+//! Creating agencies, staff and keys, turning a presented key into a [`Principal`], and the
+//! key lifecycle: listing, revoking, rotating, expiring, and deactivating staff.
+//!
+//! A key is live while it is not revoked, not past its `expires_at` and not held by deactivated
+//! staff. [`authenticate`] checks all three against PostgreSQL on every request, with the time
+//! from the state's clock, and nothing caches the answer: a change committed by the command line
+//! (or an admin) on any machine refuses the key on every replica's next request.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::{
-    model::{AgencyKind, AgencyPrincipal, Principal, Role, StaffPrincipal},
+    model::{
+        AgencyKind, AgencyPrincipal, DeactivatedStaff, KeyOwner, KeyStatus, KeySummary, Principal, Role, RotatedKey,
+        StaffPrincipal,
+    },
     repo,
 };
 use crate::{
@@ -34,6 +44,19 @@ pub enum AuthError {
     /// An agency with that name exists already.
     #[error("an agency with that name exists already")]
     DuplicateAgency,
+    /// No key with that id.
+    #[error("no key with that id")]
+    UnknownKey,
+    /// Rotation of a key that no longer lets anyone in: revoked, expired, or its staff member
+    /// deactivated. Issuing a successor would bring back a credential someone chose to end.
+    #[error("the key is revoked or expired, or its staff member is deactivated")]
+    KeyNotLive,
+    /// No staff member with that id.
+    #[error("no staff member with that id")]
+    UnknownStaff,
+    /// A key asked to expire at or before the moment it is issued.
+    #[error("the expiry must be in the future")]
+    ExpiryNotInFuture,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -69,7 +92,9 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
     if !secret.starts_with(KEY_PREFIX) || secret.len() != KEY_PREFIX.len() + KEY_BYTES * 2 {
         return Err(AuthError::Unauthenticated);
     }
-    repo::find_principal_by_key_hash(&state.db, &hash_key(secret)).await?.ok_or(AuthError::Unauthenticated)
+    repo::find_principal_by_key_hash(&state.db, &hash_key(secret), state.clock.now())
+        .await?
+        .ok_or(AuthError::Unauthenticated)
 }
 
 impl Principal {
@@ -131,19 +156,37 @@ pub async fn find_agency(state: &AppState, id_or_name: &str) -> Result<AgencyId,
     repo::find_agency(&state.db, by_id, id_or_name).await?.ok_or(AuthError::UnknownAgency)
 }
 
-/// Issues a key for an existing agency.
+/// Refuses an expiry that would make a key dead on arrival.
+fn check_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), AuthError> {
+    match expires_at {
+        Some(at) if at <= now => Err(AuthError::ExpiryNotInFuture),
+        _ => Ok(()),
+    }
+}
+
+/// Issues a key for an existing agency that works until revoked.
 pub async fn create_agency_key(state: &AppState, agency_id: AgencyId) -> Result<IssuedKey, AuthError> {
+    create_agency_key_expiring(state, agency_id, None).await
+}
+
+/// Issues a key for an existing agency that stops working after `expires_at` (if given).
+pub async fn create_agency_key_expiring(
+    state: &AppState,
+    agency_id: AgencyId,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<IssuedKey, AuthError> {
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
     let now = state.clock.now();
+    check_expiry(expires_at, now)?;
     crate::db::in_transaction(&state.db, async |tx| {
-        repo::insert_key(tx, key.id, &hash_key(&key.secret), Some(agency_id), None, now).await?;
+        repo::insert_key(tx, key.id, &hash_key(&key.secret), Some(agency_id), None, now, expires_at).await?;
         audit::record(
             tx,
             now,
             &Actor::system(),
             AuditAction::ApiKeyCreated,
             None,
-            serde_json::json!({ "api_key_id": key.id, "agency_id": agency_id }),
+            serde_json::json!({ "api_key_id": key.id, "agency_id": agency_id, "expires_at": expires_at }),
         )
         .await?;
         Ok(key)
@@ -151,28 +194,176 @@ pub async fn create_agency_key(state: &AppState, agency_id: AgencyId) -> Result<
     .await
 }
 
-/// Creates a staff member with one role and issues their key.
+/// Creates a staff member with one role and issues their key, which works until revoked.
 pub async fn create_staff_with_key(
     state: &AppState,
     name: &str,
     role: Role,
 ) -> Result<(StaffId, IssuedKey), AuthError> {
+    create_staff_with_key_expiring(state, name, role, None).await
+}
+
+/// Creates a staff member with one role and issues their key, which stops working after
+/// `expires_at` (if given).
+pub async fn create_staff_with_key_expiring(
+    state: &AppState,
+    name: &str,
+    role: Role,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(StaffId, IssuedKey), AuthError> {
     let staff_id = StaffId::generate();
     let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
     let now = state.clock.now();
+    check_expiry(expires_at, now)?;
     crate::db::in_transaction(&state.db, async |tx| {
         repo::insert_staff(tx, staff_id, name, role, now).await?;
-        repo::insert_key(tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now).await?;
+        repo::insert_key(tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now, expires_at).await?;
         audit::record(
             tx,
             now,
             &Actor::system(),
             AuditAction::StaffCreated,
             None,
-            serde_json::json!({ "staff_id": staff_id, "role": role, "api_key_id": key.id }),
+            serde_json::json!({ "staff_id": staff_id, "role": role, "api_key_id": key.id, "expires_at": expires_at }),
         )
         .await?;
         Ok((staff_id, key))
+    })
+    .await
+}
+
+/// Every key, oldest first, with its owner and whether it is live now. Never the secret or its
+/// hash; staff are named by id and role only.
+pub async fn list_keys(state: &AppState) -> Result<Vec<KeySummary>, AuthError> {
+    let now = state.clock.now();
+    let rows = repo::list_keys(&state.db).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let owner = match (row.agency_id, row.agency_name, row.staff_id, row.staff_role) {
+                (Some(id), Some(name), _, _) => KeyOwner::Agency { id, name },
+                (_, _, Some(id), Some(role)) => KeyOwner::Staff { id, role: role.parse().ok()? },
+                _ => return None,
+            };
+            let status = if row.revoked_at.is_some() {
+                KeyStatus::Revoked
+            } else if row.staff_deactivated {
+                KeyStatus::StaffDeactivated
+            } else if row.expires_at.is_some_and(|at| at <= now) {
+                KeyStatus::Expired
+            } else {
+                KeyStatus::Live
+            };
+            Some(KeySummary {
+                id: row.id,
+                owner,
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+                status,
+            })
+        })
+        .collect())
+}
+
+/// The owner's ids for an audit detail.
+fn owner_detail(agency_id: Option<AgencyId>, staff_id: Option<StaffId>) -> serde_json::Value {
+    match (agency_id, staff_id) {
+        (Some(agency_id), _) => serde_json::json!({ "agency_id": agency_id }),
+        (_, staff_id) => serde_json::json!({ "staff_id": staff_id }),
+    }
+}
+
+/// Revokes a key: from the next request it is 401, on every replica. `Ok(false)` when it was
+/// revoked already (nothing changes, so nothing is audited).
+pub async fn revoke_key(state: &AppState, actor: &Actor, key_id: ApiKeyId) -> Result<bool, AuthError> {
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        let key = repo::lock_key(tx, key_id).await?.ok_or(AuthError::UnknownKey)?;
+        if key.revoked_at.is_some() {
+            return Ok(false);
+        }
+        repo::revoke_key(tx, key_id, now).await?;
+        let mut detail = owner_detail(key.agency_id, key.staff_id);
+        detail["api_key_id"] = serde_json::json!(key_id);
+        audit::record(tx, now, actor, AuditAction::ApiKeyRevoked, None, detail).await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Issues a new key for the owner of a live key, shown once, and ends the old one after
+/// `grace` (at once when `grace` is zero), so a partner can switch without downtime. The old
+/// key's expiry only ever moves earlier. The new key expires at `new_expires_at`, if given.
+pub async fn rotate_key(
+    state: &AppState,
+    actor: &Actor,
+    key_id: ApiKeyId,
+    grace: TimeDelta,
+    new_expires_at: Option<DateTime<Utc>>,
+) -> Result<RotatedKey, AuthError> {
+    let now = state.clock.now();
+    check_expiry(new_expires_at, now)?;
+    let new = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
+    crate::db::in_transaction(&state.db, async |tx| {
+        let old = repo::lock_key(tx, key_id).await?.ok_or(AuthError::UnknownKey)?;
+        if old.revoked_at.is_some() || old.staff_deactivated || old.expires_at.is_some_and(|at| at <= now) {
+            return Err(AuthError::KeyNotLive);
+        }
+        repo::insert_key(tx, new.id, &hash_key(&new.secret), old.agency_id, old.staff_id, now, new_expires_at).await?;
+        let old_stops_at = if grace <= TimeDelta::zero() {
+            // Revoked rather than expired: revocation needs no clock, so no replica whose
+            // clock is a moment behind this one lets the key in again.
+            repo::revoke_key(tx, key_id, now).await?;
+            now
+        } else {
+            let at = old.expires_at.map_or(now + grace, |at| at.min(now + grace));
+            repo::expire_key_at(tx, key_id, at).await?;
+            at
+        };
+        let mut detail = owner_detail(old.agency_id, old.staff_id);
+        detail["api_key_id"] = serde_json::json!(key_id);
+        detail["new_api_key_id"] = serde_json::json!(new.id);
+        detail["old_key_stops_at"] = serde_json::json!(old_stops_at);
+        detail["new_key_expires_at"] = serde_json::json!(new_expires_at);
+        audit::record(tx, now, actor, AuditAction::ApiKeyRotated, None, detail).await?;
+        Ok(RotatedKey { new, old_stops_at })
+    })
+    .await
+}
+
+/// Deactivates a member of staff who has left, in one audited transaction: every key of theirs
+/// is revoked (so each is 401 from the next request), they can no longer be assigned work, and
+/// the lease of each contact they hold ends, so colleagues may claim it at once and the
+/// claim-expiry round returns it to its queue. `Ok(None)` when they were deactivated already.
+pub async fn deactivate_staff(
+    state: &AppState,
+    actor: &Actor,
+    staff_id: StaffId,
+) -> Result<Option<DeactivatedStaff>, AuthError> {
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        match repo::deactivate_staff(tx, staff_id, now).await? {
+            None => return Err(AuthError::UnknownStaff),
+            Some(false) => return Ok(None),
+            Some(true) => {}
+        }
+        let revoked_keys = repo::revoke_staff_keys(tx, staff_id, now).await?;
+        let ended_claims = repo::end_claims_of(tx, staff_id).await?;
+        audit::record(
+            tx,
+            now,
+            actor,
+            AuditAction::StaffDeactivated,
+            None,
+            serde_json::json!({
+                "staff_id": staff_id,
+                "revoked_api_key_ids": revoked_keys,
+                "ended_claims_contact_ids": ended_claims,
+            }),
+        )
+        .await?;
+        Ok(Some(DeactivatedStaff { revoked_keys, ended_claims }))
     })
     .await
 }

@@ -264,12 +264,14 @@ pub(crate) async fn insert_decision(
     Ok(())
 }
 
-/// Whether a staff member exists with the practitioner or manager role.
+/// Whether a staff member exists with the practitioner or manager role and has not left
+/// (a contact assigned to someone deactivated would sit with nobody able to work it).
 pub(crate) async fn is_caseworker(conn: &mut PgConnection, staff: StaffId) -> Result<bool, sqlx::Error> {
-    let found: Option<StaffId> =
-        sqlx::query_scalar("select id from staff where id = $1 and role in ('practitioner', 'manager')")
-            .bind(staff)
-            .fetch_optional(conn)
-            .await?;
+    let found: Option<StaffId> = sqlx::query_scalar(
+        "select id from staff where id = $1 and role in ('practitioner', 'manager') and deactivated_at is null",
+    )
+    .bind(staff)
+    .fetch_optional(conn)
+    .await?;
     Ok(found.is_some())
 }

@@ -13,11 +13,15 @@ use crate::{
     helpers::{TestApp, admin_url, redis_url, spawn_app, with_database},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_mash-triage");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mash-triage");
 
 /// Starts `mash-triage serve` on a free port against `app`'s database (plus `env`) and waits
 /// until it answers `path` with 200. Returns the child and the port.
-async fn start_serve(app: &TestApp, env: &[(&str, &str)], path: &str) -> (std::process::Child, u16) {
+pub(crate) async fn start_serve(
+    app: &crate::helpers::TestApp,
+    env: &[(&str, &str)],
+    path: &str,
+) -> (std::process::Child, u16) {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

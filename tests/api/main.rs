@@ -17,6 +17,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod intake;
+mod keys;
 mod limits;
 mod openapi;
 mod privacy;

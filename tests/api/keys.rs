@@ -1,0 +1,224 @@
+//! The key lifecycle from the command line: listing, revoking, rotating, expiring keys and
+//! deactivating staff, each refused on the next request (on every replica) and each audited.
+
+use std::process::{Command, Output};
+
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use crate::{
+    cli::{BIN, start_serve},
+    client::Caller,
+    fixtures::green_contact,
+    helpers::{TestApp, admin_url, spawn_app, with_database},
+};
+
+/// Runs `mash-triage ARGS` against `app`'s database.
+fn cli(app: &TestApp, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("DATABASE_URL", with_database(&admin_url(), &app.db_name)).output().unwrap()
+}
+
+/// Runs a command that must succeed; returns its stdout and stderr.
+fn cli_ok(app: &TestApp, args: &[&str]) -> (String, String) {
+    let out = cli(app, args);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
+}
+
+/// The status a caller gets from a route every key may use: 404 (let in, nothing there) or 401.
+async fn door(caller: &Caller) -> u16 {
+    caller.get_contact(&uuid::Uuid::nil().to_string()).await.status()
+}
+
+/// The id of the key whose `key list` line contains `owner`, the only such line.
+fn key_id_of(list: &str, owner: &str) -> String {
+    let lines: Vec<&str> = list.lines().filter(|l| l.contains(owner)).collect();
+    assert_eq!(lines.len(), 1, "one key of {owner} in:\n{list}");
+    lines[0].split('\t').next().unwrap().to_owned()
+}
+
+async fn audit_details(app: &TestApp, action: &str) -> Vec<Value> {
+    sqlx::query_scalar("select detail from audit_events where action = $1 order by id")
+        .bind(action)
+        .fetch_all(app.db())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn key_list_names_every_key_and_owner_but_never_a_secret_or_a_staff_name() {
+    let app = spawn_app().await;
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    let mut lines = list.lines();
+    assert_eq!(lines.next(), Some("id\towner\tcreated\texpires\tstatus"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 7, "three agencies and four staff:\n{list}");
+    assert!(rows.iter().all(|r| r.split('\t').count() == 5 && r.ends_with("\tlive")), "{list}");
+    assert!(list.contains("\"Test Police\""), "agencies are named: {list}");
+    let practitioner: uuid::Uuid = app.value("select id from staff where role = $1", "practitioner").await;
+    assert!(list.contains(&format!("staff {practitioner} practitioner")), "{list}");
+    assert!(!list.contains("Test practitioner"), "staff are named by id and role only: {list}");
+    let callers = [app.police(), app.school(), app.health(), app.practitioner(), app.admin()];
+    for caller in &callers {
+        let secret = caller.key();
+        assert!(!list.contains(secret) && !list.contains(&secret[5..21]), "a secret was printed");
+    }
+    let hashes: Vec<Vec<u8>> = app.values("select key_hash from api_keys").await;
+    for hash in hashes {
+        assert!(!list.contains(&hex::encode(&hash)[..16]), "a hash was printed");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_at_once_on_every_replica_and_the_revocation_is_audited() {
+    let app = spawn_app().await;
+    // A second replica: the real binary, with its own process and connection pool.
+    let (mut replica, port) = start_serve(&app, &[], "/health/ready").await;
+    let police = app.police();
+    let on_replica =
+        Caller::new(reqwest::Client::new(), format!("http://127.0.0.1:{port}"), Some(police.key().into()), None);
+    assert_eq!((door(&police).await, door(&on_replica).await), (404, 404));
+
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    let key_id = key_id_of(&list, "\"Test Police\"");
+    let (out, _) = cli_ok(&app, &["key", "revoke", &key_id]);
+    assert_eq!(out.trim(), format!("key {key_id} revoked"));
+    let after = (door(&police).await, door(&on_replica).await);
+    let _ = replica.kill();
+    replica.wait().unwrap();
+    assert_eq!(after, (401, 401), "refused on both replicas by the next request");
+    assert_eq!(door(&app.school()).await, 404, "other keys still work");
+
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    let line = list.lines().find(|l| l.starts_with(&key_id)).unwrap();
+    assert!(line.contains("\trevoked "), "{line}");
+    let revoked = audit_details(&app, "api_key.revoked").await;
+    assert_eq!(revoked, [json!({"api_key_id": key_id, "agency_id": police.agency_id()})]);
+    let actor: String = app.value("select actor_kind from audit_events where action = $1", "api_key.revoked").await;
+    assert_eq!(actor, "system");
+
+    // Revoking again changes nothing and records nothing; an unknown id is an error.
+    let (out, _) = cli_ok(&app, &["key", "revoke", &key_id]);
+    assert!(out.contains("already revoked"), "{out}");
+    assert_eq!(audit_details(&app, "api_key.revoked").await.len(), 1);
+    let unknown = cli(&app, &["key", "revoke", &uuid::Uuid::now_v7().to_string()]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no key with that id"));
+}
+
+#[tokio::test]
+async fn a_key_created_with_an_expiry_is_refused_from_that_moment() {
+    let app = spawn_app().await;
+    let (secret, stderr) = cli_ok(&app, &["key", "create", "--agency", "Test Police", "--expires-in-days", "2"]);
+    let key = app.caller(secret.trim());
+    assert_eq!(door(&key).await, 404);
+    let expires: chrono::DateTime<chrono::Utc> = app
+        .value("select expires_at from api_keys where id = $1::uuid", stderr.split_whitespace().nth(1).unwrap())
+        .await;
+    assert!((expires - (chrono::Utc::now() + TimeDelta::days(2))).num_seconds().abs() < 60, "{expires}");
+    let created = audit_details(&app, "api_key.created").await;
+    assert!(created.last().unwrap()["expires_at"].is_string(), "the expiry is in the audit trail");
+
+    app.set_time(expires - TimeDelta::seconds(1));
+    assert_eq!(door(&key).await, 404, "still works just before");
+    app.set_time(expires);
+    assert_eq!(door(&key).await, 401, "refused from its expiry");
+    assert_eq!(door(&app.police()).await, 404, "keys without an expiry keep working");
+
+    // A staff key with a date; an expiry in the past is refused.
+    let (secret, _) = cli_ok(
+        &app,
+        &["key", "create", "--staff", "Temp Worker", "--role", "practitioner", "--expires-at", "2099-01-31"],
+    );
+    assert_eq!(door(&app.caller(secret.trim())).await, 404);
+    let past = cli(&app, &["key", "create", "--agency", "Test Police", "--expires-at", "2020-01-01T00:00:00Z"]);
+    assert!(!past.status.success());
+    assert!(String::from_utf8_lossy(&past.stderr).contains("expiry must be in the future"));
+}
+
+#[tokio::test]
+async fn a_rotated_key_gives_a_working_key_and_the_old_one_works_until_the_grace_ends() {
+    let app = spawn_app().await;
+    let old = app.school();
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    let old_id = key_id_of(&list, "\"Test School\"");
+
+    let (secret, stderr) = cli_ok(&app, &["key", "rotate", &old_id, "--grace-hours", "2"]);
+    let new = app.caller(secret.trim());
+    assert!(stderr.contains(&format!("replaces {old_id}")), "{stderr}");
+    assert_eq!((door(&new).await, door(&old).await), (404, 404), "both work during the grace period");
+    let submitted = new.create_contact(green_contact(app.today(), "ROT-1")).await;
+    assert_eq!(submitted.status(), 201, "the new key belongs to the same agency");
+
+    let stops: chrono::DateTime<chrono::Utc> =
+        app.value("select expires_at from api_keys where id = $1::uuid", &old_id).await;
+    assert!((stops - (chrono::Utc::now() + TimeDelta::hours(2))).num_seconds().abs() < 60, "{stops}");
+    app.set_time(stops - TimeDelta::seconds(1));
+    assert_eq!(door(&old).await, 404);
+    app.set_time(stops);
+    assert_eq!((door(&new).await, door(&old).await), (404, 401), "the old key ends with the grace period");
+
+    let rotated = audit_details(&app, "api_key.rotated").await;
+    assert_eq!(rotated.len(), 1);
+    assert_eq!(rotated[0]["api_key_id"], old_id.as_str());
+    assert_eq!(rotated[0]["agency_id"], old.agency_id());
+    assert!(rotated[0]["new_api_key_id"].is_string() && rotated[0]["old_key_stops_at"].is_string());
+
+    // Without grace the old key is refused at once; an ended key cannot be rotated again.
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    let new_id = list.lines().find(|l| l.contains("\"Test School\"") && !l.starts_with(&old_id)).unwrap();
+    let new_id = new_id.split('\t').next().unwrap().to_owned();
+    let (newest, _) = cli_ok(&app, &["key", "rotate", &new_id, "--grace-hours", "0"]);
+    assert_eq!((door(&app.caller(newest.trim())).await, door(&new).await), (404, 401));
+    let again = cli(&app, &["key", "rotate", &new_id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("revoked or expired"));
+    assert_eq!(audit_details(&app, "api_key.rotated").await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_deactivated_staff_member_is_refused_with_every_key_and_their_claims_go_back() {
+    let app = spawn_app().await;
+    let leaver = app.practitioner();
+    let leaver_id: uuid::Uuid = app.value("select id from staff where role = $1", "practitioner").await;
+    // A second key of theirs, still in its grace period.
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    let first_key = key_id_of(&list, &format!("staff {leaver_id}"));
+    let (second, _) = cli_ok(&app, &["key", "rotate", &first_key]);
+    let second = app.caller(second.trim());
+    let contact = app.school().submit(green_contact(app.today(), "LEAVER-1")).await;
+    assert_eq!(leaver.claim(&contact).await.status(), 200);
+    assert_eq!((door(&leaver).await, door(&second).await), (404, 404));
+
+    let (out, _) = cli_ok(&app, &["staff", "deactivate", &leaver_id.to_string()]);
+    assert!(out.contains("2 key(s) revoked, 1 claimed contact(s)"), "{out}");
+    assert_eq!((door(&leaver).await, door(&second).await), (401, 401), "every key refused at once");
+
+    // Their contact is free at once; the claim-expiry round puts it back in its queue.
+    assert_eq!(app.expire_claims().await, 1);
+    let status: String = app.value("select status from contacts where id = $1::uuid", &contact).await;
+    assert_eq!(status, "awaiting_screening");
+    let colleague = app.add_practitioner("Colleague").await;
+    assert_eq!(colleague.claim(&contact).await.status(), 200);
+    // No work can be assigned to them.
+    let p = app
+        .manager()
+        .assign(&contact, json!({"staff_id": leaver_id, "reason": "Knows the family."}), Some("*"))
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["pointer"], "/staff_id");
+
+    let deactivated = audit_details(&app, "staff.deactivated").await;
+    assert_eq!(deactivated.len(), 1);
+    assert_eq!(deactivated[0]["staff_id"], leaver_id.to_string());
+    assert_eq!(deactivated[0]["revoked_api_key_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(deactivated[0]["ended_claims_contact_ids"], json!([contact]));
+    let (list, _) = cli_ok(&app, &["key", "list"]);
+    assert_eq!(list.lines().filter(|l| l.contains(&leaver_id.to_string()) && l.contains("\trevoked ")).count(), 2);
+
+    let (out, _) = cli_ok(&app, &["staff", "deactivate", &leaver_id.to_string()]);
+    assert!(out.contains("already deactivated"), "{out}");
+    assert_eq!(audit_details(&app, "staff.deactivated").await.len(), 1);
+    assert!(!cli(&app, &["staff", "deactivate", &uuid::Uuid::now_v7().to_string()]).status.success());
+}
