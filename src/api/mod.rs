@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod clocks;
 pub mod enums;
+mod headers;
 pub mod health;
 pub mod intake;
 pub mod path;
@@ -96,6 +97,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let retry_after = state.retry_after();
     let limits = ratelimit::RateLimit(state.clone());
     let service = openapi_service(&state);
+    let response_headers = headers::ResponseHeaders::new(&service.spec());
     let docs = service.swagger_ui();
     let spec = service.spec_endpoint();
     Route::new()
@@ -111,6 +113,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         }))
         .catch_all_error(|err| async move { problem::convert_error(err) })
         .with(limits)
+        .with(response_headers)
         .with(RetryAfter(retry_after))
         .with(trace::RequestTrace)
 }

@@ -433,6 +433,10 @@ impl WorklistApi {
     }
 
     /// Add a note (practitioners, managers). Notes are never shown to agencies.
+    ///
+    /// Any practitioner may note any open contact, not only the one they hold: a colleague who
+    /// takes a call about a child must be able to put it on the record at once. A note changes
+    /// neither the rating, the claim nor the decision, and is audited with its author.
     #[oai(path = "/v1/contacts/:id/notes", method = "post", operation_id = "worklist.note.create")]
     async fn note(
         &self,

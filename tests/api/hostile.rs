@@ -79,3 +79,22 @@ async fn a_body_of_many_tiny_values_is_refused_before_it_swells() {
     // A real contact is far inside the budget.
     assert_eq!(app.police().create_contact(example_contact(app.today(), "BUDGET-1")).await.status(), 201);
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_told_the_right_ones_and_case_data_is_never_cached() {
+    let app = spawn_app().await;
+    let id = app.school().submit(amber_contact(app.today(), "HDR-1")).await;
+    let wrong = app.manager().request(reqwest::Method::DELETE, &format!("/v1/contacts/{id}")).send().await;
+    assert_eq!(wrong.status(), 405);
+    assert_eq!(wrong.header("allow"), Some("GET"));
+    let webhook = format!("/v1/agencies/{}/webhook", app.school().agency_id());
+    let wrong = app.admin().request(reqwest::Method::GET, &webhook).send().await;
+    assert_eq!((wrong.status(), wrong.header("allow")), (405, Some("DELETE, POST, PUT")));
+    for resp in [
+        app.school().get_contact(&id).await,
+        app.manager().get_contact(&id).await,
+        app.anonymous().get_contact(&id).await,
+    ] {
+        assert_eq!(resp.header("cache-control"), Some("no-store"), "{}", resp.status());
+    }
+}
