@@ -8,6 +8,7 @@
 //! request tracing, `Retry-After` on 503s and the conversion of every error into an RFC 9457
 //! problem.
 
+mod access;
 pub mod audit;
 pub mod clocks;
 pub mod enums;
@@ -96,6 +97,7 @@ pub fn openapi_json(state: &Arc<AppState>) -> String {
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let retry_after = state.retry_after();
     let limits = ratelimit::RateLimit(state.clone());
+    let access_log = access::AccessLog(state.clone());
     let service = openapi_service(&state);
     let response_headers = headers::ResponseHeaders::new(&service.spec());
     let docs = service.swagger_ui();
@@ -112,6 +114,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
             problem::ApiError::internal().to_response()
         }))
         .catch_all_error(|err| async move { problem::convert_error(err) })
+        .with(access_log)
         .with(limits)
         .with(response_headers)
         .with(RetryAfter(retry_after))

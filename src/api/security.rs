@@ -18,5 +18,10 @@ pub struct BearerKey(pub Principal);
 
 async fn check_key(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
     let state = req.data::<Arc<AppState>>().ok_or_else(ApiError::internal)?;
-    Ok(crate::auth::service::authenticate(state, &bearer.token).await.map_err(ApiError::from)?)
+    let principal = crate::auth::service::authenticate(state, &bearer.token).await.map_err(ApiError::from)?;
+    // For the access log: a refusal later in the operation is recorded against this key.
+    if let Some(slot) = req.extensions().get::<super::access::PrincipalSlot>() {
+        slot.fill(principal.actor());
+    }
+    Ok(principal)
 }

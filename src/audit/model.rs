@@ -95,6 +95,8 @@ pub enum AuditAction {
     AgencyCreated,
     StaffCreated,
     ApiKeyCreated,
+    /// A key was refused what it asked for (403), or asked for a contact it may not see (404).
+    AccessDenied,
     /// An operator or admin revoked a key: it is refused from the next request.
     ApiKeyRevoked,
     /// A key was replaced by a new one for the same owner; the old one works until its expiry.
@@ -129,6 +131,7 @@ impl AuditAction {
             Self::ContactDecided => "contact.decided",
             Self::WebhookRegistered => "webhook.registered",
             Self::WebhookReplaced => "webhook.replaced",
+            Self::AccessDenied => "access.denied",
             Self::WebhookRemoved => "webhook.removed",
             Self::QueueListed => "queue.listed",
             Self::WebhookDelivered => "webhook.delivered",

@@ -98,3 +98,24 @@ async fn a_wrong_method_is_told_the_right_ones_and_case_data_is_never_cached() {
         assert_eq!(resp.header("cache-control"), Some("no-store"), "{}", resp.status());
     }
 }
+
+#[tokio::test]
+async fn refused_requests_by_a_known_key_are_audited_with_the_key() {
+    let app = spawn_app().await;
+    let id = app.school().submit(amber_contact(app.today(), "DENY-1")).await;
+    // Another agency probes the school's contact, and a practitioner tries a manager's act.
+    app.police().get_contact(&id).await.problem(404);
+    app.practitioner().rerate(&id, serde_json::json!({"urgency": "red", "reason": "r"}), None).await.problem(403);
+    app.anonymous().get_contact(&id).await.problem(401);
+    let denied: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("select actor_kind, detail from audit_events where action = 'access.denied' order by id")
+            .fetch_all(app.db())
+            .await
+            .unwrap();
+    let seen: Vec<(&str, u64)> = denied.iter().map(|(k, d)| (k.as_str(), d["status"].as_u64().unwrap())).collect();
+    assert_eq!(seen, [("agency", 404), ("staff", 403)], "an anonymous caller has no key to record");
+    assert_eq!(denied[0].1["path"], format!("/v1/contacts/{id}"));
+    let key_ids: i64 =
+        app.count("select count(distinct api_key_id) from audit_events where action = 'access.denied'").await;
+    assert_eq!(key_ids, 2, "each refusal names its key");
+}
