@@ -518,6 +518,8 @@ macro_rules! error_response {
 error_response!(
     /// Errors of reading one contact.
     ContactReadError {
+        /// A query parameter is not valid (e.g. a page offset out of range).
+        400 => BadRequest,
         /// Missing or unknown API key.
         401 => Unauthorized,
         /// The key's role may not read contacts (admins manage the service, not cases).

@@ -310,7 +310,8 @@ impl WorklistApi {
         let full = i64::try_from(items.len()).is_ok_and(|n| n == limit);
         Ok(QueueContactsResponses::Ok(Json(QueueContactsResponse {
             queue: queue.0,
-            next_offset: full.then_some(offset + limit),
+            // Checked: a caller may page from any offset up to i64::MAX.
+            next_offset: full.then(|| offset.checked_add(limit)).flatten(),
             contacts: items
                 .into_iter()
                 .map(|i| QueueItemResponse {

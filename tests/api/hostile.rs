@@ -119,3 +119,15 @@ async fn refused_requests_by_a_known_key_are_audited_with_the_key() {
         app.count("select count(distinct api_key_id) from audit_events where action = 'access.denied'").await;
     assert_eq!(key_ids, 2, "each refusal names its key");
 }
+
+#[tokio::test]
+async fn a_page_at_the_end_of_the_number_line_is_an_empty_page() {
+    // Found by schemathesis: offset + limit overflowed and the handler panicked (a 500).
+    let app = spawn_app().await;
+    app.school().submit(amber_contact(app.today(), "PAGE-1")).await;
+    let path = format!("/v1/queues/screening/contacts?offset={}&limit=1", i64::MAX);
+    let resp = app.manager().request(reqwest::Method::GET, &path).send().await;
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json();
+    assert_eq!(body["contacts"], serde_json::json!([]));
+}
