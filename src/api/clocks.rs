@@ -259,7 +259,8 @@ impl ClocksApi {
     async fn events(
         &self,
         auth: BearerKey,
-        /// The `cursor` of the last event seen.
+        /// The `cursor` of the last event seen: `<transaction>.<event>`, two decimal numbers.
+        #[oai(validator(pattern = r"^[0-9]{1,20}\.[0-9]{1,19}$"))]
         after: Query<Option<String>>,
         /// Page size, 1-1000 (default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]

@@ -38,7 +38,7 @@ pub struct EndpointRequest {
 #[oai(deny_unknown_fields)]
 pub struct FeedbackGivenRequest {
     /// `phone`, `email`, `letter`, `meeting` or `other`.
-    #[oai(validator(min_length = 1, max_length = 100))]
+    #[oai(validator(pattern = "^(phone|email|letter|meeting|other)$"))]
     pub method: String,
 }
 

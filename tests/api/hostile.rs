@@ -131,3 +131,18 @@ async fn a_page_at_the_end_of_the_number_line_is_an_empty_page() {
     let body: serde_json::Value = resp.json();
     assert_eq!(body["contacts"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_documented_formats_are_the_enforced_ones() {
+    let app = spawn_app().await;
+    // The events cursor is two numbers; anything else is a 400 naming the parameter.
+    for bad in ["abc", "1.", ".1", "1.2.3", "-1.2"] {
+        let problem = app.auditor().events(&[("after", bad)]).await.problem(400);
+        assert_eq!(problem["code"], "invalid_parameter", "{bad}");
+    }
+    assert_eq!(app.auditor().events(&[("after", "0.0")]).await.status(), 200);
+    // The feedback methods are the documented ones.
+    let id = app.school().submit(amber_contact(app.today(), "FMT-1")).await;
+    let resp = app.manager().feedback_given(&id, serde_json::json!({"method": "carrier_pigeon"})).await;
+    assert_eq!(resp.problem(422)["errors"][0]["pointer"], "/method");
+}
