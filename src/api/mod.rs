@@ -17,6 +17,7 @@ pub mod health;
 pub mod intake;
 pub mod path;
 pub mod payload;
+pub mod precondition;
 pub mod problem;
 mod ratelimit;
 pub mod security;

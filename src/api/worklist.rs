@@ -4,16 +4,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{
-    ApiResponse, Object, OpenApi,
-    param::{Header, Query},
-    payload::Json,
-};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 
 use super::{
     ApiTags,
     path::Path,
     payload::{BodyLimit, JsonBody, ReadBody},
+    precondition::IfMatchHeader,
     problem::{ApiError, ContactReadError, ListError, WorklistChangeError},
     security::BearerKey,
     triage::etag,
@@ -21,7 +18,6 @@ use super::{
 use crate::{
     auth::{Role, StaffPrincipal},
     config::HttpSettings,
-    contact::IfMatch,
     id::ContactId,
     intake::walker::{self, Walker},
     state::AppState,
@@ -251,11 +247,6 @@ impl WorklistApi {
     }
 }
 
-/// The `If-Match` header, if sent.
-fn if_match(header: &Header<Option<String>>) -> Option<IfMatch> {
-    header.0.as_deref().map(IfMatch::parse)
-}
-
 #[OpenApi(tag = "ApiTags::Worklist")]
 impl WorklistApi {
     /// Queues (staff).
@@ -383,11 +374,11 @@ impl WorklistApi {
         id: Path<ContactId>,
         /// The contact's version as read (`ETag`); stale gets 412.
         #[oai(name = "If-Match")]
-        if_match_header: Header<Option<String>>,
+        if_match_header: IfMatchHeader,
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let version = worklist::service::release(&self.state, &staff, contact, if_match(&if_match_header)).await?;
+        let version = worklist::service::release(&self.state, &staff, contact, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -397,21 +388,14 @@ impl WorklistApi {
         &self,
         auth: BearerKey,
         id: Path<ContactId>,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: IfMatchHeader,
         body: JsonBody<AssignRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = Self::staff(&auth, &[Role::Manager])?;
         let contact = id.0;
         let AssignRequest { staff_id, reason } = body.parse().await?;
-        let c = worklist::service::assign(
-            &self.state,
-            &manager,
-            contact,
-            staff_id.into(),
-            &reason,
-            if_match(&if_match_header),
-        )
-        .await?;
+        let c = worklist::service::assign(&self.state, &manager, contact, staff_id.into(), &reason, if_match_header.0)
+            .await?;
         Ok(Self::changed(contact, c.version, Some(c.expires_at)))
     }
 
@@ -421,15 +405,14 @@ impl WorklistApi {
         &self,
         auth: BearerKey,
         id: Path<ContactId>,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: IfMatchHeader,
         body: JsonBody<MoveRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let manager = Self::staff(&auth, &[Role::Manager])?;
         let contact = id.0;
         let MoveRequest { queue, reason } = body.parse().await?;
         let version =
-            worklist::service::move_to(&self.state, &manager, contact, &queue, &reason, if_match(&if_match_header))
-                .await?;
+            worklist::service::move_to(&self.state, &manager, contact, &queue, &reason, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }
 
@@ -461,15 +444,14 @@ impl WorklistApi {
         &self,
         auth: BearerKey,
         id: Path<ContactId>,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: IfMatchHeader,
         body: JsonBody<DecisionRequest>,
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
         let DecisionRequest { outcome, rationale, signpost_agency, feedback } = body.parse().await?;
         let input = DecisionInput { outcome, rationale, signpost_agency, feedback };
-        let version =
-            worklist::service::decide(&self.state, &staff, contact, &input, if_match(&if_match_header)).await?;
+        let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }
 }

@@ -30,3 +30,18 @@ async fn openapi_schema_accepts_every_validated_contact() {
         assert!(app.schema_accepts_validated(&value), "schema refuses a valid contact");
     }
 }
+
+#[tokio::test]
+async fn if_match_is_documented_as_required_where_a_missing_one_is_428() {
+    let spec: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    for path in [
+        "/v1/contacts/{id}/decision",
+        "/v1/contacts/{id}/assign",
+        "/v1/contacts/{id}/move",
+        "/v1/contacts/{id}/release",
+    ] {
+        let params = spec["paths"][path]["post"]["parameters"].as_array().unwrap();
+        let if_match = params.iter().find(|p| p["name"] == "If-Match").unwrap();
+        assert_eq!(if_match["required"], true, "{path}");
+    }
+}
