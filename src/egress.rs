@@ -93,6 +93,12 @@ impl AllowList {
         self.allows_host(host) || self.host_ports.iter().any(|(h, _)| h == host)
     }
 
+    /// Whether a webhook may connect to `ip`, found for a name that is (`listed`) or is not
+    /// allow-listed: the one rule for registration and connection time.
+    fn permits(&self, listed: bool, ip: IpAddr) -> bool {
+        listed || self.allows_ip(ip) || is_public(ip)
+    }
+
     fn allows_ip(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.nets.iter().any(|n| n.contains(&ip))
@@ -166,7 +172,7 @@ pub async fn check_url_resolving(text: &str, allow: &AllowList) -> Result<Url, R
         if addrs.is_empty() {
             return Err(Refusal::Unresolved);
         }
-        if !addrs.iter().all(|&ip| target.allowed || allow.allows_ip(ip) || is_public(ip)) {
+        if !addrs.iter().all(|&ip| allow.permits(target.allowed, ip)) {
             return Err(Refusal::NotPublic);
         }
     }
@@ -257,10 +263,8 @@ impl reqwest::dns::Resolve for Resolver {
         Box::pin(async move {
             let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
             let listed = allow.allows_name_on_some_port(&host);
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| listed || allow.allows_ip(a.ip()) || is_public(a.ip()))
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|a| allow.permits(listed, a.ip())).collect();
             if addrs.is_empty() {
                 return Err(Box::new(Refused) as Box<dyn std::error::Error + Send + Sync>);
             }

@@ -56,6 +56,10 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
         let slot = PrincipalSlot::default();
         req.extensions_mut().insert(slot.clone());
         let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
+        // The raw path may hold anything a caller typed (`/v1/contacts/Ava%20Smith`): only the
+        // route template and the ids in it are recorded.
+        let route = super::trace::route_of(&path);
+        let ids: Vec<uuid::Uuid> = path.split('/').filter_map(|s| uuid::Uuid::parse_str(s).ok()).collect();
         let resp = self.inner.call(req).await.map_or_else(poem::Error::into_response, IntoResponse::into_response);
         let status = resp.status();
         if status == StatusCode::UNAUTHORIZED && path.starts_with("/v1/") {
@@ -66,7 +70,7 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
             let key_id = actor.api_key_id.map(|k| k.to_string()).unwrap_or_default();
             tracing::warn!(status = status.as_u16(), key_id = %key_id, "request refused for this key");
             let audited =
-                crate::audit::record_access_denied(&self.state, &actor, status.as_u16(), &method, &path).await;
+                crate::audit::record_access_denied(&self.state, &actor, status.as_u16(), &method, &route, &ids).await;
             if let Err(err) = audited {
                 // The refusal stands either way; the log line above carries the key id.
                 tracing::warn!(error = %err, "could not audit a refused request");

@@ -44,9 +44,8 @@ fn caller(req: &Request) -> Caller {
 }
 
 fn set_headers(resp: &mut Response, v: &Verdict) {
-    let name = if v.quota.quota == 0 { "none" } else { "default" };
-    let policy = format!("\"{name}\";q={};w={}", v.quota.quota, v.quota.window_seconds);
-    let state = format!("\"{name}\";r={};t={}", v.remaining, v.reset_seconds);
+    let policy = format!("\"default\";q={};w={}", v.quota.quota, v.quota.window_seconds);
+    let state = format!("\"default\";r={};t={}", v.remaining, v.reset_seconds);
     for (header, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
         if let Ok(value) = HeaderValue::from_str(&value) {
             resp.headers_mut().insert(header, value);

@@ -35,16 +35,18 @@ pub async fn record(
     repo::insert_event(conn, at, actor, action, contact_id, &detail).await.map_err(StoreError::from)
 }
 
-/// Records a refused request by a known key in its own transaction: `status` (403 or 404) and the
-/// route with its ids (no personal data: paths carry ids and policy names only).
+/// Records a refused request by a known key in its own transaction: `status` (403 or 404), the
+/// route template (`/v1/contacts/{id}`) and the ids it named. Never the raw path, which may hold
+/// whatever the caller typed.
 pub async fn record_access_denied(
     state: &AppState,
     actor: &Actor,
     status: u16,
     method: &str,
-    path: &str,
+    route: &str,
+    ids: &[uuid::Uuid],
 ) -> Result<(), StoreError> {
-    let detail = serde_json::json!({ "status": status, "method": method, "path": path });
+    let detail = serde_json::json!({ "status": status, "method": method, "route": route, "ids": ids });
     let at = state.clock.now();
     crate::db::in_transaction(&state.db, async |tx| {
         repo::insert_event(tx, at, actor, AuditAction::AccessDenied, None, &detail).await.map_err(StoreError::from)

@@ -107,14 +107,19 @@ async fn refused_requests_by_a_known_key_are_audited_with_the_key() {
     app.police().get_contact(&id).await.problem(404);
     app.practitioner().rerate(&id, serde_json::json!({"urgency": "red", "reason": "r"}), None).await.problem(403);
     app.anonymous().get_contact(&id).await.problem(401);
+    // A name typed where an id belongs is refused too, and never written down.
+    app.police().get_contact("Ava%20Smith").await.problem(404);
     let denied: Vec<(String, serde_json::Value)> =
         sqlx::query_as("select actor_kind, detail from audit_events where action = 'access.denied' order by id")
             .fetch_all(app.db())
             .await
             .unwrap();
     let seen: Vec<(&str, u64)> = denied.iter().map(|(k, d)| (k.as_str(), d["status"].as_u64().unwrap())).collect();
-    assert_eq!(seen, [("agency", 404), ("staff", 403)], "an anonymous caller has no key to record");
-    assert_eq!(denied[0].1["path"], format!("/v1/contacts/{id}"));
+    assert_eq!(seen, [("agency", 404), ("staff", 403), ("agency", 404)], "an anonymous caller has no key to record");
+    assert_eq!(denied[0].1["route"], "/v1/contacts/{id}");
+    assert_eq!(denied[0].1["ids"], serde_json::json!([id]));
+    assert_eq!(denied[2].1["route"], "/v1/contacts/{other}");
+    assert!(!denied[2].1.to_string().contains("Ava"), "what the caller typed is not recorded");
     let key_ids: i64 =
         app.count("select count(distinct api_key_id) from audit_events where action = 'access.denied'").await;
     assert_eq!(key_ids, 2, "each refusal names its key");
