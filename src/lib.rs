@@ -38,6 +38,8 @@ pub mod demo;
 pub mod egress;
 pub mod id;
 pub mod intake;
+pub mod metrics;
+pub mod monitoring;
 pub mod outbox;
 pub mod policy;
 pub mod ratelimit;

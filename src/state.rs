@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use crate::{
     clock::SharedClock,
     config::{PolicySettings, Settings},
-    db, egress,
+    db, egress, metrics,
     policy::{DEFAULT_POLICY, Policy},
     ratelimit,
     redis_store::RedisStore,
@@ -50,6 +50,8 @@ pub struct AppState {
     /// The HTTP client for webhook deliveries: a 10 s timeout per attempt, no redirects, no
     /// proxy, and a resolver that refuses non-public addresses at connection time.
     pub http: reqwest::Client,
+    /// The instruments monitoring reads (`/metrics`, OTLP).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -64,7 +66,18 @@ impl AppState {
         let egress = Arc::new(egress::AllowList::parse(&settings.webhooks.allow_hosts)?);
         let http = egress::client(Arc::clone(&egress), Duration::from_secs(10))?;
         let rate_limiter = ratelimit::RateLimiter::new(settings.rate_limit.clone());
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, rate_limiter, egress, http }))
+        let metrics = Arc::new(metrics::Metrics::new(env!("CARGO_PKG_VERSION"), &policy.version)?);
+        Ok(Arc::new(Self {
+            db,
+            redis,
+            clock,
+            settings: Arc::new(settings),
+            policy,
+            rate_limiter,
+            egress,
+            http,
+            metrics,
+        }))
     }
 
     /// Seconds a client should wait before retrying after a 503 (`http.retry_after_seconds`).

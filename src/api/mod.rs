@@ -152,6 +152,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let retry_after = state.retry_after();
     let limits = ratelimit::RateLimit(state.clone());
     let access_log = access::AccessLog(state.clone());
+    let request_trace = trace::RequestTrace(state.metrics.clone());
     let service = openapi_service(&state);
     let generated = service.spec();
     let document = openapi_json(&state);
@@ -178,7 +179,25 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .with(limits)
         .with(response_headers)
         .with(RetryAfter(retry_after))
-        .with(trace::RequestTrace)
+        .with(request_trace)
+}
+
+/// The monitoring listener's routes (`metrics.listen`): `GET /metrics` in the Prometheus text
+/// format. Never mounted on the partner API's address.
+pub fn metrics_routes(state: Arc<AppState>) -> impl Endpoint {
+    Route::new()
+        .at(
+            "/metrics",
+            poem::get(poem::endpoint::make(move |_| {
+                let state = state.clone();
+                async move {
+                    poem::Response::builder()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(crate::monitoring::scrape(&state).await)
+                }
+            })),
+        )
+        .catch_all_error(|err| async move { problem::convert_error(err) })
 }
 
 /// Sets `Retry-After` on every 503 as it is rendered, from `http.retry_after_seconds`: the one
