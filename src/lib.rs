@@ -29,6 +29,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod clocks;
 pub mod config;

@@ -98,11 +98,8 @@ pub struct Metrics {
     ladder_lateness: Histogram<f64>,
     reseed_duration: Histogram<f64>,
     http_duration: Histogram<f64>,
-    snapshot: Arc<RwLock<Snapshot>>,
+    snapshot: Arc<RwLock<Arc<Snapshot>>>,
     worker_round: Arc<AtomicI64>,
-    /// When the snapshot was last read (`monitoring` refreshes it); held while reading, so one
-    /// read runs at a time.
-    pub last_read: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -149,7 +146,7 @@ fn provider(registry: &prometheus::Registry) -> anyhow::Result<SdkMeterProvider>
 /// build info.
 fn register_gauges(
     meter: &Meter,
-    snapshot: &Arc<RwLock<Snapshot>>,
+    snapshot: &Arc<RwLock<Arc<Snapshot>>>,
     worker_round: &Arc<AtomicI64>,
     build: Vec<KeyValue>,
 ) {
@@ -197,7 +194,7 @@ impl Metrics {
         let meter = provider.meter("mash-triage");
         let counter = |name: &'static str, help: &'static str| meter.u64_counter(name).with_description(help).build();
 
-        let snapshot = Arc::new(RwLock::new(Snapshot::default()));
+        let snapshot = Arc::new(RwLock::new(Arc::new(Snapshot::default())));
         let worker_round = Arc::new(AtomicI64::new(0));
         register_gauges(
             &meter,
@@ -280,7 +277,6 @@ impl Metrics {
             provider,
             snapshot,
             worker_round,
-            last_read: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -295,7 +291,7 @@ impl Metrics {
     }
 
     /// Replaces the hub-wide gauges.
-    pub fn set_snapshot(&self, snapshot: Snapshot) {
+    pub fn set_snapshot(&self, snapshot: Arc<Snapshot>) {
         if let Ok(mut current) = self.snapshot.write() {
             *current = snapshot;
         }

@@ -11,6 +11,7 @@ use std::{sync::Arc, time::Duration};
 use sqlx::PgPool;
 
 use crate::{
+    cache,
     clock::SharedClock,
     config::{PolicySettings, Settings},
     db, egress, metrics,
@@ -52,6 +53,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The instruments monitoring reads (`/metrics`, OTLP).
     pub metrics: Arc<metrics::Metrics>,
+    /// Hub-wide counts reused for `metrics.cache_seconds` (the queue board, the gauges).
+    pub caches: cache::Caches,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
         let http = egress::client(Arc::clone(&egress), Duration::from_secs(10))?;
         let rate_limiter = ratelimit::RateLimiter::new(settings.rate_limit.clone());
         let metrics = Arc::new(metrics::Metrics::new(env!("CARGO_PKG_VERSION"), &policy.version)?);
+        let caches = cache::Caches::new(Duration::from_secs(settings.metrics.cache_seconds));
         Ok(Arc::new(Self {
             db,
             redis,
@@ -77,6 +81,7 @@ impl AppState {
             egress,
             http,
             metrics,
+            caches,
         }))
     }
 

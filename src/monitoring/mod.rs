@@ -3,13 +3,14 @@
 //! contact, overdue and failing ladder steps, the webhook backlog) and serves `/metrics`.
 //!
 //! The numbers are hub-wide and come from the system of record, so every replica reports the
-//! same values (dashboards aggregate them with `max`). A scrape reuses them for
-//! `metrics.cache_seconds`, and only one read runs at a time however many scrapes arrive, so
-//! monitoring costs a few grouped counts every few seconds whatever the traffic.
+//! same values (dashboards aggregate them with `max`). They are read at most once per
+//! `metrics.cache_seconds` while somebody scrapes, in the background (stale while
+//! revalidating, [`crate::cache`]), so monitoring costs a few grouped counts every few seconds
+//! whatever the traffic, and a scrape never waits for them.
 
 mod repo;
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -31,27 +32,15 @@ const HORIZONS: [&str; 3] = ["next_working_hour", "end_of_working_day", "end_of_
 /// The open states of a contact.
 const OPEN_STATES: [&str; 2] = ["awaiting_screening", "in_screening"];
 
-/// Reads the gauges again unless they were read within `metrics.cache_seconds`; on a store
-/// failure the previous values stay (and the failure is logged).
-pub async fn refresh_if_stale(state: &AppState) {
-    // One read at a time: concurrent scrapes wait for it and then find the values fresh.
-    let mut last = state.metrics.last_read.lock().await;
-    let fresh = Duration::from_secs(state.settings.metrics.cache_seconds);
-    if last.is_some_and(|at| at.elapsed() < fresh) {
-        return;
+/// The Prometheus text for a scrape: the gauges as last read (see [`crate::cache`]: a scrape
+/// never waits on the aggregates once they have been read once; a failed read keeps the last
+/// values and is logged).
+pub async fn scrape(state: &Arc<AppState>) -> String {
+    let st = state.clone();
+    match state.caches.of::<Snapshot>().get(move || async move { read(&st).await }).await {
+        Ok(snapshot) => state.metrics.set_snapshot(snapshot),
+        Err(err) => tracing::warn!(error = %err, "could not read the monitoring gauges"),
     }
-    match read(state).await {
-        Ok(snapshot) => {
-            state.metrics.set_snapshot(snapshot);
-            *last = Some(Instant::now());
-        }
-        Err(err) => tracing::warn!(error = %err, "could not read the monitoring gauges; keeping the last ones"),
-    }
-}
-
-/// The Prometheus text for a scrape.
-pub async fn scrape(state: &AppState) -> String {
-    refresh_if_stale(state).await;
     state.metrics.render()
 }
 

@@ -492,9 +492,16 @@ pub struct QueueSummary {
     pub next_deadline: Option<DateTime<Utc>>,
 }
 
-/// Every queue of the policy with its numbers (empty queues included).
+/// Every queue of the policy with its numbers (empty queues included), as read at most
+/// `metrics.cache_seconds` ago: a board asks constantly, and the aggregate grows with the open
+/// work, so it is read in the background while the last numbers are shown ([`crate::cache`]).
 pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError> {
-    let rows = repo::queue_counts(&state.db, state.clock.now()).await?;
+    let (db, clock) = (state.db.clone(), state.clock.clone());
+    let rows = state
+        .caches
+        .of::<Vec<repo::QueueRow>>()
+        .get(move || async move { repo::queue_counts(&db, clock.now()).await.map_err(StoreError::from) })
+        .await?;
     Ok(state
         .policy
         .queues

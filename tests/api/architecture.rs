@@ -79,6 +79,7 @@ fn logs_name_no_personal_fields() {
 /// fails here, with the file and the line.
 const LAYERS: &[&str] = &[
     "id",
+    "cache",
     "egress",
     "config",
     "telemetry",
