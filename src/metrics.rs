@@ -79,6 +79,15 @@ pub const SNAPSHOT_GAUGES: [(&str, &str); 9] = [
     ("mash_redis_up", "1 when this process reaches Redis, 0 when its circuit breaker is open."),
 ];
 
+/// The label values known before any event (see [`Metrics::start_at_zero`]).
+pub struct Known<'a> {
+    pub agency_kinds: &'a [&'a str],
+    pub levels: &'a [String],
+    pub queues: &'a [String],
+    pub outcomes: &'a [String],
+    pub steps: &'a [String],
+}
+
 /// The instruments of one service instance.
 pub struct Metrics {
     registry: prometheus::Registry,
@@ -278,6 +287,51 @@ impl Metrics {
             snapshot,
             worker_round,
         })
+    }
+
+    /// Creates every business counter's series at zero for the label values known in advance
+    /// (the policy's levels, queues, outcomes and ladder steps; the agency kinds), so dashboards
+    /// and alerts see a 0, not an absent series, before the first event, and `increase()`
+    /// counts the first one.
+    pub fn start_at_zero(&self, known: &Known<'_>) {
+        for kind in known.agency_kinds {
+            for urgency in known.levels {
+                self.contacts_received.add(0, &labels(&[("agency_kind", kind), ("urgency", urgency)]));
+            }
+        }
+        for urgency in known.levels {
+            for queue in known.queues {
+                for outcome in known.outcomes {
+                    for within in ["true", "false"] {
+                        let l = [
+                            ("urgency", urgency.as_str()),
+                            ("queue", queue),
+                            ("outcome", outcome),
+                            ("within_timescale", within),
+                        ];
+                        self.decisions.add(0, &labels(&l));
+                    }
+                }
+                for step in known.steps {
+                    self.steps_fired.add(0, &labels(&[("step", step), ("urgency", urgency), ("queue", queue)]));
+                }
+                for clock in ["decision", "feedback"] {
+                    self.breaches.add(0, &labels(&[("clock", clock), ("urgency", urgency), ("queue", queue)]));
+                }
+            }
+        }
+        for queue in known.queues {
+            self.claims_expired.add(0, &labels(&[("queue", queue)]));
+        }
+        for direction in ["up", "down", "same"] {
+            self.rerates.add(0, &labels(&[("direction", direction)]));
+        }
+        for result in ["ok", "error"] {
+            self.reseeds.add(0, &labels(&[("result", result)]));
+        }
+        for result in ["delivered", "rejected", "failed"] {
+            self.webhook_attempts.add(0, &labels(&[("result", result)]));
+        }
     }
 
     /// The Prometheus text exposition of every instrument.

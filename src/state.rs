@@ -70,6 +70,14 @@ impl AppState {
         let http = egress::client(Arc::clone(&egress), Duration::from_secs(10))?;
         let rate_limiter = ratelimit::RateLimiter::new(settings.rate_limit.clone());
         let metrics = Arc::new(metrics::Metrics::new(env!("CARGO_PKG_VERSION"), &policy.version)?);
+        let steps: Vec<String> = policy.clocks.ladder.iter().map(|s| s.step.clone()).collect();
+        metrics.start_at_zero(&metrics::Known {
+            agency_kinds: <crate::vocabulary::AgencyKind as strum::VariantNames>::VARIANTS,
+            levels: &policy.levels,
+            queues: &policy.queues,
+            outcomes: &policy.outcomes,
+            steps: &steps,
+        });
         let caches = cache::Caches::new(Duration::from_secs(settings.metrics.cache_seconds));
         Ok(Arc::new(Self {
             db,

@@ -23,6 +23,13 @@ async fn metrics_are_served_on_their_own_listener_only() {
     let version = app.policy_version();
     assert_eq!(sample(&text, "mash_build_info", &[("policy_version", &version)]), 1.0);
     assert!(text.contains("# TYPE mash_open_contacts gauge"), "{text}");
+    // Counters start at zero for every known label value: an alert on increase() sees the first.
+    for name in
+        ["mash_breaches_total", "mash_decisions_total", "mash_claims_expired_total", "mash_contacts_received_total"]
+    {
+        assert!(text.lines().any(|l| l.starts_with(&format!("{name}{{")) && l.ends_with(" 0")), "{name} at zero");
+    }
+    assert!(text.contains(r#"mash_breaches_total{clock="decision",queue="immediate",urgency="red"} 0"#), "{text}");
     assert_eq!(sample(&text, "mash_redis_up", &[]), 1.0);
     // The partner API does not serve it.
     assert_eq!(app.anonymous().request(Method::GET, "/metrics").send().await.status(), 404);
@@ -126,7 +133,7 @@ async fn a_contacts_life_is_counted_and_the_forecast_sees_its_breach_coming() {
     let late = json!({"outcome": "no_further_action", "rationale": "No concerns.", "feedback": "No further action."});
     assert_eq!(app.manager().decide(&green, &late, Some("*")).await.status(), 200);
     let text = app.scrape().await;
-    let decided = [("urgency", "green"), ("within_timescale", "false")];
+    let decided = [("urgency", "green"), SCREENING, ("outcome", "no_further_action"), ("within_timescale", "false")];
     assert_eq!(sample(&text, "mash_decisions_total", &decided), 1.0);
     assert_eq!(sample(&text, "mash_decision_budget_used_ratio_bucket", &[("urgency", "green"), ("le", "+Inf")]), 1.0);
 }
