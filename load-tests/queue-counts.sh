@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 source .local/services.env
 OPEN=${OPEN:-1000000} DURATION=${DURATION:-20} CONNECTIONS=${CONNECTIONS:-16} THREADS=${THREADS:-2}
 PORT=${PORT:-18083} METRICS_PORT=${METRICS_PORT:-18084}
+# Prometheus scrapes a target serially; an HA pair of Prometheus servers makes two at once.
+SCRAPERS=${SCRAPERS:-2}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 
 eval "$(scripts/services.sh database mash_triage_counts --fresh)"
@@ -73,6 +75,7 @@ time curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics"
 echo "== $(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s GET /v1/queues ($OPEN open)"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $KEY" \
   "http://127.0.0.1:$PORT/v1/queues"
-echo "== wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s GET /metrics ($OPEN open)"
+echo "== wrk -t1 -c$SCRAPERS -d${DURATION}s GET /metrics ($OPEN open; then with $CONNECTIONS at once)"
+wrk -t1 -c"$SCRAPERS" -d"${DURATION}s" --latency "http://127.0.0.1:$METRICS_PORT/metrics"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$METRICS_PORT/metrics"
 echo "server peak RSS: $(grep VmHWM /proc/$SERVER/status | awk '{print $2, $3}')"

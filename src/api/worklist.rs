@@ -252,7 +252,10 @@ impl WorklistApi {
     /// Queues (staff).
     ///
     /// Each queue with its open contacts by urgency and by state (unclaimed, claimed,
-    /// escalated), the oldest contact's age and the next deadline.
+    /// escalated), the oldest contact's age and the next deadline. The counts are the hub's as
+    /// read at most a few seconds ago (`metrics.cache_seconds`, 5 by default), so that a board
+    /// polling constantly costs the database nothing more; a queue's own listing is always
+    /// current.
     #[oai(path = "/v1/queues", method = "get", operation_id = "worklist.queue.list")]
     async fn queues(&self, auth: BearerKey) -> Result<QueuesResponses, ListError> {
         Self::staff(&auth, Role::CASE_READERS)?;
