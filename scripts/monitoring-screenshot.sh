@@ -96,7 +96,6 @@ queries = [
     "max by (queue, urgency) (mash_open_contacts)",
     "sum by (horizon) (max by (queue, urgency, state, horizon) (mash_breach_forecast_contacts))",
     "sum by (band) (max by (queue, urgency, band) (mash_open_contacts_by_budget_band))",
-    "sum by (urgency) (rate(mash_contacts_received_total[1m])) * 60",
     "sum by (outcome) (rate(mash_decisions_total[1m])) * 60",
     "histogram_quantile(0.9, sum by (le, urgency) (rate(mash_decision_budget_used_ratio_bucket[2m])))",
 ]
@@ -106,6 +105,6 @@ for i, q in enumerate(queries):
                    f"g{i}.stacked": "0", f"g{i}.show_exemplars": "0"})
 print(f"http://127.0.0.1:{port}/graph?" + urllib.parse.urlencode(params))
 PY
-chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,3000 \
+chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,4200 \
   --virtual-time-budget=20000 --screenshot="$OUT" "$(cat "$tmp/url")" 2>"$tmp/chromium.log" >/dev/null
 echo "monitoring-screenshot: wrote $OUT"
