@@ -72,9 +72,12 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/nul
 time curl -sf -o /dev/null -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/queues"
 time curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics"
 
-echo "== $(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s GET /v1/queues ($OPEN open)"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Authorization: Bearer $KEY" \
-  "http://127.0.0.1:$PORT/v1/queues"
+# Two callers at once as fast as they can (far beyond a hub's boards, each polling every few
+# seconds), then CONNECTIONS at once, which saturates the two cores.
+for c in "$SCRAPERS" "$CONNECTIONS"; do
+  echo "== $(nproc) cores; wrk -t1 -c$c -d${DURATION}s GET /v1/queues ($OPEN open)"
+  wrk -t1 -c"$c" -d"${DURATION}s" --latency -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/queues"
+done
 echo "== wrk -t1 -c$SCRAPERS -d${DURATION}s GET /metrics ($OPEN open; then with $CONNECTIONS at once)"
 wrk -t1 -c"$SCRAPERS" -d"${DURATION}s" --latency "http://127.0.0.1:$METRICS_PORT/metrics"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$METRICS_PORT/metrics"
