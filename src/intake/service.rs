@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use chrono::SubsecRound;
 use futures_util::{StreamExt, stream};
 use sha2::{Digest, Sha256};
 
@@ -59,8 +60,11 @@ pub async fn submit_contact(
     let id = ContactId::generate();
     let mut tx = db.begin().await?;
     triage::service::lock_children(&mut tx, contact).await?;
-    // Read the clock only once the child locks are held (see `lock_children`).
-    let now = clock.now();
+    // Read the clock only once the child locks are held (see `lock_children`). To the
+    // microsecond, as PostgreSQL stores it: every instant derived from receipt (the hub's
+    // deadline, read back from stored segments, and the agency's own) then has the same
+    // precision, and none betrays by its digits how it was computed.
+    let now = clock.now().trunc_subsecs(6);
     // The insert comes first: when another transaction holds the same reference, this waits for
     // it and then does nothing, so a losing racer writes nothing at all.
     let inserted =
