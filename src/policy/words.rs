@@ -8,8 +8,9 @@
 /// A piece of text: a word, or one character between words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
-    /// A word in lower case; `capitalised` when it began with an upper-case letter.
-    Word { word: String, capitalised: bool },
+    /// A word in lower case; `capitalised` when it began with an upper-case letter, `shouted`
+    /// when it has two or more letters and all are upper case ("BRUISING").
+    Word { word: String, capitalised: bool, shouted: bool },
     /// A character that belongs to no word (a space, punctuation, a line break).
     Gap(char),
 }
@@ -46,10 +47,15 @@ impl Iterator for Pieces<'_> {
         }
         let mut word = String::new();
         let mut capitalised = false;
+        let (mut letters, mut upper) = (0_usize, 0_usize);
         for ch in self.chars.by_ref() {
             if ch.is_alphanumeric() {
                 if word.is_empty() {
                     capitalised = ch.is_uppercase();
+                }
+                if ch.is_alphabetic() {
+                    letters += 1;
+                    upper += usize::from(ch.is_uppercase());
                 }
                 word.extend(ch.to_lowercase());
             } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
@@ -59,10 +65,10 @@ impl Iterator for Pieces<'_> {
                 return Some(Piece::Gap(ch));
             } else {
                 self.gap_after_word = Some(ch);
-                return Some(Piece::Word { word, capitalised });
+                return Some(Piece::Word { word, capitalised, shouted: letters >= 2 && upper == letters });
             }
         }
-        (!word.is_empty()).then_some(Piece::Word { word, capitalised })
+        (!word.is_empty()).then_some(Piece::Word { word, capitalised, shouted: letters >= 2 && upper == letters })
     }
 }
 
@@ -71,7 +77,7 @@ mod tests {
     use super::*;
 
     fn word(w: &str, capitalised: bool) -> Piece {
-        Piece::Word { word: w.to_owned(), capitalised }
+        Piece::Word { word: w.to_owned(), capitalised, shouted: false }
     }
 
     #[test]
@@ -95,5 +101,13 @@ mod tests {
             ]
         );
         assert_eq!(pieces("").count(), 0);
+        assert_eq!(
+            pieces("NO Bruise").collect::<Vec<_>>(),
+            [
+                Piece::Word { word: "no".into(), capitalised: true, shouted: true },
+                Piece::Gap(' '),
+                word("bruise", true)
+            ]
+        );
     }
 }

@@ -1,0 +1,482 @@
+//! The policy's `[narrative]` section, checked and compiled for the matcher in
+//! `triage::narrative`: every word of every list interned once in a [`Lexicon`] with the roles
+//! it plays ([`Roles`]), and every list of phrases as a [`Phrases`] keyed by its first word, so
+//! the matcher looks each word of a text up once and never compares strings again.
+//!
+//! The lists are data so that a hub can extend them without a rebuild; what each one means is
+//! documented next to it in the shipped policy file and in docs/NARRATIVE.md. The checker here
+//! refuses what would make the matcher silently wrong: an empty cue list, an entry with no
+//! words, a phrase where one word is needed, a punctuation entry that is not one mark, a window
+//! out of range, a word that is both an injury and a negation word, and the keys of the format
+//! before 2026.2 (each named with where it moved).
+
+use std::collections::HashMap;
+
+use toml::Spanned;
+
+use super::{
+    check::Checker,
+    raw::{RawNarrative, RawWords},
+    words_of,
+};
+
+/// A word's index in the [`Lexicon`].
+pub type WordId = u32;
+
+/// The roles a word plays, as bits: single-word roles, and "starts a phrase of list X".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Roles(u32);
+
+impl Roles {
+    /// A word of an injury term.
+    pub const TERM_WORD: Self = Self(1);
+    /// An injury rule 2 does not count ("cut"), which may stand in a list of terms.
+    pub const OTHER_INJURY: Self = Self(1 << 1);
+    pub const BODY: Self = Self(1 << 2);
+    /// May stand between a negation cue and its term.
+    pub const BETWEEN: Self = Self(1 << 3);
+    /// Completes a negation ("seen", "found", "had").
+    pub const FINDING: Self = Self(1 << 4);
+    pub const CLAUSE_BREAK: Self = Self(1 << 5);
+    /// May stand in a negative subject ("staff", "of").
+    pub const SUBJECT_WORD: Self = Self(1 << 6);
+    /// Introduces something presupposed to exist ("the").
+    pub const PRESUPPOSING: Self = Self(1 << 7);
+    /// May stand between a hypothetical cue and its term.
+    pub const HYPOTHETICAL_BETWEEN: Self = Self(1 << 8);
+    pub const CHILD: Self = Self(1 << 9);
+    pub const ADULT: Self = Self(1 << 10);
+    pub const TITLE: Self = Self(1 << 11);
+    /// Joins a person to the injury they have ("had", "with").
+    pub const HAVING: Self = Self(1 << 12);
+    /// Joins an injury to the person it is on ("to", "on").
+    pub const PREPOSITION: Self = Self(1 << 13);
+    /// A full stop after it does not end a sentence.
+    pub const ABBREVIATION: Self = Self(1 << 14);
+    pub const STARTS_TERM: Self = Self(1 << 15);
+    pub const STARTS_IGNORE: Self = Self(1 << 16);
+    pub const STARTS_BEFORE: Self = Self(1 << 17);
+    pub const STARTS_AFTER: Self = Self(1 << 18);
+    pub const STARTS_SUBJECT: Self = Self(1 << 19);
+    pub const STARTS_PSEUDO: Self = Self(1 << 20);
+    pub const STARTS_REVERSAL: Self = Self(1 << 21);
+    pub const STARTS_HYPOTHETICAL: Self = Self(1 << 22);
+    pub const STARTS_DOUBT: Self = Self(1 << 23);
+    pub const STARTS_SHARED: Self = Self(1 << 24);
+    /// May stand between a person's verb and their injury ("a", "small").
+    pub const MODIFIER: Self = Self(1 << 25);
+
+    /// Whether any of `other`'s roles is among these.
+    pub const fn any(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl std::ops::BitOr for Roles {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// Every word the narrative lists use, with its roles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lexicon {
+    ids: HashMap<Box<str>, WordId>,
+    roles: Vec<Roles>,
+}
+
+impl Lexicon {
+    /// The id of a lower-case word, if any list uses it.
+    pub fn id(&self, word: &str) -> Option<WordId> {
+        self.ids.get(word).copied()
+    }
+
+    /// The roles of a word (none for an id this lexicon did not give).
+    pub fn roles(&self, id: WordId) -> Roles {
+        usize::try_from(id).ok().and_then(|i| self.roles.get(i)).copied().unwrap_or_default()
+    }
+
+    fn intern(&mut self, word: &str) -> WordId {
+        if let Some(id) = self.ids.get(word) {
+            return *id;
+        }
+        let id = WordId::try_from(self.roles.len()).unwrap_or(WordId::MAX - 1);
+        self.ids.insert(word.into(), id);
+        self.roles.push(Roles::default());
+        id
+    }
+
+    fn add(&mut self, word: &str, roles: Roles) -> WordId {
+        let id = self.intern(word);
+        if let Some(r) = usize::try_from(id).ok().and_then(|i| self.roles.get_mut(i)) {
+            *r = *r | roles;
+        }
+        id
+    }
+}
+
+/// A list of phrases (each one or more words), keyed by first word, longest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Phrases {
+    by_first: HashMap<WordId, Vec<Vec<WordId>>>,
+}
+
+impl Phrases {
+    /// The length of the longest phrase that `ids` starts with, or 0.
+    pub fn longest_at(&self, ids: &[WordId]) -> usize {
+        ids.first()
+            .and_then(|first| self.by_first.get(first))
+            .and_then(|candidates| candidates.iter().find(|p| ids.starts_with(p)))
+            .map_or(0, Vec::len)
+    }
+
+    fn insert(&mut self, phrase: Vec<WordId>) {
+        let Some(first) = phrase.first() else { return };
+        let list = self.by_first.entry(*first).or_default();
+        if !list.contains(&phrase) {
+            list.push(phrase);
+            list.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_first.is_empty()
+    }
+}
+
+/// The narrative signals, ready for the matcher.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NarrativeSignals {
+    pub lexicon: Lexicon,
+    pub terms: Phrases,
+    pub ignore: Phrases,
+    pub before: Phrases,
+    pub subjects: Phrases,
+    pub after: Phrases,
+    pub pseudo: Phrases,
+    pub reversals: Phrases,
+    pub hypothetical: Phrases,
+    pub doubt: Phrases,
+    pub shared: Phrases,
+    pub sentence_ends: Vec<char>,
+    pub clause_ends: Vec<char>,
+    pub label_marks: Vec<char>,
+    /// The most words between a negation cue and its term.
+    pub window: usize,
+    /// The most words in a negative subject.
+    pub subject_window: usize,
+}
+
+/// How a list's entries are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One word each.
+    Word,
+    /// One or more words each.
+    Phrase,
+}
+
+/// The empty list, for optional lists that are absent.
+static NO_WORDS: Vec<Spanned<String>> = Vec::new();
+
+fn items(list: Option<&RawWords>) -> &[Spanned<String>] {
+    list.map_or(&NO_WORDS[..], |l| l.get_ref().as_slice())
+}
+
+impl Checker<'_> {
+    pub(super) fn narrative(&mut self, raw: &Spanned<RawNarrative>) -> NarrativeSignals {
+        let n = raw.get_ref();
+        let moved = [
+            (&n.negation_cues, "negation_cues", "[narrative.negation] before"),
+            (&n.negation_fillers, "negation_fillers", "[narrative.negation] between"),
+            (&n.negation_window, "negation_window", "[narrative.negation] window"),
+            (&n.clause_breaks, "clause_breaks", "[narrative.sentences] clause_breaks"),
+        ];
+        for (value, key, to) in moved {
+            if let Some(v) = value {
+                self.err(
+                    v.span(),
+                    &format!("narrative.{key}"),
+                    format!(
+                        "moved to {to} in policy format 2026.2; see the shipped {} for the new [narrative] section",
+                        super::DEFAULT_POLICY_PATH
+                    ),
+                );
+            }
+        }
+        let mut missing = |present: bool, table: &str| {
+            if !present {
+                self.err(
+                    raw.span(),
+                    &format!("narrative.{table}"),
+                    format!(
+                        "is missing (required since policy format 2026.2; copy it from the shipped {})",
+                        super::DEFAULT_POLICY_PATH
+                    ),
+                );
+            }
+        };
+        missing(n.sentences.is_some(), "sentences");
+        missing(n.negation.is_some(), "negation");
+        missing(n.hypothetical.is_some(), "hypothetical");
+        missing(n.owners.is_some(), "owners");
+        missing(n.doubt.is_some(), "doubt");
+
+        let mut out = NarrativeSignals { window: 8, subject_window: 12, ..NarrativeSignals::default() };
+        let mut c = Compiler { checker: self, out: &mut out };
+        c.phrases(Some(&n.injury_terms), "narrative.injury_terms", true, Roles::TERM_WORD, Roles::STARTS_TERM, |o| {
+            &mut o.terms
+        });
+        c.words(n.other_injuries.as_ref(), "narrative.other_injuries", false, Roles::OTHER_INJURY);
+        c.phrases(
+            n.ignore_phrases.as_ref(),
+            "narrative.ignore_phrases",
+            false,
+            Roles::default(),
+            Roles::STARTS_IGNORE,
+            |o| &mut o.ignore,
+        );
+        c.words(n.body_parts.as_ref(), "narrative.body_parts", false, Roles::BODY);
+        if let Some(s) = &n.sentences {
+            let s = s.get_ref();
+            c.out.sentence_ends = c.marks(&s.sentence_ends, "narrative.sentences.sentence_ends", true);
+            c.out.clause_ends = c.marks(&s.clause_ends, "narrative.sentences.clause_ends", false);
+            if let Some(labels) = &s.label_marks {
+                c.out.label_marks = c.marks(labels, "narrative.sentences.label_marks", false);
+                for (i, m) in c.out.label_marks.clone().iter().enumerate() {
+                    if !c.out.clause_ends.contains(m) {
+                        c.checker.err(
+                            labels.get_ref()[i].span(),
+                            &format!("narrative.sentences.label_marks[{i}]"),
+                            "must also be one of the clause_ends",
+                        );
+                    }
+                }
+            }
+            for (i, m) in c.out.clause_ends.clone().iter().enumerate() {
+                if c.out.sentence_ends.contains(m) {
+                    c.checker.err(
+                        s.clause_ends.get_ref()[i].span(),
+                        &format!("narrative.sentences.clause_ends[{i}]"),
+                        "is already a sentence end",
+                    );
+                }
+            }
+            c.words(Some(&s.clause_breaks), "narrative.sentences.clause_breaks", false, Roles::CLAUSE_BREAK);
+            c.words(s.abbreviations.as_ref(), "narrative.sentences.abbreviations", false, Roles::ABBREVIATION);
+        }
+        if let Some(g) = &n.negation {
+            let g = g.get_ref();
+            let p = "narrative.negation";
+            c.phrases(Some(&g.before), &format!("{p}.before"), true, Roles::default(), Roles::STARTS_BEFORE, |o| {
+                &mut o.before
+            });
+            c.phrases(
+                Some(&g.subjects),
+                &format!("{p}.subjects"),
+                true,
+                Roles::default(),
+                Roles::STARTS_SUBJECT,
+                |o| &mut o.subjects,
+            );
+            c.words(Some(&g.subject_words), &format!("{p}.subject_words"), false, Roles::SUBJECT_WORD);
+            c.phrases(Some(&g.after), &format!("{p}.after"), true, Roles::default(), Roles::STARTS_AFTER, |o| {
+                &mut o.after
+            });
+            c.words(Some(&g.between), &format!("{p}.between"), true, Roles::BETWEEN);
+            c.words(Some(&g.findings), &format!("{p}.findings"), true, Roles::FINDING);
+            c.words(Some(&g.presupposing), &format!("{p}.presupposing"), false, Roles::PRESUPPOSING);
+            c.phrases(Some(&g.pseudo), &format!("{p}.pseudo"), true, Roles::default(), Roles::STARTS_PSEUDO, |o| {
+                &mut o.pseudo
+            });
+            c.phrases(
+                g.reversals.as_ref(),
+                &format!("{p}.reversals"),
+                false,
+                Roles::default(),
+                Roles::STARTS_REVERSAL,
+                |o| &mut o.reversals,
+            );
+            c.out.window = c.window(&g.window, &format!("{p}.window"), 20);
+            c.out.subject_window = c.window(&g.subject_window, &format!("{p}.subject_window"), 30);
+        }
+        if let Some(h) = &n.hypothetical {
+            let h = h.get_ref();
+            c.phrases(
+                Some(&h.cues),
+                "narrative.hypothetical.cues",
+                true,
+                Roles::default(),
+                Roles::STARTS_HYPOTHETICAL,
+                |o| &mut o.hypothetical,
+            );
+            c.words(Some(&h.between), "narrative.hypothetical.between", false, Roles::HYPOTHETICAL_BETWEEN);
+        }
+        if let Some(o) = &n.owners {
+            let o = o.get_ref();
+            c.words(Some(&o.children), "narrative.owners.children", true, Roles::CHILD);
+            c.words(Some(&o.adults), "narrative.owners.adults", true, Roles::ADULT);
+            c.words(Some(&o.titles), "narrative.owners.titles", false, Roles::TITLE);
+            c.words(Some(&o.having), "narrative.owners.having", true, Roles::HAVING);
+            c.words(Some(&o.modifiers), "narrative.owners.modifiers", false, Roles::MODIFIER);
+            c.words(Some(&o.prepositions), "narrative.owners.prepositions", true, Roles::PREPOSITION);
+            c.phrases(
+                o.shared.as_ref(),
+                "narrative.owners.shared",
+                false,
+                Roles::default(),
+                Roles::STARTS_SHARED,
+                |o| &mut o.shared,
+            );
+        }
+        if let Some(d) = &n.doubt {
+            c.phrases(
+                Some(&d.get_ref().cues),
+                "narrative.doubt.cues",
+                true,
+                Roles::default(),
+                Roles::STARTS_DOUBT,
+                |o| &mut o.doubt,
+            );
+        }
+        c.conflicts(n);
+        out
+    }
+}
+
+/// Builds the signals while checking each list.
+struct Compiler<'c, 't> {
+    checker: &'c mut Checker<'t>,
+    out: &'c mut NarrativeSignals,
+}
+
+impl Compiler<'_, '_> {
+    /// The entries of a list as words, reporting entries without words, phrases where a word is
+    /// needed, and an empty list that must not be.
+    fn entries(&mut self, list: Option<&RawWords>, path: &str, required: bool, shape: Shape) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for (i, item) in items(list).iter().enumerate() {
+            let words = words_of(item.get_ref());
+            let at = format!("{path}[{i}]");
+            if words.is_empty() {
+                self.checker.err(item.span(), &at, "has no words (letters or digits)");
+            } else if shape == Shape::Word && words.len() > 1 {
+                self.checker.err(item.span(), &at, "must be a single word (this list does not take phrases)");
+            } else {
+                out.push(words);
+            }
+        }
+        if required && items(list).is_empty() {
+            match list {
+                Some(l) => self.checker.err(l.span(), path, "must not be empty: the matcher needs it"),
+                None => self.checker.errors.push(super::PolicyError {
+                    line: None,
+                    column: None,
+                    path: path.to_owned(),
+                    message: "must not be empty: the matcher needs it".into(),
+                }),
+            }
+        }
+        out
+    }
+
+    fn words(&mut self, list: Option<&RawWords>, path: &str, required: bool, role: Roles) {
+        for words in self.entries(list, path, required, Shape::Word) {
+            self.out.lexicon.add(&words[0], role);
+        }
+    }
+
+    fn phrases(
+        &mut self,
+        list: Option<&RawWords>,
+        path: &str,
+        required: bool,
+        word_role: Roles,
+        start_role: Roles,
+        set: impl Fn(&mut NarrativeSignals) -> &mut Phrases,
+    ) {
+        for words in self.entries(list, path, required, Shape::Phrase) {
+            let ids: Vec<WordId> = words.iter().map(|w| self.out.lexicon.add(w, word_role)).collect();
+            self.out.lexicon.add(&words[0], start_role);
+            set(self.out).insert(ids);
+        }
+    }
+
+    /// Punctuation marks: one character each, not a letter, digit or space (a line break is
+    /// allowed where `newline` is).
+    fn marks(&mut self, list: &RawWords, path: &str, required: bool) -> Vec<char> {
+        let mut out = Vec::new();
+        for (i, item) in list.get_ref().iter().enumerate() {
+            let mut chars = item.get_ref().chars();
+            match (chars.next(), chars.next()) {
+                (Some(ch), None)
+                    if !ch.is_alphanumeric() && (!ch.is_whitespace() || (required && ch == '\n')) && ch != '\'' =>
+                {
+                    out.push(ch);
+                }
+                _ => self.checker.err(
+                    item.span(),
+                    &format!("{path}[{i}]"),
+                    "must be one punctuation mark (not a letter, digit, apostrophe or space)",
+                ),
+            }
+        }
+        if required && out.is_empty() && list.get_ref().is_empty() {
+            self.checker.err(list.span(), path, "must not be empty: the matcher needs it");
+        }
+        out
+    }
+
+    fn window(&mut self, value: &Spanned<i64>, path: &str, most: usize) -> usize {
+        match usize::try_from(*value.get_ref()).ok().filter(|w| (1..=most).contains(w)) {
+            Some(w) => w,
+            None => {
+                self.checker.err(value.span(), path, format!("must be a whole number from 1 to {most}"));
+                most.min(8)
+            }
+        }
+    }
+
+    /// Words whose roles contradict each other: the matcher could not tell what they mean.
+    fn conflicts(&mut self, n: &RawNarrative) {
+        let lexicon = &self.out.lexicon;
+        let clash = |a: Roles, b: Roles| {
+            let mut words: Vec<&str> = lexicon
+                .ids
+                .iter()
+                .filter(|(_, id)| {
+                    let r = lexicon.roles(**id);
+                    r.any(a) && r.any(b)
+                })
+                .map(|(w, _)| &**w)
+                .collect();
+            words.sort_unstable();
+            words.into_iter().map(str::to_owned).collect::<Vec<_>>()
+        };
+        let cue_starts = Roles::STARTS_BEFORE | Roles::STARTS_AFTER | Roles::STARTS_SUBJECT;
+        let checks = [
+            (
+                clash(Roles::TERM_WORD, cue_starts | Roles::BETWEEN | Roles::CLAUSE_BREAK),
+                "injury words",
+                "also negation or clause words",
+            ),
+            (clash(Roles::CHILD, Roles::ADULT), "owners.children", "also in owners.adults"),
+            (
+                clash(Roles::CLAUSE_BREAK, Roles::BETWEEN),
+                "sentences.clause_breaks",
+                "also in negation.between (a clause break cannot carry a negation)",
+            ),
+        ];
+        for (words, list, problem) in checks {
+            if !words.is_empty() {
+                self.checker.err(
+                    n.injury_terms.span(),
+                    &format!("narrative.{list}"),
+                    format!("{problem}: {}", words.join(", ")),
+                );
+            }
+        }
+    }
+}
