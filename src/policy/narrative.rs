@@ -23,6 +23,13 @@ use super::{
 /// A word's index in the [`Lexicon`].
 pub type WordId = u32;
 
+/// The id of a word that no list uses.
+pub const UNKNOWN_WORD: WordId = WordId::MAX;
+/// The id of what is not a word (a punctuation mark): no phrase matches across it.
+pub const NOT_A_WORD: WordId = WordId::MAX - 1;
+/// In a phrase, any one word (written `*`: "broke * arm").
+pub const ANY_WORD: WordId = WordId::MAX - 2;
+
 /// The roles a word plays, as bits: single-word roles, and "starts a phrase of list X".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Roles(u32);
@@ -65,6 +72,12 @@ impl Roles {
     pub const STARTS_SHARED: Self = Self(1 << 24);
     /// May stand between a person's verb and their injury ("a", "small").
     pub const MODIFIER: Self = Self(1 << 25);
+    /// Attaches an injury to the subject of its clause ("with").
+    pub const ATTACHING: Self = Self(1 << 26);
+    /// A subject pronoun ("he").
+    pub const PRONOUN: Self = Self(1 << 27);
+    /// A relative who is an adult after an adult's possessive ("mother's sister").
+    pub const SIBLING: Self = Self(1 << 28);
 
     /// Whether any of `other`'s roles is among these.
     pub const fn any(self, other: Self) -> bool {
@@ -124,11 +137,15 @@ pub struct Phrases {
 }
 
 impl Phrases {
-    /// The length of the longest phrase that `ids` starts with, or 0.
+    /// The length of the longest phrase that `ids` starts with, or 0. [`ANY_WORD`] in a phrase
+    /// matches any word, known or not, but never [`NOT_A_WORD`].
     pub fn longest_at(&self, ids: &[WordId]) -> usize {
+        let matches = |p: &[WordId]| {
+            p.len() <= ids.len() && p.iter().zip(ids).all(|(w, id)| *w == *id || (*w == ANY_WORD && *id != NOT_A_WORD))
+        };
         ids.first()
             .and_then(|first| self.by_first.get(first))
-            .and_then(|candidates| candidates.iter().find(|p| ids.starts_with(p)))
+            .and_then(|candidates| candidates.iter().find(|p| matches(p)))
             .map_or(0, Vec::len)
     }
 
@@ -319,8 +336,11 @@ impl Checker<'_> {
             c.words(Some(&o.children), "narrative.owners.children", true, Roles::CHILD);
             c.words(Some(&o.adults), "narrative.owners.adults", true, Roles::ADULT);
             c.words(Some(&o.titles), "narrative.owners.titles", false, Roles::TITLE);
+            c.words(o.siblings.as_ref(), "narrative.owners.siblings", false, Roles::SIBLING);
             c.words(Some(&o.having), "narrative.owners.having", true, Roles::HAVING);
+            c.words(o.attaching.as_ref(), "narrative.owners.attaching", false, Roles::ATTACHING);
             c.words(Some(&o.modifiers), "narrative.owners.modifiers", false, Roles::MODIFIER);
+            c.words(o.pronouns.as_ref(), "narrative.owners.pronouns", false, Roles::PRONOUN);
             c.words(Some(&o.prepositions), "narrative.owners.prepositions", true, Roles::PREPOSITION);
             c.phrases(
                 o.shared.as_ref(),
@@ -353,15 +373,26 @@ struct Compiler<'c, 't> {
 }
 
 impl Compiler<'_, '_> {
-    /// The entries of a list as words, reporting entries without words, phrases where a word is
-    /// needed, and an empty list that must not be.
+    /// The entries of a list as words (a `*` in a phrase kept as one), reporting entries
+    /// without words, phrases where a word is needed, a phrase that starts with `*`, and an
+    /// empty list that must not be.
     fn entries(&mut self, list: Option<&RawWords>, path: &str, required: bool, shape: Shape) -> Vec<Vec<String>> {
         let mut out = Vec::new();
         for (i, item) in items(list).iter().enumerate() {
-            let words = words_of(item.get_ref());
+            let words: Vec<String> = item
+                .get_ref()
+                .split_whitespace()
+                .flat_map(|piece| if piece == "*" { vec!["*".to_owned()] } else { words_of(piece) })
+                .collect();
             let at = format!("{path}[{i}]");
-            if words.is_empty() {
+            if words.iter().all(|w| w == "*") {
                 self.checker.err(item.span(), &at, "has no words (letters or digits)");
+            } else if words[0] == "*" || (shape == Shape::Word && words.iter().any(|w| w == "*")) {
+                self.checker.err(
+                    item.span(),
+                    &at,
+                    "may use * (any one word) only inside a phrase, after its first word",
+                );
             } else if shape == Shape::Word && words.len() > 1 {
                 self.checker.err(item.span(), &at, "must be a single word (this list does not take phrases)");
             } else {
@@ -398,7 +429,8 @@ impl Compiler<'_, '_> {
         set: impl Fn(&mut NarrativeSignals) -> &mut Phrases,
     ) {
         for words in self.entries(list, path, required, Shape::Phrase) {
-            let ids: Vec<WordId> = words.iter().map(|w| self.out.lexicon.add(w, word_role)).collect();
+            let ids: Vec<WordId> =
+                words.iter().map(|w| if w == "*" { ANY_WORD } else { self.out.lexicon.add(w, word_role) }).collect();
             self.out.lexicon.add(&words[0], start_role);
             set(self.out).insert(ids);
         }
@@ -463,6 +495,11 @@ impl Compiler<'_, '_> {
                 "also negation or clause words",
             ),
             (clash(Roles::CHILD, Roles::ADULT), "owners.children", "also in owners.adults"),
+            (
+                clash(Roles::CHILD | Roles::ADULT, Roles::MODIFIER | Roles::HAVING | Roles::BETWEEN | Roles::PRONOUN),
+                "owners",
+                "people that are also joining words (owners.having, owners.modifiers, negation.between)",
+            ),
             (
                 clash(Roles::CLAUSE_BREAK, Roles::BETWEEN),
                 "sentences.clause_breaks",

@@ -195,8 +195,14 @@ pub(super) struct RawOwners {
     pub(super) children: RawWords,
     pub(super) adults: RawWords,
     pub(super) titles: RawWords,
+    #[serde(default)]
+    pub(super) siblings: Option<RawWords>,
     pub(super) having: RawWords,
+    #[serde(default)]
+    pub(super) attaching: Option<RawWords>,
     pub(super) modifiers: RawWords,
+    #[serde(default)]
+    pub(super) pronouns: Option<RawWords>,
     pub(super) prepositions: RawWords,
     #[serde(default)]
     pub(super) shared: Option<RawWords>,

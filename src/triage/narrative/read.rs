@@ -19,7 +19,7 @@ use super::{
 };
 use crate::policy::{
     NarrativeSignals,
-    narrative::{Phrases, Roles, WordId},
+    narrative::{Phrases, Roles, UNKNOWN_WORD, WordId},
 };
 
 /// What the matcher makes of one injury term.
@@ -155,7 +155,8 @@ impl<'a> Reader<'a> {
         let negation = self
             .negated_before(start)
             .or_else(|| self.negated_by_subject(start).then_some(Negation::Plain))
-            .or_else(|| self.negated_after(start, end).then_some(Negation::Plain));
+            .or_else(|| self.negated_after(start, end).then_some(Negation::Plain))
+            .or_else(|| (self.in_clause(start, |e| e.doubt) && self.search_found_none(end)).then_some(Negation::Plain));
         let mut doubt = match negation {
             Some(Negation::Double) => Some(Doubt::NegationUnclear),
             Some(Negation::Plain) if self.reversed(end) => Some(Doubt::NegationUnclear),
@@ -341,17 +342,15 @@ impl<'a> Reader<'a> {
                     if self.cue(j, self.after[j]) {
                         return self.completed(j + usize::from(self.after[j]), label);
                     }
-                    if t.is_name() {
-                        return false;
-                    }
-                    let bridge = t.roles.any(
-                        Roles::BETWEEN
-                            | Roles::TERM_WORD
-                            | Roles::OTHER_INJURY
-                            | Roles::BODY
-                            | Roles::PREPOSITION
-                            | Roles::PRESUPPOSING,
-                    );
+                    let bridge = t.person().is_some()
+                        || t.roles.any(
+                            Roles::BETWEEN
+                                | Roles::TERM_WORD
+                                | Roles::OTHER_INJURY
+                                | Roles::BODY
+                                | Roles::PREPOSITION
+                                | Roles::PRESUPPOSING,
+                        );
                     if !bridge {
                         // "and none was found", "but found none": one clause break, then the cue
                         // across `between` words.
@@ -368,7 +367,25 @@ impl<'a> Reader<'a> {
                 }
                 Kind::Comma => {}
                 Kind::Label => label = true,
+                // "Examined for injuries; none identified."
+                Kind::Clause if !joined && self.cue_ahead(j + 1) => joined = true,
                 _ => return false,
+            }
+        }
+        false
+    }
+
+    /// After a search ("checked for marks when he changed"), whether the sentence goes on to say
+    /// that it found none ("and found none", "but none was seen").
+    fn search_found_none(&self, end: usize) -> bool {
+        for k in end..self.t.len() {
+            let t = &self.t[k];
+            if t.kind == Kind::Sentence {
+                return false;
+            }
+            if t.is_word() && t.roles.any(Roles::CLAUSE_BREAK) && self.cue_ahead(k + 1) {
+                let cue = (k + 1..self.t.len()).find(|c| self.cue(*c, self.after[*c]));
+                return cue.is_some_and(|c| self.completed(c + usize::from(self.after[c]), false));
             }
         }
         false
@@ -383,10 +400,15 @@ impl<'a> Reader<'a> {
     }
 
     /// Whether an after-cue ending before `k` is completed: by a finding word after `between`
-    /// words, by the end of its clause, or (after a label) by a further injury word.
+    /// words (and nothing after it in the clause that narrows it to a part of the body or a
+    /// person: "none was seen on his legs" says nothing of his arm), by the end of its clause, or
+    /// (after a label) by a further injury word.
     fn completed(&self, mut k: usize, label: bool) -> bool {
         while let Some(t) = self.t.get(k) {
-            if !t.is_word() || t.roles.any(Roles::FINDING | Roles::CLAUSE_BREAK) {
+            if t.is_word() && t.roles.any(Roles::FINDING) {
+                return !self.narrowed(k + 1);
+            }
+            if !t.is_word() || t.roles.any(Roles::CLAUSE_BREAK) {
                 return true;
             }
             if label && self.injury(k) {
@@ -398,6 +420,14 @@ impl<'a> Reader<'a> {
             k += 1;
         }
         true
+    }
+
+    /// Whether the clause from `k` on names a part of the body or a person.
+    fn narrowed(&self, k: usize) -> bool {
+        self.t[k.min(self.t.len())..]
+            .iter()
+            .take_while(|t| t.is_word() && !t.roles.any(Roles::CLAUSE_BREAK))
+            .any(|t| t.person().is_some() || t.roles.any(Roles::BODY))
     }
 
     /// A term introduced by "the", "his" or a possessive is presupposed to exist.
@@ -442,7 +472,7 @@ impl<'a> Reader<'a> {
     /// Whose the injury is, if the text says (a child anywhere in the readings wins), and
     /// whether its subject is someone the text does not name ("she had bruising").
     fn owner(&self, start: usize, end: usize) -> (Option<Owner>, bool) {
-        let before = self.owner_before(start);
+        let before = self.owner_before(start, end);
         let found = [if let Before::Person(p) = before { Some(p) } else { None }, self.owner_after(end)];
         let mut owner = None;
         for p in found.into_iter().flatten() {
@@ -479,8 +509,60 @@ impl<'a> Reader<'a> {
     /// A person before the term: possessive ("mother's swollen lip"), or a subject joined by a
     /// `having` verb ("Mother had a swollen lip", "the officer was bitten"). Or a subject joined
     /// so that is not a person the text names ("she had bruising").
-    fn owner_before(&self, start: usize) -> Before {
-        let (mut linked, mut steps) = (false, 0);
+    fn owner_before(&self, start: usize, end: usize) -> Before {
+        // "Grandmother fell and fractured her hip", "Dad had burned his hand": a verb-form term
+        // on the subject's own body, in a sentence that names no child.
+        let own_body = (start + 1..=end).any(|k| {
+            self.word(k).is_some_and(|t| t.roles.any(Roles::PRESUPPOSING))
+                && self.word(k + 1).is_some_and(|t| t.roles.any(Roles::BODY))
+        });
+        if own_body && !self.sentence(start).child {
+            let mut j = start;
+            while j > 0 && self.word(j - 1).is_some_and(|t| t.roles.any(Roles::HAVING) && t.roles.any(Roles::FINDING)) {
+                j -= 1;
+            }
+            if j > 0 && self.t[j - 1].person().is_some() {
+                return Before::Person(j - 1);
+            }
+            // "His mother ... fell last week, breaking her wrist": the nearest person before, if
+            // no subject pronoun comes first ("Mother said he fell and broke his arm").
+            let joined = j > 0
+                && (self.t[j - 1].kind == Kind::Comma
+                    || self.word(j - 1).is_some_and(|t| t.roles.any(Roles::CLAUSE_BREAK)));
+            if joined {
+                for k in (j.saturating_sub(self.s.subject_window)..j - 1).rev() {
+                    let t = &self.t[k];
+                    if t.kind == Kind::Sentence || t.roles.any(Roles::PRONOUN) {
+                        break;
+                    }
+                    if t.person().is_some() {
+                        return Before::Person(k);
+                    }
+                }
+            }
+        }
+        // "Mother had bitten the baby": a perfect tense with an object makes the subject the
+        // one who did it, not the one it was done to.
+        let perfect = start > 0
+            && self.word(start - 1).is_some_and(|t| t.roles.any(Roles::HAVING) && t.roles.any(Roles::FINDING));
+        if perfect && self.object_follows(end) {
+            return Before::Nobody;
+        }
+        let (mut linked, mut attached, mut steps) = (false, false, 0);
+        // Linked to someone the text does not name; or, by "with", to the clause's subject
+        // when the clause names no child.
+        let stranger = |j: usize, attached: bool| {
+            // A child's possessive that names an adult ("the pupil's stepfather") is no child.
+            let child = |k: usize| {
+                self.t[k].person() == Some(Owner::Child)
+                    && !(self.t[k].has(flag::POSSESSIVE) && self.t.get(k + 1).is_some_and(|n| n.person().is_some()))
+            };
+            if attached && !(self.clause_start(j)..start).any(child) {
+                self.clause_subject(j + 1).map_or(Before::Stranger, Before::Person)
+            } else {
+                Before::Stranger
+            }
+        };
         for j in (0..start).rev() {
             let t = &self.t[j];
             match t.kind {
@@ -500,15 +582,27 @@ impl<'a> Reader<'a> {
                         | Roles::PRESUPPOSING;
                     if t.roles.any(bridge) && !t.is_name() {
                         linked |= t.roles.any(Roles::HAVING);
+                    } else if t.roles.any(Roles::ATTACHING) {
+                        (linked, attached) = (true, true);
+                    } else if t.id == UNKNOWN_WORD
+                        && self.word(j + 1).is_some_and(|n| n.roles.any(Roles::BODY))
+                        && j.checked_sub(1)
+                            .and_then(|k| self.word(k))
+                            .is_some_and(|p| p.roles.any(Roles::MODIFIER | Roles::PRESUPPOSING))
+                    {
+                        // An adjective the lists do not know, between a determiner and a body
+                        // part: "a bandaged hand".
                     } else if t.roles.any(Roles::CLAUSE_BREAK) && j > 0 && self.listable(j - 1) {
                         // "a cut lip and bruising": a list of injuries.
+                    } else if t.roles.any(Roles::PREPOSITION) && j > 0 && self.injury(j - 1) {
+                        // "bruising to both arms and a black eye": where the last one was.
                     } else if t.roles.any(Roles::CLAUSE_BREAK)
                         && self.word(j + 1).is_some_and(|n| n.roles.any(Roles::HAVING))
                     {
                         // "Mother had been punched and had a swollen lip".
                         return self.clause_subject(j).map_or(Before::Stranger, Before::Person);
                     } else if linked {
-                        return Before::Stranger;
+                        return stranger(j, attached);
                     } else {
                         return Before::Nobody;
                     }
@@ -524,15 +618,30 @@ impl<'a> Reader<'a> {
         if linked { Before::Stranger } else { Before::Nobody }
     }
 
+    /// Whether a verb-form term ending before `end` has an object ("bitten the baby", "burned
+    /// him"): a word that is not a preposition, a body part, an injury or the end of the clause.
+    fn object_follows(&self, end: usize) -> bool {
+        self.word(end).is_some_and(|t| {
+            !t.roles
+                .any(Roles::PREPOSITION | Roles::BODY | Roles::CLAUSE_BREAK | Roles::TERM_WORD | Roles::OTHER_INJURY)
+        })
+    }
+
+    /// The first token of the clause that `j` is in.
+    fn clause_start(&self, j: usize) -> usize {
+        let mut start = j;
+        while start > 0 && self.word(start - 1).is_some_and(|t| !t.roles.any(Roles::CLAUSE_BREAK)) {
+            start -= 1;
+        }
+        start
+    }
+
     /// The person who starts the clause that ends at `before` (exclusive), if one does:
     /// "[The baby's] mother was punched".
     fn clause_subject(&self, before: usize) -> Option<usize> {
-        let mut start = before;
-        while start > 0 && self.word(start - 1).is_some_and(|t| !t.roles.any(Roles::CLAUSE_BREAK)) {
-            start -= 1;
-            if before - start > self.s.subject_window {
-                return None;
-            }
+        let start = self.clause_start(before.saturating_sub(1));
+        if before - start > self.s.subject_window {
+            return None;
         }
         (start..before)
             .find(|i| !self.t[*i].roles.any(Roles::PRESUPPOSING) && !self.t[*i].has(flag::POSSESSIVE))
@@ -553,6 +662,10 @@ impl<'a> Reader<'a> {
         let t = self.word(j)?;
         if t.person().is_some() {
             return Some(j);
+        }
+        // "burned the baby".
+        if t.roles.any(Roles::PRESUPPOSING) && self.word(j + 1).is_some_and(|n| n.person().is_some()) {
+            return Some(j + 1);
         }
         if !t.roles.any(Roles::PREPOSITION) {
             return None;

@@ -133,6 +133,7 @@ fn a_negation_does_not_reach_past_its_clause_or_a_presupposed_injury() {
         "A bruise was found, not a burn.",
         "He had bruising and none of the staff knew how.",
         "A bruise on his cheek and none on his arms.",
+        "He had bruising on his arm and none was seen on his legs.",
     ] {
         assert!(injury(text), "{text}: {:?}", verdicts(text));
     }
@@ -151,6 +152,8 @@ fn an_adults_injury_is_not_the_childs() {
         "There was bruising to mother's face.",
         "Injuries to the father were treated at the scene.",
         "The baby's mother was bleeding from the nose.",
+        "Grandmother fell and fractured her hip.",
+        "Dad had burned his hand on the oven.",
     ] {
         assert!(!injury(text), "{text}: {:?}", verdicts(text));
     }
@@ -166,6 +169,10 @@ fn an_injury_in_a_sentence_about_the_child_is_the_childs() {
         "Mother had a swollen lip and the baby had a bruise on his leg.",
         "There was a bruise on the baby's arm.",
         "Injuries to mother and baby.",
+        "Mother had bitten the baby on the arm.",
+        "Father has burned him with a cigarette.",
+        "Father held the baby and burned her hand.",
+        "The baby was handed to the father, who had a bruise, and the baby had a burn.",
     ] {
         assert!(injury(text), "{text}: {:?}", verdicts(text));
     }

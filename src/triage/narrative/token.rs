@@ -10,14 +10,9 @@
 use super::{Owner, People};
 use crate::policy::{
     NarrativeSignals,
-    narrative::{Roles, WordId},
+    narrative::{NOT_A_WORD as MARK, Roles, UNKNOWN_WORD as UNKNOWN, WordId},
     words::{Piece, pieces},
 };
-
-/// The id of a word no list uses.
-pub(super) const UNKNOWN: WordId = WordId::MAX;
-/// The id of a punctuation token, which no phrase contains.
-pub(super) const MARK: WordId = WordId::MAX - 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -47,6 +42,8 @@ pub(super) mod flag {
     pub const CHILD_NAME: u8 = 1 << 4;
     /// Part of an ignored phrase.
     pub const IGNORED: u8 = 1 << 5;
+    /// A relative of an adult ("the mother's sister"): an adult.
+    pub const ADULTS_RELATIVE: u8 = 1 << 6;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +77,7 @@ impl Token {
             None
         } else if self.has(flag::CHILD_NAME) {
             Some(Owner::Child)
-        } else if self.has(flag::ADULT_NAME) {
+        } else if self.has(flag::ADULT_NAME | flag::ADULTS_RELATIVE) {
             Some(Owner::Adult)
         } else if self.roles.any(Roles::CHILD) {
             Some(Owner::Child)
@@ -229,6 +226,11 @@ impl Builder<'_> {
         }
         if roles.any(Roles::TITLE) {
             self.after_title = NAME_AFTER_TITLE;
+        }
+        if roles.any(Roles::SIBLING)
+            && self.out.last().is_some_and(|p| p.has(flag::POSSESSIVE) && p.person() == Some(Owner::Adult))
+        {
+            flags |= flag::ADULTS_RELATIVE;
         }
         // A full stop after an abbreviation, a title or an initial does not end a sentence.
         let single_letter = word.chars().count() == 1 && !digits;
