@@ -78,6 +78,8 @@ impl Roles {
     pub const PRONOUN: Self = Self(1 << 27);
     /// A relative who is an adult after an adult's possessive ("mother's sister").
     pub const SIBLING: Self = Self(1 << 28);
+    /// Joins the items of a list ("and", "or").
+    pub const LIST_JOIN: Self = Self(1 << 29);
 
     /// Whether any of `other`'s roles is among these.
     pub const fn any(self, other: Self) -> bool {
@@ -256,6 +258,7 @@ impl Checker<'_> {
             |o| &mut o.ignore,
         );
         c.words(n.body_parts.as_ref(), "narrative.body_parts", false, Roles::BODY);
+        c.words(n.list_joins.as_ref(), "narrative.list_joins", false, Roles::LIST_JOIN);
         if let Some(s) = &n.sentences {
             let s = s.get_ref();
             c.out.sentence_ends = c.marks(&s.sentence_ends, "narrative.sentences.sentence_ends", true);
@@ -514,6 +517,121 @@ impl Compiler<'_, '_> {
                     format!("{problem}: {}", words.join(", ")),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DEFAULT_POLICY, Policy};
+
+    fn errors(text: &str) -> Vec<String> {
+        Policy::parse(text).unwrap_err().0.iter().map(ToString::to_string).collect()
+    }
+
+    fn has(found: &[String], path: &str, words: &str) -> bool {
+        found.iter().any(|e| e.contains(path) && e.contains(words))
+    }
+
+    /// The shipped file with one line of the `[narrative]` section replaced.
+    fn with(line_start: &str, replacement: &str) -> String {
+        let line = DEFAULT_POLICY.lines().find(|l| l.starts_with(line_start)).unwrap();
+        DEFAULT_POLICY.replacen(line, replacement, 1)
+    }
+
+    #[test]
+    fn the_shipped_narrative_section_compiles() {
+        let n = Policy::default_policy().unwrap().narrative;
+        let id = |w: &str| n.lexicon.id(w).unwrap();
+        assert!(n.lexicon.roles(id("bruising")).any(super::Roles::STARTS_TERM));
+        assert!(n.lexicon.roles(id("mother")).any(super::Roles::ADULT));
+        assert_eq!(n.before.longest_at(&[id("free"), id("of"), id("bruises")]), 2);
+        assert_eq!(n.terms.longest_at(&[id("broke"), super::UNKNOWN_WORD, id("arm")]), 3, "a wildcard");
+        assert_eq!(n.terms.longest_at(&[id("broke"), super::NOT_A_WORD, id("arm")]), 0, "not across a mark");
+        assert_eq!((n.window, n.subject_window), (8, 12));
+    }
+
+    /// The shipped file with a whole list (which may span lines) replaced.
+    fn with_list(key: &str, replacement: &str) -> String {
+        let start = DEFAULT_POLICY.find(&format!("\n{key} = [")).unwrap() + 1;
+        let end = start + DEFAULT_POLICY[start..].find("]\n").unwrap() + 1;
+        format!("{}{replacement}{}", &DEFAULT_POLICY[..start], &DEFAULT_POLICY[end..])
+    }
+
+    #[test]
+    fn an_empty_cue_list_is_an_error_with_its_line() {
+        for key in ["before", "subjects", "pseudo", "injury_terms", "children", "having"] {
+            let text = with_list(key, &format!("{key} = []"));
+            let found = errors(&text);
+            let line = text.lines().position(|l| l == format!("{key} = []")).unwrap() + 1;
+            assert!(
+                found.iter().any(|e| e.starts_with(&format!("{line}:")) && e.contains("must not be empty")),
+                "{key}: {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_new_list_is_checked() {
+        let cases = [
+            ("window = ", "window = 0", "narrative.negation.window", "from 1 to 20"),
+            ("subject_window = ", "subject_window = 31", "narrative.negation.subject_window", "from 1 to 30"),
+            ("after = [", "after = []", "narrative.negation.after", "must not be empty"),
+            ("attaching = [", "attaching = [\"with it\"]", "narrative.owners.attaching[0]", "single word"),
+            ("attaching = [", "attaching = [\"!!\"]", "narrative.owners.attaching[0]", "has no words"),
+            ("list_joins = [", "list_joins = [\"*\"]", "narrative.list_joins[0]", "has no words"),
+            ("shared = [", "shared = [\"* too\"]", "narrative.owners.shared[0]", "only inside a phrase"),
+            ("label_marks = [", "label_marks = [\"::\"]", "narrative.sentences.label_marks[0]", "one punctuation mark"),
+            ("label_marks = [", "label_marks = [\"#\"]", "narrative.sentences.label_marks[0]", "clause_ends"),
+            ("label_marks = [", "label_marks = [\"a\"]", "narrative.sentences.label_marks[0]", "one punctuation mark"),
+            ("clause_ends = [", "clause_ends = [\".\", \";\"]", "narrative.sentences.clause_ends[0]", "sentence end"),
+            ("sentence_ends = [", "sentence_ends = []", "narrative.sentences.sentence_ends", "must not be empty"),
+            ("pronouns = [", "pronouns = [\"mother\"]", "narrative.owners", "also joining words"),
+            ("siblings = [", "siblings = [\"no\"]", "", ""),
+        ];
+        for (start, replacement, path, words) in cases {
+            let text = with(start, replacement);
+            if path.is_empty() {
+                assert!(Policy::parse(&text).is_ok(), "{replacement}");
+                continue;
+            }
+            let found = errors(&text);
+            assert!(has(&found, path, words), "{replacement}: {found:#?}");
+            assert!(found.iter().all(|e| e.chars().next().is_some_and(|c| c.is_ascii_digit())), "a line: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_word_with_contradicting_roles_is_an_error() {
+        let text = DEFAULT_POLICY.replacen("\"injury\", \"injuries\",", "\"injury\", \"injuries\", \"none\",", 1);
+        assert!(has(&errors(&text), "narrative.injury words", "none"), "{:#?}", errors(&text));
+        let text = DEFAULT_POLICY.replacen("\"mother\", \"mothers\",", "\"mother\", \"mothers\", \"baby\",", 1);
+        assert!(has(&errors(&text), "narrative.owners.children", "baby"), "{:#?}", errors(&text));
+        let text =
+            DEFAULT_POLICY.replacen("clause_breaks = [\n  \"and\",", "clause_breaks = [\n  \"and\", \"any\",", 1);
+        assert!(has(&errors(&text), "narrative.sentences.clause_breaks", "any"), "{:#?}", errors(&text));
+    }
+
+    #[test]
+    fn a_policy_in_the_2026_1_format_is_told_where_each_key_moved() {
+        let start = DEFAULT_POLICY.find("[narrative]\n").unwrap();
+        let end = DEFAULT_POLICY
+            .find("# ------------------------------------------------------------------------------------- calendar")
+            .unwrap();
+        let old = "[narrative]\ninjury_terms = [\"bruise\"]\nnegation_cues = [\"no\"]\nnegation_fillers = [\"any\"]\n\
+                   negation_window = 6\nclause_breaks = [\"and\"]\nignore_phrases = [\"injured party\"]\n\n";
+        let text = format!("{}{old}{}", &DEFAULT_POLICY[..start], &DEFAULT_POLICY[end..]);
+        let found = errors(&text);
+        for (key, to) in [
+            ("narrative.negation_cues", "[narrative.negation] before"),
+            ("narrative.negation_fillers", "[narrative.negation] between"),
+            ("narrative.negation_window", "[narrative.negation] window"),
+            ("narrative.clause_breaks", "[narrative.sentences] clause_breaks"),
+            ("narrative.sentences", "is missing"),
+            ("narrative.negation", "is missing"),
+            ("narrative.owners", "is missing"),
+        ] {
+            assert!(has(&found, key, to), "{key}: {found:#?}");
         }
     }
 }

@@ -141,6 +141,8 @@ pub(super) struct RawNarrative {
     pub(super) ignore_phrases: Option<RawWords>,
     #[serde(default)]
     pub(super) body_parts: Option<RawWords>,
+    #[serde(default)]
+    pub(super) list_joins: Option<RawWords>,
     pub(super) sentences: Option<Spanned<RawSentences>>,
     pub(super) negation: Option<Spanned<RawNegation>>,
     pub(super) hypothetical: Option<Spanned<RawHypothetical>>,

@@ -79,11 +79,12 @@ impl Tally {
     }
 
     fn line(&self, name: &str) -> String {
+        let percent = |value: f64, defined: bool| if defined { format!("{:.1}%", 100.0 * value) } else { "-".into() };
         format!(
-            "{name:<18} {:>4} items  recall {:>6.1}%  precision {:>6.1}%  (tp {}, fp {}, fn {}, tn {}; {} counted uncertain)",
+            "{name:<18} {:>4} items  recall {:>6}  precision {:>6}  (tp {}, fp {}, fn {}, tn {}; {} counted uncertain)",
             self.true_pos + self.false_pos + self.false_neg + self.true_neg,
-            100.0 * self.recall(),
-            100.0 * self.precision(),
+            percent(self.recall(), self.true_pos + self.false_neg > 0),
+            percent(self.precision(), self.true_pos + self.false_pos > 0),
             self.true_pos,
             self.false_pos,
             self.false_neg,

@@ -146,6 +146,20 @@ impl<'a> Reader<'a> {
         self.injury(i) || self.word(i).is_some_and(|t| t.roles.any(Roles::BODY) && !t.is_name())
     }
 
+    /// Whether the comma or list word ("and", "or") at `j` joins two injuries or body parts:
+    /// "bruising and swelling", "marks, scratches or bruises" (but not "no bruising and a burn").
+    fn in_list(&self, j: usize) -> bool {
+        let joins = self.t[j].kind == Kind::Comma || self.t[j].roles.any(Roles::LIST_JOIN);
+        joins && j > 0 && self.listable(j - 1) && self.listable(j + 1)
+    }
+
+    /// Whether the comma or list word at `j` follows an injury or body part: the looser test for
+    /// ownership, where "had scratches and a bleeding lip" are both the subject's.
+    fn after_injury(&self, j: usize) -> bool {
+        let joins = self.t[j].kind == Kind::Comma || self.t[j].roles.any(Roles::LIST_JOIN);
+        joins && j > 0 && self.listable(j - 1)
+    }
+
     fn cue(&self, i: usize, len: u8) -> bool {
         len > 0 && !self.pseudo[i]
     }
@@ -232,7 +246,7 @@ impl<'a> Reader<'a> {
                         return None;
                     }
                     let bridge = t.roles.any(Roles::BETWEEN | Roles::TERM_WORD | Roles::OTHER_INJURY | Roles::BODY)
-                        || (t.roles.any(Roles::CLAUSE_BREAK) && j > 0 && self.listable(j - 1));
+                        || self.in_list(j);
                     if !bridge {
                         return None;
                     }
@@ -241,7 +255,7 @@ impl<'a> Reader<'a> {
                         return None;
                     }
                 }
-                Kind::Comma if j > 0 && self.listable(j - 1) => {}
+                Kind::Comma if self.in_list(j) => {}
                 _ => return None,
             }
         }
@@ -272,7 +286,7 @@ impl<'a> Reader<'a> {
                         return false;
                     }
                 }
-                Kind::Comma if j > 0 && self.listable(j - 1) => {}
+                Kind::Comma if self.in_list(j) => {}
                 _ => break,
             }
         }
@@ -491,7 +505,7 @@ impl<'a> Reader<'a> {
     fn group(&self, p: usize) -> Vec<Owner> {
         let mut out: Vec<Owner> = self.t[p].person().into_iter().collect();
         let joiner = |i: usize| {
-            self.t.get(i).is_some_and(|t| t.kind == Kind::Comma || (t.is_word() && t.roles.any(Roles::CLAUSE_BREAK)))
+            self.t.get(i).is_some_and(|t| t.kind == Kind::Comma || (t.is_word() && t.roles.any(Roles::LIST_JOIN)))
         };
         let other = |i: usize| {
             let t = self.word(i)?;
@@ -541,11 +555,10 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        // "Mother had bitten the baby": a perfect tense with an object makes the subject the
-        // one who did it, not the one it was done to.
-        let perfect = start > 0
-            && self.word(start - 1).is_some_and(|t| t.roles.any(Roles::HAVING) && t.roles.any(Roles::FINDING));
-        if perfect && self.object_follows(end) {
+        // "Mother had bitten the baby", "Father was burning him": a verb with an object makes
+        // the subject the one who did it, not the one it was done to.
+        let verb = start > 0 && self.word(start - 1).is_some_and(|t| t.roles.any(Roles::HAVING));
+        if verb && self.object_follows(end) {
             return Before::Nobody;
         }
         let (mut linked, mut attached, mut steps) = (false, false, 0);
@@ -592,7 +605,7 @@ impl<'a> Reader<'a> {
                     {
                         // An adjective the lists do not know, between a determiner and a body
                         // part: "a bandaged hand".
-                    } else if t.roles.any(Roles::CLAUSE_BREAK) && j > 0 && self.listable(j - 1) {
+                    } else if self.after_injury(j) {
                         // "a cut lip and bruising": a list of injuries.
                     } else if t.roles.any(Roles::PREPOSITION) && j > 0 && self.injury(j - 1) {
                         // "bruising to both arms and a black eye": where the last one was.
@@ -619,11 +632,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Whether a verb-form term ending before `end` has an object ("bitten the baby", "burned
-    /// him"): a word that is not a preposition, a body part, an injury or the end of the clause.
+    /// him", "scalded a child"): a person, a pronoun, or a determiner, not a preposition.
     fn object_follows(&self, end: usize) -> bool {
         self.word(end).is_some_and(|t| {
-            !t.roles
-                .any(Roles::PREPOSITION | Roles::BODY | Roles::CLAUSE_BREAK | Roles::TERM_WORD | Roles::OTHER_INJURY)
+            !t.roles.any(Roles::PREPOSITION)
+                && (t.person().is_some() || t.roles.any(Roles::PRESUPPOSING | Roles::PRONOUN | Roles::MODIFIER))
         })
     }
 
@@ -653,10 +666,7 @@ impl<'a> Reader<'a> {
     fn owner_after(&self, end: usize) -> Option<usize> {
         let mut j = end;
         // Past a list of injuries: "bruising and swelling to mum's face".
-        while self.injury(j)
-            || (self.word(j).is_some_and(|t| t.roles.any(Roles::CLAUSE_BREAK | Roles::BETWEEN)) && self.injury(j + 1))
-            || (self.t.get(j).is_some_and(|t| t.kind == Kind::Comma) && self.injury(j + 1))
-        {
+        while self.injury(j) || (j < self.t.len() && self.in_list(j)) {
             j += 1;
         }
         let t = self.word(j)?;

@@ -257,3 +257,61 @@ fn sentences_are_counted_as_a_reader_counts_them() {
     assert_eq!(at("Why? Because. Bruise on arm!"), Some(3));
     assert_eq!(at("Seen with Mrs J. Bruce. A bruise on the arm."), Some(2));
 }
+
+/// Near-misses in the other direction: wordings where a negation, a search, an adult or a list
+/// is close to an injury that is still the child's. Each must count.
+#[test]
+fn negations_owners_and_lists_never_swallow_a_childs_injury() {
+    for text in [
+        "No bruises but a burn on the baby's hand.",
+        "There was no bruising, but a burn on his hand.",
+        "No bruising, a burn on the hand.",
+        "No bruising and a burn on his hand.",
+        "The baby was with mother, who had a bruise on her face, and had a burn on his hand.",
+        "Dad, who had been drinking, dropped the baby, who now has a swollen head.",
+        "The officer saw that the baby had been burned.",
+        "Mother was holding the baby, whose arm was bruised.",
+        "Mother said the bruise on the baby's head came from the cot.",
+        "Partner threw hot tea over mother and the baby, scalding them both.",
+        "Father was burning him with a cigarette.",
+        "Mother took the baby to hospital with a burn.",
+        "No marks on his face; bruises on his back.",
+        "Nobody saw the baby fall, but he has a lump on his head.",
+        "None of the staff saw it happen but the bruise is there.",
+        "Mum was not at home and dad had left the baby with a burn on his arm.",
+        "Not seen by a doctor; the baby has a swollen wrist.",
+        "He had a bruise when he arrived and none of us know why.",
+        "Mother has no idea; the baby's arm is swollen.",
+        "She said no one hurt him but he has bruises on his legs.",
+        "Dad denies it. The baby has bruising to his ear.",
+        "Mother could not have caused the fracture, she says.",
+        "The fracture was not seen on the first X-ray but was confirmed later.",
+        "Bruising: yes, to the left cheek.",
+        "Injuries: bruise to left cheek.",
+        "He said he never hit her, but she has a black eye.",
+        "Mum had a bruise too, and so did the baby.",
+        "The baby's father said the baby fell from the bed and broke her arm.",
+        "Checked for marks when he changed and found a bruise on his back.",
+        "Mother said he fell and broke his arm.",
+        "The baby's sister had a bruise on her cheek.",
+    ] {
+        assert!(injury(text), "{text}: {:?}", verdicts(text));
+    }
+}
+
+#[test]
+fn searches_lists_relatives_and_attached_injuries_are_read() {
+    for text in [
+        "Staff checked for marks when he changed and found none.",
+        "We looked for bruising when she changed and none was seen.",
+        "The victim, the mother's sister, had a bloodied nose.",
+        "Mum came to pick-up with a black eye and a cut lip.",
+        "Mother has a bandaged hand from a burn at work.",
+        "Her partner had scratches and a bleeding lip.",
+        "His mother fell last week, breaking her wrist.",
+        "Mother broke her arm last year.",
+        "He bites his nails and is anxious.",
+    ] {
+        assert!(!injury(text), "{text}: {:?}", verdicts(text));
+    }
+}
