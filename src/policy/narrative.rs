@@ -16,7 +16,7 @@ use toml::Spanned;
 
 use super::{
     check::Checker,
-    raw::{RawNarrative, RawWords},
+    raw::{RawNarrative, RawNegation, RawOwners, RawSentences, RawWords},
     words_of,
 };
 
@@ -207,165 +207,74 @@ fn items(list: Option<&RawWords>) -> &[Spanned<String>] {
 impl Checker<'_> {
     pub(super) fn narrative(&mut self, raw: &Spanned<RawNarrative>) -> NarrativeSignals {
         let n = raw.get_ref();
-        let moved = [
-            (&n.negation_cues, "negation_cues", "[narrative.negation] before"),
-            (&n.negation_fillers, "negation_fillers", "[narrative.negation] between"),
-            (&n.negation_window, "negation_window", "[narrative.negation] window"),
-            (&n.clause_breaks, "clause_breaks", "[narrative.sentences] clause_breaks"),
-        ];
-        for (value, key, to) in moved {
-            if let Some(v) = value {
-                self.err(
-                    v.span(),
-                    &format!("narrative.{key}"),
-                    format!(
-                        "moved to {to} in policy format 2026.2; see the shipped {} for the new [narrative] section",
-                        super::DEFAULT_POLICY_PATH
-                    ),
-                );
-            }
-        }
-        let mut missing = |present: bool, table: &str| {
-            if !present {
-                self.err(
-                    raw.span(),
-                    &format!("narrative.{table}"),
-                    format!(
-                        "is missing (required since policy format 2026.2; copy it from the shipped {})",
-                        super::DEFAULT_POLICY_PATH
-                    ),
-                );
-            }
-        };
-        missing(n.sentences.is_some(), "sentences");
-        missing(n.negation.is_some(), "negation");
-        missing(n.hypothetical.is_some(), "hypothetical");
-        missing(n.owners.is_some(), "owners");
-        missing(n.doubt.is_some(), "doubt");
-
+        self.narrative_format(n, raw.span());
         let mut out = NarrativeSignals { window: 8, subject_window: 12, ..NarrativeSignals::default() };
         let mut c = Compiler { checker: self, out: &mut out };
         c.phrases(Some(&n.injury_terms), "narrative.injury_terms", true, Roles::TERM_WORD, Roles::STARTS_TERM, |o| {
             &mut o.terms
         });
         c.words(n.other_injuries.as_ref(), "narrative.other_injuries", false, Roles::OTHER_INJURY);
-        c.phrases(
-            n.ignore_phrases.as_ref(),
-            "narrative.ignore_phrases",
-            false,
-            Roles::default(),
-            Roles::STARTS_IGNORE,
-            |o| &mut o.ignore,
-        );
+        c.cues(n.ignore_phrases.as_ref(), "narrative.ignore_phrases", false, Roles::STARTS_IGNORE, |o| &mut o.ignore);
         c.words(n.body_parts.as_ref(), "narrative.body_parts", false, Roles::BODY);
         c.words(n.list_joins.as_ref(), "narrative.list_joins", false, Roles::LIST_JOIN);
         if let Some(s) = &n.sentences {
-            let s = s.get_ref();
-            c.out.sentence_ends = c.marks(&s.sentence_ends, "narrative.sentences.sentence_ends", true);
-            c.out.clause_ends = c.marks(&s.clause_ends, "narrative.sentences.clause_ends", false);
-            if let Some(labels) = &s.label_marks {
-                c.out.label_marks = c.marks(labels, "narrative.sentences.label_marks", false);
-                for (i, m) in c.out.label_marks.clone().iter().enumerate() {
-                    if !c.out.clause_ends.contains(m) {
-                        c.checker.err(
-                            labels.get_ref()[i].span(),
-                            &format!("narrative.sentences.label_marks[{i}]"),
-                            "must also be one of the clause_ends",
-                        );
-                    }
-                }
-            }
-            for (i, m) in c.out.clause_ends.clone().iter().enumerate() {
-                if c.out.sentence_ends.contains(m) {
-                    c.checker.err(
-                        s.clause_ends.get_ref()[i].span(),
-                        &format!("narrative.sentences.clause_ends[{i}]"),
-                        "is already a sentence end",
-                    );
-                }
-            }
-            c.words(Some(&s.clause_breaks), "narrative.sentences.clause_breaks", false, Roles::CLAUSE_BREAK);
-            c.words(s.abbreviations.as_ref(), "narrative.sentences.abbreviations", false, Roles::ABBREVIATION);
+            c.sentences(s.get_ref());
         }
         if let Some(g) = &n.negation {
-            let g = g.get_ref();
-            let p = "narrative.negation";
-            c.phrases(Some(&g.before), &format!("{p}.before"), true, Roles::default(), Roles::STARTS_BEFORE, |o| {
-                &mut o.before
-            });
-            c.phrases(
-                Some(&g.subjects),
-                &format!("{p}.subjects"),
-                true,
-                Roles::default(),
-                Roles::STARTS_SUBJECT,
-                |o| &mut o.subjects,
-            );
-            c.words(Some(&g.subject_words), &format!("{p}.subject_words"), false, Roles::SUBJECT_WORD);
-            c.phrases(Some(&g.after), &format!("{p}.after"), true, Roles::default(), Roles::STARTS_AFTER, |o| {
-                &mut o.after
-            });
-            c.words(Some(&g.between), &format!("{p}.between"), true, Roles::BETWEEN);
-            c.words(Some(&g.findings), &format!("{p}.findings"), true, Roles::FINDING);
-            c.words(Some(&g.presupposing), &format!("{p}.presupposing"), false, Roles::PRESUPPOSING);
-            c.phrases(Some(&g.pseudo), &format!("{p}.pseudo"), true, Roles::default(), Roles::STARTS_PSEUDO, |o| {
-                &mut o.pseudo
-            });
-            c.phrases(
-                g.reversals.as_ref(),
-                &format!("{p}.reversals"),
-                false,
-                Roles::default(),
-                Roles::STARTS_REVERSAL,
-                |o| &mut o.reversals,
-            );
-            c.out.window = c.window(&g.window, &format!("{p}.window"), 20);
-            c.out.subject_window = c.window(&g.subject_window, &format!("{p}.subject_window"), 30);
+            c.negation(g.get_ref());
         }
         if let Some(h) = &n.hypothetical {
             let h = h.get_ref();
-            c.phrases(
-                Some(&h.cues),
-                "narrative.hypothetical.cues",
-                true,
-                Roles::default(),
-                Roles::STARTS_HYPOTHETICAL,
-                |o| &mut o.hypothetical,
-            );
+            c.cues(Some(&h.cues), "narrative.hypothetical.cues", true, Roles::STARTS_HYPOTHETICAL, |o| {
+                &mut o.hypothetical
+            });
             c.words(Some(&h.between), "narrative.hypothetical.between", false, Roles::HYPOTHETICAL_BETWEEN);
         }
         if let Some(o) = &n.owners {
-            let o = o.get_ref();
-            c.words(Some(&o.children), "narrative.owners.children", true, Roles::CHILD);
-            c.words(Some(&o.adults), "narrative.owners.adults", true, Roles::ADULT);
-            c.words(Some(&o.titles), "narrative.owners.titles", false, Roles::TITLE);
-            c.words(o.siblings.as_ref(), "narrative.owners.siblings", false, Roles::SIBLING);
-            c.words(Some(&o.having), "narrative.owners.having", true, Roles::HAVING);
-            c.words(o.attaching.as_ref(), "narrative.owners.attaching", false, Roles::ATTACHING);
-            c.words(Some(&o.modifiers), "narrative.owners.modifiers", false, Roles::MODIFIER);
-            c.words(o.pronouns.as_ref(), "narrative.owners.pronouns", false, Roles::PRONOUN);
-            c.words(Some(&o.prepositions), "narrative.owners.prepositions", true, Roles::PREPOSITION);
-            c.phrases(
-                o.shared.as_ref(),
-                "narrative.owners.shared",
-                false,
-                Roles::default(),
-                Roles::STARTS_SHARED,
-                |o| &mut o.shared,
-            );
+            c.owners(o.get_ref());
         }
         if let Some(d) = &n.doubt {
-            c.phrases(
-                Some(&d.get_ref().cues),
-                "narrative.doubt.cues",
-                true,
-                Roles::default(),
-                Roles::STARTS_DOUBT,
-                |o| &mut o.doubt,
-            );
+            c.cues(Some(&d.get_ref().cues), "narrative.doubt.cues", true, Roles::STARTS_DOUBT, |o| &mut o.doubt);
         }
         c.conflicts(n);
         out
+    }
+
+    /// The keys of the format before 2026.2, each named with where it moved, and the sub-tables
+    /// that format lacks.
+    fn narrative_format(&mut self, n: &RawNarrative, span: std::ops::Range<usize>) {
+        let moved = [
+            (&n.negation_cues, "negation_cues", "[narrative.negation] before"),
+            (&n.negation_fillers, "negation_fillers", "[narrative.negation] between"),
+            (&n.negation_window, "negation_window", "[narrative.negation] window"),
+            (&n.clause_breaks, "clause_breaks", "[narrative.sentences] clause_breaks"),
+        ];
+        let shipped = super::DEFAULT_POLICY_PATH;
+        for (value, key, to) in moved {
+            if let Some(v) = value {
+                self.err(
+                    v.span(),
+                    &format!("narrative.{key}"),
+                    format!("moved to {to} in policy format 2026.2; see the shipped {shipped} for the new [narrative] section"),
+                );
+            }
+        }
+        let tables = [
+            (n.sentences.is_some(), "sentences"),
+            (n.negation.is_some(), "negation"),
+            (n.hypothetical.is_some(), "hypothetical"),
+            (n.owners.is_some(), "owners"),
+            (n.doubt.is_some(), "doubt"),
+        ];
+        for (present, table) in tables {
+            if !present {
+                self.err(
+                    span.clone(),
+                    &format!("narrative.{table}"),
+                    format!("is missing (required since policy format 2026.2; copy it from the shipped {shipped})"),
+                );
+            }
+        }
     }
 }
 
@@ -376,6 +285,75 @@ struct Compiler<'c, 't> {
 }
 
 impl Compiler<'_, '_> {
+    fn sentences(&mut self, s: &RawSentences) {
+        self.out.sentence_ends = self.marks(&s.sentence_ends, "narrative.sentences.sentence_ends", true);
+        self.out.clause_ends = self.marks(&s.clause_ends, "narrative.sentences.clause_ends", false);
+        if let Some(labels) = &s.label_marks {
+            self.out.label_marks = self.marks(labels, "narrative.sentences.label_marks", false);
+            for (i, m) in self.out.label_marks.clone().iter().enumerate() {
+                if !self.out.clause_ends.contains(m) {
+                    self.checker.err(
+                        labels.get_ref()[i].span(),
+                        &format!("narrative.sentences.label_marks[{i}]"),
+                        "must also be one of the clause_ends",
+                    );
+                }
+            }
+        }
+        for (i, m) in self.out.clause_ends.clone().iter().enumerate() {
+            if self.out.sentence_ends.contains(m) {
+                self.checker.err(
+                    s.clause_ends.get_ref()[i].span(),
+                    &format!("narrative.sentences.clause_ends[{i}]"),
+                    "is already a sentence end",
+                );
+            }
+        }
+        self.words(Some(&s.clause_breaks), "narrative.sentences.clause_breaks", false, Roles::CLAUSE_BREAK);
+        self.words(s.abbreviations.as_ref(), "narrative.sentences.abbreviations", false, Roles::ABBREVIATION);
+    }
+
+    fn negation(&mut self, g: &RawNegation) {
+        let p = "narrative.negation";
+        self.cues(Some(&g.before), &format!("{p}.before"), true, Roles::STARTS_BEFORE, |o| &mut o.before);
+        self.cues(Some(&g.subjects), &format!("{p}.subjects"), true, Roles::STARTS_SUBJECT, |o| &mut o.subjects);
+        self.words(Some(&g.subject_words), &format!("{p}.subject_words"), false, Roles::SUBJECT_WORD);
+        self.cues(Some(&g.after), &format!("{p}.after"), true, Roles::STARTS_AFTER, |o| &mut o.after);
+        self.words(Some(&g.between), &format!("{p}.between"), true, Roles::BETWEEN);
+        self.words(Some(&g.findings), &format!("{p}.findings"), true, Roles::FINDING);
+        self.words(Some(&g.presupposing), &format!("{p}.presupposing"), false, Roles::PRESUPPOSING);
+        self.cues(Some(&g.pseudo), &format!("{p}.pseudo"), true, Roles::STARTS_PSEUDO, |o| &mut o.pseudo);
+        self.cues(g.reversals.as_ref(), &format!("{p}.reversals"), false, Roles::STARTS_REVERSAL, |o| &mut o.reversals);
+        self.out.window = self.window(&g.window, &format!("{p}.window"), 20);
+        self.out.subject_window = self.window(&g.subject_window, &format!("{p}.subject_window"), 30);
+    }
+
+    fn owners(&mut self, o: &RawOwners) {
+        let p = "narrative.owners";
+        self.words(Some(&o.children), &format!("{p}.children"), true, Roles::CHILD);
+        self.words(Some(&o.adults), &format!("{p}.adults"), true, Roles::ADULT);
+        self.words(Some(&o.titles), &format!("{p}.titles"), false, Roles::TITLE);
+        self.words(o.siblings.as_ref(), &format!("{p}.siblings"), false, Roles::SIBLING);
+        self.words(Some(&o.having), &format!("{p}.having"), true, Roles::HAVING);
+        self.words(o.attaching.as_ref(), &format!("{p}.attaching"), false, Roles::ATTACHING);
+        self.words(Some(&o.modifiers), &format!("{p}.modifiers"), false, Roles::MODIFIER);
+        self.words(o.pronouns.as_ref(), &format!("{p}.pronouns"), false, Roles::PRONOUN);
+        self.words(Some(&o.prepositions), &format!("{p}.prepositions"), true, Roles::PREPOSITION);
+        self.cues(o.shared.as_ref(), &format!("{p}.shared"), false, Roles::STARTS_SHARED, |o| &mut o.shared);
+    }
+
+    /// A list of cue phrases: only their first words get a role (starting the list's phrases).
+    fn cues(
+        &mut self,
+        list: Option<&RawWords>,
+        path: &str,
+        required: bool,
+        start_role: Roles,
+        set: impl Fn(&mut NarrativeSignals) -> &mut Phrases,
+    ) {
+        self.phrases(list, path, required, Roles::default(), start_role, set);
+    }
+
     /// The entries of a list as words (a `*` in a phrase kept as one), reporting entries
     /// without words, phrases where a word is needed, a phrase that starts with `*`, and an
     /// empty list that must not be.
@@ -465,12 +443,11 @@ impl Compiler<'_, '_> {
     }
 
     fn window(&mut self, value: &Spanned<i64>, path: &str, most: usize) -> usize {
-        match usize::try_from(*value.get_ref()).ok().filter(|w| (1..=most).contains(w)) {
-            Some(w) => w,
-            None => {
-                self.checker.err(value.span(), path, format!("must be a whole number from 1 to {most}"));
-                most.min(8)
-            }
+        if let Some(w) = usize::try_from(*value.get_ref()).ok().filter(|w| (1..=most).contains(w)) {
+            w
+        } else {
+            self.checker.err(value.span(), path, format!("must be a whole number from 1 to {most}"));
+            most.min(8)
         }
     }
 

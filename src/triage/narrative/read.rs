@@ -80,7 +80,7 @@ impl<'a> Reader<'a> {
         let starts = |i: usize, role: Roles, set: &Phrases| {
             if t[i].is_word() && t[i].roles.any(role) { set.longest_at(&ids[i..]) } else { 0 }
         };
-        for i in 0..n {
+        for (i, tok) in t.iter().enumerate() {
             let mut end = |len: usize, field: fn(&mut Ends) -> &mut u8| {
                 if len > 0 {
                     *field(&mut r.ends[i + len - 1]) = len_u8(len);
@@ -97,7 +97,7 @@ impl<'a> Reader<'a> {
             }
             r.reversal[i] = starts(i, Roles::STARTS_REVERSAL, &s.reversals) > 0;
             if starts(i, Roles::STARTS_SHARED, &s.shared) > 0
-                && let Some(sh) = usize::try_from(t[i].sentence).ok().and_then(|k| r.shared.get_mut(k))
+                && let Some(sh) = usize::try_from(tok.sentence).ok().and_then(|k| r.shared.get_mut(k))
             {
                 *sh = true;
             }

@@ -106,6 +106,7 @@ pub(super) struct Tokens {
 /// How long a name after a title may run ("PC 1234 Jo Burns").
 const NAME_AFTER_TITLE: u8 = 3;
 
+#[expect(clippy::struct_excessive_bools, reason = "a scanner's state: each flag is one pending decision")]
 struct Builder<'s> {
     signals: &'s NarrativeSignals,
     people: &'s People,
@@ -184,10 +185,10 @@ impl Builder<'_> {
         self.pending_dash = false;
         self.last_gap_space = false;
         if self.pending_end {
-            if !capitalised {
-                self.pending_end = false;
-            } else {
+            if capitalised {
                 self.end_sentence(false);
+            } else {
+                self.pending_end = false;
             }
         }
         let lexicon = &self.signals.lexicon;
@@ -195,19 +196,16 @@ impl Builder<'_> {
         if shouted {
             flags |= flag::SHOUTED;
         }
-        let (id, stem) = match lexicon.id(word) {
-            Some(id) => (id, word),
-            None => {
-                let stem = word.strip_suffix("'s").or_else(|| word.strip_suffix('\'')).filter(|s| !s.is_empty());
-                match stem {
-                    Some(stem) => {
-                        flags |= flag::POSSESSIVE;
-                        (lexicon.id(stem).unwrap_or(UNKNOWN), stem)
-                    }
-                    None => (UNKNOWN, word),
-                }
-            }
-        };
+        // "mother's" is "mother", possessive.
+        let possessive = word
+            .strip_suffix("'s")
+            .or_else(|| word.strip_suffix('\''))
+            .filter(|s| !s.is_empty() && lexicon.id(word).is_none());
+        if possessive.is_some() {
+            flags |= flag::POSSESSIVE;
+        }
+        let stem = possessive.unwrap_or(word);
+        let id = lexicon.id(stem).unwrap_or(UNKNOWN);
         let roles = if id == UNKNOWN { Roles::default() } else { lexicon.roles(id) };
         // A name: capitalised (or a collar number) after a title, or one of the contact's people.
         let digits = word.chars().all(|c| c.is_ascii_digit());
