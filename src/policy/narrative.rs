@@ -10,8 +10,7 @@
 //! out of range, a word that is both an injury and a negation word, and the keys of the format
 //! before 2026.2 (each named with where it moved).
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap as HashMap;
 use toml::Spanned;
 
 use super::{

@@ -26,7 +26,7 @@ mod corpus;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 pub use read::Verdict;
 
@@ -82,7 +82,14 @@ impl People {
     }
 
     fn owner_of(&self, word: &str) -> Option<Owner> {
-        if self.names.is_empty() { None } else { self.names.get(&normalise_name(word)).copied() }
+        if self.names.is_empty() {
+            None
+        } else if word.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            // Already normalised (lower case, plain letters): most words.
+            self.names.get(word).copied()
+        } else {
+            self.names.get(&normalise_name(word)).copied()
+        }
     }
 }
 

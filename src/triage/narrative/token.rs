@@ -11,7 +11,7 @@ use super::{Owner, People};
 use crate::policy::{
     NarrativeSignals,
     narrative::{NOT_A_WORD as MARK, Roles, UNKNOWN_WORD as UNKNOWN, WordId},
-    words::{Piece, pieces},
+    words::{Piece, scan},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,12 +140,10 @@ pub(super) fn tokens(text: &str, signals: &NarrativeSignals, people: &People) ->
         after_title: 0,
         last_word_stops: true,
     };
-    for piece in pieces(text) {
-        match piece {
-            Piece::Word { word, capitalised, shouted } => b.word(&word, capitalised, shouted),
-            Piece::Gap(ch) => b.gap(ch),
-        }
-    }
+    scan(text, |piece| match piece {
+        Piece::Word { word, capitalised, shouted } => b.word(word, capitalised, shouted),
+        Piece::Gap(ch) => b.gap(ch),
+    });
     let mut t = Tokens { tokens: b.out, sentences: b.sentences };
     mark_ignored(&mut t.tokens, signals);
     for tok in &t.tokens {
