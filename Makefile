@@ -31,7 +31,7 @@ run: db ## build, migrate (as owner), create demo agencies/keys, serve (as runti
 	printf '\n  mash-triage on http://127.0.0.1:8080 - API docs: http://127.0.0.1:8080/docs  (Ctrl-C stops)\n\n'
 	exec $(BIN) serve
 
-test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint, Helm check, API contract
+test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint, Helm check, alert rules, dashboards, API contract
 	@source .local/services.env
 	export MASH_TEST_PG_ADMIN_URL="$$MASH_PG_ADMIN_URL" MASH_TEST_REDIS_URL="$$MASH_REDIS_URL"
 	step() { printf '\n==> %s\n' "$$*"; }
@@ -48,6 +48,8 @@ test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint,
 	fi
 	step "OpenAPI lint";       scripts/lint-openapi.sh
 	step "Helm chart lint, render, schema"; scripts/check-helm.sh
+	step "Alert rules (promtool)"; scripts/monitoring-test.sh rules
+	step "Dashboards against the service (a real Prometheus scraping real work)"; scripts/monitoring-live.sh
 	step "API contract (schemathesis, agency and manager keys)"; scripts/contract-test.sh
 
 openapi: services ## regenerate openapi/openapi.json from the code

@@ -5,7 +5,9 @@
 # the Kubernetes JSON schemas) live in .local/helm-venv, installed when it is missing or older than the
 # requirements file; after that the script runs offline.
 # Steps: `helm lint --strict` equivalent; render with default values and with each CHART_DIR/ci/*-values.yaml;
-# assert on the rendered objects; validate them against the Kubernetes 1.33 schemas (strict).
+# assert on the rendered objects; validate them against the Kubernetes 1.33 schemas (strict). The Prometheus
+# Operator's objects (PrometheusRule, PodMonitor) have no schema offline: they are checked by assertion,
+# the PrometheusRule against monitoring/alerts.yml (which scripts/monitoring-test.sh tests with promtool).
 # Exits non-zero on any failure, keeping the rendered manifests for inspection.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,14 +33,19 @@ trap 'rc=$?; if ((rc)); then echo "check-helm: FAILED (rendered manifests kept i
 
 # Lint, render to $out/<case>.yaml, and assert. Python exits 1 after reporting every failed check.
 status=0
-"$venv/bin/python" -u - "$chart" "$out" "$kube_version" <<'PY' || status=1
+# Helm logs every symlink it follows at INFO level; the chart's files/ are symlinks to monitoring/ on purpose.
+"$venv/bin/python" -u - "$chart" "$out" "$kube_version" "$root" <<'PY' \
+  2> >(grep -v --line-buffered 'found symbolic link in path' >&2) || status=1
+import json
 import sys
 from pathlib import Path
 
 import helm_python as helm
 import yaml
 
-chart_dir, out_dir, kube_version = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+chart_dir, out_dir, kube_version, root = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+# Kinds of the Prometheus Operator's CRDs: no Kubernetes schema to validate them against.
+OPERATOR_API = "monitoring.coreos.com/"
 passed, failed = 0, []
 
 
@@ -105,6 +112,75 @@ def check_pod(kind, pod):
               f"{kind}/{c['name']}: MASH_REDIS__KEY_PREFIX ends with ':'")
 
 
+def matches(selector, labels):
+    """A label selector (matchLabels, and matchExpressions with In) against a pod's labels."""
+    return selects(selector.get("matchLabels", {}), labels) and all(
+        e["operator"] == "In" and labels.get(e["key"]) in e["values"] for e in selector.get("matchExpressions", []))
+
+
+def check_metrics_pod(kind, pod, values):
+    """The metrics listener on the pod's IP, its port, and the scrape annotations."""
+    metrics = values.get("metrics", {})
+    port = metrics.get("port", 9464)
+    (c,) = pod["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    check(ports.get("metrics") == port, f"{kind}: container port metrics = {port}")
+    check(env_of(c).get("MASH_METRICS__LISTEN", {}).get("value") == f"0.0.0.0:{port}",
+          f"{kind}: MASH_METRICS__LISTEN = 0.0.0.0:{port}")
+    ann = pod["metadata"].get("annotations", {})
+    if metrics.get("podAnnotations", True):
+        check(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/port") == str(port)
+              and ann.get("prometheus.io/path") == "/metrics", f"{kind}: prometheus.io/* scrape annotations")
+    for k, v in values.get("podAnnotations", {}).items():
+        check(ann.get(k) == v, f"{kind}: podAnnotations {k} kept")
+
+
+def check_monitoring(case, objects, values):
+    """The Prometheus Operator objects and the dashboard ConfigMap: rendered iff enabled, and equal to the
+    files under monitoring/ (the chart's files/ are symlinks to them)."""
+    mon = values.get("monitoring", {})
+    pods = {o["metadata"]["labels"].get("app.kubernetes.io/component"): o["spec"]["template"]["metadata"]["labels"]
+            for o in objects if o["kind"] in ("Deployment", "Job")}
+
+    rule_on = mon.get("prometheusRule", {}).get("enabled", False)
+    rules = [o for o in objects if o["kind"] == "PrometheusRule"]
+    check(len(rules) == int(rule_on), f"{case}: PrometheusRule rendered iff monitoring.prometheusRule.enabled")
+    for rule in rules:
+        check(rule["apiVersion"] == "monitoring.coreos.com/v1", f"{case}: PrometheusRule is monitoring.coreos.com/v1")
+        base = mon["prometheusRule"].get("runbookBaseUrl", "").rstrip("/")
+        text = (root / "monitoring/alerts.yml").read_text()
+        if base:
+            text = text.replace("runbook_url: docs/", f"runbook_url: {base}/docs/")
+        check(rule["spec"] == yaml.safe_load(text), f"{case}: PrometheusRule spec = monitoring/alerts.yml")
+        urls = [r["annotations"]["runbook_url"] for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
+        check(bool(urls) and all(u.startswith(f"{base}/docs/MONITORING.md#" if base else "docs/MONITORING.md#") for u in urls),
+              f"{case}: PrometheusRule runbook URLs under {base or 'docs/'}")
+        for k, v in mon["prometheusRule"].get("labels", {}).items():
+            check(rule["metadata"]["labels"].get(k) == v, f"{case}: PrometheusRule label {k}")
+
+    pm_on = mon.get("podMonitor", {}).get("enabled", False)
+    monitors = [o for o in objects if o["kind"] == "PodMonitor"]
+    check(len(monitors) == int(pm_on), f"{case}: PodMonitor rendered iff monitoring.podMonitor.enabled")
+    for pm in monitors:
+        sel = pm["spec"]["selector"]
+        for comp, labels in pods.items():
+            check(matches(sel, labels) == (comp in ("api", "worker")),
+                  f"{case}: PodMonitor {'selects' if comp in ('api', 'worker') else 'does not select'} {comp} pods")
+        check([e.get("port") for e in pm["spec"]["podMetricsEndpoints"]] == ["metrics"], f"{case}: PodMonitor scrapes port metrics")
+
+    dash_on = mon.get("grafanaDashboard", {}).get("enabled", False)
+    maps = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].endswith("-dashboards")]
+    check(len(maps) == int(dash_on), f"{case}: dashboard ConfigMap rendered iff monitoring.grafanaDashboard.enabled")
+    for cm in maps:
+        want_labels = mon["grafanaDashboard"].get("labels", {"grafana_dashboard": "1"})
+        check(all(cm["metadata"]["labels"].get(k) == v for k, v in want_labels.items()),
+              f"{case}: dashboard ConfigMap labels {want_labels}")
+        files = {p.name: json.loads(p.read_text()) for p in (root / "monitoring/dashboards").glob("*.json")}
+        data = cm.get("data", {})
+        check(set(data) == set(files) and all(json.loads(data[k]) == files[k] for k in files),
+              f"{case}: dashboard ConfigMap holds monitoring/dashboards/*.json unchanged")
+
+
 def check_release(case, objects, notes, values):
     by_kind = {}
     for o in objects:
@@ -134,12 +210,15 @@ def check_release(case, objects, notes, values):
     check(grace > 20 and grace > drain + pre_stop,
           f"{case}: terminationGracePeriodSeconds ({grace}) > preStop ({pre_stop}) + drain ({drain}), and > 20")
     check_pod(f"{case}: Deployment/api", pod)
+    check_metrics_pod(f"{case}: Deployment/api", pod, values)
 
     (svc,) = by_kind.get("Service", [None])
     check(svc is not None and svc["spec"]["type"] == "ClusterIP", f"{case}: ClusterIP Service")
     if svc:
         check(any(p["port"] == 8080 and p["targetPort"] == "http" for p in svc["spec"]["ports"]), f"{case}: Service 8080 -> http")
         check(selects(svc["spec"]["selector"], pod_labels), f"{case}: Service selects the API pods")
+        check(all(p["targetPort"] != "metrics" and p["port"] != values.get("metrics", {}).get("port", 9464)
+                  for p in svc["spec"]["ports"]), f"{case}: Service does not expose the metrics port")
         for comp, d in deployments.items():
             if comp != "api":
                 check(not selects(svc["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]),
@@ -173,6 +252,7 @@ def check_release(case, objects, notes, values):
         wpod = deployments["worker"]["spec"]["template"]
         check(wpod["spec"]["containers"][0].get("args") == ["worker"], f"{case}: worker runs `worker`")
         check_pod(f"{case}: Deployment/worker", wpod)
+        check_metrics_pod(f"{case}: Deployment/worker", wpod, values)
 
     ingress_on = values.get("ingress", {}).get("enabled", False)
     ingresses = by_kind.get("Ingress", [])
@@ -189,6 +269,7 @@ def check_release(case, objects, notes, values):
     check(env.get("DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {}).get("name") == secret,
           f"{case}: DATABASE_URL from Secret {secret}")
     check(secret in notes, f"{case}: NOTES.txt names the Secret")
+    check_monitoring(case, objects, values)
 
 
 cases = [("default", {})] + [(p.name.removesuffix("-values.yaml"), load_values(p))
@@ -207,7 +288,12 @@ for case, values in cases:
     except Exception as err:  # a template error or a `fail` in the chart
         check(False, f"{case}: render: {err}")
         continue
-    (out_dir / f"{case}.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    plain = [o for o in objects if not o["apiVersion"].startswith(OPERATOR_API)]
+    operator = [o for o in objects if o["apiVersion"].startswith(OPERATOR_API)]
+    (out_dir / f"{case}.yaml").write_text(yaml.safe_dump_all(plain, sort_keys=False))
+    if operator:  # kept for inspection, out of kubernetes-validate's reach (no schema)
+        (out_dir / "operator").mkdir(exist_ok=True)
+        (out_dir / "operator" / f"{case}.yaml").write_text(yaml.safe_dump_all(operator, sort_keys=False))
     print(f"  rendered {case}: {', '.join(o['kind'] + '/' + o['metadata']['name'] for o in objects)}")
     check_release(case, objects, notes, values)
 

@@ -77,6 +77,13 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
             tasks.spawn(name, task);
         }
     }
+    // Every process is scraped: `serve` for intake and HTTP, `worker` for the ladder.
+    let metrics_listen = state.settings.metrics.listen;
+    let (metrics_addr, metrics_server) = bind_metrics(state.clone(), metrics_listen, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot listen on {metrics_listen} (metrics.listen)"))?;
+    tracing::info!(addr = %metrics_addr, "serving metrics");
+    tasks.spawn("metrics", async move { Ok(metrics_server.await?) });
     if role == ProcessRole::Serve {
         let (addr, server) = bind(state.clone(), listen, shutdown.clone())
             .await
@@ -87,6 +94,7 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
     tracing::info!(?role, background, "started");
     let result = tasks.supervise().await;
     tracing::info!("stopped");
+    state.metrics.shutdown();
     telemetry.shutdown();
     result
 }
@@ -112,20 +120,30 @@ where
 /// The background loops, each until `shutdown`.
 pub fn background_tasks(state: &Arc<AppState>, shutdown: &CancellationToken) -> Vec<(&'static str, Loop)> {
     let ladder = repeat(state, shutdown, async |state| match worker::run_pending_work(&state).await {
-        Ok(_) => worker::next_wake(&state).await,
+        Ok(_) => {
+            state.metrics.worker_round(state.clock.now().timestamp());
+            worker::next_wake(&state).await
+        }
         Err(err) => {
             tracing::warn!(error = %err, "ladder round failed");
             worker::POLL
         }
     });
-    let reseed = repeat(state, shutdown, async |state| match timer::reseed_if_free(&state.db, &state.redis).await {
-        Ok(n) => {
-            tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
-            worker::RESEED_EVERY
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "could not re-seed the ladder index");
-            ROUND_EVERY * 5
+    let reseed = repeat(state, shutdown, async |state| {
+        let started = std::time::Instant::now();
+        match timer::reseed_if_free(&state.db, &state.redis).await {
+            Ok(n) => {
+                tracing::debug!(steps = ?n, "re-seeded the ladder index (None: another replica was)");
+                if n.is_some() {
+                    state.metrics.reseed(true, started.elapsed().as_secs_f64());
+                }
+                worker::RESEED_EVERY
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not re-seed the ladder index");
+                state.metrics.reseed(false, started.elapsed().as_secs_f64());
+                ROUND_EVERY * 5
+            }
         }
     });
     let claims = repeat(state, shutdown, async |state| {
@@ -248,6 +266,27 @@ pub async fn bind(
         crate::api::routes(state),
         shutdown.cancelled_owned(),
         Some(grace),
+    );
+    Ok((local, server))
+}
+
+/// Binds the monitoring listener (`metrics.listen`) and returns its address and the server,
+/// which stops at `shutdown` (a scrape is short: no grace).
+pub async fn bind_metrics(
+    state: Arc<AppState>,
+    listen: SocketAddr,
+    shutdown: CancellationToken,
+) -> io::Result<(SocketAddr, impl Future<Output = io::Result<()>>)> {
+    let acceptor = TcpListener::bind(listen).into_acceptor().await?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .ok_or_else(|| io::Error::other("listener has no socket address"))?;
+    let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+        crate::api::metrics_routes(state),
+        shutdown.cancelled_owned(),
+        Some(Duration::from_secs(1)),
     );
     Ok((local, server))
 }

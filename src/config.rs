@@ -36,6 +36,18 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Request rate limits.
     pub rate_limit: RateLimitSettings,
+    /// The monitoring endpoint.
+    pub metrics: MetricsSettings,
+}
+
+/// Where monitoring scrapes (see [`crate::metrics`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Address of the `/metrics` listener: separate from the partner API, never exposed to it.
+    pub listen: SocketAddr,
+    /// How long the gauges read from PostgreSQL are reused before a scrape reads them again.
+    pub cache_seconds: u64,
 }
 
 /// Request rate limits (see [`crate::ratelimit`]).
@@ -280,6 +292,12 @@ impl Settings {
                 "window_seconds, per_key, per_address and redis_timeout_ms must each be at least 1",
             ));
         }
+        if self.metrics.listen == self.http.listen && self.metrics.listen.port() != 0 {
+            return Err(ConfigError::new(
+                "metrics.listen",
+                "must differ from http.listen: metrics are never served to partners",
+            ));
+        }
         let base = &self.http.public_base_url;
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.ends_with('/') {
             return Err(ConfigError::new("http.public_base_url", "must be an http(s) URL without a trailing slash"));
@@ -334,6 +352,13 @@ mod tests {
         assert_eq!(with("database.migrate_url", "").unwrap().database.migrate_url(), None);
         let set = with("database.migrate_url", "postgres://owner@db/x").unwrap();
         assert_eq!(set.database.migrate_url(), Some("postgres://owner@db/x"));
+    }
+
+    #[test]
+    fn metrics_are_never_served_on_the_partner_api_address() {
+        let err = with("metrics.listen", "127.0.0.1:8080").unwrap_err();
+        assert_eq!(err.setting, "metrics.listen");
+        assert!(with("metrics.listen", "0.0.0.0:9464").is_ok());
     }
 
     #[test]

@@ -11,9 +11,10 @@ use std::{sync::Arc, time::Duration};
 use sqlx::PgPool;
 
 use crate::{
+    cache,
     clock::SharedClock,
     config::{PolicySettings, Settings},
-    db, egress,
+    db, egress, metrics,
     policy::{DEFAULT_POLICY, Policy},
     ratelimit,
     redis_store::RedisStore,
@@ -50,6 +51,10 @@ pub struct AppState {
     /// The HTTP client for webhook deliveries: a 10 s timeout per attempt, no redirects, no
     /// proxy, and a resolver that refuses non-public addresses at connection time.
     pub http: reqwest::Client,
+    /// The instruments monitoring reads (`/metrics`, OTLP).
+    pub metrics: Arc<metrics::Metrics>,
+    /// Hub-wide counts reused for `metrics.cache_seconds` (the queue board, the gauges).
+    pub caches: cache::Caches,
 }
 
 impl AppState {
@@ -64,7 +69,28 @@ impl AppState {
         let egress = Arc::new(egress::AllowList::parse(&settings.webhooks.allow_hosts)?);
         let http = egress::client(Arc::clone(&egress), Duration::from_secs(10))?;
         let rate_limiter = ratelimit::RateLimiter::new(settings.rate_limit.clone());
-        Ok(Arc::new(Self { db, redis, clock, settings: Arc::new(settings), policy, rate_limiter, egress, http }))
+        let metrics = Arc::new(metrics::Metrics::new(env!("CARGO_PKG_VERSION"), &policy.version)?);
+        let steps: Vec<String> = policy.clocks.ladder.iter().map(|s| s.step.clone()).collect();
+        metrics.start_at_zero(&metrics::Known {
+            agency_kinds: <crate::vocabulary::AgencyKind as strum::VariantNames>::VARIANTS,
+            levels: &policy.levels,
+            queues: &policy.queues,
+            outcomes: &policy.outcomes,
+            steps: &steps,
+        });
+        let caches = cache::Caches::new(Duration::from_secs(settings.metrics.cache_seconds));
+        Ok(Arc::new(Self {
+            db,
+            redis,
+            clock,
+            settings: Arc::new(settings),
+            policy,
+            rate_limiter,
+            egress,
+            http,
+            metrics,
+            caches,
+        }))
     }
 
     /// Seconds a client should wait before retrying after a 503 (`http.retry_after_seconds`).

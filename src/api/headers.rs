@@ -23,13 +23,15 @@ impl ResponseHeaders {
             .into_iter()
             .flatten()
             .map(|(path, ops)| {
-                let methods: Vec<String> = ops
+                // Sorted, so the header does not depend on the order of the spec's keys.
+                let methods: std::collections::BTreeSet<String> = ops
                     .as_object()
                     .into_iter()
                     .flatten()
                     .map(|(m, _)| m.to_ascii_uppercase())
                     .filter(|m| matches!(m.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE"))
                     .collect();
+                let methods: Vec<String> = methods.into_iter().collect();
                 (path.split('/').map(str::to_owned).collect(), methods.join(", "))
             })
             .collect();

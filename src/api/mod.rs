@@ -87,11 +87,64 @@ pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     .server(state.settings.http.public_base_url.clone())
 }
 
-/// The spec as committed under `openapi/`: pretty JSON with a trailing newline.
+/// The spec as committed under `openapi/`, served at `/openapi.json` and shown by Swagger UI:
+/// pretty JSON with a trailing newline.
 pub fn openapi_json(state: &Arc<AppState>) -> String {
-    let mut spec = openapi_service(state).spec();
+    let mut spec = closed_request_schemas(&openapi_service(state).spec());
     spec.push('\n');
     spec
+}
+
+/// The spec with `additionalProperties: false` on every object schema a request body can reach.
+///
+/// Every body is read by the strict walker, which refuses unknown fields at any depth, so the
+/// spec must say so; poem-openapi's `deny_unknown_fields` enforces without documenting it, hence
+/// this one pass over the generated document. Response schemas stay open, so a client may
+/// ignore fields added later.
+fn closed_request_schemas(spec: &str) -> String {
+    use serde_json::Value;
+
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner) {
+                        ("$ref", Value::String(target)) => {
+                            found.extend(target.rsplit('/').next().map(str::to_owned));
+                        }
+                        _ => refs(inner, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|inner| refs(inner, found)),
+            _ => {}
+        }
+    }
+
+    let Ok(mut doc) = serde_json::from_str::<Value>(spec) else { return spec.to_owned() };
+    let mut pending = Vec::new();
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for operation in paths.values().filter_map(Value::as_object).flat_map(|ops| ops.values()) {
+            if let Some(body) = operation.get("requestBody") {
+                refs(body, &mut pending);
+            }
+        }
+    }
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
+        return spec.to_owned();
+    };
+    let mut closed = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !closed.insert(name.clone()) {
+            continue;
+        }
+        let Some(schema) = schemas.get_mut(&name).and_then(Value::as_object_mut) else { continue };
+        refs(&Value::Object(schema.clone()), &mut pending);
+        if schema.get("type").and_then(Value::as_str) == Some("object") && schema.contains_key("properties") {
+            schema.insert("additionalProperties".to_owned(), Value::Bool(false));
+        }
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| spec.to_owned())
 }
 
 /// Every route, with tracing and problem responses.
@@ -99,10 +152,17 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let retry_after = state.retry_after();
     let limits = ratelimit::RateLimit(state.clone());
     let access_log = access::AccessLog(state.clone());
+    let request_trace = trace::RequestTrace(state.metrics.clone());
     let service = openapi_service(&state);
-    let response_headers = headers::ResponseHeaders::new(&service.spec());
-    let docs = service.swagger_ui();
-    let spec = service.spec_endpoint();
+    let generated = service.spec();
+    let document = openapi_json(&state);
+    let response_headers = headers::ResponseHeaders::new(&generated);
+    // Swagger UI embeds the document it is given; it must show the one served and committed.
+    let docs_html = service.swagger_ui_html().replacen(&generated, document.trim_end(), 1);
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder().content_type("application/json").body(document.clone())
+    });
     Route::new()
         .nest("/", service)
         .nest("/docs", docs)
@@ -119,7 +179,25 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .with(limits)
         .with(response_headers)
         .with(RetryAfter(retry_after))
-        .with(trace::RequestTrace)
+        .with(request_trace)
+}
+
+/// The monitoring listener's routes (`metrics.listen`): `GET /metrics` in the Prometheus text
+/// format. Never mounted on the partner API's address.
+pub fn metrics_routes(state: Arc<AppState>) -> impl Endpoint {
+    Route::new()
+        .at(
+            "/metrics",
+            poem::get(poem::endpoint::make(move |_| {
+                let state = state.clone();
+                async move {
+                    poem::Response::builder()
+                        .content_type("text/plain; version=0.0.4; charset=utf-8")
+                        .body(crate::monitoring::scrape(&state).await)
+                }
+            })),
+        )
+        .catch_all_error(|err| async move { problem::convert_error(err) })
 }
 
 /// Sets `Retry-After` on every 503 as it is rendered, from `http.retry_after_seconds`: the one

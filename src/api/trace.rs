@@ -7,27 +7,34 @@
 //! may carry personal data. The request id is echoed in `X-Request-Id`; a caller's own id is
 //! kept only when it is a UUID.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// The middleware.
-pub struct RequestTrace;
+/// The middleware; it also counts each request in the HTTP metrics.
+pub struct RequestTrace(pub Arc<crate::metrics::Metrics>);
 
 impl<E: Endpoint> Middleware<E> for RequestTrace {
     type Output = RequestTraceEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        RequestTraceEndpoint { inner: ep }
+        RequestTraceEndpoint { inner: ep, metrics: self.0.clone() }
     }
 }
 
 /// The wrapped endpoint.
 pub struct RequestTraceEndpoint<E> {
     inner: E,
+    metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// The route as a metric label: [`route_of`], except that paths with more than one unknown
+/// segment (nothing the service serves) share one label, so a scanner cannot grow the series.
+fn route_label(route: &str) -> &str {
+    if route.matches("{other}").count() > 1 || route.split('/').count() > 7 { "unmatched" } else { route }
 }
 
 /// Literal path segments of the service's routes; any other segment is replaced when logged.
@@ -89,11 +96,13 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let request_id = caller_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let route = route_of(req.uri().path());
+        let method = req.method().clone();
         let span = tracing::info_span!(
             "request",
             request_id = %request_id,
-            http.method = %req.method(),
-            http.route = %route_of(req.uri().path()),
+            http.method = %method,
+            http.route = %route,
             http.status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
@@ -108,6 +117,7 @@ impl<E: Endpoint> Endpoint for RequestTraceEndpoint<E> {
         span.record("http.status", status);
         span.record("latency_ms", latency_ms);
         span.in_scope(|| tracing::info!(status, latency_ms, "request finished"));
+        self.metrics.http_request(route_label(&route), method.as_str(), status, started.elapsed().as_secs_f64());
         if let Ok(value) = request_id.parse() {
             response.headers_mut().insert(REQUEST_ID, value);
         }

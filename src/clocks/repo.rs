@@ -152,22 +152,37 @@ pub(crate) async fn steps(conn: &mut PgConnection, clock_id: ClockId) -> Result<
 }
 
 /// Sets a clock's level, budget and derived deadline.
+/// The instants a clock reaches half, three quarters and all of its budget (`None`: paused
+/// before that point).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BudgetPoints {
+    pub half: Option<DateTime<Utc>>,
+    pub three_quarters: Option<DateTime<Utc>>,
+    pub deadline: Option<DateTime<Utc>>,
+}
+
 pub(crate) async fn set_deadline(
     conn: &mut PgConnection,
     clock_id: ClockId,
     level: Option<&str>,
     budget: &str,
-    deadline: Option<DateTime<Utc>>,
+    points: BudgetPoints,
     policy_version: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5 where id = $1")
-        .bind(clock_id)
-        .bind(level)
-        .bind(budget)
-        .bind(deadline)
-        .bind(policy_version)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "update clocks set level = $2, budget = $3, deadline = $4, policy_version = $5, half_at = $6,
+                three_quarters_at = $7
+          where id = $1",
+    )
+    .bind(clock_id)
+    .bind(level)
+    .bind(budget)
+    .bind(points.deadline)
+    .bind(policy_version)
+    .bind(points.half)
+    .bind(points.three_quarters)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -301,6 +316,10 @@ pub(crate) struct FiredRow {
     pub kind: String,
     pub level: Option<String>,
     pub deadline: Option<DateTime<Utc>>,
+    pub fired_at: DateTime<Utc>,
+    /// The contact's hub urgency and queue, for monitoring.
+    pub urgency: Option<String>,
+    pub queue: Option<String>,
 }
 
 /// The exactly-once guard for a batch: marks fired every listed step that is pending and due by
@@ -319,9 +338,10 @@ pub(crate) async fn fire_steps(
               from unnest($1::uuid[], $2::text[]) as t(clock_id, step)
              where l.clock_id = t.clock_id and l.step = t.step and l.status = 'pending' and l.due_at <= $3
                and (l.retry_at is null or l.retry_at <= $3)
-            returning l.clock_id, l.step, l.due_at)
-         select s.clock_id, s.step, s.due_at, c.contact_id, c.kind, c.level, c.deadline
-           from s join clocks c on c.id = s.clock_id",
+            returning l.clock_id, l.step, l.due_at, l.fired_at)
+         select s.clock_id, s.step, s.due_at, c.contact_id, c.kind, c.level, c.deadline, s.fired_at,
+                k.urgency, k.queue
+           from s join clocks c on c.id = s.clock_id join contacts k on k.id = c.contact_id",
     )
     .bind(clock_ids)
     .bind(steps)

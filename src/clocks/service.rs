@@ -95,7 +95,12 @@ async fn recompute(
     }
     repo::cancel_pending_steps(conn, clock_id, &keep).await?;
     let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
-    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), deadline, &policy.version).await?;
+    let points = repo::BudgetPoints {
+        half: instant_at(budget, calendar, &segments, 0.5),
+        three_quarters: instant_at(budget, calendar, &segments, 0.75),
+        deadline,
+    };
+    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), points, &policy.version).await?;
     // Only still-pending steps belong in the index; the caller drops the rest.
     let pending: Vec<StepRow> = repo::steps(conn, clock_id).await?;
     for s in &mut scheduled {
@@ -176,15 +181,29 @@ pub async fn stop_clock(
     kind: &str,
     reason: &str,
     at: DateTime<Utc>,
-) -> Result<Vec<ScheduledStep>, StoreError> {
-    crate::contact::repo::lock_contact(conn, contact_id).await?;
+) -> Result<Stopped, StoreError> {
+    let rating = crate::contact::repo::lock_contact_rating(conn, contact_id).await?;
     let Some(clock) = repo::lock_clock(conn, contact_id, kind).await? else {
-        return Ok(Vec::new());
+        return Ok(Stopped::default());
     };
     if clock.stopped_at.is_some() {
-        return Ok(Vec::new());
+        return Ok(Stopped::default());
     }
     repo::close_segment(conn, clock.id, at).await?;
+    let budget = budget_for(policy, kind, level_index(policy, &clock));
+    let calendar = &policy.clocks.calendar;
+    let length = budget.length(calendar).num_milliseconds();
+    let segments = repo::segments(conn, clock.id).await?;
+    #[allow(clippy::cast_precision_loss)] // milliseconds of a clock's life fit an f64 exactly
+    let usage = (length > 0).then(|| {
+        let (urgency, queue) = rating.unwrap_or_default();
+        ClockUsage {
+            urgency: urgency.unwrap_or_else(|| "unrated".to_owned()),
+            queue: queue.unwrap_or_else(|| "none".to_owned()),
+            budget_used: used(budget, calendar, &segments, at).num_milliseconds() as f64 / length as f64,
+            working_seconds: calendar.working_between(clock.started_at, at).num_milliseconds() as f64 / 1000.0,
+        }
+    });
     repo::stop_clock(conn, clock.id, at, reason).await?;
     if kind == "decision" {
         crate::contact::repo::set_decision_due(conn, contact_id, None).await?;
@@ -206,7 +225,28 @@ pub async fn stop_clock(
     if kind == "decision" {
         scheduled.extend(start_clock(conn, policy, contact_id, "feedback", None, at).await?.1);
     }
-    Ok(scheduled)
+    Ok(Stopped { scheduled, usage })
+}
+
+/// What stopping a clock did: the steps to take out of the index once committed, and what the
+/// clock used (for monitoring, reported after the commit).
+#[derive(Debug, Default)]
+pub struct Stopped {
+    pub scheduled: Vec<ScheduledStep>,
+    /// `None` when there was no running clock to stop.
+    pub usage: Option<ClockUsage>,
+}
+
+/// What a clock had used when it stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockUsage {
+    /// The contact's urgency and queue as the hub rated it.
+    pub urgency: String,
+    pub queue: String,
+    /// The share of the clock's budget used, paused time excluded (1.0 = at the deadline).
+    pub budget_used: f64,
+    /// Working time from the clock's start, on the hub's calendar.
+    pub working_seconds: f64,
 }
 
 fn level_index(policy: &Policy, clock: &ClockRow) -> Option<LevelIndex> {

@@ -100,6 +100,15 @@ pub async fn fire_batch(
     };
     for f in &fired {
         tracing::debug!(contact_id = %f.contact_id, clock_id = %f.clock_id, step = %f.step, "ladder step fired");
+        let urgency = f.urgency.as_deref().unwrap_or("unrated");
+        let queue = f.queue.as_deref().unwrap_or("none");
+        #[allow(clippy::cast_precision_loss)] // milliseconds of lateness fit an f64 exactly
+        let lateness = f.due_at.map_or(0.0, |due| (f.fired_at - due).num_milliseconds() as f64 / 1000.0);
+        state.metrics.step_fired(&f.step, urgency, queue, lateness);
+        let effect = state.policy.clocks.ladder.iter().find(|s| s.step == f.step).map(|s| s.effect);
+        if effect == Some(StepEffect::Breach) {
+            state.metrics.breach(&f.kind, urgency, queue);
+        }
     }
     if !fired.is_empty() {
         tracing::info!(fired = fired.len(), claimed = claimed.len(), "ladder steps fired");

@@ -353,6 +353,18 @@ pub(crate) async fn lock_contact(conn: &mut PgConnection, contact_id: ContactId)
     Ok(found.is_some())
 }
 
+/// Locks a contact as [`lock_contact`] does, returning its hub urgency and queue (`None` when it
+/// does not exist).
+pub(crate) async fn lock_contact_rating(
+    conn: &mut PgConnection,
+    contact_id: ContactId,
+) -> Result<Option<(Option<String>, Option<String>)>, sqlx::Error> {
+    sqlx::query_as("select urgency, queue from contacts where id = $1 for no key update")
+        .bind(contact_id)
+        .fetch_optional(conn)
+        .await
+}
+
 pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {
     // Escalation is the system's marker, not a change to what staff decide on: the version (and
     // so a holder's `If-Match`) is left alone.

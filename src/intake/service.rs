@@ -108,6 +108,7 @@ pub async fn submit_contact(
     .await?;
     tx.commit().await?;
     clocks::timer::schedule_or_log(&state.redis, &steps).await;
+    state.metrics.contact_received(agency.kind.into(), &decision.urgency);
     tracing::Span::current().record("contact_id", tracing::field::display(id));
     tracing::info!("contact received");
     Ok(Submitted::Created(record))

@@ -344,6 +344,13 @@ pub async fn rerate(
     })
     .await?;
     crate::clocks::timer::schedule_or_log(&state.redis, &scheduled).await;
+    // Levels are listed least urgent first: a larger index is a rating up.
+    let before = rerated.previous_urgency.as_deref().and_then(|p| policy.levels.iter().position(|l| l == p));
+    state.metrics.rerate(match before {
+        Some(b) if level > b => "up",
+        Some(b) if level < b => "down",
+        _ => "same",
+    });
     tracing::info!(contact_id = %contact_id, to = urgency, "contact re-rated");
     Ok(rerated)
 }

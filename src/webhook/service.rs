@@ -114,10 +114,10 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
             if !outbox::service::mark_delivered(&mut tx, d.id, status, sent_at).await? {
                 return Ok(false);
             }
-            let mut scheduled = Vec::new();
+            let mut stopped = clocks::service::Stopped::default();
             if d.event_kind == "contact.decided" {
                 // The referrer has been told: the feedback clock is satisfied.
-                scheduled = clocks::service::stop_clock(
+                stopped = clocks::service::stop_clock(
                     &mut tx,
                     &state.policy,
                     &Actor::system(),
@@ -138,7 +138,11 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
             )
             .await?;
             tx.commit().await?;
-            clocks::timer::schedule_or_log(&state.redis, &scheduled).await;
+            clocks::timer::schedule_or_log(&state.redis, &stopped.scheduled).await;
+            state.metrics.webhook_attempt("delivered");
+            if let Some(usage) = &stopped.usage {
+                state.metrics.feedback_given(&usage.urgency, usage.working_seconds);
+            }
             Ok(true)
         }
         other => {
@@ -167,6 +171,8 @@ async fn failed(
     let give_up = attempts >= MAX_ATTEMPTS;
     tracing::warn!(delivery_id = %d.id, attempts, error = %error, give_up, "webhook delivery failed");
     outbox::service::mark_attempt_failed(state, d.id, status, error, at + backoff(attempts), give_up).await?;
+    let receiver_refused = status.is_some_and(|s| (400..500).contains(&s));
+    state.metrics.webhook_attempt(if receiver_refused { "rejected" } else { "failed" });
     Ok(false)
 }
 

@@ -210,10 +210,11 @@ pub(crate) async fn expire_claims(
     conn: &mut PgConnection,
     contacts: &[ContactId],
     now: DateTime<Utc>,
-) -> Result<Vec<(ContactId, StaffId)>, sqlx::Error> {
+) -> Result<Vec<(ContactId, StaffId, Option<String>)>, sqlx::Error> {
     sqlx::query_as(
         "with gone as (delete from claims where contact_id = any($1) and expires_at <= $2 returning contact_id, staff_id)
-         select contact_id, staff_id from gone order by contact_id",
+         select g.contact_id, g.staff_id, c.queue from gone g join contacts c on c.id = g.contact_id
+          order by g.contact_id",
     )
     .bind(contacts)
     .bind(now)

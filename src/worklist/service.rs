@@ -244,26 +244,30 @@ pub async fn release(
 
 /// Returns contacts with expired claims to their queues (the worker runs it); audited.
 pub async fn expire_claims(state: &AppState) -> Result<usize, WorklistError> {
-    db::in_transaction(&state.db, async |tx| {
+    let queues = db::in_transaction(&state.db, async |tx| -> Result<Vec<Option<String>>, WorklistError> {
         let now = state.clock.now();
         // Lock order: the contacts first (id order, skipping any in use: the next round gets
         // them), then their claims, as every other writer does.
         let contacts = repo::lock_contacts_with_expired_claims(tx, now).await?;
         if contacts.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let expired = repo::expire_claims(tx, &contacts, now).await?;
         if expired.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let ids: Vec<ContactId> = expired.iter().map(|(c, _)| *c).collect();
+        let ids: Vec<ContactId> = expired.iter().map(|(c, _, _)| *c).collect();
         contact::repo::reopen(tx, &ids).await?;
         let details: Vec<serde_json::Value> =
-            expired.iter().map(|(_, s)| serde_json::json!({ "staff_id": s })).collect();
+            expired.iter().map(|(_, s, _)| serde_json::json!({ "staff_id": s })).collect();
         audit::record_many(tx, now, &Actor::system(), AuditAction::ClaimExpired, &ids, &details).await?;
-        Ok(expired.len())
+        Ok(expired.into_iter().map(|(_, _, queue)| queue).collect())
     })
-    .await
+    .await?;
+    for queue in &queues {
+        state.metrics.claim_expired(queue.as_deref().unwrap_or("none"));
+    }
+    Ok(queues.len())
 }
 
 /// A manager gives the contact to a named practitioner (a fresh lease), with a reason.
@@ -386,7 +390,7 @@ pub async fn decide(
         }
         (_, _) => None,
     };
-    let (version, scheduled) = db::in_transaction(&state.db, async |tx| {
+    let (version, stopped) = db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
         let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
@@ -406,7 +410,7 @@ pub async fn decide(
         repo::delete_claim(tx, id).await?;
         let version = contact::repo::mark_decided(tx, id, &decision.outcome).await?;
         let actor = Actor::staff(staff.staff_id, staff.key_id);
-        let scheduled =
+        let stopped =
             clocks::service::stop_clock(tx, &state.policy, &actor, id, "decision", "outcome_recorded", now).await?;
         // The referrer hears the outcome: queued for the agency's webhook, if it has one.
         let payload = serde_json::json!({
@@ -425,10 +429,14 @@ pub async fn decide(
             serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
         )
         .await?;
-        Ok((version, scheduled))
+        Ok((version, stopped))
     })
     .await?;
-    timer::schedule_or_log(&state.redis, &scheduled).await;
+    timer::schedule_or_log(&state.redis, &stopped.scheduled).await;
+    if let Some(usage) = &stopped.usage {
+        let within = usage.budget_used;
+        state.metrics.decision(&usage.urgency, &usage.queue, &input.outcome, Some(within), usage.working_seconds);
+    }
     Ok(version)
 }
 
@@ -446,8 +454,8 @@ pub async fn feedback_given(
         });
     }
     let now = state.clock.now();
-    let scheduled = db::in_transaction(&state.db, async |tx| {
-        let scheduled = clocks::service::stop_clock(
+    let stopped = db::in_transaction(&state.db, async |tx| {
+        let stopped = clocks::service::stop_clock(
             tx,
             &state.policy,
             actor,
@@ -457,14 +465,17 @@ pub async fn feedback_given(
             now,
         )
         .await?;
-        if scheduled.is_empty() {
+        if stopped.scheduled.is_empty() {
             return Err(WorklistError::NoFeedbackClock);
         }
-        Ok(scheduled)
+        Ok(stopped)
     })
     .await?;
     // The stopped clock's cancelled steps leave the index.
-    timer::schedule_or_log(&state.redis, &scheduled).await;
+    timer::schedule_or_log(&state.redis, &stopped.scheduled).await;
+    if let Some(usage) = &stopped.usage {
+        state.metrics.feedback_given(&usage.urgency, usage.working_seconds);
+    }
     Ok(())
 }
 
@@ -481,9 +492,16 @@ pub struct QueueSummary {
     pub next_deadline: Option<DateTime<Utc>>,
 }
 
-/// Every queue of the policy with its numbers (empty queues included).
+/// Every queue of the policy with its numbers (empty queues included), as read at most
+/// `metrics.cache_seconds` ago: a board asks constantly, and the aggregate grows with the open
+/// work, so it is read in the background while the last numbers are shown ([`crate::cache`]).
 pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError> {
-    let rows = repo::queue_counts(&state.db, state.clock.now()).await?;
+    let (db, clock) = (state.db.clone(), state.clock.clone());
+    let rows = state
+        .caches
+        .of::<Vec<repo::QueueRow>>()
+        .get(move || async move { repo::queue_counts(&db, clock.now()).await.map_err(StoreError::from) })
+        .await?;
     Ok(state
         .policy
         .queues

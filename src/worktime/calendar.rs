@@ -117,6 +117,30 @@ impl Calendar {
         start + remaining
     }
 
+    /// The close of the working day in progress at `at` (of the next working day when `at` is
+    /// outside working hours), and the close of the working day after that: the horizons of
+    /// "by the end of the working day" and "by the end of the next working day".
+    pub fn next_closes(&self, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let mut closes = Vec::with_capacity(2);
+        let mut date = self.local_date(at);
+        for _ in 0..MAX_SCAN_DAYS {
+            if let Some((_, close)) = self.day(date)
+                && close > at
+            {
+                closes.push(close);
+                if closes.len() == 2 {
+                    break;
+                }
+            }
+            date = date.succ_opt().unwrap_or(date);
+        }
+        match closes[..] {
+            [first, second] => (first, second),
+            // Only a calendar without working days (refused by the policy check) gets here.
+            _ => (at, at),
+        }
+    }
+
     /// Working time in `[from, to)`; zero when `to <= from`.
     pub fn working_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> TimeDelta {
         if to <= from {
@@ -149,6 +173,18 @@ mod tests {
 
     fn cal() -> Calendar {
         Calendar::england_and_wales()
+    }
+
+    #[test]
+    fn next_closes_are_the_working_day_in_progress_or_next_and_the_one_after() {
+        // Thursday 3 December 2026, mid-morning: today's close, then Friday's.
+        assert_eq!(cal().next_closes(at(2026, 12, 3, 10, 0)), (at(2026, 12, 3, 17, 0), at(2026, 12, 4, 17, 0)));
+        // Friday evening: the weekend does not count; Monday's close, then Tuesday's.
+        assert_eq!(cal().next_closes(at(2026, 12, 4, 18, 0)), (at(2026, 12, 7, 17, 0), at(2026, 12, 8, 17, 0)));
+        // Christmas Eve afternoon: Christmas Day and Boxing Day (observed 28th) are bank holidays.
+        assert_eq!(cal().next_closes(at(2026, 12, 24, 16, 0)), (at(2026, 12, 24, 17, 0), at(2026, 12, 29, 17, 0)));
+        // At the close exactly, the day is over.
+        assert_eq!(cal().next_closes(at(2026, 12, 3, 17, 0)).0, at(2026, 12, 4, 17, 0));
     }
 
     /// A London local time as UTC.

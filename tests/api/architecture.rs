@@ -79,9 +79,11 @@ fn logs_name_no_personal_fields() {
 /// fails here, with the file and the line.
 const LAYERS: &[&str] = &[
     "id",
+    "cache",
     "egress",
     "config",
     "telemetry",
+    "metrics",
     "vocabulary",
     "worktime",
     "db",
@@ -98,6 +100,7 @@ const LAYERS: &[&str] = &[
     "triage",
     "worklist",
     "webhook",
+    "monitoring",
     "intake",
     "demo",
     "api",

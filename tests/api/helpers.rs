@@ -87,6 +87,8 @@ struct TestAgency {
 /// A running app, the keys to call it with and its manual clock.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The monitoring listener (`metrics.listen`).
+    pub metrics_addr: SocketAddr,
     pub db_name: String,
     /// Connected as the owner ([`OWNER_ROLE`]): for what only the owner may do.
     owner: PgPool,
@@ -223,6 +225,8 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
             .merge(Serialized::global("redis.timeout_ms", 1000))
             .merge(Serialized::global("http.listen", "127.0.0.1:0"))
             .merge(Serialized::global("http.shutdown_grace_seconds", 10))
+            // Every scrape reads the gauges afresh: tests change the state between scrapes.
+            .merge(Serialized::global("metrics.cache_seconds", 0))
             .merge(Serialized::global(
                 "webhooks.allow_hosts",
                 overrides.allow_hosts.unwrap_or_else(|| vec!["127.0.0.1".into()]),
@@ -252,6 +256,9 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     let shutdown = CancellationToken::new();
     let (addr, server) = app::bind(state.clone(), "127.0.0.1:0".parse().unwrap(), shutdown.clone()).await.unwrap();
     let server = tokio::spawn(server);
+    let (metrics_addr, metrics_server) =
+        app::bind_metrics(state.clone(), "127.0.0.1:0".parse().unwrap(), shutdown.clone()).await.unwrap();
+    tokio::spawn(metrics_server);
 
     let st = &*state;
     let agency = async |name: &str, kind| {
@@ -266,6 +273,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     TestApp {
         base: format!("http://{addr}"),
         addr,
+        metrics_addr,
         practitioner: staff(Role::Practitioner).await,
         manager: staff(Role::Manager).await,
         auditor: staff(Role::Auditor).await,
@@ -281,6 +289,39 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         shutdown,
         server,
     }
+}
+
+impl TestApp {
+    /// The version of the policy the service triages under.
+    pub fn policy_version(&self) -> String {
+        self.state.policy.version.clone()
+    }
+
+    /// The `/metrics` text from the monitoring listener.
+    pub async fn scrape(&self) -> String {
+        let resp = self.http.get(format!("http://{}/metrics", self.metrics_addr)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+        resp.text().await.unwrap()
+    }
+}
+
+/// The value of the one sample of `name` in a scrape whose labels include every pair of
+/// `labels` (0 when there is none; panics when several match).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let matching: Vec<f64> = text
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, "}"));
+            (metric == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+                .then(|| value.parse().unwrap())
+        })
+        .collect();
+    assert!(matching.len() <= 1, "{name} {labels:?} matches {} series", matching.len());
+    matching.first().copied().unwrap_or(0.0)
 }
 
 /// What one round of background work did.
@@ -562,7 +603,7 @@ impl TestApp {
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        timer::schedule(&self.state.redis, &scheduled).await.unwrap();
+        timer::schedule(&self.state.redis, &scheduled.scheduled).await.unwrap();
     }
 
     /// The time by a clock aligned to the database server's.

@@ -19,6 +19,7 @@ mod hostile;
 mod intake;
 mod keys;
 mod limits;
+mod monitoring;
 mod openapi;
 mod privacy;
 mod resilience;

@@ -90,6 +90,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
       key: {{ .Values.secrets.redisUrlKey }}
 - name: MASH_LISTEN
   value: {{ printf "0.0.0.0:%d" (int .Values.containerPort) | quote }}
+# The metrics listener: on all interfaces, since Prometheus scrapes the pod's IP (the service's default
+# is loopback only). The port is the container port `metrics`, never on the Service or the Ingress.
+- name: MASH_METRICS__LISTEN
+  value: {{ printf "0.0.0.0:%d" (int .Values.metrics.port) | quote }}
 - name: MASH_REDIS__KEY_PREFIX
   value: {{ .Values.config.redisKeyPrefix | quote }}
 - name: MASH_HTTP__PUBLIC_BASE_URL
@@ -108,5 +112,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Annotations on API and worker pods: the prometheus.io/* scrape hints (metrics.podAnnotations),
+then podAnnotations, which win on a clash. */}}
+{{- define "mash-triage.podAnnotations" -}}
+{{- $annotations := dict }}
+{{- if .Values.metrics.podAnnotations }}
+{{- $_ := set $annotations "prometheus.io/scrape" "true" }}
+{{- $_ := set $annotations "prometheus.io/port" (toString .Values.metrics.port) }}
+{{- $_ := set $annotations "prometheus.io/path" "/metrics" }}
+{{- end }}
+{{- with merge (deepCopy .Values.podAnnotations) $annotations }}
+{{- toYaml . }}
 {{- end }}
 {{- end }}
