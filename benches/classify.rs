@@ -1,6 +1,7 @@
-//! How long triage takes for one contact: the pure engine (facts to decision), and the whole of
-//! it from a validated contact (narrative scan included). Run with `cargo bench --bench classify`;
-//! the figures are in docs/PERFORMANCE.md.
+//! How long triage takes for one contact: the pure engine (facts to decision), the narrative scan
+//! alone (a typical narrative, and one of 20,000 characters, the longest intake accepts), and the
+//! whole of it from a validated contact. Run with `cargo bench --bench classify`; the figures are
+//! in docs/PERFORMANCE.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails by panicking")]
 
@@ -12,8 +13,36 @@ use mash_triage::{
     auth::AgencyKind,
     intake::{Today, validate::parse_new_contact},
     policy::Policy,
-    triage::{ChildFacts, ContactFacts, classify},
+    triage::{
+        ChildFacts, ContactFacts, classify,
+        narrative::{People, find_injury},
+    },
 };
+
+/// Police, health and school paragraphs with injuries, negations, adults' injuries and names,
+/// repeated to `chars` characters: the longest narrative intake accepts is 20,000.
+fn long_narrative(chars: usize) -> String {
+    let paragraphs = [
+        "Officers attended at 02:10 following a call from a neighbour reporting shouting. Mother answered the \
+         door and was tearful. She had a swollen lip and said her partner had punched her. ",
+        "The 4-month-old baby was in his cot; officers checked him and no injuries were seen. DASH completed as \
+         high risk and the partner was arrested. ",
+        "Seen at the 8-week check by Dr Marks, who is worried about poor weight gain. Mother could not explain a \
+         small bruise on the baby's left cheek. ",
+        "None of the professionals involved (nursery staff, the GP or the health visitor) has ever seen any \
+         bruising or other injury on him before. ",
+        "Nursery report: attendance is poor and the child is often hungry. Staff checked for marks when he \
+         changed and found none. Mum says she is struggling.\n",
+    ];
+    let mut text = String::with_capacity(chars + 200);
+    for p in paragraphs.iter().cycle() {
+        if text.len() + p.len() > chars {
+            break;
+        }
+        text.push_str(p);
+    }
+    text
+}
 
 fn contact_json() -> serde_json::Value {
     serde_json::json!({
@@ -48,6 +77,15 @@ fn bench(c: &mut Criterion) {
         .collect();
     let facts = ContactFacts::of(&contact, AgencyKind::Police, received, &policy);
 
+    let people = People::of(&contact);
+    c.bench_function("narrative scan (typical: 264 characters)", |b| {
+        b.iter(|| find_injury(black_box(&contact.narrative), &policy.narrative, &people));
+    });
+    let long = long_narrative(20_000);
+    assert!(long.len() > 19_000 && long.chars().count() <= 20_000);
+    c.bench_function("narrative scan (20,000 characters)", |b| {
+        b.iter(|| find_injury(black_box(&long), &policy.narrative, &people));
+    });
     c.bench_function("classify (facts to decision)", |b| {
         b.iter(|| classify(black_box(&policy), black_box(&facts), black_box(&children)));
     });

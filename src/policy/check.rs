@@ -9,10 +9,9 @@ use strum::VariantNames;
 use toml::Spanned;
 
 use super::{
-    AgeSpan, AgencyKindKey, ClockPolicy, Condition, LadderStep, LevelIndex, Modifier, NarrativeSignals, PRIOR_LIMIT,
-    Policy, PolicyError, PolicyErrors, PriorContacts, Route, Rule, StepEffect,
-    raw::{RawCalendar, RawCondition, RawModifier, RawNarrative, RawPolicy, RawRoute, RawRule, RawStep},
-    words_of,
+    AgeSpan, AgencyKindKey, ClockPolicy, Condition, LadderStep, LevelIndex, Modifier, PRIOR_LIMIT, Policy, PolicyError,
+    PolicyErrors, PriorContacts, Route, Rule, StepEffect,
+    raw::{RawCalendar, RawCondition, RawModifier, RawPolicy, RawRoute, RawRule, RawStep},
 };
 use crate::{
     vocabulary::{AgencyKind, Concern, DashRisk},
@@ -75,9 +74,9 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
 }
 
 /// Collects problems with positions in `text`.
-struct Checker<'t> {
+pub(super) struct Checker<'t> {
     text: &'t str,
-    errors: Vec<PolicyError>,
+    pub(super) errors: Vec<PolicyError>,
 }
 
 impl Checker<'_> {
@@ -88,7 +87,7 @@ impl Checker<'_> {
         (line, column)
     }
 
-    fn err(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
+    pub(super) fn err(&mut self, span: Range<usize>, path: &str, message: impl Into<String>) {
         let (line, column) = self.position(span.start);
         self.errors.push(PolicyError {
             line: Some(line),
@@ -447,27 +446,6 @@ impl Checker<'_> {
             self.err(raw.span(), "routes", "the last route must have no `when`, so every contact has a queue");
         }
         (routes, queues)
-    }
-
-    fn narrative(&mut self, n: &RawNarrative) -> NarrativeSignals {
-        let negation_window = usize::try_from(*n.negation_window.get_ref()).ok().filter(|w| (1..=20).contains(w));
-        if negation_window.is_none() {
-            self.err(n.negation_window.span(), "narrative.negation_window", "must be between 1 and 20");
-        }
-        let injury_terms: Vec<Vec<String>> =
-            n.injury_terms.get_ref().iter().map(|t| words_of(t)).filter(|w| !w.is_empty()).collect();
-        if injury_terms.is_empty() {
-            self.err(n.injury_terms.span(), "narrative.injury_terms", "must list at least one term");
-        }
-        let single = |list: &[String]| list.iter().flat_map(|w| words_of(w)).collect::<BTreeSet<String>>();
-        NarrativeSignals {
-            injury_terms,
-            negation_cues: single(&n.negation_cues),
-            negation_fillers: single(&n.negation_fillers),
-            negation_window: negation_window.unwrap_or(6),
-            clause_breaks: single(&n.clause_breaks),
-            ignore_phrases: n.ignore_phrases.iter().map(|p| words_of(p)).filter(|w| !w.is_empty()).collect(),
-        }
     }
 }
 

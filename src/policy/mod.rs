@@ -9,6 +9,8 @@
 //!
 //! - `raw`: the file as written (serde shapes with spans), private to this folder.
 //! - `check`: the checker from those shapes to this model, collecting every problem.
+//! - [`narrative`]: the `[narrative]` section, checked and compiled into a lexicon and phrase
+//!   lists for the narrative matcher.
 //! - [`words`]: how text splits into words, for the narrative terms and the text they are
 //!   matched in.
 //!
@@ -16,6 +18,7 @@
 //! policy (triage, clocks, worklist, webhooks) sits above it.
 
 mod check;
+pub mod narrative;
 mod raw;
 pub mod words;
 
@@ -23,6 +26,7 @@ use std::{collections::BTreeSet, fmt, str::FromStr};
 
 use sha2::{Digest, Sha256};
 
+pub use narrative::NarrativeSignals;
 pub use words::words_of;
 
 use crate::vocabulary::{AgencyKind, Concern, DashRisk};
@@ -116,6 +120,12 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// Whether this condition may rest on an injury (`injury = true`, itself or in one of its
+    /// `any` alternatives), so that a reason for it says where the injury was read.
+    pub fn reads_injury(&self) -> bool {
+        self.injury == Some(true) || self.any.iter().any(Condition::reads_injury)
+    }
+
     /// Whether this condition (or any part of it) looks at other contacts about the child.
     pub fn uses_prior_contacts(&self) -> bool {
         self.prior_contacts.is_some()
@@ -172,20 +182,6 @@ pub struct Route {
     pub queue: String,
     pub explanation: String,
     pub when: Condition,
-}
-
-/// Narrative signals.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NarrativeSignals {
-    /// Each term as lower-case words.
-    pub injury_terms: Vec<Vec<String>>,
-    pub negation_cues: BTreeSet<String>,
-    /// Words that may stand between a cue and the term it negates.
-    pub negation_fillers: BTreeSet<String>,
-    pub negation_window: usize,
-    pub clause_breaks: BTreeSet<String>,
-    /// Phrases (as words) that are never injury terms.
-    pub ignore_phrases: Vec<Vec<String>>,
 }
 
 /// A checked, ready-to-use policy.
@@ -278,8 +274,8 @@ mod tests {
         assert_eq!(p.rules.len(), 8);
         assert_eq!(p.modifiers.len(), 2);
         assert_eq!(p.queues, ["immediate", "exploitation", "domestic-abuse", "screening"]);
-        assert!(p.version.starts_with("default-2026.1+sha256:"));
-        assert_eq!(p.version.len(), "default-2026.1+sha256:".len() + 64);
+        assert!(p.version.starts_with("default-2026.2+sha256:"));
+        assert_eq!(p.version.len(), "default-2026.2+sha256:".len() + 64);
         assert_eq!(
             p.clocks.ladder.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
             ["notify_duty_manager", "reminder", "escalate", "breach"]

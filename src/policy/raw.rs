@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, de::IgnoredAny};
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -19,7 +19,7 @@ pub(super) struct RawPolicy {
     #[serde(default)]
     pub(super) modifiers: Vec<RawModifier>,
     pub(super) routes: Spanned<Vec<RawRoute>>,
-    pub(super) narrative: RawNarrative,
+    pub(super) narrative: Spanned<RawNarrative>,
     pub(super) calendar: RawCalendar,
     pub(super) timescales: RawTimescales,
     pub(super) ladder: Spanned<Vec<RawStep>>,
@@ -125,16 +125,93 @@ pub(super) struct RawPrior {
     pub(super) within_days: i64,
 }
 
+/// A list of words or phrases, each with its position.
+pub(super) type RawWords = Spanned<Vec<Spanned<String>>>;
+
+/// `[narrative]` and its sub-tables. The sub-tables are optional here so that a file in the
+/// format before 2026.2 (flat `negation_cues`, `negation_fillers`, `negation_window`) gets one
+/// clear error per moved key from the checker instead of serde's first "missing field".
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNarrative {
-    pub(super) injury_terms: Spanned<Vec<String>>,
-    pub(super) negation_cues: Vec<String>,
+    pub(super) injury_terms: RawWords,
     #[serde(default)]
-    pub(super) negation_fillers: Vec<String>,
-    pub(super) negation_window: Spanned<i64>,
+    pub(super) other_injuries: Option<RawWords>,
     #[serde(default)]
-    pub(super) clause_breaks: Vec<String>,
+    pub(super) ignore_phrases: Option<RawWords>,
     #[serde(default)]
-    pub(super) ignore_phrases: Vec<String>,
+    pub(super) body_parts: Option<RawWords>,
+    #[serde(default)]
+    pub(super) list_joins: Option<RawWords>,
+    pub(super) sentences: Option<Spanned<RawSentences>>,
+    pub(super) negation: Option<Spanned<RawNegation>>,
+    pub(super) hypothetical: Option<Spanned<RawHypothetical>>,
+    pub(super) owners: Option<Spanned<RawOwners>>,
+    pub(super) doubt: Option<Spanned<RawDoubt>>,
+    /// Keys of the format before 2026.2, reported as moved.
+    pub(super) negation_cues: Option<Spanned<IgnoredAny>>,
+    pub(super) negation_fillers: Option<Spanned<IgnoredAny>>,
+    pub(super) negation_window: Option<Spanned<IgnoredAny>>,
+    pub(super) clause_breaks: Option<Spanned<IgnoredAny>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSentences {
+    pub(super) sentence_ends: RawWords,
+    pub(super) clause_ends: RawWords,
+    #[serde(default)]
+    pub(super) label_marks: Option<RawWords>,
+    pub(super) clause_breaks: RawWords,
+    #[serde(default)]
+    pub(super) abbreviations: Option<RawWords>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNegation {
+    pub(super) before: RawWords,
+    pub(super) subjects: RawWords,
+    pub(super) subject_words: RawWords,
+    pub(super) after: RawWords,
+    pub(super) between: RawWords,
+    pub(super) findings: RawWords,
+    pub(super) presupposing: RawWords,
+    pub(super) pseudo: RawWords,
+    #[serde(default)]
+    pub(super) reversals: Option<RawWords>,
+    pub(super) window: Spanned<i64>,
+    pub(super) subject_window: Spanned<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHypothetical {
+    pub(super) cues: RawWords,
+    pub(super) between: RawWords,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOwners {
+    pub(super) children: RawWords,
+    pub(super) adults: RawWords,
+    pub(super) titles: RawWords,
+    #[serde(default)]
+    pub(super) siblings: Option<RawWords>,
+    pub(super) having: RawWords,
+    #[serde(default)]
+    pub(super) attaching: Option<RawWords>,
+    pub(super) modifiers: RawWords,
+    #[serde(default)]
+    pub(super) pronouns: Option<RawWords>,
+    pub(super) prepositions: RawWords,
+    #[serde(default)]
+    pub(super) shared: Option<RawWords>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDoubt {
+    pub(super) cues: RawWords,
 }

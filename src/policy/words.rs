@@ -6,72 +6,80 @@
 //! `'`, typographic or not), so "didn’t" stays one word. Everything else is a gap.
 
 /// A piece of text: a word, or one character between words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
-    /// A word in lower case; `capitalised` when it began with an upper-case letter.
-    Word { word: String, capitalised: bool },
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'w> {
+    /// A word in lower case; `capitalised` when it began with an upper-case letter, `shouted`
+    /// when it has two or more letters and all are upper case ("BRUISING").
+    Word { word: &'w str, capitalised: bool, shouted: bool },
     /// A character that belongs to no word (a space, punctuation, a line break).
     Gap(char),
 }
 
-/// The pieces of `text`, in order.
-pub fn pieces(text: &str) -> Pieces<'_> {
-    Pieces { chars: text.chars(), gap_after_word: None }
+/// Calls `each` with the pieces of `text`, in order. A word is lent from one buffer that is
+/// reused, so a long text costs no allocation per word.
+pub fn scan(text: &str, mut each: impl FnMut(Piece<'_>)) {
+    let mut word = String::new();
+    let (mut capitalised, mut letters, mut upper) = (false, 0_usize, 0_usize);
+    for ch in text.chars() {
+        if ch.is_alphanumeric() {
+            if word.is_empty() {
+                capitalised = ch.is_uppercase();
+                (letters, upper) = (0, 0);
+            }
+            if ch.is_alphabetic() {
+                letters += 1;
+                upper += usize::from(ch.is_uppercase());
+            }
+            word.extend(ch.to_lowercase());
+        } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
+            // Keep contractions ("didn't") whole; a typographic apostrophe counts too.
+            word.push('\'');
+        } else {
+            if !word.is_empty() {
+                each(Piece::Word { word: &word, capitalised, shouted: letters >= 2 && upper == letters });
+                word.clear();
+            }
+            each(Piece::Gap(ch));
+        }
+    }
+    if !word.is_empty() {
+        each(Piece::Word { word: &word, capitalised, shouted: letters >= 2 && upper == letters });
+    }
 }
 
 /// The words of a phrase or text, without the gaps.
 pub fn words_of(text: &str) -> Vec<String> {
-    pieces(text)
-        .filter_map(|piece| match piece {
-            Piece::Word { word, .. } => Some(word),
-            Piece::Gap(_) => None,
-        })
-        .collect()
-}
-
-/// The iterator of [`pieces`].
-#[derive(Debug, Clone)]
-pub struct Pieces<'t> {
-    chars: std::str::Chars<'t>,
-    /// The gap that ended the last word, due next.
-    gap_after_word: Option<char>,
-}
-
-impl Iterator for Pieces<'_> {
-    type Item = Piece;
-
-    fn next(&mut self) -> Option<Piece> {
-        if let Some(ch) = self.gap_after_word.take() {
-            return Some(Piece::Gap(ch));
+    let mut out = Vec::new();
+    scan(text, |piece| {
+        if let Piece::Word { word, .. } = piece {
+            out.push(word.to_owned());
         }
-        let mut word = String::new();
-        let mut capitalised = false;
-        for ch in self.chars.by_ref() {
-            if ch.is_alphanumeric() {
-                if word.is_empty() {
-                    capitalised = ch.is_uppercase();
-                }
-                word.extend(ch.to_lowercase());
-            } else if matches!(ch, '\'' | '\u{2019}') && !word.is_empty() {
-                // Keep contractions ("didn't") whole; a typographic apostrophe counts too.
-                word.push('\'');
-            } else if word.is_empty() {
-                return Some(Piece::Gap(ch));
-            } else {
-                self.gap_after_word = Some(ch);
-                return Some(Piece::Word { word, capitalised });
-            }
-        }
-        (!word.is_empty()).then_some(Piece::Word { word, capitalised })
-    }
+    });
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn word(w: &str, capitalised: bool) -> Piece {
-        Piece::Word { word: w.to_owned(), capitalised }
+    /// The pieces as owned values: (word or gap, capitalised, shouted).
+    fn pieces(text: &str) -> Vec<(String, bool, bool)> {
+        let mut out = Vec::new();
+        scan(text, |p| {
+            out.push(match p {
+                Piece::Word { word, capitalised, shouted } => (word.to_owned(), capitalised, shouted),
+                Piece::Gap(ch) => (format!("gap {ch:?}"), false, false),
+            });
+        });
+        out
+    }
+
+    fn word(w: &str, capitalised: bool) -> (String, bool, bool) {
+        (w.to_owned(), capitalised, false)
+    }
+
+    fn gap(ch: char) -> (String, bool, bool) {
+        (format!("gap {ch:?}"), false, false)
     }
 
     #[test]
@@ -84,16 +92,10 @@ mod tests {
     #[test]
     fn pieces_keep_every_gap_in_order_and_the_capitalisation() {
         assert_eq!(
-            pieces("Mark hit.\nno").collect::<Vec<_>>(),
-            [
-                word("mark", true),
-                Piece::Gap(' '),
-                word("hit", false),
-                Piece::Gap('.'),
-                Piece::Gap('\n'),
-                word("no", false)
-            ]
+            pieces("Mark hit.\nno"),
+            [word("mark", true), gap(' '), word("hit", false), gap('.'), gap('\n'), word("no", false)]
         );
-        assert_eq!(pieces("").count(), 0);
+        assert!(pieces("").is_empty());
+        assert_eq!(pieces("NO Bruise"), [("no".to_owned(), true, true), gap(' '), word("bruise", true)]);
     }
 }

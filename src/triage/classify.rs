@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Europe::London;
 
-use super::narrative::mentions_injury;
+use super::narrative::{Mention, People, find_injury};
 use crate::{
     auth::AgencyKind,
     contact::model::{Concern, DashRisk, NewContact},
@@ -21,10 +21,51 @@ pub struct ContactFacts {
     pub disclosure_made: bool,
     /// An injury: observed (structured) or described in the text and not negated.
     pub injury: bool,
+    /// Where in the text the injury was read, when it was read from text (none when the
+    /// structured fields report it): the reason names the sentence and any doubt.
+    pub injury_read: Option<InjuryRead>,
     pub dash_risk: Option<DashRisk>,
     pub child_present: Option<bool>,
     pub agency_kind: AgencyKind,
     pub received_at: DateTime<Utc>,
+}
+
+/// Which free text an injury was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextSource {
+    Narrative,
+    InjuryDescription,
+}
+
+/// An injury read from free text: which text, and the mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InjuryRead {
+    pub source: TextSource,
+    pub mention: Mention,
+}
+
+impl InjuryRead {
+    /// The sentence to add to a reason that rests on this injury: where to read it, and whether
+    /// the reading is uncertain. Positions only, never the text.
+    pub fn describe(&self) -> String {
+        let text = match self.source {
+            TextSource::Narrative => "narrative",
+            TextSource::InjuryDescription => "injury description",
+        };
+        let n = self.mention.sentence;
+        match self.mention.doubt {
+            None => format!("The injury is described in sentence {n} of the {text}."),
+            Some(doubt) => format!(
+                "Uncertain ({}): the {text} may describe an injury; read sentence {n} of the {text}.",
+                doubt.describe()
+            ),
+        }
+    }
+
+    /// Whether the reading is uncertain.
+    pub fn uncertain(&self) -> bool {
+        self.mention.doubt.is_some()
+    }
 }
 
 /// What the engine knows about one child.
@@ -83,32 +124,41 @@ impl ChildFacts {
 impl ContactFacts {
     /// The contact-level facts of a submission, received at `received_at` from `agency_kind`.
     pub fn of(contact: &NewContact, agency_kind: AgencyKind, received_at: DateTime<Utc>, policy: &Policy) -> Self {
-        // The people named in the contact: their names are not injury words ("Mark").
-        let names: BTreeSet<String> = contact
-            .children
-            .iter()
-            .flat_map(|c| [c.given_name.as_deref(), c.family_name.as_deref()])
-            .chain(contact.adults.iter().flat_map(|a| [a.given_name.as_deref(), a.family_name.as_deref()]))
-            .flatten()
-            .flat_map(super::narrative::words_of)
-            .collect();
         let structured = contact.injury.as_ref();
-        let injury = structured.is_some_and(|i| i.observed == Some(true) || i.non_accidental_suspected == Some(true))
-            || structured
-                .and_then(|i| i.description.as_deref())
-                .is_some_and(|d| mentions_injury(d, &policy.narrative, &names))
-            || mentions_injury(&contact.narrative, &policy.narrative, &names);
+        let reported = structured.is_some_and(|i| i.observed == Some(true) || i.non_accidental_suspected == Some(true));
+        let injury_read = if reported { None } else { read_injury(contact, policy) };
         Self {
             concerns: contact.concerns.iter().copied().collect(),
             immediate_risk: contact.immediate_risk,
             disclosure_made: contact.disclosure_made,
-            injury,
+            injury: reported || injury_read.is_some(),
+            injury_read,
             dash_risk: contact.police.as_ref().and_then(|p| p.dash_risk),
             child_present: contact.police.as_ref().and_then(|p| p.child_present),
             agency_kind,
             received_at,
         }
     }
+}
+
+/// The injury the contact's free text describes: the first certain reading of the injury
+/// description, then of the narrative, else the first uncertain one. The people named in the
+/// contact are not injury words ("Mark") and own what the text gives them ("Ava had a bruise").
+fn read_injury(contact: &NewContact, policy: &Policy) -> Option<InjuryRead> {
+    let people = People::of(contact);
+    let description = contact.injury.as_ref().and_then(|i| i.description.as_deref());
+    let texts = description.map(|d| (TextSource::InjuryDescription, d)).into_iter();
+    let mut uncertain = None;
+    for (source, text) in texts.chain([(TextSource::Narrative, contact.narrative.as_str())]) {
+        if let Some(mention) = find_injury(text, &policy.narrative, &people) {
+            let read = InjuryRead { source, mention };
+            if !read.uncertain() {
+                return Some(read);
+            }
+            uncertain = uncertain.or(Some(read));
+        }
+    }
+    uncertain
 }
 
 /// The date a span after `from`.
@@ -200,7 +250,7 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
             reasons.push(Reason {
                 rule: rule.id.clone(),
                 effect: policy.levels[rule.level].clone(),
-                explanation: rule.explanation.clone(),
+                explanation: with_injury_read(&rule.explanation, &rule.when, contact),
                 child: Some(index),
                 uses_other_contacts: rule.when.uses_prior_contacts(),
             });
@@ -221,11 +271,15 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
             reasons.push(Reason {
                 rule: modifier.id.clone(),
                 effect: format!("raise:{}", modifier.raise),
-                explanation: if raised == child_level {
-                    format!("{} (already at the highest level)", modifier.explanation)
-                } else {
-                    format!("{} Raised to {}.", modifier.explanation, policy.levels[raised])
-                },
+                explanation: with_injury_read(
+                    &if raised == child_level {
+                        format!("{} (already at the highest level)", modifier.explanation)
+                    } else {
+                        format!("{} Raised to {}.", modifier.explanation, policy.levels[raised])
+                    },
+                    &modifier.when,
+                    contact,
+                ),
                 child: Some(index),
                 uses_other_contacts: modifier.when.uses_prior_contacts(),
             });
@@ -243,6 +297,15 @@ pub fn classify(policy: &Policy, contact: &ContactFacts, children: &[ChildFacts]
         reasons,
         flags: flags.into_iter().collect(),
         policy_version: policy.version.clone(),
+    }
+}
+
+/// A rule's or modifier's explanation, followed by where the injury it rests on was read (and
+/// whether that reading is uncertain) when its condition asks for an injury read from text.
+fn with_injury_read(explanation: &str, when: &Condition, contact: &ContactFacts) -> String {
+    match contact.injury_read {
+        Some(read) if when.reads_injury() => format!("{explanation} {}", read.describe()),
+        _ => explanation.to_owned(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Recognising the same child across contacts: the same NHS number, or the same normalised given
-//! name, family name and date of birth. Normalisation drops case, spacing, punctuation and
-//! accents ("Zoë O'Brien" = "zoe obrien"), so a typing difference does not hide a repeat; a
+//! name, family name and date of birth. Normalisation drops case, spacing, punctuation (hyphens
+//! and apostrophes of every kind, including the modifier-letter apostrophes that Unicode counts
+//! as letters) and accents ("Zoë O'Brien" = "zoe obrien"), so a typing difference does not hide
+//! a repeat; a
 //! different child who shares a surname does not match, because given name and date of birth
 //! are part of the key.
 
@@ -9,18 +11,25 @@ use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::contact::model::Child;
 
-/// A name reduced to lower-case letters and digits, accents removed.
+/// A name reduced to lower-case letters and digits, accents, hyphens and apostrophes removed.
 pub fn normalise_name(name: &str) -> String {
-    name.nfkd().filter(|c| !is_combining_mark(*c)).filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).fold(
-        String::new(),
-        |mut out, c| {
+    name.nfkd()
+        .filter(|c| !is_combining_mark(*c) && !is_apostrophe_letter(*c))
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .fold(String::new(), |mut out, c| {
             match fold(c) {
                 "" => out.push(c),
                 folded => out.push_str(folded),
             }
             out
-        },
-    )
+        })
+}
+
+/// Apostrophes that Unicode classes as letters, so that `is_alphanumeric` would keep them:
+/// "Oʼ Brien" typed with a modifier-letter apostrophe is "O'Brien".
+fn is_apostrophe_letter(c: char) -> bool {
+    matches!(c, '\u{02BB}' | '\u{02BC}' | '\u{02BD}' | '\u{02B9}' | '\u{02C8}' | '\u{A78B}' | '\u{A78C}')
 }
 
 /// Letters that Unicode decomposition leaves alone but a typist writes in plain Latin.
@@ -77,6 +86,23 @@ mod tests {
             name_key(Some("Łukasz"), Some("Østergård"), dob()),
             name_key(Some("Lukasz"), Some("Ostergard"), dob())
         );
+    }
+
+    #[test]
+    fn hyphens_and_apostrophes_of_every_kind_do_not_matter() {
+        let key = name_key(Some("Mary-Jane"), Some("O'Brien-Smith"), dob());
+        assert_eq!(key.as_deref(), Some("maryjane|obriensmith|2019-05-04"));
+        for (given, family) in [
+            ("Mary Jane", "O Brien Smith"),
+            ("MaryJane", "OBrienSmith"),
+            ("Mary\u{2010}Jane", "O\u{2019}Brien\u{2011}Smith"),
+            ("Mary\u{2013}Jane", "O\u{02BC}Brien-Smith"),
+            ("Mary-Jane", "O\u{02BB}Brien Smith"),
+            ("mary - jane", "O\u{A78C}brien smith"),
+            ("Mary\u{00AD}Jane", "O`Brien-Smith"),
+        ] {
+            assert_eq!(name_key(Some(given), Some(family), dob()), key, "{given} {family}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The hub's policy (levels, rules, modifiers, routes, narrative signals) is read from
 //! [`crate::policy`], which sits below this module.
 //!
-//! - [`narrative`]: injury terms in free text, with negation.
+//! - [`narrative`]: does free text describe an injury to the child (negation, whose injury,
+//!   names), with the sentence to read and any doubt.
 //! - [`classify`]: the pure engine. Facts in, [`Decision`] out: level, queue, every reason.
 //! - [`matching`]: the same child across contacts (NHS number, or normalised names and birth date).
 //! - [`service`]: classification inside the intake transaction, re-rating, a child's contacts.
