@@ -29,6 +29,10 @@ pub struct RateLimitEndpoint<E> {
     state: Arc<AppState>,
 }
 
+fn address(req: &Request) -> Caller {
+    Caller::Address(req.remote_addr().as_socket_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()))
+}
+
 /// Who is asking: the bearer token (hashed) if one is sent, else the peer address.
 fn caller(req: &Request) -> Caller {
     let token = req
@@ -36,11 +40,7 @@ fn caller(req: &Request) -> Caller {
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    if let Some(token) = token {
-        Caller::key(token)
-    } else {
-        Caller::Address(req.remote_addr().as_socket_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string()))
-    }
+    if let Some(token) = token { Caller::key(token) } else { address(req) }
 }
 
 fn set_headers(resp: &mut Response, v: &Verdict) {
@@ -53,6 +53,15 @@ fn set_headers(resp: &mut Response, v: &Verdict) {
     }
 }
 
+fn too_many(verdict: &Verdict) -> Response {
+    let mut resp = ApiError::too_many_requests(verdict.retry_after_seconds).to_response();
+    set_headers(&mut resp, verdict);
+    if let Ok(value) = HeaderValue::from_str(&verdict.retry_after_seconds.to_string()) {
+        resp.headers_mut().insert(poem::http::header::RETRY_AFTER, value);
+    }
+    resp
+}
+
 impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
     type Output = Response;
 
@@ -61,16 +70,21 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
         if !(req.uri().path().starts_with("/v1/") && state.rate_limiter.enabled()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let verdict = state.rate_limiter.check(&state.redis, &caller(&req), state.clock.now().timestamp_millis()).await;
+        let caller = caller(&req);
+        let verdict = state.rate_limiter.check(&state.redis, &caller, state.clock.now().timestamp_millis()).await;
         if !verdict.allowed {
-            let mut resp = ApiError::too_many_requests(verdict.retry_after_seconds).to_response();
-            set_headers(&mut resp, &verdict);
-            if let Ok(value) = HeaderValue::from_str(&verdict.retry_after_seconds.to_string()) {
-                resp.headers_mut().insert(poem::http::header::RETRY_AFTER, value);
-            }
-            return Ok(resp);
+            return Ok(too_many(&verdict));
         }
+        let from = address(&req);
         let mut resp = self.inner.call(req).await.map_or_else(poem::Error::into_response, IntoResponse::into_response);
+        // A key that is not a key is no key: each one refused also counts against the address, so
+        // fresh random tokens (each its own bucket above) cannot buy unlimited attempts.
+        if resp.status() == poem::http::StatusCode::UNAUTHORIZED && matches!(caller, Caller::Key(_)) {
+            let by_address = state.rate_limiter.check(&state.redis, &from, state.clock.now().timestamp_millis()).await;
+            if !by_address.allowed {
+                return Ok(too_many(&by_address));
+            }
+        }
         set_headers(&mut resp, &verdict);
         Ok(resp)
     }

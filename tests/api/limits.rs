@@ -64,3 +64,17 @@ async fn the_default_quota_stops_a_looping_client_but_not_a_partners_batches() {
     // process counts on its own from then, so a refusal may come later, never sooner.)
     assert!(first_refusal.is_some_and(|i| i >= 599), "refused, and not before the quota: {first_refusal:?}");
 }
+
+#[tokio::test]
+async fn keys_that_are_not_keys_count_against_the_address_so_guessing_is_limited() {
+    let app = spawn_app_with(Overrides { rate_limit: Some(5), ..Overrides::default() }).await;
+    // Each made-up token is a fresh bucket of its own; the refusals add up by address.
+    for n in 0..5 {
+        assert_eq!(app.caller(&format!("made-up-token-{n}")).queues().await.status(), 401, "attempt {n}");
+    }
+    let refused = app.caller("made-up-token-5").queues().await;
+    assert_eq!(refused.problem(429)["code"], "rate_limited");
+    assert!(refused.header("retry-after").is_some());
+    // A real key from the same address keeps its own quota.
+    assert_eq!(app.manager().queues().await.status(), 200);
+}
