@@ -18,6 +18,8 @@
 pub mod identifiers;
 pub mod model;
 pub mod service;
+#[cfg(test)]
+mod triage_cases;
 pub mod validate;
 pub mod walker;
 

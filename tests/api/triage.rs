@@ -94,6 +94,8 @@ async fn a_different_child_with_the_same_surname_is_not_a_match() {
         c["children"] = json!([{"given_name": given, "family_name": "Smith", "date_of_birth": dob}]);
         c["concerns"] = json!(["neglect"]);
         c["injury"] = Value::Null;
+        // No DASH risk: a high one alone is domestic abuse at high risk (amber) by itself.
+        c["police"] = Value::Null;
         c["narrative"] = json!("Concern about home conditions.");
         c
     };
