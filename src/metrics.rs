@@ -86,6 +86,7 @@ pub struct Known<'a> {
     pub queues: &'a [String],
     pub outcomes: &'a [String],
     pub steps: &'a [String],
+    pub late_reasons: &'a [String],
 }
 
 /// The instruments of one service instance.
@@ -94,6 +95,7 @@ pub struct Metrics {
     provider: SdkMeterProvider,
     contacts_received: Counter<u64>,
     decisions: Counter<u64>,
+    late_decisions: Counter<u64>,
     steps_fired: Counter<u64>,
     breaches: Counter<u64>,
     claims_expired: Counter<u64>,
@@ -221,6 +223,10 @@ impl Metrics {
                 "mash_decisions_total",
                 "Screening decisions, by urgency, queue, outcome and whether within the decision timescale.",
             ),
+            late_decisions: counter(
+                "mash_late_decisions_total",
+                "Decisions recorded after the contact's deadline, by urgency, queue and the reason given.",
+            ),
             steps_fired: counter(
                 "mash_ladder_steps_fired_total",
                 "Escalation ladder steps fired, by step, urgency and queue.",
@@ -312,6 +318,10 @@ impl Metrics {
                         self.decisions.add(0, &labels(&l));
                     }
                 }
+                for reason in known.late_reasons {
+                    let l = [("urgency", urgency.as_str()), ("queue", queue), ("late_reason", reason)];
+                    self.late_decisions.add(0, &labels(&l));
+                }
                 for step in known.steps {
                     self.steps_fired.add(0, &labels(&[("step", step), ("urgency", urgency), ("queue", queue)]));
                 }
@@ -381,6 +391,11 @@ impl Metrics {
             self.budget_used.record(used, &by);
         }
         self.decision_working.record(working_seconds, &by);
+    }
+
+    /// A decision recorded after its deadline, with the policy's reason for it.
+    pub fn late_decision(&self, urgency: &str, queue: &str, reason: &str) {
+        self.late_decisions.add(1, &labels(&[("urgency", urgency), ("queue", queue), ("late_reason", reason)]));
     }
 
     pub fn feedback_given(&self, urgency: &str, working_seconds: f64) {

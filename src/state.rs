@@ -77,6 +77,7 @@ impl AppState {
             queues: &policy.queues,
             outcomes: &policy.outcomes,
             steps: &steps,
+            late_reasons: &policy.late_reasons,
         });
         let caches = cache::Caches::new(Duration::from_secs(settings.metrics.cache_seconds));
         Ok(Arc::new(Self {

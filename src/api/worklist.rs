@@ -179,6 +179,16 @@ pub struct DecisionRequest {
     /// What the referrer is told (shown in the agency's view of the contact).
     #[oai(validator(min_length = 1, max_length = 4000))]
     pub feedback: String,
+    /// Why the decision comes after the contact's deadline: one of the policy's late reasons
+    /// (by default `awaiting_partner_information`, `capacity`, `misrouted`,
+    /// `received_out_of_hours`, `complexity`, `system_unavailable`, `other`). Required on a
+    /// decision recorded after the deadline or on a contact that breached (422 without it), and
+    /// refused on one in time. Staff only: never shown to the agency.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub late_reason: Option<String>,
+    /// The sentence a late reason such as `other` needs (and only such a reason).
+    #[oai(validator(min_length = 1, max_length = 2000))]
+    pub late_reason_text: Option<String>,
 }
 
 macro_rules! small_body {
@@ -221,14 +231,24 @@ impl ReadBody for NoteRequest {
 }
 
 impl ReadBody for DecisionRequest {
-    const FIELDS: &'static [&'static str] = &["outcome", "rationale", "signpost_agency", "feedback"];
+    const FIELDS: &'static [&'static str] =
+        &["outcome", "rationale", "signpost_agency", "feedback", "late_reason", "late_reason_text"];
 
     fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
         let outcome = w.required_string(body, "outcome", 1..=100);
         let rationale = w.required_string(body, "rationale", 1..=10_000);
         let signpost_agency = w.optional_string(body, "signpost_agency", 1..=200);
         let feedback = w.required_string(body, "feedback", 1..=4000);
-        Some(Self { outcome: outcome?, rationale: rationale?, signpost_agency, feedback: feedback? })
+        let late_reason = w.optional_string(body, "late_reason", 1..=100);
+        let late_reason_text = w.optional_string(body, "late_reason_text", 1..=2000);
+        Some(Self {
+            outcome: outcome?,
+            rationale: rationale?,
+            signpost_agency,
+            feedback: feedback?,
+            late_reason,
+            late_reason_text,
+        })
     }
 }
 
@@ -452,8 +472,9 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let DecisionRequest { outcome, rationale, signpost_agency, feedback } = body.parse().await?;
-        let input = DecisionInput { outcome, rationale, signpost_agency, feedback };
+        let DecisionRequest { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text } =
+            body.parse().await?;
+        let input = DecisionInput { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text };
         let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }

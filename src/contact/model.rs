@@ -213,6 +213,10 @@ pub struct Decision {
     pub feedback: String,
     pub decided_by: StaffId,
     pub decided_at: DateTime<Utc>,
+    /// Why it came after the contact's deadline (one of the policy's late reasons), and the
+    /// sentence some reasons need.
+    pub late_reason: Option<String>,
+    pub late_reason_text: Option<String>,
 }
 
 /// A delivery as staff see it.

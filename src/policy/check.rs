@@ -45,13 +45,22 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
     if !(1..=24 * 60).contains(w.claim_lease_minutes.get_ref()) {
         c.err(w.claim_lease_minutes.span(), "worklist.claim_lease_minutes", "must be from 1 to 1440");
     }
+    let snake = |o: &String| !o.is_empty() && o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     let outcomes = w.outcomes.get_ref().clone();
-    if outcomes.is_empty()
-        || outcomes
-            .iter()
-            .any(|o| o.is_empty() || !o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
-    {
+    if outcomes.is_empty() || !outcomes.iter().all(snake) {
         c.err(w.outcomes.span(), "worklist.outcomes", "must list lower_snake_case outcome names");
+    }
+    let late_reasons = w.late_reasons.get_ref().clone();
+    if late_reasons.is_empty() || !late_reasons.iter().all(snake) {
+        c.err(w.late_reasons.span(), "worklist.late_reasons", "must list lower_snake_case reason names");
+    }
+    let late_reasons_with_text = w.late_reasons_with_text.get_ref().clone();
+    if !late_reasons_with_text.iter().all(|r| late_reasons.contains(r)) {
+        c.err(
+            w.late_reasons_with_text.span(),
+            "worklist.late_reasons_with_text",
+            "must name only reasons listed in worklist.late_reasons",
+        );
     }
     if !c.errors.is_empty() {
         return Err(PolicyErrors(c.errors));
@@ -70,6 +79,8 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
         clocks,
         claim_lease: chrono::TimeDelta::minutes(*w.claim_lease_minutes.get_ref()),
         outcomes,
+        late_reasons,
+        late_reasons_with_text,
     })
 }
 

@@ -205,6 +205,10 @@ pub struct Policy {
     pub claim_lease: chrono::TimeDelta,
     /// The screening outcomes a decision may record.
     pub outcomes: Vec<String>,
+    /// Why a decision was late: one is required on a decision recorded after its deadline.
+    pub late_reasons: Vec<String>,
+    /// The late reasons that need a sentence of their own (`late_reason_text`).
+    pub late_reasons_with_text: Vec<String>,
 }
 
 /// What a ladder step does besides notifying.

@@ -31,6 +31,8 @@ pub(super) struct RawPolicy {
 pub(super) struct RawWorklist {
     pub(super) claim_lease_minutes: Spanned<i64>,
     pub(super) outcomes: Spanned<Vec<String>>,
+    pub(super) late_reasons: Spanned<Vec<String>>,
+    pub(super) late_reasons_with_text: Spanned<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -249,8 +249,9 @@ pub(crate) async fn insert_decision(
     policy_version: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into decisions (contact_id, outcome, rationale, signpost_agency, feedback, decided_by, decided_at, policy_version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into decisions (contact_id, outcome, rationale, signpost_agency, feedback, decided_by, decided_at,
+                                policy_version, late_reason, late_reason_text)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id)
     .bind(&d.outcome)
@@ -260,9 +261,25 @@ pub(crate) async fn insert_decision(
     .bind(d.decided_by)
     .bind(d.decided_at)
     .bind(policy_version)
+    .bind(&d.late_reason)
+    .bind(&d.late_reason_text)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whether a decision on `id` at `now` is late: the contact breached its decision timescale, or
+/// its deadline has passed (a paused clock has none, and is late only if it breached before).
+pub(crate) async fn decision_is_late(conn: &mut PgConnection, id: ContactId, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from breaches b join clocks k on k.id = b.clock_id
+                         where k.contact_id = $1 and k.kind = 'decision')
+             or coalesce((select decision_due_at <= $2 from contacts where id = $1), false)",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(conn)
+    .await
 }
 
 /// Whether a staff member exists with the practitioner or manager role and has not left

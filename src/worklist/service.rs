@@ -68,6 +68,36 @@ pub struct DecisionInput {
     pub signpost_agency: Option<String>,
     /// The text the referrer will see.
     pub feedback: String,
+    /// Why the decision is late (required then, refused otherwise), and its sentence.
+    pub late_reason: Option<String>,
+    pub late_reason_text: Option<String>,
+}
+
+/// The late reason a decision needs, checked against the policy: required when `late`,
+/// refused otherwise; a sentence when the reason asks for one, and only then.
+fn late_reason(
+    policy: &crate::policy::Policy,
+    input: &DecisionInput,
+    late: bool,
+) -> Result<(Option<String>, Option<String>), WorklistError> {
+    let invalid = |pointer, detail| Err(WorklistError::Invalid { pointer, detail });
+    let reason = match (late, input.late_reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
+        (true, None) => return invalid("/late_reason", "is required: the decision is after the contact's deadline"),
+        (false, Some(_)) => return invalid("/late_reason", "is only for a decision after the contact's deadline"),
+        (_, Some(r)) if !policy.late_reasons.iter().any(|l| l == r) => {
+            return invalid("/late_reason", "must be one of the policy's late reasons");
+        }
+        (_, reason) => reason.map(str::to_owned),
+    };
+    let needs_text = reason.as_ref().is_some_and(|r| policy.late_reasons_with_text.contains(r));
+    let sentence = input.late_reason_text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let text = match (needs_text, sentence) {
+        (true, None) => return invalid("/late_reason_text", "is required for this late reason"),
+        (true, Some(t)) => Some(text(t, 2000, "/late_reason_text")?),
+        (false, Some(_)) => return invalid("/late_reason_text", "applies only to a late reason that asks for one"),
+        (false, None) => None,
+    };
+    Ok((reason, text))
 }
 
 fn text(value: &str, max: usize, pointer: &'static str) -> Result<String, WorklistError> {
@@ -390,7 +420,7 @@ pub async fn decide(
         }
         (_, _) => None,
     };
-    let (version, stopped) = db::in_transaction(&state.db, async |tx| {
+    let (version, stopped, late) = db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
         let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
@@ -398,6 +428,8 @@ pub async fn decide(
         if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
             return Err(WorklistError::NotClaimHolder);
         }
+        let (late_reason, late_reason_text) =
+            late_reason(&state.policy, input, repo::decision_is_late(tx, id, now).await?)?;
         let decision = Decision {
             outcome: input.outcome.clone(),
             rationale,
@@ -405,6 +437,8 @@ pub async fn decide(
             feedback,
             decided_by: staff.staff_id,
             decided_at: now,
+            late_reason,
+            late_reason_text,
         };
         repo::insert_decision(tx, id, &decision, &state.policy.version).await?;
         repo::delete_claim(tx, id).await?;
@@ -426,16 +460,22 @@ pub async fn decide(
             &actor,
             AuditAction::ContactDecided,
             Some(id),
-            serde_json::json!({ "outcome": input.outcome, "claim_holder": target.claimed_by }),
+            // The late reason's code, never its sentence (free text stays in the decision).
+            serde_json::json!({
+                "outcome": input.outcome, "claim_holder": target.claimed_by, "late_reason": decision.late_reason,
+            }),
         )
         .await?;
-        Ok((version, stopped))
+        Ok((version, stopped, decision.late_reason))
     })
     .await?;
     timer::schedule_or_log(&state.redis, &stopped.scheduled).await;
     if let Some(usage) = &stopped.usage {
         let within = usage.budget_used;
         state.metrics.decision(&usage.urgency, &usage.queue, &input.outcome, Some(within), usage.working_seconds);
+        if let Some(reason) = &late {
+            state.metrics.late_decision(&usage.urgency, &usage.queue, reason);
+        }
     }
     Ok(version)
 }

@@ -130,7 +130,8 @@ async fn a_contacts_life_is_counted_and_the_forecast_sees_its_breach_coming() {
     assert_eq!(sample(&text, "mash_breaches_total", &breach), 1.0);
     assert_eq!(band(&text, "green", "breached"), 1.0);
     assert_eq!(forecast(&text, "green", "end_of_next_working_day"), 0.0, "already breached: no longer forecast");
-    let late = json!({"outcome": "no_further_action", "rationale": "No concerns.", "feedback": "No further action."});
+    let late = json!({"outcome": "no_further_action", "rationale": "No concerns.", "feedback": "No further action.",
+                      "late_reason": "capacity"});
     assert_eq!(app.manager().decide(&green, &late, Some("*")).await.status(), 200);
     let text = app.scrape().await;
     let decided = [("urgency", "green"), SCREENING, ("outcome", "no_further_action"), ("within_timescale", "false")];

@@ -276,3 +276,47 @@ async fn each_body_accepts_only_its_own_fields_and_a_re_rate_accepts_any_version
     let rerate = manager.rerate(&id, json!({"urgency": "amber", "reason": "Escalating concern."}), Some("*")).await;
     assert_eq!(rerate.status(), 200);
 }
+
+#[tokio::test]
+async fn a_late_decision_carries_a_reason_from_the_policy_and_one_in_time_does_not() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    // Amber: due Tuesday 10:00 (one working day).
+    let id = app.school().submit(amber_contact(app.today(), "LATE-1")).await;
+    let manager = app.manager();
+    let decision = |extra: Value| {
+        let mut d = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."});
+        d.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        d
+    };
+    let pointer = |p: Value| p["errors"][0]["pointer"].as_str().unwrap().to_owned();
+    // In time, a late reason is refused: it would count a timely decision as late.
+    let p = manager.decide(&id, decision(json!({"late_reason": "capacity"})), Some("*")).await.problem(422);
+    assert_eq!(pointer(p), "/late_reason");
+
+    // A minute past the deadline: a reason from the policy is required, and `other` needs its sentence.
+    app.set_time(london(2026, 11, 24, 10, 1));
+    assert_eq!(pointer(manager.decide(&id, decision(json!({})), Some("*")).await.problem(422)), "/late_reason");
+    let unknown = manager.decide(&id, decision(json!({"late_reason": "staff_sickness"})), Some("*")).await;
+    assert_eq!(pointer(unknown.problem(422)), "/late_reason");
+    let bare_other = manager.decide(&id, decision(json!({"late_reason": "other"})), Some("*")).await;
+    assert_eq!(pointer(bare_other.problem(422)), "/late_reason_text");
+    let text_for_capacity =
+        manager.decide(&id, decision(json!({"late_reason": "capacity", "late_reason_text": "Busy."})), Some("*")).await;
+    assert_eq!(pointer(text_for_capacity.problem(422)), "/late_reason_text");
+    let late = decision(json!({"late_reason": "other", "late_reason_text": "Waited for the school nurse's record."}));
+    assert_eq!(manager.decide(&id, &late, Some("*")).await.status(), 200);
+
+    // Staff see the reason and its sentence; the agency sees neither; the audit holds the code only.
+    let staff: Value = manager.get_contact(&id).await.ok();
+    assert_eq!(staff["decision"]["late_reason"], "other");
+    assert_eq!(staff["decision"]["late_reason_text"], "Waited for the school nurse's record.");
+    let agency = app.school().get_contact(&id).await.ok().to_string();
+    assert!(!agency.contains("late_reason") && !agency.contains("nurse"), "{agency}");
+    let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
+    assert!(trail.contains(r#""late_reason":"other""#), "{trail}");
+    assert!(!trail.contains("nurse"), "free text stays out of the audit detail");
+    let text = app.scrape().await;
+    let counted = [("urgency", "amber"), ("queue", "screening"), ("late_reason", "other")];
+    assert!((crate::helpers::sample(&text, "mash_late_decisions_total", &counted) - 1.0).abs() < f64::EPSILON);
+}

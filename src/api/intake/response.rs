@@ -111,6 +111,12 @@ pub struct DecisionResponse {
     pub feedback: String,
     pub decided_by: uuid::Uuid,
     pub decided_at: DateTime<Utc>,
+    /// Why the decision came after the contact's deadline (one of the policy's late reasons).
+    #[oai(skip_serializing_if_is_none)]
+    pub late_reason: Option<String>,
+    /// The sentence the late reason needed, if it needed one.
+    #[oai(skip_serializing_if_is_none)]
+    pub late_reason_text: Option<String>,
 }
 
 /// A child of a contact, as staff see it.
@@ -325,6 +331,8 @@ impl ContactResponse {
                 feedback: d.feedback,
                 decided_by: d.decided_by.0,
                 decided_at: d.decided_at,
+                late_reason: d.late_reason,
+                late_reason_text: d.late_reason_text,
             }),
             classification,
             ..c.record.into()
