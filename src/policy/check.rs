@@ -45,7 +45,8 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
     if !(1..=24 * 60).contains(w.claim_lease_minutes.get_ref()) {
         c.err(w.claim_lease_minutes.span(), "worklist.claim_lease_minutes", "must be from 1 to 1440");
     }
-    let snake = |o: &String| !o.is_empty() && o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let snake =
+        |o: &String| !o.is_empty() && o.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     let outcomes = w.outcomes.get_ref().clone();
     if outcomes.is_empty() || !outcomes.iter().all(snake) {
         c.err(w.outcomes.span(), "worklist.outcomes", "must list lower_snake_case outcome names");

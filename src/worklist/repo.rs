@@ -270,7 +270,11 @@ pub(crate) async fn insert_decision(
 
 /// Whether a decision on `id` at `now` is late: the contact breached its decision timescale, or
 /// its deadline has passed (a paused clock has none, and is late only if it breached before).
-pub(crate) async fn decision_is_late(conn: &mut PgConnection, id: ContactId, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub(crate) async fn decision_is_late(
+    conn: &mut PgConnection,
+    id: ContactId,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "select exists (select 1 from breaches b join clocks k on k.id = b.clock_id
                          where k.contact_id = $1 and k.kind = 'decision')

@@ -285,7 +285,8 @@ async fn a_late_decision_carries_a_reason_from_the_policy_and_one_in_time_does_n
     let id = app.school().submit(amber_contact(app.today(), "LATE-1")).await;
     let manager = app.manager();
     let decision = |extra: Value| {
-        let mut d = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."});
+        let mut d =
+            json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."});
         d.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         d
     };
