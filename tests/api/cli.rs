@@ -32,6 +32,8 @@ pub(crate) async fn start_serve(
         .env("DATABASE_URL", app.database_url())
         .env("REDIS_URL", redis_url())
         .env("MASH_LISTEN", format!("127.0.0.1:{port}"))
+        // Tests run side by side: each process's metrics listener takes a free port.
+        .env("MASH_METRICS__LISTEN", "127.0.0.1:0")
         .env("MASH_REDIS__KEY_PREFIX", format!("mash-test:{}:", app.db_name))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
