@@ -158,6 +158,9 @@ pub struct StaffContact {
     pub record: ContactRecord,
     pub agency_name: String,
     pub agency_kind: String,
+    /// A child of the contact had a contact decided as a referral within the 12 months before
+    /// it (the DfE's re-referral). Staff only.
+    pub re_referral: bool,
     pub submission: NewContact,
     pub history: Vec<crate::audit::AuditEvent>,
     /// The children with their ids and the earlier contacts each was matched to.

@@ -140,9 +140,11 @@ pub(crate) async fn find_staff_contact(
         submission: sqlx::types::Json<NewContact>,
         agency_name: String,
         agency_kind: String,
+        re_referral: bool,
     }
     let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {RECORD_COLUMNS}, d.feedback, c.submission, a.name as agency_name, a.kind as agency_kind
+        "select {RECORD_COLUMNS}, d.feedback, c.submission, a.name as agency_name, a.kind as agency_kind,
+                c.re_referral
            from contacts c join agencies a on a.id = c.agency_id left join decisions d on d.contact_id = c.id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
     )))
@@ -155,6 +157,7 @@ pub(crate) async fn find_staff_contact(
             record: ContactRecord::try_from(r.record)?,
             agency_name: r.agency_name,
             agency_kind: r.agency_kind,
+            re_referral: r.re_referral,
             submission: r.submission.0,
             history: Vec::new(),
             children: Vec::new(),
@@ -364,6 +367,12 @@ pub(crate) async fn lock_contact_rating(
         .bind(contact_id)
         .fetch_optional(conn)
         .await
+}
+
+/// Flags a new contact as a re-referral (in its intake transaction).
+pub(crate) async fn mark_re_referral(conn: &mut PgConnection, contact_id: ContactId) -> Result<(), sqlx::Error> {
+    sqlx::query("update contacts set re_referral = true where id = $1").bind(contact_id).execute(conn).await?;
+    Ok(())
 }
 
 pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {

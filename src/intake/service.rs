@@ -95,6 +95,9 @@ pub async fn submit_contact(
         decision_due_at: due,
     };
     repo::set_rating(&mut tx, id, &rating, false).await?;
+    if classified.re_referral {
+        repo::mark_re_referral(&mut tx, id).await?;
+    }
     audit::record(
         &mut tx,
         now,

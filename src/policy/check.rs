@@ -51,6 +51,14 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
     if outcomes.is_empty() || !outcomes.iter().all(snake) {
         c.err(w.outcomes.span(), "worklist.outcomes", "must list lower_snake_case outcome names");
     }
+    let referral_outcomes = w.referral_outcomes.get_ref().clone();
+    if !referral_outcomes.iter().all(|o| outcomes.contains(o)) {
+        c.err(
+            w.referral_outcomes.span(),
+            "worklist.referral_outcomes",
+            "must name only outcomes listed in worklist.outcomes",
+        );
+    }
     let late_reasons = w.late_reasons.get_ref().clone();
     if late_reasons.is_empty() || !late_reasons.iter().all(snake) {
         c.err(w.late_reasons.span(), "worklist.late_reasons", "must list lower_snake_case reason names");
@@ -82,6 +90,7 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
         outcomes,
         late_reasons,
         late_reasons_with_text,
+        referral_outcomes,
     })
 }
 

@@ -209,6 +209,9 @@ pub struct Policy {
     pub late_reasons: Vec<String>,
     /// The late reasons that need a sentence of their own (`late_reason_text`).
     pub late_reasons_with_text: Vec<String>,
+    /// The outcomes that are referrals to children's social care: a contact about a child who
+    /// had one within the previous 12 months is a re-referral.
+    pub referral_outcomes: Vec<String>,
 }
 
 /// What a ladder step does besides notifying.

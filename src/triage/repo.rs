@@ -65,6 +65,24 @@ pub(crate) async fn prior_children(
     .await
 }
 
+/// Whether any of `contacts` was decided with one of `outcomes` at or after `since`.
+pub(crate) async fn decided_as_any(
+    conn: &mut PgConnection,
+    contacts: &[ContactId],
+    outcomes: &[String],
+    since: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from decisions
+                         where contact_id = any($1) and outcome = any($2) and decided_at >= $3)",
+    )
+    .bind(contacts)
+    .bind(outcomes)
+    .bind(since)
+    .fetch_one(conn)
+    .await
+}
+
 pub(crate) async fn insert_child(
     conn: &mut PgConnection,
     id: ChildId,

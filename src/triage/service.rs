@@ -104,6 +104,8 @@ pub struct Classified {
     /// contacts only. The agency is shown this (never more urgent than the hub's), so its view
     /// cannot reveal that another agency has reported the child.
     pub own: Decision,
+    /// A child of the contact had a contact decided as a referral within the previous 12 months.
+    pub re_referral: bool,
 }
 
 /// Classifies a just-inserted contact on `conn` (its intake transaction, which took
@@ -152,6 +154,18 @@ pub async fn classify_new_contact(
             .collect();
     }
 
+    // A re-referral: a child of this contact had a contact decided as a referral within the
+    // previous 12 months. Asked only when a child was seen before (no round trip otherwise).
+    let seen: Vec<ContactId> = matches.iter().flatten().map(|p| p.contact_id).collect();
+    let re_referral = !seen.is_empty()
+        && !policy.referral_outcomes.is_empty()
+        && repo::decided_as_any(
+            conn,
+            &seen,
+            &policy.referral_outcomes,
+            received_at.checked_sub_months(chrono::Months::new(12)).unwrap_or(received_at),
+        )
+        .await?;
     let facts = ContactFacts::of(contact, agency_kind, received_at, policy);
     let decision = classify(policy, &facts, &children);
     let own = classify(policy, &facts, &own_children);
@@ -187,7 +201,7 @@ pub async fn classify_new_contact(
         },
     )
     .await?;
-    Ok(Classified { hub: decision, own })
+    Ok(Classified { hub: decision, own, re_referral })
 }
 
 /// Sets what the submitting agency is shown of a new contact (in its intake transaction): the

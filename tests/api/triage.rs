@@ -269,3 +269,40 @@ async fn an_agencys_view_is_the_same_whether_or_not_other_agencies_reported_the_
     manager.rerate(amber_id, json!({"urgency": "red", "reason": "New information"}), None).await.ok();
     assert_eq!(agency_fields(&police.get_contact(amber_id).await.ok()), agency_fields(&amber));
 }
+
+#[tokio::test]
+async fn a_child_referred_within_twelve_months_makes_a_re_referral_that_only_staff_see() {
+    let app = spawn_app().await;
+    let at = |y, m, d| crate::fixtures::london(y, m, d, 10, 0);
+    let about = |app: &crate::helpers::TestApp, reference: &str, given: &str, nhs: &str| {
+        let child = json!({"given_name": given, "family_name": "Okafor", "date_of_birth": "2017-03-09", "nhs_number": nhs});
+        contact_about(app.today(), reference, child, "neglect", "Child arrived at school hungry again.")
+    };
+    let (school, manager) = (app.school(), app.manager());
+    let decide = async |id: &str, outcome: &str| {
+        let body = json!({"outcome": outcome, "rationale": "Assessed.", "feedback": "Thank you."});
+        assert_eq!(manager.decide(id, body, Some("*")).await.status(), 200);
+    };
+    // January 2026: Chidi is referred for a section 17 assessment; Ada's contact needs no action.
+    app.set_time(at(2026, 1, 5));
+    let referred = school.submit(about(&app, "RR-1", "Chidi", "9434765870")).await;
+    decide(&referred, "s17_assessment").await;
+    let advised = school.submit(about(&app, "RR-2", "Ada", "9434765889")).await;
+    decide(&advised, "no_further_action").await;
+
+    // June: a new contact about each. Chidi's is a re-referral; Ada's is not (no referral).
+    app.set_time(at(2026, 6, 1));
+    let again = school.submit(about(&app, "RR-3", "Chidi", "9434765870")).await;
+    let ada_again = school.submit(about(&app, "RR-4", "Ada", "9434765889")).await;
+    let staff_view = |id: String| async move { app.manager().get_contact(&id).await.ok() };
+    assert_eq!(staff_view(again.clone()).await["re_referral"], true);
+    assert_eq!(staff_view(ada_again).await["re_referral"], false);
+    // The agency is never told.
+    let agency = school.get_contact(&again).await.ok();
+    assert!(agency.get("re_referral").is_none(), "{agency}");
+
+    // More than 12 months after the referral's decision, it no longer counts.
+    app.set_time(at(2027, 1, 6));
+    let later = school.submit(about(&app, "RR-5", "Chidi", "9434765870")).await;
+    assert_eq!(staff_view(later).await["re_referral"], false);
+}

@@ -68,6 +68,10 @@ pub struct ContactResponse {
     /// Staff only: webhook deliveries about this contact and their status.
     #[oai(skip_serializing_if_is_none)]
     pub deliveries: Option<Vec<DeliveryResponse>>,
+    /// Staff only: a re-referral, because a child of this contact had a contact decided as a
+    /// referral (the policy's `referral_outcomes`) within the 12 months before it.
+    #[oai(skip_serializing_if_is_none)]
+    pub re_referral: Option<bool>,
 }
 
 /// A webhook delivery's status.
@@ -171,6 +175,7 @@ impl From<ContactRecord> for ContactResponse {
             notes: None,
             decision: None,
             deliveries: None,
+            re_referral: None,
         }
     }
 }
@@ -254,6 +259,7 @@ impl ContactResponse {
     pub(super) fn for_staff(c: StaffContact) -> Result<Self, ApiError> {
         let submission = serde_json::to_value(&c.submission).map_err(|_| ApiError::internal())?;
         let agency = AgencySummary { id: c.record.agency_id.0, name: c.agency_name, kind: c.agency_kind };
+        let re_referral = Some(c.re_referral);
         let version = c.record.version;
         let history = c
             .history
@@ -293,6 +299,7 @@ impl ContactResponse {
         Ok(Self {
             version: Some(version),
             agency: Some(agency),
+            re_referral,
             submission: Some(submission),
             history: Some(history),
             children: Some(children),
