@@ -159,7 +159,7 @@ pub struct StaffContact {
     pub agency_name: String,
     pub agency_kind: String,
     /// A child of the contact had a contact decided as a referral within the 12 months before
-    /// it (the DfE's re-referral). Staff only.
+    /// it (the Department for Education's re-referral). Staff only.
     pub re_referral: bool,
     pub submission: NewContact,
     pub history: Vec<crate::audit::AuditEvent>,

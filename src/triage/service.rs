@@ -214,7 +214,7 @@ pub async fn set_agency_view_at_intake(
     hub_due: Option<DateTime<Utc>>,
     received_at: DateTime<Utc>,
 ) -> Result<AgencyView, StoreError> {
-    let Classified { hub, own } = classified;
+    let Classified { hub, own, .. } = classified;
     let view_of = |d: &Decision, due| AgencyView {
         urgency: d.urgency.clone(),
         queue: d.queue.clone(),
