@@ -61,7 +61,7 @@ red = call("POST", "/v1/contacts", "AGENCY_KEY", contact(
 older = lambda name: {"given_name": "Test", "family_name": name, "date_of_birth": "2019-05-01"}
 amber = call("POST", "/v1/contacts", "AGENCY_KEY", contact("LIVE-AMBER", "physical_abuse", "Father hit the child.", older("Amber")))
 green = call("POST", "/v1/contacts", "AGENCY_KEY", contact("LIVE-GREEN", "neglect", "Child often arrives hungry.", older("Green")))
-decision = {"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."}
+decision = {"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered.", "threshold_level": "early_help"}
 call("POST", f"/v1/contacts/{amber['id']}/decision", "MANAGER_KEY", decision, if_match="*")
 call("POST", f"/v1/contacts/{amber['id']}/feedback-given", "MANAGER_KEY", {"method": "phone"})
 call("POST", f"/v1/contacts/{green['id']}/rerate", "MANAGER_KEY", {"urgency": "amber", "reason": "Second report."}, if_match="*")

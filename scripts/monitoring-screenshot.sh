@@ -82,7 +82,7 @@ while time.time() < until:
         cid = open_ids.pop(0)
         outcome = random.choice(["early_help", "information_and_advice", "s17_assessment", "no_further_action"])
         call("POST", f"/v1/contacts/{cid}/decision", "MANAGER_KEY",
-             {"outcome": outcome, "rationale": "Invented.", "feedback": "Invented."}, if_match="*")
+             {"outcome": outcome, "rationale": "Invented.", "feedback": "Invented.", "threshold_level": "early_help"}, if_match="*")
     call("GET", "/v1/queues", "MANAGER_KEY")
     time.sleep(random.uniform(0.3, 1.2))
 print(f"monitoring-screenshot: {n} contacts sent")

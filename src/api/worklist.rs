@@ -189,6 +189,10 @@ pub struct DecisionRequest {
     /// The sentence a late reason such as `other` needs (and only such a reason).
     #[oai(validator(min_length = 1, max_length = 2000))]
     pub late_reason_text: Option<String>,
+    /// The hub's threshold level (its continuum of need) the child's needs were judged to be
+    /// at: one of the policy's (by default `universal`, `early_help`, `targeted`, `specialist`).
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub threshold_level: String,
 }
 
 macro_rules! small_body {
@@ -232,7 +236,7 @@ impl ReadBody for NoteRequest {
 
 impl ReadBody for DecisionRequest {
     const FIELDS: &'static [&'static str] =
-        &["outcome", "rationale", "signpost_agency", "feedback", "late_reason", "late_reason_text"];
+        &["outcome", "rationale", "signpost_agency", "feedback", "late_reason", "late_reason_text", "threshold_level"];
 
     fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
         let outcome = w.required_string(body, "outcome", 1..=100);
@@ -241,6 +245,7 @@ impl ReadBody for DecisionRequest {
         let feedback = w.required_string(body, "feedback", 1..=4000);
         let late_reason = w.optional_string(body, "late_reason", 1..=100);
         let late_reason_text = w.optional_string(body, "late_reason_text", 1..=2000);
+        let threshold_level = w.required_string(body, "threshold_level", 1..=100);
         Some(Self {
             outcome: outcome?,
             rationale: rationale?,
@@ -248,6 +253,7 @@ impl ReadBody for DecisionRequest {
             feedback: feedback?,
             late_reason,
             late_reason_text,
+            threshold_level: threshold_level?,
         })
     }
 }
@@ -472,9 +478,17 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let DecisionRequest { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text } =
-            body.parse().await?;
-        let input = DecisionInput { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text };
+        let DecisionRequest {
+            outcome,
+            rationale,
+            signpost_agency,
+            feedback,
+            late_reason,
+            late_reason_text,
+            threshold_level,
+        } = body.parse().await?;
+        let input =
+            DecisionInput { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text, threshold_level };
         let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }

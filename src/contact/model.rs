@@ -220,6 +220,8 @@ pub struct Decision {
     /// sentence some reasons need.
     pub late_reason: Option<String>,
     pub late_reason_text: Option<String>,
+    /// The policy's threshold level the screener judged the child's needs to be at.
+    pub threshold_level: Option<String>,
 }
 
 /// A delivery as staff see it.

@@ -295,7 +295,8 @@ pub(crate) async fn notes(conn: &mut PgConnection, id: ContactId) -> Result<Vec<
 
 pub(crate) async fn decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Decision>, sqlx::Error> {
     sqlx::query_as(
-        "select outcome, rationale, signpost_agency, feedback, decided_by, decided_at, late_reason, late_reason_text
+        "select outcome, rationale, signpost_agency, feedback, decided_by, decided_at, late_reason, late_reason_text,
+                threshold_level
            from decisions where contact_id = $1",
     )
     .bind(id)

@@ -59,6 +59,10 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
             "must name only outcomes listed in worklist.outcomes",
         );
     }
+    let threshold_levels = w.threshold_levels.get_ref().clone();
+    if threshold_levels.is_empty() || !threshold_levels.iter().all(snake) {
+        c.err(w.threshold_levels.span(), "worklist.threshold_levels", "must list lower_snake_case level names");
+    }
     let late_reasons = w.late_reasons.get_ref().clone();
     if late_reasons.is_empty() || !late_reasons.iter().all(snake) {
         c.err(w.late_reasons.span(), "worklist.late_reasons", "must list lower_snake_case reason names");
@@ -91,6 +95,7 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
         late_reasons,
         late_reasons_with_text,
         referral_outcomes,
+        threshold_levels,
     })
 }
 

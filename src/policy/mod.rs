@@ -212,6 +212,8 @@ pub struct Policy {
     /// The outcomes that are referrals to children's social care: a contact about a child who
     /// had one within the previous 12 months is a re-referral.
     pub referral_outcomes: Vec<String>,
+    /// The hub's threshold levels (its continuum of need); every decision records one.
+    pub threshold_levels: Vec<String>,
 }
 
 /// What a ladder step does besides notifying.

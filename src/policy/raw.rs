@@ -34,6 +34,7 @@ pub(super) struct RawWorklist {
     pub(super) late_reasons: Spanned<Vec<String>>,
     pub(super) late_reasons_with_text: Spanned<Vec<String>>,
     pub(super) referral_outcomes: Spanned<Vec<String>>,
+    pub(super) threshold_levels: Spanned<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

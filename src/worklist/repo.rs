@@ -250,8 +250,8 @@ pub(crate) async fn insert_decision(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into decisions (contact_id, outcome, rationale, signpost_agency, feedback, decided_by, decided_at,
-                                policy_version, late_reason, late_reason_text)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                                policy_version, late_reason, late_reason_text, threshold_level)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(&d.outcome)
@@ -263,6 +263,7 @@ pub(crate) async fn insert_decision(
     .bind(policy_version)
     .bind(&d.late_reason)
     .bind(&d.late_reason_text)
+    .bind(&d.threshold_level)
     .execute(conn)
     .await?;
     Ok(())

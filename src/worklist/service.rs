@@ -71,6 +71,8 @@ pub struct DecisionInput {
     /// Why the decision is late (required then, refused otherwise), and its sentence.
     pub late_reason: Option<String>,
     pub late_reason_text: Option<String>,
+    /// One of the policy's threshold levels.
+    pub threshold_level: String,
 }
 
 /// The late reason a decision needs, checked against the policy: required when `late`,
@@ -411,6 +413,12 @@ pub async fn decide(
     if !state.policy.outcomes.contains(&input.outcome) {
         return Err(WorklistError::Invalid { pointer: "/outcome", detail: "must be one of the policy's outcomes" });
     }
+    if !state.policy.threshold_levels.contains(&input.threshold_level) {
+        return Err(WorklistError::Invalid {
+            pointer: "/threshold_level",
+            detail: "must be one of the policy's threshold levels",
+        });
+    }
     let rationale = text(&input.rationale, 10_000, "/rationale")?;
     let feedback = text(&input.feedback, 4000, "/feedback")?;
     let signpost = match (input.outcome.as_str(), input.signpost_agency.as_deref().map(str::trim)) {
@@ -439,6 +447,7 @@ pub async fn decide(
             decided_at: now,
             late_reason,
             late_reason_text,
+            threshold_level: Some(input.threshold_level.clone()),
         };
         repo::insert_decision(tx, id, &decision, &state.policy.version).await?;
         repo::delete_claim(tx, id).await?;
@@ -463,6 +472,7 @@ pub async fn decide(
             // The late reason's code, never its sentence (free text stays in the decision).
             serde_json::json!({
                 "outcome": input.outcome, "claim_holder": target.claimed_by, "late_reason": decision.late_reason,
+                "threshold_level": input.threshold_level,
             }),
         )
         .await?;

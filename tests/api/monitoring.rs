@@ -108,7 +108,7 @@ async fn a_contacts_life_is_counted_and_the_forecast_sees_its_breach_coming() {
 
     // Decided in time: the forecast empties, the decision counts as within timescale, and the
     // budget used (7.25 of 8 working hours) lands between the 0.9 and 1.0 buckets.
-    let decision = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."});
+    let decision = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered.", "threshold_level": "early_help"});
     assert_eq!(app.manager().decide(&amber, &decision, Some("*")).await.status(), 200);
     let text = app.scrape().await;
     assert_eq!(forecast(&text, "amber", "next_working_hour"), 0.0, "a decided contact will not breach");
@@ -130,7 +130,7 @@ async fn a_contacts_life_is_counted_and_the_forecast_sees_its_breach_coming() {
     assert_eq!(sample(&text, "mash_breaches_total", &breach), 1.0);
     assert_eq!(band(&text, "green", "breached"), 1.0);
     assert_eq!(forecast(&text, "green", "end_of_next_working_day"), 0.0, "already breached: no longer forecast");
-    let late = json!({"outcome": "no_further_action", "rationale": "No concerns.", "feedback": "No further action.",
+    let late = json!({"outcome": "no_further_action", "rationale": "No concerns.", "feedback": "No further action.", "threshold_level": "early_help",
                       "late_reason": "capacity"});
     assert_eq!(app.manager().decide(&green, &late, Some("*")).await.status(), 200);
     let text = app.scrape().await;

@@ -283,7 +283,7 @@ async fn a_child_referred_within_twelve_months_makes_a_re_referral_that_only_sta
     };
     let (school, manager) = (app.school(), app.manager());
     let decide = async |id: &str, outcome: &str| {
-        let body = json!({"outcome": outcome, "rationale": "Assessed.", "feedback": "Thank you."});
+        let body = json!({"outcome": outcome, "rationale": "Assessed.", "feedback": "Thank you.", "threshold_level": "early_help"});
         assert_eq!(manager.decide(id, body, Some("*")).await.status(), 200);
     };
     // January 2026: Chidi is referred for a section 17 assessment; Ada's contact needs no action.

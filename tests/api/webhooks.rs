@@ -57,7 +57,7 @@ async fn decide_one(app: &TestApp) -> String {
     let practitioner = app.practitioner();
     let tag = practitioner.claim_next("screening").await.etag();
     let decision =
-        json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered."});
+        json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered.", "threshold_level": "early_help"});
     assert_eq!(practitioner.decide(&id, decision, Some(&tag)).await.status(), 200);
     id
 }
@@ -141,7 +141,7 @@ async fn staff_notifications_go_to_hub_endpoints_and_feedback_can_be_recorded_by
 
     // No agency webhook: staff record that the referrer was told by phone.
     let tag = manager.claim_next("immediate").await.etag();
-    let decision = json!({"outcome": "strategy_discussion_s47", "rationale": "r", "feedback": "A strategy discussion is being held."});
+    let decision = json!({"outcome": "strategy_discussion_s47", "rationale": "r", "feedback": "A strategy discussion is being held.", "threshold_level": "early_help"});
     assert_eq!(manager.decide(&id, decision, Some(&tag)).await.status(), 200);
     assert_eq!(practitioner.feedback_given(&id, json!({"method": "phone"})).await.status(), 204);
     assert_eq!(

@@ -121,7 +121,7 @@ async fn only_the_claim_holder_or_a_manager_decides_and_the_agency_sees_the_outc
     let other = app.add_practitioner("Second Practitioner").await;
     let (practitioner, manager) = (app.practitioner(), app.manager());
     let id = app.school().submit(green_contact(app.today(), "D-1")).await;
-    let decision = json!({"outcome": "early_help", "rationale": "Needs support, no risk of significant harm.", "feedback": "Thank you. The family has been offered early help."});
+    let decision = json!({"outcome": "early_help", "rationale": "Needs support, no risk of significant harm.", "feedback": "Thank you. The family has been offered early help.", "threshold_level": "early_help"});
     // Updates need the version (or `*`): without If-Match, 428.
     let p = manager.decide(&id, &decision, None).await.problem(428);
     assert_eq!(p["code"], "version_required");
@@ -135,12 +135,12 @@ async fn only_the_claim_holder_or_a_manager_decides_and_the_agency_sees_the_outc
     assert_eq!(note.status(), 200);
     // Validation: an unknown outcome, and signposting without an agency.
     let p = practitioner
-        .decide(&id, json!({"outcome": "family_help", "rationale": "r", "feedback": "f"}), None)
+        .decide(&id, json!({"outcome": "family_help", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}), None)
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["pointer"], "/outcome");
     let p = practitioner
-        .decide(&id, json!({"outcome": "signpost_other_agency", "rationale": "r", "feedback": "f"}), None)
+        .decide(&id, json!({"outcome": "signpost_other_agency", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}), None)
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["pointer"], "/signpost_agency");
@@ -193,7 +193,7 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
     assert_eq!(holder, practitioner_id);
     // The assignee can now decide.
     let decided = practitioner
-        .decide(&id, json!({"outcome": "no_further_action", "rationale": "r", "feedback": "f"}), Some("*"))
+        .decide(&id, json!({"outcome": "no_further_action", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}), Some("*"))
         .await;
     assert_eq!(decided.status(), 200);
 }
@@ -223,7 +223,7 @@ async fn after_a_decision_nothing_fires_no_claim_remains_and_the_contact_leaves_
     app.set_time(london(2026, 11, 23, 10, 0));
     let id = app.school().submit(amber_contact(app.today(), "AFTER-1")).await;
     let tag = practitioner.claim_next("screening").await.etag();
-    let decision = json!({"outcome": "no_further_action", "rationale": "Explained.", "feedback": "No further action."});
+    let decision = json!({"outcome": "no_further_action", "rationale": "Explained.", "feedback": "No further action.", "threshold_level": "early_help"});
     assert_eq!(practitioner.decide(&id, decision, Some(&tag)).await.status(), 200);
     app.set_time(london(2026, 11, 30, 10, 0)); // a week later
     let fired = app.fire_due_steps().await;
@@ -286,7 +286,7 @@ async fn a_late_decision_carries_a_reason_from_the_policy_and_one_in_time_does_n
     let manager = app.manager();
     let decision = |extra: Value| {
         let mut d =
-            json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."});
+            json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered.", "threshold_level": "early_help"});
         d.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         d
     };
@@ -320,4 +320,25 @@ async fn a_late_decision_carries_a_reason_from_the_policy_and_one_in_time_does_n
     let text = app.scrape().await;
     let counted = [("urgency", "amber"), ("queue", "screening"), ("late_reason", "other")];
     assert!((crate::helpers::sample(&text, "mash_late_decisions_total", &counted) - 1.0).abs() < f64::EPSILON);
+}
+
+#[tokio::test]
+async fn a_decision_records_the_hubs_threshold_level_from_the_policy() {
+    let app = spawn_app().await;
+    let id = app.school().submit(green_contact(app.today(), "THR-1")).await;
+    let manager = app.manager();
+    let body = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered."});
+    let p = manager.decide(&id, &body, Some("*")).await.problem(422);
+    assert_eq!(p["errors"][0]["pointer"], "/threshold_level", "required");
+    let mut unknown = body.clone();
+    unknown["threshold_level"] = json!("tier_2");
+    let p = manager.decide(&id, &unknown, Some("*")).await.problem(422);
+    assert_eq!(p["errors"][0]["pointer"], "/threshold_level", "one of the policy's");
+    let mut targeted = body.clone();
+    targeted["threshold_level"] = json!("targeted");
+    assert_eq!(manager.decide(&id, &targeted, Some("*")).await.status(), 200);
+    assert_eq!(manager.get_contact(&id).await.ok()["decision"]["threshold_level"], "targeted");
+    assert!(app.school().get_contact(&id).await.ok().get("threshold_level").is_none(), "staff only");
+    let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
+    assert!(trail.contains(r#""threshold_level":"targeted""#), "{trail}");
 }

@@ -121,6 +121,10 @@ pub struct DecisionResponse {
     /// The sentence the late reason needed, if it needed one.
     #[oai(skip_serializing_if_is_none)]
     pub late_reason_text: Option<String>,
+    /// The hub's threshold level the child's needs were judged to be at (absent on decisions
+    /// recorded before levels were kept).
+    #[oai(skip_serializing_if_is_none)]
+    pub threshold_level: Option<String>,
 }
 
 /// A child of a contact, as staff see it.
@@ -340,6 +344,7 @@ impl ContactResponse {
                 decided_at: d.decided_at,
                 late_reason: d.late_reason,
                 late_reason_text: d.late_reason_text,
+                threshold_level: d.threshold_level,
             }),
             classification,
             ..c.record.into()
