@@ -376,7 +376,8 @@ mod tests {
         in_step::<worklist::MoveRequest>(&json!({"queue": "screening", "reason": reason}));
         in_step::<worklist::NoteRequest>(&json!({"body": "Spoke to the school"}));
         in_step::<worklist::DecisionRequest>(&json!({
-            "outcome": "signpost_other_agency", "rationale": "r", "signpost_agency": "Early Help", "feedback": "f"
+            "outcome": "signpost_other_agency", "rationale": "r", "signpost_agency": "Early Help", "feedback": "f",
+            "threshold_level": "targeted"
         }));
     }
 

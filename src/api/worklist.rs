@@ -487,8 +487,15 @@ impl WorklistApi {
             late_reason_text,
             threshold_level,
         } = body.parse().await?;
-        let input =
-            DecisionInput { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text, threshold_level };
+        let input = DecisionInput {
+            outcome,
+            rationale,
+            signpost_agency,
+            feedback,
+            late_reason,
+            late_reason_text,
+            threshold_level,
+        };
         let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }

@@ -24,7 +24,8 @@ async fn nul_characters_are_named_422s_not_database_errors() {
     assert_eq!(pointers, ["/url", "/secret"], "both fields named at once");
     let note = manager.add_note(&id, json!({"body": "\u{0}"})).await;
     assert_eq!(note.problem(422)["errors"][0]["pointer"], "/body");
-    let decision = json!({"outcome": "early_help", "rationale": "r\u{0}", "feedback": "f", "threshold_level": "early_help"});
+    let decision =
+        json!({"outcome": "early_help", "rationale": "r\u{0}", "feedback": "f", "threshold_level": "early_help"});
     assert_eq!(manager.decide(&id, decision, Some(&version)).await.problem(422)["errors"][0]["pointer"], "/rationale");
     let mut contact = example_contact(app.today(), "NUL-2");
     contact["narrative"] = json!("a\u{0}b");

@@ -56,8 +56,7 @@ async fn decide_one(app: &TestApp) -> String {
     let id = app.school().submit(green_contact(app.today(), "HOOK-1")).await;
     let practitioner = app.practitioner();
     let tag = practitioner.claim_next("screening").await.etag();
-    let decision =
-        json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered.", "threshold_level": "early_help"});
+    let decision = json!({"outcome": "early_help", "rationale": "Support needed.", "feedback": "Early help has been offered.", "threshold_level": "early_help"});
     assert_eq!(practitioner.decide(&id, decision, Some(&tag)).await.status(), 200);
     id
 }

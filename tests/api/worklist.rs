@@ -135,7 +135,11 @@ async fn only_the_claim_holder_or_a_manager_decides_and_the_agency_sees_the_outc
     assert_eq!(note.status(), 200);
     // Validation: an unknown outcome, and signposting without an agency.
     let p = practitioner
-        .decide(&id, json!({"outcome": "family_help", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}), None)
+        .decide(
+            &id,
+            json!({"outcome": "family_help", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}),
+            None,
+        )
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["pointer"], "/outcome");
@@ -193,7 +197,11 @@ async fn managers_assign_to_a_named_practitioner_and_practitioners_cannot() {
     assert_eq!(holder, practitioner_id);
     // The assignee can now decide.
     let decided = practitioner
-        .decide(&id, json!({"outcome": "no_further_action", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}), Some("*"))
+        .decide(
+            &id,
+            json!({"outcome": "no_further_action", "rationale": "r", "feedback": "f", "threshold_level": "early_help"}),
+            Some("*"),
+        )
         .await;
     assert_eq!(decided.status(), 200);
 }
@@ -285,8 +293,7 @@ async fn a_late_decision_carries_a_reason_from_the_policy_and_one_in_time_does_n
     let id = app.school().submit(amber_contact(app.today(), "LATE-1")).await;
     let manager = app.manager();
     let decision = |extra: Value| {
-        let mut d =
-            json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered.", "threshold_level": "early_help"});
+        let mut d = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered.", "threshold_level": "early_help"});
         d.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         d
     };
