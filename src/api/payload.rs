@@ -375,6 +375,7 @@ mod tests {
         );
         in_step::<worklist::MoveRequest>(&json!({"queue": "screening", "reason": reason}));
         in_step::<worklist::NoteRequest>(&json!({"body": "Spoke to the school"}));
+        in_step::<worklist::LateReasonRequest>(&json!({"late_reason": "other", "late_reason_text": "Waited"}));
         in_step::<worklist::DecisionRequest>(&json!({
             "outcome": "signpost_other_agency", "rationale": "r", "signpost_agency": "Early Help", "feedback": "f",
             "threshold_level": "targeted"

@@ -67,6 +67,7 @@ const LITERAL_SEGMENTS: &[&str] = &[
     "webhook",
     "notification-endpoints",
     "feedback-given",
+    "late-reason",
 ];
 
 fn caller_request_id(req: &Request) -> Option<String> {

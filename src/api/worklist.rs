@@ -163,6 +163,18 @@ pub struct NoteRequest {
     pub body: String,
 }
 
+/// Why a contact past its deadline is late, recorded before its decision.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct LateReasonRequest {
+    /// One of the policy's late reasons.
+    #[oai(validator(min_length = 1, max_length = 100))]
+    pub late_reason: String,
+    /// The sentence a reason such as `other` needs (and only such a reason).
+    #[oai(validator(min_length = 1, max_length = 2000))]
+    pub late_reason_text: Option<String>,
+}
+
 /// A screening decision.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
@@ -204,7 +216,17 @@ macro_rules! small_body {
         }
     )+};
 }
-small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest);
+small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest, LateReasonRequest);
+
+impl ReadBody for LateReasonRequest {
+    const FIELDS: &'static [&'static str] = &["late_reason", "late_reason_text"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        let late_reason = w.required_string(body, "late_reason", 1..=100);
+        let late_reason_text = w.optional_string(body, "late_reason_text", 1..=2000);
+        Some(Self { late_reason: late_reason?, late_reason_text })
+    }
+}
 
 impl ReadBody for AssignRequest {
     const FIELDS: &'static [&'static str] = &["staff_id", "reason"];
@@ -442,6 +464,27 @@ impl WorklistApi {
         let MoveRequest { queue, reason } = body.parse().await?;
         let version =
             worklist::service::move_to(&self.state, &manager, contact, &queue, &reason, if_match_header.0).await?;
+        Ok(Self::changed(contact, version, None))
+    }
+
+    /// Record why a contact is late, before its decision (managers).
+    ///
+    /// For an open contact past its decision deadline (or that breached): one of the policy's
+    /// late reasons, with its sentence where the reason needs one. The decision takes it unless
+    /// it gives its own; recording again revises it. Audited with the reason's code. A contact
+    /// still in time is a 422 naming `late_reason`.
+    #[oai(path = "/v1/contacts/:id/late-reason", method = "post", operation_id = "worklist.contact.late_reason")]
+    async fn late_reason(
+        &self,
+        auth: BearerKey,
+        id: Path<ContactId>,
+        body: JsonBody<LateReasonRequest>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let manager = Self::staff(&auth, &[Role::Manager])?;
+        let contact = id.0;
+        let LateReasonRequest { late_reason, late_reason_text } = body.parse().await?;
+        let given = (late_reason.as_str(), late_reason_text.as_deref());
+        let version = worklist::service::record_late_reason(&self.state, &manager, contact, given).await?;
         Ok(Self::changed(contact, version, None))
     }
 

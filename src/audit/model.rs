@@ -85,6 +85,8 @@ pub enum AuditAction {
     ContactMoved,
     NoteAdded,
     ContactDecided,
+    /// A manager recorded why a breached, still-open contact is late (before its decision).
+    LateReasonRecorded,
     WebhookRegistered,
     /// An admin replaced an agency's webhook endpoint (pending deliveries follow it).
     WebhookReplaced,
@@ -129,6 +131,7 @@ impl AuditAction {
             Self::ContactMoved => "contact.moved",
             Self::NoteAdded => "note.added",
             Self::ContactDecided => "contact.decided",
+            Self::LateReasonRecorded => "contact.late_reason_recorded",
             Self::WebhookRegistered => "webhook.registered",
             Self::WebhookReplaced => "webhook.replaced",
             Self::AccessDenied => "access.denied",

@@ -287,6 +287,42 @@ pub(crate) async fn decision_is_late(
     .await
 }
 
+/// Records (or revises) a manager's late reason for an open contact.
+pub(crate) async fn upsert_late_reason(
+    conn: &mut PgConnection,
+    id: ContactId,
+    (reason, text): (&str, Option<&str>),
+    staff: StaffId,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into contact_late_reasons (contact_id, late_reason, late_reason_text, recorded_by, recorded_at)
+         values ($1, $2, $3, $4, $5)
+         on conflict (contact_id) do update
+            set late_reason = excluded.late_reason, late_reason_text = excluded.late_reason_text,
+                recorded_by = excluded.recorded_by, recorded_at = excluded.recorded_at",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(text)
+    .bind(staff)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The late reason a manager recorded for a contact before its decision, if any.
+pub(crate) async fn recorded_late_reason(
+    conn: &mut PgConnection,
+    id: ContactId,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as("select late_reason, late_reason_text from contact_late_reasons where contact_id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Whether a staff member exists with the practitioner or manager role and has not left
 /// (a contact assigned to someone deactivated would sit with nobody able to work it).
 pub(crate) async fn is_caseworker(conn: &mut PgConnection, staff: StaffId) -> Result<bool, sqlx::Error> {

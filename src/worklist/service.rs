@@ -79,11 +79,11 @@ pub struct DecisionInput {
 /// refused otherwise; a sentence when the reason asks for one, and only then.
 fn late_reason(
     policy: &crate::policy::Policy,
-    input: &DecisionInput,
+    (reason, sentence): (Option<&str>, Option<&str>),
     late: bool,
 ) -> Result<(Option<String>, Option<String>), WorklistError> {
     let invalid = |pointer, detail| Err(WorklistError::Invalid { pointer, detail });
-    let reason = match (late, input.late_reason.as_deref().map(str::trim).filter(|r| !r.is_empty())) {
+    let reason = match (late, reason.map(str::trim).filter(|r| !r.is_empty())) {
         (true, None) => return invalid("/late_reason", "is required: the decision is after the contact's deadline"),
         (false, Some(_)) => return invalid("/late_reason", "is only for a decision after the contact's deadline"),
         (_, Some(r)) if !policy.late_reasons.iter().any(|l| l == r) => {
@@ -92,7 +92,7 @@ fn late_reason(
         (_, reason) => reason.map(str::to_owned),
     };
     let needs_text = reason.as_ref().is_some_and(|r| policy.late_reasons_with_text.contains(r));
-    let sentence = input.late_reason_text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let sentence = sentence.map(str::trim).filter(|t| !t.is_empty());
     let text = match (needs_text, sentence) {
         (true, None) => return invalid("/late_reason_text", "is required for this late reason"),
         (true, Some(t)) => Some(text(t, 2000, "/late_reason_text")?),
@@ -436,8 +436,14 @@ pub async fn decide(
         if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
             return Err(WorklistError::NotClaimHolder);
         }
-        let (late_reason, late_reason_text) =
-            late_reason(&state.policy, input, repo::decision_is_late(tx, id, now).await?)?;
+        let late = repo::decision_is_late(tx, id, now).await?;
+        // A reason in the decision wins; otherwise the one a manager recorded before it.
+        let recorded = if late && input.late_reason.is_none() { repo::recorded_late_reason(tx, id).await? } else { None };
+        let given = match &recorded {
+            Some((reason, text)) => (Some(reason.as_str()), text.as_deref()),
+            None => (input.late_reason.as_deref(), input.late_reason_text.as_deref()),
+        };
+        let (late_reason, late_reason_text) = late_reason(&state.policy, given, late)?;
         let decision = Decision {
             outcome: input.outcome.clone(),
             rationale,
@@ -488,6 +494,44 @@ pub async fn decide(
         }
     }
     Ok(version)
+}
+
+/// A manager records why a contact that is past its deadline (or breached) and still open is
+/// late, before its decision; the decision takes it unless it gives its own. Audited (the
+/// reason's code, never its sentence).
+pub async fn record_late_reason(
+    state: &AppState,
+    staff: &StaffPrincipal,
+    id: ContactId,
+    (reason, sentence): (&str, Option<&str>),
+) -> Result<i64, WorklistError> {
+    db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        open(target.status)?;
+        let late = repo::decision_is_late(tx, id, now).await?;
+        if !late {
+            return Err(WorklistError::Invalid {
+                pointer: "/late_reason",
+                detail: "is only for a contact past its deadline",
+            });
+        }
+        let (Some(reason), text) = late_reason(&state.policy, (Some(reason), sentence), true)? else {
+            return Err(WorklistError::Invalid { pointer: "/late_reason", detail: "is required" });
+        };
+        repo::upsert_late_reason(tx, id, (&reason, text.as_deref()), staff.staff_id, now).await?;
+        audit::record(
+            tx,
+            now,
+            &Actor::staff(staff.staff_id, staff.key_id),
+            AuditAction::LateReasonRecorded,
+            Some(id),
+            serde_json::json!({ "late_reason": reason }),
+        )
+        .await?;
+        Ok(target.version)
+    })
+    .await
 }
 
 /// Staff record that the referrer was told the outcome another way: the feedback clock stops.

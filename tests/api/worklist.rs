@@ -349,3 +349,34 @@ async fn a_decision_records_the_hubs_threshold_level_from_the_policy() {
     let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
     assert!(trail.contains(r#""threshold_level":"targeted""#), "{trail}");
 }
+
+#[tokio::test]
+async fn a_manager_records_why_a_breached_contact_is_late_and_the_decision_takes_it() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(amber_contact(app.today(), "LATE-2")).await;
+    let (manager, practitioner) = (app.manager(), app.practitioner());
+    let path = format!("/v1/contacts/{id}/late-reason");
+    let reason = json!({"late_reason": "awaiting_partner_information"});
+    // In time: nothing to explain yet.
+    let early = manager.request(reqwest::Method::POST, &path).json(&reason).send().await;
+    assert_eq!(early.problem(422)["errors"][0]["pointer"], "/late_reason");
+    // Breached (Tuesday 10:00 passed) and still open: a manager records the reason; a practitioner may not.
+    app.set_time(london(2026, 11, 24, 11, 0));
+    let refused = practitioner.request(reqwest::Method::POST, &path).json(&reason).send().await;
+    assert_eq!(refused.status(), 403);
+    let unknown = manager.request(reqwest::Method::POST, &path).json(&json!({"late_reason": "weather"})).send().await;
+    assert_eq!(unknown.problem(422)["errors"][0]["pointer"], "/late_reason");
+    assert_eq!(manager.request(reqwest::Method::POST, &path).json(&reason).send().await.status(), 200);
+    // The decision gives no reason of its own and takes the recorded one.
+    let decision = json!({"outcome": "early_help", "rationale": "Support offered.", "feedback": "Early help offered.",
+                          "threshold_level": "targeted"});
+    assert_eq!(manager.decide(&id, &decision, Some("*")).await.status(), 200);
+    let staff: Value = manager.get_contact(&id).await.ok();
+    assert_eq!(staff["decision"]["late_reason"], "awaiting_partner_information");
+    let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
+    assert!(trail.contains("contact.late_reason_recorded"), "{trail}");
+    // Decided: nothing more to record.
+    let after = manager.request(reqwest::Method::POST, &path).json(&reason).send().await;
+    assert_eq!(after.status(), 409);
+}
