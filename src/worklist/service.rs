@@ -438,7 +438,8 @@ pub async fn decide(
         }
         let late = repo::decision_is_late(tx, id, now).await?;
         // A reason in the decision wins; otherwise the one a manager recorded before it.
-        let recorded = if late && input.late_reason.is_none() { repo::recorded_late_reason(tx, id).await? } else { None };
+        let recorded =
+            if late && input.late_reason.is_none() { repo::recorded_late_reason(tx, id).await? } else { None };
         let given = match &recorded {
             Some((reason, text)) => (Some(reason.as_str()), text.as_deref()),
             None => (input.late_reason.as_deref(), input.late_reason_text.as_deref()),
