@@ -123,33 +123,46 @@ async fn sigterm_stops_serve_cleanly() {
 }
 
 #[tokio::test]
-async fn traces_are_exported_over_otlp_when_an_endpoint_is_set() {
+async fn traces_and_metrics_are_exported_over_otlp_when_an_endpoint_is_set() {
     use tokio::io::AsyncReadExt;
 
     let app = spawn_app().await;
-    // A stand-in collector: it records what the exporter sends (gRPC starts with the HTTP/2
-    // connection preface) and never answers, which is enough to see that spans were exported.
+    // A stand-in collector: it records what each exporter sends (gRPC starts with the HTTP/2
+    // connection preface) and never answers, which is enough to see that both exported: the
+    // trace exporter and the metrics push each open their own connection.
     let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", collector.local_addr().unwrap());
     let received = tokio::spawn(async move {
-        let (mut socket, _) = collector.accept().await.unwrap();
-        let mut buf = vec![0u8; 24];
-        socket.read_exact(&mut buf).await.unwrap();
-        buf
+        let mut prefaces = Vec::new();
+        let mut held = Vec::new();
+        while prefaces.len() < 2 {
+            let (mut socket, _) = collector.accept().await.unwrap();
+            let mut buf = vec![0u8; 24];
+            socket.read_exact(&mut buf).await.unwrap();
+            prefaces.push(buf);
+            held.push(socket);
+        }
+        prefaces
     });
 
     let (mut child, _) = start_serve(
         &app,
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_BSP_SCHEDULE_DELAY", "100")],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "200"),
+        ],
         "/health/live",
     )
     .await;
-    let preface = tokio::time::timeout(Duration::from_secs(10), received).await;
+    let prefaces = tokio::time::timeout(Duration::from_secs(10), received).await;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     child.wait().unwrap();
-    let preface = preface.expect("the exporter connected within 10 s").unwrap();
-    assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "the exporter speaks gRPC (HTTP/2)");
+    let prefaces = prefaces.expect("both exporters connected within 10 s").unwrap();
+    for preface in prefaces {
+        assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "the exporters speak gRPC (HTTP/2)");
+    }
 }
 
 fn policy_path() -> String {
