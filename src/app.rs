@@ -255,27 +255,26 @@ pub async fn bind(
     listen: SocketAddr,
     shutdown: CancellationToken,
 ) -> io::Result<(SocketAddr, impl Future<Output = io::Result<()>>)> {
-    let acceptor = TcpListener::bind(listen).into_acceptor().await?;
-    let local = acceptor
-        .local_addr()
-        .first()
-        .and_then(|addr| addr.as_socket_addr().copied())
-        .ok_or_else(|| io::Error::other("listener has no socket address"))?;
     let grace = Duration::from_secs(state.settings.http.shutdown_grace_seconds);
-    let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-        crate::api::routes(state),
-        shutdown.cancelled_owned(),
-        Some(grace),
-    );
-    Ok((local, server))
+    serve_on(listen, crate::api::routes(state), shutdown, grace).await
 }
 
 /// Binds the monitoring listener (`metrics.listen`) and returns its address and the server,
-/// which stops at `shutdown` (a scrape is short: no grace).
+/// which stops at `shutdown` (a scrape is short: a second's grace).
 pub async fn bind_metrics(
     state: Arc<AppState>,
     listen: SocketAddr,
     shutdown: CancellationToken,
+) -> io::Result<(SocketAddr, impl Future<Output = io::Result<()>>)> {
+    serve_on(listen, crate::api::metrics_routes(state), shutdown, Duration::from_secs(1)).await
+}
+
+/// Binds `listen` for `routes`: the bound address (port 0 picks one) and the server future.
+async fn serve_on(
+    listen: SocketAddr,
+    routes: impl poem::Endpoint + 'static,
+    shutdown: CancellationToken,
+    grace: Duration,
 ) -> io::Result<(SocketAddr, impl Future<Output = io::Result<()>>)> {
     let acceptor = TcpListener::bind(listen).into_acceptor().await?;
     let local = acceptor
@@ -284,9 +283,9 @@ pub async fn bind_metrics(
         .and_then(|addr| addr.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("listener has no socket address"))?;
     let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-        crate::api::metrics_routes(state),
+        routes,
         shutdown.cancelled_owned(),
-        Some(Duration::from_secs(1)),
+        Some(grace),
     );
     Ok((local, server))
 }

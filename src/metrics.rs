@@ -372,11 +372,11 @@ impl Metrics {
         self.contacts_received.add(1, &labels(&[("agency_kind", agency_kind), ("urgency", urgency)]));
     }
 
-    /// A decision: `budget_used` is the fraction of the decision budget used (`None` when the
-    /// contact had no running decision clock), `working_seconds` the working time since receipt.
-    pub fn decision(&self, urgency: &str, queue: &str, outcome: &str, budget_used: Option<f64>, working_seconds: f64) {
+    /// A decision: `budget_used` is the fraction of the decision budget used, `working_seconds`
+    /// the working time since receipt.
+    pub fn decision(&self, urgency: &str, queue: &str, outcome: &str, budget_used: f64, working_seconds: f64) {
         // At the deadline itself the breach step fires: a decision then is late.
-        let within = budget_used.is_none_or(|used| used < 1.0);
+        let within = budget_used < 1.0;
         self.decisions.add(
             1,
             &labels(&[
@@ -387,9 +387,7 @@ impl Metrics {
             ]),
         );
         let by = labels(&[("urgency", urgency), ("queue", queue)]);
-        if let Some(used) = budget_used {
-            self.budget_used.record(used, &by);
-        }
+        self.budget_used.record(budget_used, &by);
         self.decision_working.record(working_seconds, &by);
     }
 

@@ -256,6 +256,21 @@ impl ReadBody for NoteRequest {
     }
 }
 
+impl From<DecisionRequest> for DecisionInput {
+    fn from(r: DecisionRequest) -> Self {
+        let DecisionRequest {
+            outcome,
+            rationale,
+            signpost_agency,
+            feedback,
+            late_reason,
+            late_reason_text,
+            threshold_level,
+        } = r;
+        Self { outcome, rationale, signpost_agency, feedback, late_reason, late_reason_text, threshold_level }
+    }
+}
+
 impl ReadBody for DecisionRequest {
     const FIELDS: &'static [&'static str] =
         &["outcome", "rationale", "signpost_agency", "feedback", "late_reason", "late_reason_text", "threshold_level"];
@@ -521,24 +536,7 @@ impl WorklistApi {
     ) -> Result<ChangeResponses, WorklistChangeError> {
         let staff = Self::staff(&auth, Role::CASEWORKERS)?;
         let contact = id.0;
-        let DecisionRequest {
-            outcome,
-            rationale,
-            signpost_agency,
-            feedback,
-            late_reason,
-            late_reason_text,
-            threshold_level,
-        } = body.parse().await?;
-        let input = DecisionInput {
-            outcome,
-            rationale,
-            signpost_agency,
-            feedback,
-            late_reason,
-            late_reason_text,
-            threshold_level,
-        };
+        let input = DecisionInput::from(body.parse().await?);
         let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }

@@ -291,7 +291,7 @@ async fn write_effects(
 
 /// How many pending steps have failed to fire and wait for a retry: zero unless something is
 /// wrong. For monitoring to alert on (each failure is also logged at error level).
-pub async fn failing_steps(state: &AppState) -> Result<i64, WorkerError> {
+pub async fn failing_steps(state: &AppState) -> Result<i64, StoreError> {
     Ok(repo::failing_step_count(&state.db).await?)
 }
 

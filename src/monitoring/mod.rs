@@ -71,10 +71,7 @@ async fn read(state: &AppState) -> Result<Snapshot, crate::db::StoreError> {
     let bands = repo::budget_bands(db, horizons).await?;
     let oldest = repo::oldest_unclaimed(db).await?;
     let overdue = repo::steps_due_before(db, now - OVERDUE_AFTER).await?;
-    let failing = worker::failing_steps(state).await.map_err(|e| match e {
-        worker::WorkerError::Store(s) => s,
-        worker::WorkerError::Redis(_) => crate::db::StoreError::Query(sqlx::Error::PoolClosed),
-    })?;
+    let failing = worker::failing_steps(state).await?;
     let (pending, oldest_pending) = repo::pending_deliveries(db).await?;
     let redis_up = state.redis.ping().await.is_ok();
 

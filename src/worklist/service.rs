@@ -488,8 +488,7 @@ pub async fn decide(
     .await?;
     timer::schedule_or_log(&state.redis, &stopped.scheduled).await;
     if let Some(usage) = &stopped.usage {
-        let within = usage.budget_used;
-        state.metrics.decision(&usage.urgency, &usage.queue, &input.outcome, Some(within), usage.working_seconds);
+        state.metrics.decision(&usage.urgency, &usage.queue, &input.outcome, usage.budget_used, usage.working_seconds);
         if let Some(reason) = &late {
             state.metrics.late_decision(&usage.urgency, &usage.queue, reason);
         }
