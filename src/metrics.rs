@@ -325,7 +325,7 @@ impl Metrics {
                 for step in known.steps {
                     self.steps_fired.add(0, &labels(&[("step", step), ("urgency", urgency), ("queue", queue)]));
                 }
-                for clock in ["decision", "feedback"] {
+                for clock in ["decision", "authorisation", "feedback"] {
                     self.breaches.add(0, &labels(&[("clock", clock), ("urgency", urgency), ("queue", queue)]));
                 }
             }

@@ -40,7 +40,7 @@ pub struct LadderStepResponse {
 #[derive(Debug, Object)]
 pub struct ClockResponse {
     pub id: uuid::Uuid,
-    /// `decision` or `feedback`.
+    /// `decision`, `authorisation` or `feedback`.
     pub kind: String,
     /// `running`, `paused` or `stopped`.
     pub state: String,
@@ -188,7 +188,7 @@ impl ClocksApi {
         pause: Option<JsonBody<PauseRequest>>,
     ) -> Result<ClocksResponse, ApiError> {
         auth.0.require_staff(&[Role::Manager])?;
-        if !matches!(kind, "decision" | "feedback") {
+        if !matches!(kind, "decision" | "authorisation" | "feedback") {
             return Err(ApiError::not_found("clock"));
         }
         let actor = auth.0.actor();
@@ -231,7 +231,7 @@ impl ClocksApi {
         auth: BearerKey,
         /// The contact's id.
         id: Path<ContactId>,
-        /// `decision` or `feedback`.
+        /// `decision`, `authorisation` or `feedback`.
         kind: Path<String>,
         body: JsonBody<PauseRequest>,
     ) -> Result<ClocksResponses, ClockChangeError> {
@@ -245,7 +245,7 @@ impl ClocksApi {
         auth: BearerKey,
         /// The contact's id.
         id: Path<ContactId>,
-        /// `decision` or `feedback`.
+        /// `decision`, `authorisation` or `feedback`.
         kind: Path<String>,
     ) -> Result<ClocksResponses, ClockChangeError> {
         Ok(ClocksResponses::Ok(Json(self.change(&auth, id.0, &kind.0, None).await?)))

@@ -81,7 +81,7 @@ openapi_enum! {
     HealthSetting => "HealthSetting", "Where a health referrer saw the child.";
     ConsentStatus => "ConsentStatus", "Whether the family consented to the contact.";
     ReasonNotSought => "ReasonNotSought", "Why consent was not obtained.";
-    ContactStatus => "ContactStatus", "Where a contact is: awaiting_screening -> in_screening -> decided (-> closed).";
+    ContactStatus => "ContactStatus", "Where a contact is: awaiting_screening -> in_screening -> decided (-> closed). Staff also see awaiting_authorisation (a decision waits for a manager); its agency sees in_screening then.";
     AgencyKind => "AgencyKind", "The kind of a partner agency.";
     Role => "Role", "A hub staff role.";
 }

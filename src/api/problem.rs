@@ -390,6 +390,17 @@ impl From<WorklistError> for ApiError {
                 "Another member of staff holds this contact; a manager can reassign it.",
             ),
             WorklistError::AlreadyDecided => Self::already_decided("The contact has been decided."),
+            WorklistError::NotAwaitingAuthorisation => Self::conflict(
+                "not_awaiting_authorisation",
+                "No decision awaits authorisation",
+                "The contact has no decision waiting for a manager's authorisation.",
+            ),
+            WorklistError::OwnDecision => Self::new(
+                StatusCode::FORBIDDEN,
+                "own_decision",
+                "Not your own decision",
+                "A decision that needs authorisation is authorised or sent back by a manager other than its author.",
+            ),
             WorklistError::Invalid { pointer, detail } => Self::field(pointer, detail),
             WorklistError::Store(e) => e.into(),
         }
@@ -582,11 +593,12 @@ error_response!(
         400 => BadRequest,
         /// Missing or unknown API key.
         401 => Unauthorized,
-        /// The role may not do this, or the caller does not hold the claim.
+        /// The role may not do this, the caller does not hold the claim, or a manager would
+        /// authorise their own decision.
         403 => Forbidden,
         /// No such contact.
         404 => NotFound,
-        /// The contact has already been decided.
+        /// The contact has already been decided, or has no decision awaiting authorisation.
         409 => Conflict,
         /// `If-Match` names a version that is no longer the contact's.
         412 => PreconditionFailed,

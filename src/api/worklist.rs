@@ -175,6 +175,49 @@ pub struct LateReasonRequest {
     pub late_reason_text: Option<String>,
 }
 
+/// A manager sends a decision back to its author.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct SendBackRequest {
+    /// Why, for the decision's author (staff only; never shown to the agency).
+    #[oai(validator(min_length = 1, max_length = 2000))]
+    pub reason: String,
+}
+
+/// A decision awaiting a manager's authorisation.
+#[derive(Debug, Object)]
+pub struct AwaitingAuthorisationItem {
+    pub contact_id: uuid::Uuid,
+    pub outcome: String,
+    /// The hub's urgency and queue.
+    #[oai(skip_serializing_if_is_none)]
+    pub urgency: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub queue: Option<String>,
+    pub decided_by: uuid::Uuid,
+    pub decided_at: DateTime<Utc>,
+    /// Why the policy asks a manager to authorise it (its `worklist.authorisation` reasons).
+    pub authorisation_reasons: Vec<String>,
+    /// The authorisation clock's deadline (absent while paused).
+    #[oai(skip_serializing_if_is_none)]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Working minutes since the decision was recorded, on the hub's calendar.
+    pub age_working_minutes: i64,
+    /// The contact's version, for `If-Match`.
+    pub version: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct AwaitingAuthorisationResponse {
+    pub decisions: Vec<AwaitingAuthorisationItem>,
+}
+
+#[derive(ApiResponse)]
+pub enum AwaitingAuthorisationResponses {
+    #[oai(status = 200)]
+    Ok(Json<AwaitingAuthorisationResponse>),
+}
+
 /// A screening decision.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
@@ -216,7 +259,15 @@ macro_rules! small_body {
         }
     )+};
 }
-small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest, LateReasonRequest);
+small_body!(AssignRequest, MoveRequest, NoteRequest, DecisionRequest, LateReasonRequest, SendBackRequest);
+
+impl ReadBody for SendBackRequest {
+    const FIELDS: &'static [&'static str] = &["reason"];
+
+    fn read(w: &mut Walker, body: &walker::Object<'_>) -> Option<Self> {
+        Some(Self { reason: w.required_string(body, "reason", 1..=2000)? })
+    }
+}
 
 impl ReadBody for LateReasonRequest {
     const FIELDS: &'static [&'static str] = &["late_reason", "late_reason_text"];
@@ -526,6 +577,13 @@ impl WorklistApi {
     ///
     /// The contact becomes `decided`; its decision clock stops (no further ladder steps) and the
     /// referrer-feedback clock starts. The agency then sees the outcome and `feedback`.
+    ///
+    /// A decision the policy asks a manager to authorise (`worklist.authorisation`: by default
+    /// no further action or advice on a red or amber contact, and any decision on a contact that
+    /// breached) is recorded as awaiting authorisation instead: the contact becomes
+    /// `awaiting_authorisation` (its agency still sees `in_screening` and no outcome), the
+    /// authorisation clock starts on the ladder, and the referrer is told only once a manager
+    /// authorises it.
     #[oai(path = "/v1/contacts/:id/decision", method = "post", operation_id = "worklist.contact.decide")]
     async fn decide(
         &self,
@@ -538,6 +596,81 @@ impl WorklistApi {
         let contact = id.0;
         let input = DecisionInput::from(body.parse().await?);
         let version = worklist::service::decide(&self.state, &staff, contact, &input, if_match_header.0).await?;
+        Ok(Self::changed(contact, version, None))
+    }
+
+    /// Decisions awaiting authorisation (managers).
+    ///
+    /// Oldest first, with why each needs authorisation, its authorisation deadline and its age
+    /// in working time. At most `limit` (default 100, at most 500).
+    #[oai(path = "/v1/decisions/awaiting-authorisation", method = "get", operation_id = "worklist.authorisation.list")]
+    async fn awaiting_authorisation(
+        &self,
+        auth: BearerKey,
+        /// At most this many, 1-500 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<i64>>,
+    ) -> Result<AwaitingAuthorisationResponses, ListError> {
+        Self::staff(&auth, &[Role::Manager])?;
+        let limit = limit.0.unwrap_or(100);
+        let now = self.state.clock.now();
+        let calendar = &self.state.policy.clocks.calendar;
+        let items = worklist::service::awaiting_authorisation(&self.state, limit).await?;
+        Ok(AwaitingAuthorisationResponses::Ok(Json(AwaitingAuthorisationResponse {
+            decisions: items
+                .into_iter()
+                .map(|i| AwaitingAuthorisationItem {
+                    contact_id: i.contact_id.0,
+                    outcome: i.outcome,
+                    urgency: i.urgency,
+                    queue: i.queue,
+                    decided_by: i.decided_by.0,
+                    decided_at: i.decided_at,
+                    authorisation_reasons: i.authorisation_reasons,
+                    due_at: i.due_at,
+                    age_working_minutes: calendar.working_between(i.decided_at, now).num_minutes(),
+                    version: i.version,
+                })
+                .collect(),
+        })))
+    }
+
+    /// Authorise a decision (managers, not its author).
+    ///
+    /// The contact becomes `decided`; the authorisation clock stops, the feedback clock starts,
+    /// and the agency sees the outcome and feedback (and its webhook is sent). Who authorised it
+    /// and when are recorded on the decision. 409 when no decision awaits authorisation.
+    #[oai(path = "/v1/contacts/:id/decision/authorise", method = "post", operation_id = "worklist.decision.authorise")]
+    async fn authorise(
+        &self,
+        auth: BearerKey,
+        id: Path<ContactId>,
+        #[oai(name = "If-Match")] if_match_header: IfMatchHeader,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let manager = Self::staff(&auth, &[Role::Manager])?;
+        let contact = id.0;
+        let version = worklist::service::authorise(&self.state, &manager, contact, if_match_header.0).await?;
+        Ok(Self::changed(contact, version, None))
+    }
+
+    /// Send a decision back to its author (managers, not its author).
+    ///
+    /// With a reason for the author. The decision moves to the contact's `sent_back` record, the
+    /// contact returns to `in_screening` claimed by the decision's author, its decision clock runs
+    /// again (the time it used before still counts), and the agency is told nothing. 409 when
+    /// no decision awaits authorisation.
+    #[oai(path = "/v1/contacts/:id/decision/send-back", method = "post", operation_id = "worklist.decision.send_back")]
+    async fn send_back(
+        &self,
+        auth: BearerKey,
+        id: Path<ContactId>,
+        #[oai(name = "If-Match")] if_match_header: IfMatchHeader,
+        body: JsonBody<SendBackRequest>,
+    ) -> Result<ChangeResponses, WorklistChangeError> {
+        let manager = Self::staff(&auth, &[Role::Manager])?;
+        let contact = id.0;
+        let SendBackRequest { reason } = body.parse().await?;
+        let version = worklist::service::send_back(&self.state, &manager, contact, &reason, if_match_header.0).await?;
         Ok(Self::changed(contact, version, None))
     }
 }

@@ -87,6 +87,10 @@ pub enum AuditAction {
     ContactDecided,
     /// A manager recorded why a breached, still-open contact is late (before its decision).
     LateReasonRecorded,
+    /// A manager authorised a decision that needed it (the referrer is then told).
+    DecisionAuthorised,
+    /// A manager sent a decision that needed authorisation back to its author, with a reason.
+    DecisionSentBack,
     WebhookRegistered,
     /// An admin replaced an agency's webhook endpoint (pending deliveries follow it).
     WebhookReplaced,
@@ -132,6 +136,8 @@ impl AuditAction {
             Self::NoteAdded => "note.added",
             Self::ContactDecided => "contact.decided",
             Self::LateReasonRecorded => "contact.late_reason_recorded",
+            Self::DecisionAuthorised => "decision.authorised",
+            Self::DecisionSentBack => "decision.sent_back",
             Self::WebhookRegistered => "webhook.registered",
             Self::WebhookReplaced => "webhook.replaced",
             Self::AccessDenied => "access.denied",

@@ -222,6 +222,15 @@ pub(crate) async fn clocks_of(conn: &mut PgConnection, contact_id: ContactId) ->
     .await
 }
 
+/// Marks a stopped clock running again (its new segment is the caller's to open).
+pub(crate) async fn restart_clock(conn: &mut PgConnection, clock_id: ClockId) -> Result<(), sqlx::Error> {
+    sqlx::query("update clocks set stopped_at = null, stop_reason = null where id = $1")
+        .bind(clock_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub(crate) async fn stop_clock(
     conn: &mut PgConnection,
     clock_id: ClockId,

@@ -66,6 +66,7 @@ pub fn unpaused_decision_deadline(policy: &Policy, level: LevelIndex, start: Dat
 fn budget_for(policy: &Policy, kind: &str, level: Option<LevelIndex>) -> Budget {
     match (kind, level) {
         ("decision", Some(l)) => policy.clocks.decision.get(l).copied().unwrap_or(policy.clocks.feedback),
+        ("authorisation", _) => policy.clocks.authorisation,
         _ => policy.clocks.feedback,
     }
 }
@@ -170,9 +171,45 @@ pub async fn relevel_decision_clock(
     Ok(recompute(conn, policy, clock.id, "decision", Some(level)).await?)
 }
 
+/// Starts the contact's clock of `kind` at `at`, or, if it ran before and stopped, runs it again
+/// from `at` with the time it used then still counted (a decision sent back for another look
+/// resumes its decision clock; a second decision needing authorisation resumes that clock).
+/// Fired ladder steps never fire again. Returns the deadline and the steps to index once
+/// committed.
+pub async fn start_or_resume(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contact_id: ContactId,
+    kind: &str,
+    at: DateTime<Utc>,
+) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), StoreError> {
+    let Some(clock) = repo::lock_clock(conn, contact_id, kind).await? else {
+        let level = match kind {
+            "decision" => crate::contact::repo::lock_contact_rating(conn, contact_id)
+                .await?
+                .and_then(|(urgency, _)| urgency)
+                .and_then(|u| policy.levels.iter().position(|l| *l == u)),
+            _ => None,
+        };
+        return Ok(start_clock(conn, policy, contact_id, kind, level, at).await?);
+    };
+    if clock.stopped_at.is_none() {
+        return Ok((clock.deadline, Vec::new()));
+    }
+    repo::restart_clock(conn, clock.id).await?;
+    repo::open_segment(conn, clock.id, true, at, None, &Actor::system()).await?;
+    let (deadline, scheduled) = recompute(conn, policy, clock.id, kind, level_index(policy, &clock)).await?;
+    if kind == "decision" {
+        crate::contact::repo::set_decision_due(conn, contact_id, deadline).await?;
+    }
+    Ok((deadline, scheduled))
+}
+
 /// Stops a contact's clock of `kind` (the decision clock when the outcome is recorded): its
-/// pending steps are cancelled and never fire. Starts the feedback clock when the decision clock
-/// stops.
+/// pending steps are cancelled and never fire. Then starts (or resumes) the clock `next`, if
+/// any: the feedback clock when the referrer is to be told, the authorisation clock when a
+/// manager must first authorise the decision.
+#[allow(clippy::too_many_arguments)] // one transaction's worth of context; a struct would only rename them
 pub async fn stop_clock(
     conn: &mut PgConnection,
     policy: &Policy,
@@ -181,6 +218,7 @@ pub async fn stop_clock(
     kind: &str,
     reason: &str,
     at: DateTime<Utc>,
+    next: Option<&str>,
 ) -> Result<Stopped, StoreError> {
     let rating = crate::contact::repo::lock_contact_rating(conn, contact_id).await?;
     let Some(clock) = repo::lock_clock(conn, contact_id, kind).await? else {
@@ -222,8 +260,8 @@ pub async fn stop_clock(
         .into_iter()
         .map(|s| ScheduledStep { clock_id: clock.id, step: s.step, due_at: None })
         .collect();
-    if kind == "decision" {
-        scheduled.extend(start_clock(conn, policy, contact_id, "feedback", None, at).await?.1);
+    if let Some(next) = next {
+        scheduled.extend(start_or_resume(conn, policy, contact_id, next, at).await?.1);
     }
     Ok(Stopped { scheduled, usage })
 }

@@ -13,8 +13,9 @@ pub use crate::vocabulary::{Concern, ConsentStatus, DashRisk, Gender, HealthSett
 use crate::id::{AgencyId, ChildId, ContactId, DeliveryId, StaffId};
 
 wire_enum!(
-    /// Where a contact is in its life.
-    ContactStatus { AwaitingScreening, InScreening, Decided, Closed }
+    /// Where a contact is in its life. `awaiting_authorisation` is the hub's own: a decision a
+    /// manager must authorise is waiting, and its agency is still shown `in_screening`.
+    ContactStatus { AwaitingScreening, InScreening, AwaitingAuthorisation, Decided, Closed }
 );
 
 /// A validated, normalised contact ready to store.
@@ -171,6 +172,8 @@ pub struct StaffContact {
     pub notes: Vec<Note>,
     /// The screening decision, once made.
     pub decision: Option<Decision>,
+    /// Earlier decisions a manager sent back, oldest first.
+    pub sent_back: Vec<SentBack>,
     /// Webhook deliveries about this contact and their status.
     pub deliveries: Vec<DeliveryStatus>,
 }
@@ -222,6 +225,28 @@ pub struct Decision {
     pub late_reason_text: Option<String>,
     /// The policy's threshold level the screener judged the child's needs to be at.
     pub threshold_level: Option<String>,
+    /// `awaiting` or `authorised` when the policy asks a manager to authorise the decision
+    /// (`None` when it does not), why, and who authorised it when.
+    #[sqlx(default)]
+    pub authorisation: Option<String>,
+    #[sqlx(default)]
+    pub authorisation_reasons: Option<Vec<String>>,
+    #[sqlx(default)]
+    pub authorised_by: Option<StaffId>,
+    #[sqlx(default)]
+    pub authorised_at: Option<DateTime<Utc>>,
+}
+
+/// A decision a manager sent back, with why.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SentBack {
+    pub outcome: String,
+    pub decided_by: StaffId,
+    pub decided_at: DateTime<Utc>,
+    pub authorisation_reasons: Vec<String>,
+    pub sent_back_by: StaffId,
+    pub sent_back_at: DateTime<Utc>,
+    pub reason: String,
 }
 
 /// A delivery as staff see it.
@@ -247,10 +272,10 @@ impl TryFrom<String> for ContactStatus {
 }
 
 impl ContactStatus {
-    /// Whether the contact has been decided (or closed): no claim, re-rating or decision may
-    /// change it any more.
+    /// Whether the contact has been decided (or closed, or its decision awaits authorisation):
+    /// no claim, re-rating or decision may change it any more (a decision sent back reopens it).
     pub fn is_decided(self) -> bool {
-        matches!(self, Self::Decided | Self::Closed)
+        matches!(self, Self::AwaitingAuthorisation | Self::Decided | Self::Closed)
     }
 }
 

@@ -18,7 +18,11 @@ const RECORD_COLUMNS: &str = "c.id, c.agency_id, c.agency_reference, c.status, c
 
 /// The same record as its submitting agency sees it: the agency view's rating, queue, deadline
 /// and classification in place of the hub's (see [`set_agency_view`]).
-const AGENCY_RECORD_COLUMNS: &str = "c.id, c.agency_id, c.agency_reference, c.status, c.received_at,
+/// A decision awaiting a manager's authorisation is not yet the agency's to know: it sees
+/// `in_screening`, no outcome (`contacts.outcome` is set only when the decision is final) and no
+/// feedback.
+const AGENCY_RECORD_COLUMNS: &str = "c.id, c.agency_id, c.agency_reference,
+     case c.status when 'awaiting_authorisation' then 'in_screening' else c.status end as status, c.received_at,
      c.agency_urgency as urgency, c.agency_queue as queue, c.agency_decision_due_at as decision_due_at,
      c.agency_classification as classification, c.outcome, c.version";
 
@@ -117,7 +121,8 @@ pub(crate) async fn find_contact(
     id: ContactId,
 ) -> Result<Option<ContactRecord>, sqlx::Error> {
     let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {AGENCY_RECORD_COLUMNS}, d.feedback from contacts c left join decisions d on d.contact_id = c.id
+        "select {AGENCY_RECORD_COLUMNS}, case when d.authorisation = 'awaiting' then null else d.feedback end as feedback
+           from contacts c left join decisions d on d.contact_id = c.id
           where c.id = $1 and ($2::uuid is null or c.agency_id = $2)"
     )))
     .bind(id)
@@ -164,6 +169,7 @@ pub(crate) async fn find_staff_contact(
             ratings: Vec::new(),
             notes: Vec::new(),
             decision: None,
+            sent_back: Vec::new(),
             deliveries: Vec::new(),
         })
     })
@@ -296,11 +302,25 @@ pub(crate) async fn notes(conn: &mut PgConnection, id: ContactId) -> Result<Vec<
 pub(crate) async fn decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Decision>, sqlx::Error> {
     sqlx::query_as(
         "select outcome, rationale, signpost_agency, feedback, decided_by, decided_at, late_reason, late_reason_text,
-                threshold_level
+                threshold_level, authorisation, authorisation_reasons, authorised_by, authorised_at
            from decisions where contact_id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
+    .await
+}
+
+/// Decisions of the contact that a manager sent back, oldest first.
+pub(crate) async fn sent_back(
+    conn: &mut PgConnection,
+    id: ContactId,
+) -> Result<Vec<super::model::SentBack>, sqlx::Error> {
+    sqlx::query_as(
+        "select outcome, decided_by, decided_at, authorisation_reasons, sent_back_by, sent_back_at, reason
+           from decisions_sent_back where contact_id = $1 order by id",
+    )
+    .bind(id)
+    .fetch_all(conn)
     .await
 }
 

@@ -67,6 +67,7 @@ pub async fn read_contact_as_staff(
         let ratings = repo::ratings(tx, AgencyScope::AllAgencies, id).await?;
         let notes = repo::notes(tx, id).await?;
         let decision = repo::decision(tx, id).await?;
+        let sent_back = repo::sent_back(tx, id).await?;
         let deliveries = repo::deliveries(tx, id).await?;
         audit::record(
             tx,
@@ -77,7 +78,7 @@ pub async fn read_contact_as_staff(
             serde_json::json!({ "view": "staff" }),
         )
         .await?;
-        Ok(StaffContact { history, children, ratings, notes, decision, deliveries, ..contact })
+        Ok(StaffContact { history, children, ratings, notes, decision, sent_back, deliveries, ..contact })
     })
     .await
 }

@@ -9,9 +9,9 @@ use strum::VariantNames;
 use toml::Spanned;
 
 use super::{
-    AgeSpan, AgencyKindKey, ClockPolicy, Condition, LadderStep, LevelIndex, Modifier, PRIOR_LIMIT, Policy, PolicyError,
-    PolicyErrors, PriorContacts, Route, Rule, StepEffect,
-    raw::{RawCalendar, RawCondition, RawModifier, RawPolicy, RawRoute, RawRule, RawStep},
+    AgeSpan, AgencyKindKey, AuthorisationRule, ClockPolicy, Condition, LadderStep, LevelIndex, Modifier, PRIOR_LIMIT,
+    Policy, PolicyError, PolicyErrors, PriorContacts, Route, Rule, StepEffect,
+    raw::{RawAuthorisation, RawCalendar, RawCondition, RawModifier, RawPolicy, RawRoute, RawRule, RawStep},
 };
 use crate::{
     vocabulary::{AgencyKind, Concern, DashRisk},
@@ -75,6 +75,7 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
             "must name only reasons listed in worklist.late_reasons",
         );
     }
+    let authorisation = c.authorisation(&w.authorisation, &outcomes, &levels);
     if !c.errors.is_empty() {
         return Err(PolicyErrors(c.errors));
     }
@@ -96,6 +97,7 @@ pub(super) fn policy(text: &str, raw: RawPolicy, version: String) -> Result<Poli
         late_reasons_with_text,
         referral_outcomes,
         threshold_levels,
+        authorisation,
     })
 }
 
@@ -241,6 +243,7 @@ impl Checker<'_> {
         let calendar = self.calendar(&raw.calendar);
         let t = &raw.timescales;
         let feedback = self.budget(&t.feedback, "timescales.feedback");
+        let authorisation = self.budget(&t.authorisation, "timescales.authorisation");
         let mut decision = Vec::new();
         for level in levels {
             if let Some(v) = t.decision.get_ref().get(level) {
@@ -261,6 +264,7 @@ impl Checker<'_> {
             calendar,
             decision: decision.into_iter().map(|b| b.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1)))).collect(),
             feedback: feedback.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1))),
+            authorisation: authorisation.unwrap_or(Budget::Elapsed(chrono::TimeDelta::hours(1))),
             pause_reasons: t.pause_reasons.clone(),
             ladder,
         }
@@ -323,6 +327,53 @@ impl Checker<'_> {
             holidays_until: holidays.as_ref().and_then(|h| h.last().copied()),
             closed_days,
         }
+    }
+
+    /// `worklist.authorisation`: each entry a unique reason, outcomes from the policy's list and
+    /// levels from its levels.
+    fn authorisation(
+        &mut self,
+        raw: &Spanned<Vec<RawAuthorisation>>,
+        outcomes: &[String],
+        levels: &[String],
+    ) -> Vec<AuthorisationRule> {
+        let mut reasons = BTreeSet::new();
+        let mut rules = Vec::new();
+        for (i, a) in raw.get_ref().iter().enumerate() {
+            let path = format!("worklist.authorisation[{i}]");
+            let reason = a.reason.get_ref();
+            if !reasons.insert(reason.clone())
+                || reason.is_empty()
+                || !reason.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                self.err(a.reason.span(), &format!("{path}.reason"), "must be a unique lower_snake_case name");
+            }
+            if let Some(o) = &a.outcomes
+                && (o.get_ref().is_empty() || !o.get_ref().iter().all(|x| outcomes.contains(x)))
+            {
+                self.err(o.span(), &format!("{path}.outcomes"), "must name outcomes listed in worklist.outcomes");
+            }
+            let level_set = a.levels.as_ref().map(|ls| {
+                ls.iter()
+                    .enumerate()
+                    .filter_map(|(j, l)| self.level(levels, l, &format!("{path}.levels[{j}]")))
+                    .collect()
+            });
+            if a.outcomes.is_none() && a.levels.is_none() && !a.breached {
+                self.err(
+                    a.reason.span(),
+                    &path,
+                    "needs outcomes, levels or breached: it would hold back every decision",
+                );
+            }
+            rules.push(AuthorisationRule {
+                reason: reason.clone(),
+                outcomes: a.outcomes.as_ref().map(|o| o.get_ref().clone()),
+                levels: level_set,
+                breached: a.breached,
+            });
+        }
+        rules
     }
 
     fn ladder(&mut self, raw: &Spanned<Vec<RawStep>>, levels: &[String]) -> Vec<LadderStep> {

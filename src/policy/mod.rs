@@ -214,6 +214,36 @@ pub struct Policy {
     pub referral_outcomes: Vec<String>,
     /// The hub's threshold levels (its continuum of need); every decision records one.
     pub threshold_levels: Vec<String>,
+    /// The decisions a manager must authorise before the referrer is told; a decision matching
+    /// any of them waits for authorisation.
+    pub authorisation: Vec<AuthorisationRule>,
+}
+
+/// One kind of decision that needs a manager's authorisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorisationRule {
+    /// Recorded on the decision as why it needed authorisation.
+    pub reason: String,
+    /// Only decisions with these outcomes; any outcome when `None`.
+    pub outcomes: Option<Vec<String>>,
+    /// Only contacts at these levels (the hub's rating when decided); any when `None`.
+    pub levels: Option<BTreeSet<LevelIndex>>,
+    /// Only contacts that breached a timescale.
+    pub breached: bool,
+}
+
+impl Policy {
+    /// The reasons (the policy's, in its order) a decision with `outcome` on a contact at
+    /// `level`, breached or not, needs a manager's authorisation; empty when it needs none.
+    pub fn authorisation_reasons(&self, outcome: &str, level: Option<LevelIndex>, breached: bool) -> Vec<String> {
+        self.authorisation
+            .iter()
+            .filter(|r| r.outcomes.as_ref().is_none_or(|o| o.iter().any(|x| x == outcome)))
+            .filter(|r| r.levels.as_ref().is_none_or(|set| level.is_some_and(|l| set.contains(&l))))
+            .filter(|r| !r.breached || breached)
+            .map(|r| r.reason.clone())
+            .collect()
+    }
 }
 
 /// What a ladder step does besides notifying.
@@ -247,6 +277,8 @@ pub struct ClockPolicy {
     /// The decision budget per level (indexed like `levels`).
     pub decision: Vec<crate::worktime::Budget>,
     pub feedback: crate::worktime::Budget,
+    /// How long a manager has to authorise (or send back) a decision that needs it.
+    pub authorisation: crate::worktime::Budget,
     pub pause_reasons: Vec<String>,
     /// Ordered by `at`.
     pub ladder: Vec<LadderStep>,

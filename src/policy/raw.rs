@@ -35,6 +35,20 @@ pub(super) struct RawWorklist {
     pub(super) late_reasons_with_text: Spanned<Vec<String>>,
     pub(super) referral_outcomes: Spanned<Vec<String>>,
     pub(super) threshold_levels: Spanned<Vec<String>>,
+    pub(super) authorisation: Spanned<Vec<RawAuthorisation>>,
+}
+
+/// One kind of decision a manager must authorise.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuthorisation {
+    pub(super) reason: Spanned<String>,
+    #[serde(default)]
+    pub(super) outcomes: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub(super) levels: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub(super) breached: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,6 +68,7 @@ pub(super) struct RawCalendar {
 pub(super) struct RawTimescales {
     pub(super) decision: Spanned<BTreeMap<String, Spanned<String>>>,
     pub(super) feedback: Spanned<String>,
+    pub(super) authorisation: Spanned<String>,
     #[serde(default)]
     pub(super) pause_reasons: Vec<String>,
 }

@@ -125,6 +125,7 @@ async fn deliver_one(state: &AppState, d: DueDelivery) -> Result<bool, WebhookEr
                     "feedback",
                     "referrer_informed_by_webhook",
                     sent_at,
+                    None,
                 )
                 .await?;
             }

@@ -107,6 +107,8 @@ pub(crate) struct Target {
     pub status: ContactStatus,
     pub version: i64,
     pub queue: Option<String>,
+    /// The hub's urgency (its current rating).
+    pub urgency: Option<String>,
     pub claimed_by: Option<StaffId>,
 }
 
@@ -116,7 +118,7 @@ pub(crate) async fn lock_target(
     now: DateTime<Utc>,
 ) -> Result<Option<Target>, sqlx::Error> {
     sqlx::query_as(
-        "select c.agency_reference, c.status, c.version, c.queue,
+        "select c.agency_reference, c.status, c.version, c.queue, c.urgency,
                 (select k.staff_id from claims k where k.contact_id = c.id and k.expires_at > $2) as claimed_by
            from contacts c where c.id = $1 for no key update of c",
     )
@@ -250,8 +252,9 @@ pub(crate) async fn insert_decision(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into decisions (contact_id, outcome, rationale, signpost_agency, feedback, decided_by, decided_at,
-                                policy_version, late_reason, late_reason_text, threshold_level)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                policy_version, late_reason, late_reason_text, threshold_level, authorisation,
+                                authorisation_reasons)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id)
     .bind(&d.outcome)
@@ -264,6 +267,8 @@ pub(crate) async fn insert_decision(
     .bind(&d.late_reason)
     .bind(&d.late_reason_text)
     .bind(&d.threshold_level)
+    .bind(&d.authorisation)
+    .bind(&d.authorisation_reasons)
     .execute(conn)
     .await?;
     Ok(())
@@ -333,4 +338,103 @@ pub(crate) async fn is_caseworker(conn: &mut PgConnection, staff: StaffId) -> Re
     .fetch_optional(conn)
     .await?;
     Ok(found.is_some())
+}
+
+/// Whether any of the contact's clocks breached.
+pub(crate) async fn breached(conn: &mut PgConnection, id: ContactId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select exists (select 1 from breaches where contact_id = $1)").bind(id).fetch_one(conn).await
+}
+
+/// A decision awaiting authorisation, as the manager acts on it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct Awaiting {
+    pub outcome: String,
+    pub feedback: String,
+    pub decided_by: StaffId,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// The contact's decision if it awaits authorisation (lock the contact first).
+pub(crate) async fn awaiting_decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Awaiting>, sqlx::Error> {
+    sqlx::query_as(
+        "select outcome, feedback, decided_by, decided_at
+           from decisions where contact_id = $1 and authorisation = 'awaiting'",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub(crate) async fn authorise_decision(
+    conn: &mut PgConnection,
+    id: ContactId,
+    manager: StaffId,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update decisions set authorisation = 'authorised', authorised_by = $2, authorised_at = $3
+          where contact_id = $1 and authorisation = 'awaiting'",
+    )
+    .bind(id)
+    .bind(manager)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the awaiting decision to `decisions_sent_back` with the manager's reason.
+pub(crate) async fn send_back_decision(
+    conn: &mut PgConnection,
+    id: ContactId,
+    manager: StaffId,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "with gone as (delete from decisions where contact_id = $1 and authorisation = 'awaiting' returning *)
+         insert into decisions_sent_back (contact_id, outcome, threshold_level, late_reason, authorisation_reasons,
+                                          decided_by, decided_at, policy_version, sent_back_by, sent_back_at, reason)
+         select contact_id, outcome, threshold_level, late_reason, coalesce(authorisation_reasons, '{}'), decided_by,
+                decided_at, policy_version, $2, $3, $4
+           from gone",
+    )
+    .bind(id)
+    .bind(manager)
+    .bind(at)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A decision awaiting authorisation, for the managers' list.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AwaitingItem {
+    pub contact_id: ContactId,
+    pub outcome: String,
+    pub urgency: Option<String>,
+    pub queue: Option<String>,
+    pub decided_by: StaffId,
+    pub decided_at: DateTime<Utc>,
+    pub authorisation_reasons: Vec<String>,
+    /// The authorisation clock's deadline (none while paused).
+    pub due_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+/// Decisions awaiting authorisation, oldest first.
+pub(crate) async fn awaiting_list(conn: &mut PgConnection, limit: i64) -> Result<Vec<AwaitingItem>, sqlx::Error> {
+    sqlx::query_as(
+        "select d.contact_id, d.outcome, c.urgency, c.queue, d.decided_by, d.decided_at,
+                coalesce(d.authorisation_reasons, '{}') as authorisation_reasons, k.deadline as due_at, c.version
+           from decisions d join contacts c on c.id = d.contact_id
+           left join clocks k on k.contact_id = d.contact_id and k.kind = 'authorisation'
+          where d.authorisation = 'awaiting'
+          order by d.decided_at, d.contact_id
+          limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
 }

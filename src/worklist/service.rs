@@ -38,6 +38,12 @@ pub enum WorklistError {
     VersionRequired,
     #[error("the contact has already been decided")]
     AlreadyDecided,
+    /// Authorise or send back a contact whose decision is not awaiting authorisation.
+    #[error("no decision awaits authorisation")]
+    NotAwaitingAuthorisation,
+    /// A manager may not authorise (or send back) their own decision.
+    #[error("a decision is authorised by someone other than its author")]
+    OwnDecision,
     #[error("someone else holds the contact")]
     ClaimedByOther,
     #[error("invalid field")]
@@ -445,6 +451,10 @@ pub async fn decide(
             None => (input.late_reason.as_deref(), input.late_reason_text.as_deref()),
         };
         let (late_reason, late_reason_text) = late_reason(&state.policy, given, late)?;
+        let level = target.urgency.as_ref().and_then(|u| state.policy.levels.iter().position(|l| l == u));
+        let breached = repo::breached(tx, id).await?;
+        let reasons = state.policy.authorisation_reasons(&input.outcome, level, breached);
+        let awaiting = !reasons.is_empty();
         let decision = Decision {
             outcome: input.outcome.clone(),
             rationale,
@@ -455,21 +465,27 @@ pub async fn decide(
             late_reason,
             late_reason_text,
             threshold_level: Some(input.threshold_level.clone()),
+            authorisation: awaiting.then(|| "awaiting".to_owned()),
+            authorisation_reasons: awaiting.then(|| reasons.clone()),
+            authorised_by: None,
+            authorised_at: None,
         };
         repo::insert_decision(tx, id, &decision, &state.policy.version).await?;
         repo::delete_claim(tx, id).await?;
-        let version = contact::repo::mark_decided(tx, id, &decision.outcome).await?;
         let actor = Actor::staff(staff.staff_id, staff.key_id);
+        let (version, next) = if awaiting {
+            // A manager authorises it first: the agency hears nothing yet (no outcome on the
+            // contact, no delivery), and the authorisation clock runs instead of the feedback one.
+            (contact::repo::set_status(tx, id, ContactStatus::AwaitingAuthorisation, None).await?, "authorisation")
+        } else {
+            (contact::repo::mark_decided(tx, id, &decision.outcome).await?, "feedback")
+        };
         let stopped =
-            clocks::service::stop_clock(tx, &state.policy, &actor, id, "decision", "outcome_recorded", now).await?;
-        // The referrer hears the outcome: queued for the agency's webhook, if it has one.
-        let payload = serde_json::json!({
-            "agency_reference": target.agency_reference,
-            "outcome": input.outcome,
-            "feedback": decision.feedback,
-            "decided_at": now,
-        });
-        outbox::service::queue_decision(tx, id, &payload, now).await?;
+            clocks::service::stop_clock(tx, &state.policy, &actor, id, "decision", "outcome_recorded", now, Some(next))
+                .await?;
+        if !awaiting {
+            tell_referrer(tx, id, &target.agency_reference, (&input.outcome, &decision.feedback, now), now).await?;
+        }
         audit::record(
             tx,
             now,
@@ -480,6 +496,7 @@ pub async fn decide(
             serde_json::json!({
                 "outcome": input.outcome, "claim_holder": target.claimed_by, "late_reason": decision.late_reason,
                 "threshold_level": input.threshold_level,
+                "authorisation": decision.authorisation, "authorisation_reasons": decision.authorisation_reasons,
             }),
         )
         .await?;
@@ -494,6 +511,149 @@ pub async fn decide(
         }
     }
     Ok(version)
+}
+
+/// Queues the outcome for the agency's webhook (if it has one): the referrer hears it.
+async fn tell_referrer(
+    tx: &mut sqlx::PgConnection,
+    id: ContactId,
+    agency_reference: &str,
+    (outcome, feedback, decided_at): (&str, &str, DateTime<Utc>),
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let payload = serde_json::json!({
+        "agency_reference": agency_reference,
+        "outcome": outcome,
+        "feedback": feedback,
+        "decided_at": decided_at,
+    });
+    outbox::service::queue_decision(tx, id, &payload, now).await?;
+    Ok(())
+}
+
+/// The contact locked, awaiting authorisation, at the caller's version, with its decision; and
+/// the manager is not the decision's author (a decision is never its author's to authorise).
+async fn lock_awaiting(
+    tx: &mut sqlx::PgConnection,
+    manager: &StaffPrincipal,
+    id: ContactId,
+    expected_version: Option<IfMatch>,
+    now: DateTime<Utc>,
+) -> Result<(repo::Target, repo::Awaiting), WorklistError> {
+    let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+    if target.status != ContactStatus::AwaitingAuthorisation {
+        return Err(WorklistError::NotAwaitingAuthorisation);
+    }
+    check_version(expected_version, target.version)?;
+    let decision = repo::awaiting_decision(tx, id).await?.ok_or(WorklistError::NotAwaitingAuthorisation)?;
+    if decision.decided_by == manager.staff_id {
+        return Err(WorklistError::OwnDecision);
+    }
+    Ok((target, decision))
+}
+
+/// A manager authorises a decision that awaits it: the contact is decided, the authorisation
+/// clock stops, the feedback clock starts, and the referrer is told. Who and when are recorded
+/// on the decision; audited.
+pub async fn authorise(
+    state: &AppState,
+    manager: &StaffPrincipal,
+    id: ContactId,
+    expected_version: Option<IfMatch>,
+) -> Result<i64, WorklistError> {
+    let (version, stopped) = db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let (target, decision) = lock_awaiting(tx, manager, id, expected_version, now).await?;
+        repo::authorise_decision(tx, id, manager.staff_id, now).await?;
+        let version = contact::repo::mark_decided(tx, id, &decision.outcome).await?;
+        let actor = Actor::staff(manager.staff_id, manager.key_id);
+        let stopped = clocks::service::stop_clock(
+            tx,
+            &state.policy,
+            &actor,
+            id,
+            "authorisation",
+            "decision_authorised",
+            now,
+            Some("feedback"),
+        )
+        .await?;
+        tell_referrer(
+            tx,
+            id,
+            &target.agency_reference,
+            (&decision.outcome, &decision.feedback, decision.decided_at),
+            now,
+        )
+        .await?;
+        audit::record(
+            tx,
+            now,
+            &actor,
+            AuditAction::DecisionAuthorised,
+            Some(id),
+            serde_json::json!({ "outcome": decision.outcome, "decided_by": decision.decided_by }),
+        )
+        .await?;
+        Ok::<_, WorklistError>((version, stopped))
+    })
+    .await?;
+    timer::schedule_or_log(&state.redis, &stopped.scheduled).await;
+    Ok(version)
+}
+
+/// A manager sends a decision that awaits authorisation back, with why: the decision moves to
+/// the contact's sent-back record, the contact returns to its author's hands (claimed by them,
+/// as when they decided) with its decision clock running again, and the authorisation clock
+/// stops. The agency is told nothing. Audited (not the reason's text, which stays on the record).
+pub async fn send_back(
+    state: &AppState,
+    manager: &StaffPrincipal,
+    id: ContactId,
+    reason: &str,
+    expected_version: Option<IfMatch>,
+) -> Result<i64, WorklistError> {
+    let reason = text(reason, 2000, "/reason")?;
+    let (version, scheduled) = db::in_transaction(&state.db, async |tx| {
+        let now = state.clock.now();
+        let (_, decision) = lock_awaiting(tx, manager, id, expected_version, now).await?;
+        repo::send_back_decision(tx, id, manager.staff_id, now, &reason).await?;
+        let actor = Actor::staff(manager.staff_id, manager.key_id);
+        let scheduled = clocks::service::stop_clock(
+            tx,
+            &state.policy,
+            &actor,
+            id,
+            "authorisation",
+            "decision_sent_back",
+            now,
+            Some("decision"),
+        )
+        .await?
+        .scheduled;
+        // Back with its author, as when they decided; their lease starts now.
+        repo::put_claim(tx, id, decision.decided_by, now, now + state.policy.claim_lease).await?;
+        let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
+        audit::record(
+            tx,
+            now,
+            &actor,
+            AuditAction::DecisionSentBack,
+            Some(id),
+            serde_json::json!({ "outcome": decision.outcome, "decided_by": decision.decided_by }),
+        )
+        .await?;
+        Ok::<_, WorklistError>((version, scheduled))
+    })
+    .await?;
+    timer::schedule_or_log(&state.redis, &scheduled).await;
+    Ok(version)
+}
+
+/// Decisions awaiting a manager's authorisation, oldest first (at most `limit`).
+pub async fn awaiting_authorisation(state: &AppState, limit: i64) -> Result<Vec<repo::AwaitingItem>, WorklistError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(repo::awaiting_list(&mut conn, limit).await?)
 }
 
 /// A manager records why a contact that is past its deadline (or breached) and still open is
@@ -557,6 +717,7 @@ pub async fn feedback_given(
             "feedback",
             &format!("referrer_informed_by_{method}"),
             now,
+            None,
         )
         .await?;
         if stopped.scheduled.is_empty() {

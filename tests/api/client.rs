@@ -182,6 +182,26 @@ impl Caller {
         self.post(&format!("/v1/contacts/{id}/decision"), body, if_match).await
     }
 
+    /// `POST /v1/contacts/{id}/decision/authorise`.
+    pub async fn authorise(&self, id: &str, if_match: Option<&str>) -> TestResponse {
+        self.post_empty(&format!("/v1/contacts/{id}/decision/authorise"), if_match).await
+    }
+
+    /// `POST /v1/contacts/{id}/decision/send-back`.
+    pub async fn send_back(&self, id: &str, body: impl Serialize, if_match: Option<&str>) -> TestResponse {
+        self.post(&format!("/v1/contacts/{id}/decision/send-back"), body, if_match).await
+    }
+
+    /// `GET /v1/decisions/awaiting-authorisation`.
+    pub async fn awaiting_authorisation(&self) -> TestResponse {
+        self.get("/v1/decisions/awaiting-authorisation").await
+    }
+
+    /// A report (`timeliness` or `outcomes`) as JSON, with query parameters.
+    pub async fn report(&self, name: &str, query: &[(&str, &str)]) -> TestResponse {
+        self.get_query(&format!("/v1/reports/{name}"), query).await
+    }
+
     // Webhooks and notifications.
 
     /// `POST /v1/agencies/{id}/webhook`.

@@ -389,6 +389,12 @@ impl TestApp {
         [self.practitioner(), self.manager(), self.auditor(), self.admin()]
     }
 
+    /// Another manager, with a key of their own.
+    pub async fn add_manager(&self, name: &str) -> Caller {
+        let (_, key) = service::create_staff_with_key(&self.state, name, Role::Manager).await.unwrap();
+        self.caller(&key.secret)
+    }
+
     /// Another practitioner, with a key of their own.
     pub async fn add_practitioner(&self, name: &str) -> Caller {
         let (_, key) = service::create_staff_with_key(&self.state, name, Role::Practitioner).await.unwrap();
@@ -599,6 +605,7 @@ impl TestApp {
             "decision",
             "outcome_recorded",
             at,
+            Some("feedback"),
         )
         .await
         .unwrap();

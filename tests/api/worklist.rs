@@ -380,3 +380,182 @@ async fn a_manager_records_why_a_breached_contact_is_late_and_the_decision_takes
     let after = manager.request(reqwest::Method::POST, &path).json(&reason).send().await;
     assert_eq!(after.status(), 409);
 }
+
+fn nfa() -> Value {
+    json!({"outcome": "no_further_action", "rationale": "Explained at school.", "feedback": "No further action.",
+           "threshold_level": "universal"})
+}
+
+/// An instant in a response.
+fn at(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not an instant: {v}"))
+}
+
+/// The clock of `kind` in a contact's clocks listing.
+fn clock<'a>(clocks: &'a Value, kind: &str) -> Option<&'a Value> {
+    clocks["clocks"].as_array().unwrap().iter().find(|c| c["kind"] == kind)
+}
+
+#[tokio::test]
+async fn closing_an_amber_contact_waits_for_a_manager_and_the_agency_hears_nothing_until_then() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(amber_contact(app.today(), "AUTH-1")).await;
+    let (practitioner, manager) = (app.practitioner(), app.manager());
+    assert_eq!(practitioner.claim(&id).await.status(), 200);
+    app.set_time(london(2026, 11, 23, 10, 20));
+    assert_eq!(practitioner.decide(&id, nfa(), Some("*")).await.status(), 200);
+
+    let staff = manager.get_contact(&id).await.ok();
+    assert_eq!(staff["status"], "awaiting_authorisation");
+    assert_eq!(staff["decision"]["authorisation"], "awaiting");
+    assert_eq!(staff["decision"]["authorisation_reasons"], json!(["closing_red_or_amber"]));
+    assert!(staff["decision"].get("authorised_by").is_none());
+    // The agency: still being screened, no outcome, no feedback, nothing queued for its webhook.
+    let agency = app.school().get_contact(&id).await.ok();
+    assert_eq!(agency["status"], "in_screening");
+    assert!(agency["outcome"].is_null() && agency.get("feedback").is_none_or(Value::is_null), "{agency}");
+    let told = "select count(*) from events where contact_id = $1::uuid and kind = 'contact.decided'";
+    assert_eq!(app.value::<i64>(told, &id).await, 0);
+    // The authorisation clock runs (one working day, on the ladder); the feedback clock waits.
+    let clocks = manager.clocks(&id).await.ok();
+    let auth = clock(&clocks, "authorisation").expect("an authorisation clock");
+    assert_eq!(auth["state"], "running");
+    assert_eq!(at(&auth["deadline"]), london(2026, 11, 24, 10, 20));
+    assert!(auth["steps"].as_array().unwrap().iter().any(|s| s["step"] == "breach" && s["status"] == "pending"));
+    assert!(clock(&clocks, "feedback").is_none());
+    assert_eq!(clock(&clocks, "decision").unwrap()["state"], "stopped");
+    // Managers see it in their list; practitioners may neither list nor authorise.
+    let list = manager.awaiting_authorisation().await.ok();
+    let item = &list["decisions"][0];
+    assert_eq!(item["contact_id"], json!(id));
+    assert_eq!(item["authorisation_reasons"], json!(["closing_red_or_amber"]));
+    assert_eq!(at(&item["due_at"]), london(2026, 11, 24, 10, 20));
+    assert_eq!(practitioner.awaiting_authorisation().await.status(), 403);
+    assert_eq!(practitioner.authorise(&id, Some("*")).await.status(), 403);
+    // No second decision while it waits.
+    assert_eq!(manager.decide(&id, nfa(), Some("*")).await.status(), 409);
+
+    // Authorised an hour later, at the contact's current version.
+    app.set_time(london(2026, 11, 23, 12, 0));
+    assert_eq!(manager.authorise(&id, None).await.status(), 428);
+    assert_eq!(manager.authorise(&id, Some("\"1\"")).await.status(), 412);
+    let version = staff["version"].to_string();
+    let done = manager.authorise(&id, Some(&version)).await.ok();
+    assert!(done["version"].as_i64().unwrap() > staff["version"].as_i64().unwrap());
+    let staff = manager.get_contact(&id).await.ok();
+    assert_eq!(staff["status"], "decided");
+    assert_eq!(staff["decision"]["authorisation"], "authorised");
+    assert_eq!(at(&staff["decision"]["authorised_at"]), london(2026, 11, 23, 12, 0));
+    assert_ne!(staff["decision"]["authorised_by"], staff["decision"]["decided_by"]);
+    let agency = app.school().get_contact(&id).await.ok();
+    assert_eq!((&agency["status"], &agency["outcome"]), (&json!("decided"), &json!("no_further_action")));
+    assert_eq!(agency["feedback"], "No further action.");
+    assert_eq!(app.value::<i64>(told, &id).await, 1);
+    let clocks = manager.clocks(&id).await.ok();
+    assert_eq!(clock(&clocks, "authorisation").unwrap()["stop_reason"], "decision_authorised");
+    assert_eq!(clock(&clocks, "feedback").unwrap()["state"], "running");
+    assert!(manager.awaiting_authorisation().await.ok()["decisions"].as_array().unwrap().is_empty());
+    assert_eq!(manager.authorise(&id, Some("*")).await.problem(409)["code"], "not_awaiting_authorisation");
+    let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
+    assert!(trail.contains("decision.authorised"), "{trail}");
+}
+
+#[tokio::test]
+async fn a_manager_never_authorises_their_own_decision_and_an_in_time_referral_needs_no_authorisation() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    let (manager, other) = (app.manager(), app.add_manager("Second Manager").await);
+    let closing = app.school().submit(amber_contact(app.today(), "AUTH-OWN")).await;
+    assert_eq!(manager.decide(&closing, nfa(), Some("*")).await.status(), 200);
+    assert_eq!(manager.authorise(&closing, Some("*")).await.problem(403)["code"], "own_decision");
+    assert_eq!(manager.send_back(&closing, json!({"reason": "Mine."}), Some("*")).await.status(), 403);
+    assert_eq!(other.authorise(&closing, Some("*")).await.status(), 200);
+    // Green and closed, or amber and referred, in time: decided at once.
+    let green = app.school().submit(green_contact(app.today(), "AUTH-GREEN")).await;
+    assert_eq!(manager.decide(&green, nfa(), Some("*")).await.status(), 200);
+    let referral = app.school().submit(amber_contact(app.today(), "AUTH-S17")).await;
+    let s17 = json!({"outcome": "s17_assessment", "rationale": "Needs assessment.", "feedback": "Assessment.",
+                     "threshold_level": "targeted"});
+    assert_eq!(manager.decide(&referral, s17, Some("*")).await.status(), 200);
+    for id in [&green, &referral] {
+        let staff = manager.get_contact(id).await.ok();
+        assert_eq!(staff["status"], "decided");
+        assert!(staff["decision"].get("authorisation").is_none(), "{staff}");
+    }
+}
+
+#[tokio::test]
+async fn a_manager_sends_a_decision_back_and_its_author_decides_again_with_the_time_between_not_counted() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(amber_contact(app.today(), "AUTH-BACK")).await;
+    let (practitioner, manager) = (app.practitioner(), app.manager());
+    assert_eq!(practitioner.claim(&id).await.status(), 200);
+    app.set_time(london(2026, 11, 23, 10, 20));
+    assert_eq!(practitioner.decide(&id, nfa(), Some("*")).await.status(), 200);
+    app.set_time(london(2026, 11, 23, 12, 0));
+    let p = manager.send_back(&id, json!({"reason": ""}), Some("*")).await.problem(422);
+    assert_eq!(p["errors"][0]["pointer"], "/reason");
+    let reason = "Speak to the school nurse before closing.";
+    assert_eq!(manager.send_back(&id, json!({"reason": reason}), Some("*")).await.status(), 200);
+
+    let staff = manager.get_contact(&id).await.ok();
+    assert_eq!(staff["status"], "in_screening");
+    assert!(staff.get("decision").is_none_or(Value::is_null), "{staff}");
+    let back = &staff["sent_back"][0];
+    assert_eq!((&back["outcome"], &back["reason"]), (&json!("no_further_action"), &json!(reason)));
+    assert_eq!(at(&back["sent_back_at"]), london(2026, 11, 23, 12, 0));
+    assert_eq!(app.school().get_contact(&id).await.ok()["status"], "in_screening");
+    // The decision clock runs again; the hour with the manager is not the screener's.
+    let clocks = manager.clocks(&id).await.ok();
+    let decision = clock(&clocks, "decision").unwrap();
+    assert_eq!(decision["state"], "running");
+    // 20 minutes used before the decision, so 7 h 40 m of the working day remain from 12:00.
+    assert_eq!(at(&decision["deadline"]), london(2026, 11, 24, 11, 40));
+    assert_eq!(clock(&clocks, "authorisation").unwrap()["stop_reason"], "decision_sent_back");
+    // Back with its author, who decides again: a referral, so no authorisation.
+    let s17 = json!({"outcome": "s17_assessment", "rationale": "Nurse confirms concerns.", "feedback": "Assessment.",
+                     "threshold_level": "targeted"});
+    assert_eq!(app.add_practitioner("Other").await.decide(&id, &s17, Some("*")).await.status(), 403);
+    assert_eq!(practitioner.decide(&id, &s17, Some("*")).await.status(), 200);
+    let agency = app.school().get_contact(&id).await.ok();
+    assert_eq!(agency["outcome"], "s17_assessment");
+    let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
+    assert!(trail.contains("decision.sent_back") && !trail.contains(reason), "{trail}");
+}
+
+#[tokio::test]
+async fn any_decision_on_a_breached_contact_needs_authorisation_whose_own_clock_breaches_on_the_ladder() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(amber_contact(app.today(), "AUTH-LATE")).await;
+    app.set_time(london(2026, 11, 24, 11, 0));
+    assert!(app.fire_due_steps().await > 0);
+    let early_help = json!({"outcome": "early_help", "rationale": "Support.", "feedback": "Early help offered.",
+                            "threshold_level": "early_help", "late_reason": "capacity"});
+    assert_eq!(app.practitioner().decide(&id, &early_help, Some("*")).await.status(), 403);
+    let manager = app.manager();
+    assert_eq!(manager.decide(&id, &early_help, Some("*")).await.status(), 200);
+    let staff = manager.get_contact(&id).await.ok();
+    assert_eq!(staff["decision"]["authorisation_reasons"], json!(["breached"]));
+    // Nobody authorises it: its clock escalates and breaches like any other.
+    app.set_time(london(2026, 11, 25, 11, 30));
+    assert!(app.fire_due_steps().await > 0);
+    let clocks = manager.clocks(&id).await.ok();
+    let auth = clock(&clocks, "authorisation").unwrap();
+    let fired: Vec<&str> = auth["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "fired")
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(fired, ["reminder", "escalate", "breach"]);
+    let breaches = app.value::<i64>(
+        "select count(*) from breaches b join clocks k on k.id = b.clock_id
+          where k.contact_id = $1::uuid and k.kind = 'authorisation'",
+        &id,
+    );
+    assert_eq!(breaches.await, 1);
+}

@@ -7,7 +7,7 @@ use crate::{
     api::problem::{ApiError, Problem},
     contact::{
         ContactRecord, StaffContact,
-        model::{Classification, ContactStatus},
+        model::{Classification, ContactStatus, Decision, SentBack},
     },
     intake::{Submitted, service::BatchItemError},
 };
@@ -68,6 +68,9 @@ pub struct ContactResponse {
     /// Staff only: webhook deliveries about this contact and their status.
     #[oai(skip_serializing_if_is_none)]
     pub deliveries: Option<Vec<DeliveryResponse>>,
+    /// Staff only: earlier decisions a manager sent back to their author, oldest first.
+    #[oai(skip_serializing_if_is_none)]
+    pub sent_back: Option<Vec<SentBackResponse>>,
     /// Staff only: a re-referral, because a child of this contact had a contact decided as a
     /// referral (the policy's `referral_outcomes`) within the 12 months before it.
     #[oai(skip_serializing_if_is_none)]
@@ -125,6 +128,65 @@ pub struct DecisionResponse {
     /// recorded before levels were kept).
     #[oai(skip_serializing_if_is_none)]
     pub threshold_level: Option<String>,
+    /// `awaiting` or `authorised` when the policy asks a manager to authorise this decision
+    /// (absent when it does not): while `awaiting`, the agency has not been told.
+    #[oai(skip_serializing_if_is_none)]
+    pub authorisation: Option<String>,
+    /// Why it needs authorisation: the policy's `worklist.authorisation` reasons it matched.
+    #[oai(skip_serializing_if_is_none)]
+    pub authorisation_reasons: Option<Vec<String>>,
+    /// The manager who authorised it, and when.
+    #[oai(skip_serializing_if_is_none)]
+    pub authorised_by: Option<uuid::Uuid>,
+    #[oai(skip_serializing_if_is_none)]
+    pub authorised_at: Option<DateTime<Utc>>,
+}
+
+impl From<Decision> for DecisionResponse {
+    fn from(d: Decision) -> Self {
+        Self {
+            outcome: d.outcome,
+            rationale: d.rationale,
+            signpost_agency: d.signpost_agency,
+            feedback: d.feedback,
+            decided_by: d.decided_by.0,
+            decided_at: d.decided_at,
+            late_reason: d.late_reason,
+            late_reason_text: d.late_reason_text,
+            threshold_level: d.threshold_level,
+            authorisation: d.authorisation,
+            authorisation_reasons: d.authorisation_reasons,
+            authorised_by: d.authorised_by.map(|s| s.0),
+            authorised_at: d.authorised_at,
+        }
+    }
+}
+
+impl From<SentBack> for SentBackResponse {
+    fn from(b: SentBack) -> Self {
+        Self {
+            outcome: b.outcome,
+            decided_by: b.decided_by.0,
+            decided_at: b.decided_at,
+            authorisation_reasons: b.authorisation_reasons,
+            sent_back_by: b.sent_back_by.0,
+            sent_back_at: b.sent_back_at,
+            reason: b.reason,
+        }
+    }
+}
+
+/// A decision a manager sent back to its author.
+#[derive(Debug, Clone, Object)]
+pub struct SentBackResponse {
+    pub outcome: String,
+    pub decided_by: uuid::Uuid,
+    pub decided_at: DateTime<Utc>,
+    pub authorisation_reasons: Vec<String>,
+    pub sent_back_by: uuid::Uuid,
+    pub sent_back_at: DateTime<Utc>,
+    /// The manager's reason, for the author.
+    pub reason: String,
 }
 
 /// A child of a contact, as staff see it.
@@ -179,6 +241,7 @@ impl From<ContactRecord> for ContactResponse {
             notes: None,
             decision: None,
             deliveries: None,
+            sent_back: None,
             re_referral: None,
         }
     }
@@ -335,17 +398,8 @@ impl ContactResponse {
                     })
                     .collect(),
             ),
-            decision: c.decision.map(|d| DecisionResponse {
-                outcome: d.outcome,
-                rationale: d.rationale,
-                signpost_agency: d.signpost_agency,
-                feedback: d.feedback,
-                decided_by: d.decided_by.0,
-                decided_at: d.decided_at,
-                late_reason: d.late_reason,
-                late_reason_text: d.late_reason_text,
-                threshold_level: d.threshold_level,
-            }),
+            decision: c.decision.map(Into::into),
+            sent_back: Some(c.sent_back.into_iter().map(Into::into).collect()),
             classification,
             ..c.record.into()
         })
