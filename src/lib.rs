@@ -45,6 +45,7 @@ pub mod outbox;
 pub mod policy;
 pub mod ratelimit;
 pub mod redis_store;
+pub mod reports;
 pub mod state;
 pub mod telemetry;
 pub mod triage;

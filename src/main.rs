@@ -19,6 +19,7 @@ use mash_triage::{
     policy::Policy,
     state::AppState,
     triage,
+    vocabulary::ContactSource,
 };
 
 /// The front door of a Multi-Agency Safeguarding Hub.
@@ -111,6 +112,18 @@ enum AgencyCommand {
         /// The kind of agency.
         #[arg(long, value_parser = parse_kind)]
         kind: AgencyKind,
+        /// Its contact source, as the census code (1A-1D, 2A, 2B, 3A-3F, 4, 5A-5D, 6-10) Ofsted's
+        /// Annex A reports its contacts under; by default the one its kind usually means.
+        #[arg(long, value_parser = parse_source)]
+        contact_source: Option<ContactSource>,
+    },
+    /// Change an agency's contact source (the census code its contacts are reported under).
+    SetContactSource {
+        /// The agency's id or exact name.
+        agency: String,
+        /// The census code: 1A-1D, 2A, 2B, 3A-3F, 4, 5A-5D, 6-10.
+        #[arg(value_parser = parse_source)]
+        contact_source: ContactSource,
     },
 }
 
@@ -231,6 +244,12 @@ fn explain(
     Ok(triage::explain::render(&triage::explain::explain(policy, &contact, kind, received_at, priors)))
 }
 
+fn parse_source(s: &str) -> Result<ContactSource, String> {
+    s.to_ascii_uppercase()
+        .parse()
+        .map_err(|_| format!("must be one of: {}", <ContactSource as strum::VariantNames>::VARIANTS.join(", ")))
+}
+
 fn parse_kind(s: &str) -> Result<AgencyKind, String> {
     s.parse().map_err(|_| format!("must be one of: {}", <AgencyKind as strum::VariantNames>::VARIANTS.join(", ")))
 }
@@ -312,9 +331,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Agency { command: AgencyCommand::Create { name, kind } } => {
-            let id = service::create_agency(&*connect(settings).await?, &name, kind).await?;
+        Command::Agency { command: AgencyCommand::Create { name, kind, contact_source } } => {
+            let source = contact_source.unwrap_or_else(|| ContactSource::default_for(kind));
+            let id = service::create_agency_with_source(&*connect(settings).await?, &name, kind, source).await?;
             println!("{id}");
+        }
+        Command::Agency { command: AgencyCommand::SetContactSource { agency, contact_source } } => {
+            let state = connect(settings).await?;
+            let id = service::find_agency(&state, &agency).await?;
+            service::set_contact_source(&state, id, contact_source).await?;
+            println!("{id} contact source {contact_source}");
         }
         Command::Key { command } => key_command(&*connect(settings).await?, command).await?,
         Command::Staff { command: StaffCommand::Deactivate { staff_id } } => {

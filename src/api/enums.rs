@@ -16,6 +16,7 @@ use crate::{
     contact::model::{
         Concern, ConsentStatus, ContactStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship,
     },
+    vocabulary::Ethnicity,
 };
 
 macro_rules! openapi_enum {
@@ -83,6 +84,7 @@ openapi_enum! {
     ReasonNotSought => "ReasonNotSought", "Why consent was not obtained.";
     ContactStatus => "ContactStatus", "Where a contact is: awaiting_screening -> in_screening -> decided (-> closed). Staff also see awaiting_authorisation (a decision waits for a manager); its agency sees in_screening then.";
     AgencyKind => "AgencyKind", "The kind of a partner agency.";
+    Ethnicity => "Ethnicity", "A child's ethnicity as the DfE census codes (Ofsted Annex A): WBRI, WIRI, WIRT, WOTH, WROM, MWBC, MWBA, MWAS, MOTH, AIND, APKN, ABAN, AOTH, BCRB, BAFR, BOTH, CHNE, OOTH, REFU (refused) or NOBT (not yet obtained).";
     Role => "Role", "A hub staff role.";
 }
 

@@ -19,6 +19,7 @@ use crate::{
     db::StoreError,
     intake::{FieldError, IntakeError, service::BatchItemError},
     outbox::OutboxError,
+    reports::ReportError,
     triage::TriageError,
     worklist::WorklistError,
 };
@@ -407,6 +408,25 @@ impl From<WorklistError> for ApiError {
     }
 }
 
+impl From<ReportError> for ApiError {
+    fn from(err: ReportError) -> Self {
+        match err {
+            ReportError::Invalid { pointer, detail } => {
+                let mut e = Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    "A query parameter is not valid",
+                    "See `errors` for the parameter and why.",
+                );
+                e.problem.errors =
+                    Some(vec![ProblemField::from(FieldError { pointer: pointer.into(), detail: detail.into() })]);
+                e
+            }
+            ReportError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<OutboxError> for ApiError {
     fn from(err: OutboxError) -> Self {
         match err {
@@ -610,6 +630,19 @@ error_response!(
         422 => UnprocessableEntity,
         /// `If-Match` is required on this update (the contact's `ETag`, or `*`).
         428 => PreconditionRequired,
+    }
+);
+
+error_response!(
+    /// Errors of reports and exports.
+    ReportReadError {
+        /// A query parameter is missing or not valid (`from` after `to`, a queue or urgency the
+        /// policy does not have).
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only managers and auditors read reports.
+        403 => Forbidden,
     }
 );
 

@@ -61,6 +61,8 @@ pub enum AuditAction {
     ContactRead,
     /// The audit trail was listed.
     AuditListed,
+    /// Staff ran a report or an export (which, for which period and filters).
+    ReportRead,
     /// A manager re-rated a contact.
     ContactRerated,
     /// Staff listed the contacts about a child.
@@ -99,6 +101,8 @@ pub enum AuditAction {
     QueueListed,
     WebhookDelivered,
     AgencyCreated,
+    /// An operator changed an agency (its contact source).
+    AgencyChanged,
     StaffCreated,
     ApiKeyCreated,
     /// A key was refused what it asked for (403), or asked for a contact it may not see (404).
@@ -119,6 +123,7 @@ impl AuditAction {
             Self::ContactReplayed => "contact.replayed",
             Self::ContactRead => "contact.read",
             Self::AuditListed => "audit.listed",
+            Self::ReportRead => "report.read",
             Self::ContactRerated => "contact.rerated",
             Self::ChildContactsRead => "child.contacts_read",
             Self::ClockPaused => "clock.paused",
@@ -145,6 +150,7 @@ impl AuditAction {
             Self::QueueListed => "queue.listed",
             Self::WebhookDelivered => "webhook.delivered",
             Self::AgencyCreated => "agency.created",
+            Self::AgencyChanged => "agency.changed",
             Self::StaffCreated => "staff.created",
             Self::ApiKeyCreated => "api_key.created",
             Self::ApiKeyRevoked => "api_key.revoked",

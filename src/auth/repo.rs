@@ -11,17 +11,18 @@ pub(crate) async fn insert_agency(
     conn: &mut PgConnection,
     id: AgencyId,
     name: &str,
-    kind: AgencyKind,
+    (kind, source): (AgencyKind, crate::vocabulary::ContactSource),
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
-        "insert into agencies (id, name, kind, created_at) values ($1, $2, $3, $4)
+        "insert into agencies (id, name, kind, created_at, contact_source) values ($1, $2, $3, $4, $5)
          on conflict (name) do nothing",
     )
     .bind(id)
     .bind(name)
     .bind(<&str>::from(kind))
     .bind(now)
+    .bind(<&str>::from(source))
     .execute(conn)
     .await?;
     Ok(inserted.rows_affected() == 1)
@@ -256,4 +257,18 @@ pub(crate) async fn end_claims_of(conn: &mut PgConnection, staff: StaffId) -> Re
     .bind(staff)
     .fetch_all(conn)
     .await
+}
+
+/// Sets an agency's contact source; `false` when there is no such agency.
+pub(crate) async fn set_contact_source(
+    conn: &mut PgConnection,
+    id: AgencyId,
+    source: crate::vocabulary::ContactSource,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update agencies set contact_source = $2 where id = $1")
+        .bind(id)
+        .bind(<&str>::from(source))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

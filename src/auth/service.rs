@@ -22,6 +22,7 @@ use crate::{
     db::StoreError,
     id::{AgencyId, ApiKeyId, StaffId},
     state::AppState,
+    vocabulary::ContactSource,
 };
 
 /// Every key starts with this, so secret scanners and people can recognise one.
@@ -123,12 +124,23 @@ impl Principal {
     }
 }
 
-/// Creates an agency (command line). Audited as a system action.
+/// Creates an agency (command line), with the contact source its kind usually means. Audited
+/// as a system action.
 pub async fn create_agency(state: &AppState, name: &str, kind: AgencyKind) -> Result<AgencyId, AuthError> {
+    create_agency_with_source(state, name, kind, ContactSource::default_for(kind)).await
+}
+
+/// Creates an agency with its contact source (the census code its contacts are reported under).
+pub async fn create_agency_with_source(
+    state: &AppState,
+    name: &str,
+    kind: AgencyKind,
+    source: ContactSource,
+) -> Result<AgencyId, AuthError> {
     let id = AgencyId::generate();
     let now = state.clock.now();
     crate::db::in_transaction(&state.db, async |tx| {
-        if !repo::insert_agency(tx, id, name, kind, now).await? {
+        if !repo::insert_agency(tx, id, name, (kind, source), now).await? {
             return Err(AuthError::DuplicateAgency);
         }
         audit::record(
@@ -137,10 +149,31 @@ pub async fn create_agency(state: &AppState, name: &str, kind: AgencyKind) -> Re
             &Actor::system(),
             AuditAction::AgencyCreated,
             None,
-            serde_json::json!({ "agency_id": id, "kind": kind }),
+            serde_json::json!({ "agency_id": id, "kind": kind, "contact_source": source }),
         )
         .await?;
         Ok(id)
+    })
+    .await
+}
+
+/// Changes an agency's contact source (command line); audited as a system action.
+pub async fn set_contact_source(state: &AppState, id: AgencyId, source: ContactSource) -> Result<(), AuthError> {
+    let now = state.clock.now();
+    crate::db::in_transaction(&state.db, async |tx| {
+        if !repo::set_contact_source(tx, id, source).await? {
+            return Err(AuthError::UnknownAgency);
+        }
+        audit::record(
+            tx,
+            now,
+            &Actor::system(),
+            AuditAction::AgencyChanged,
+            None,
+            serde_json::json!({ "agency_id": id, "contact_source": source }),
+        )
+        .await?;
+        Ok(())
     })
     .await
 }

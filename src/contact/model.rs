@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::vocabulary::wire_enum;
-pub use crate::vocabulary::{Concern, ConsentStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship};
+pub use crate::vocabulary::{
+    Concern, ConsentStatus, DashRisk, Ethnicity, Gender, HealthSetting, ReasonNotSought, Relationship,
+};
 
 use crate::id::{AgencyId, ChildId, ContactId, DeliveryId, StaffId};
 
@@ -55,6 +57,9 @@ pub struct Child {
     /// For an unborn child, in place of `date_of_birth`.
     pub expected_date_of_birth: Option<NaiveDate>,
     pub gender: Option<Gender>,
+    /// The `DfE` census code (for Ofsted's Annex A); absent on contacts stored before it existed.
+    #[serde(default)]
+    pub ethnicity: Option<Ethnicity>,
     /// Ten digits, check digit verified.
     pub nhs_number: Option<String>,
     /// Upper case, check letter verified.

@@ -181,6 +181,7 @@ fn child(w: &mut Walker, today: Today, value: &Value, ptr: &Ptr) -> Option<Child
             "date_of_birth",
             "expected_date_of_birth",
             "gender",
+            "ethnicity",
             "nhs_number",
             "upn",
             "non_mobile",
@@ -202,6 +203,7 @@ fn child(w: &mut Walker, today: Today, value: &Value, ptr: &Ptr) -> Option<Child
         w.err(c.ptr(), "a child needs a given_name or family_name, or an expected_date_of_birth if unborn");
     }
     let gender = w.optional_enum(&c, "gender");
+    let ethnicity = w.optional_enum(&c, "ethnicity");
     let nhs_number = w.optional_string(&c, "nhs_number", ..=20).and_then(|raw| {
         normalise_nhs_number(&raw).or_else(|| {
             w.err(&c.at("nhs_number"), "must be a valid 10-digit NHS number (modulus 11 check digit)");
@@ -228,6 +230,7 @@ fn child(w: &mut Walker, today: Today, value: &Value, ptr: &Ptr) -> Option<Child
         date_of_birth,
         expected_date_of_birth,
         gender,
+        ethnicity,
         nhs_number,
         upn,
         non_mobile,

@@ -294,6 +294,7 @@ fn narrative_injuries_feed_the_injury_fact_unless_negated() {
             date_of_birth: Some(today() - TimeDelta::days(90)),
             expected_date_of_birth: None,
             gender: None,
+            ethnicity: None,
             nhs_number: None,
             upn: None,
             non_mobile: None,

@@ -92,7 +92,8 @@ impl Calendar {
         self.is_working_day(date).then(|| (self.local(date, self.opens), self.local(date, self.closes)))
     }
 
-    fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+    /// The hub's local date of an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.tz).date_naive()
     }
 

@@ -101,6 +101,7 @@ const LAYERS: &[&str] = &[
     "worklist",
     "webhook",
     "monitoring",
+    "reports",
     "intake",
     "demo",
     "api",

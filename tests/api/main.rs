@@ -22,6 +22,7 @@ mod limits;
 mod monitoring;
 mod openapi;
 mod privacy;
+mod reports;
 mod resilience;
 mod triage;
 mod webhooks;

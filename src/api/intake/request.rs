@@ -10,7 +10,7 @@ use crate::{
     config::HttpSettings,
     contact::{
         NewContact,
-        model::{Concern, ConsentStatus, DashRisk, Gender, HealthSetting, ReasonNotSought, Relationship},
+        model::{Concern, ConsentStatus, DashRisk, Ethnicity, Gender, HealthSetting, ReasonNotSought, Relationship},
     },
 };
 
@@ -78,6 +78,9 @@ pub struct ChildRequest {
     /// For an unborn child, in place of `date_of_birth`; at most 10 months ahead.
     pub expected_date_of_birth: Option<NaiveDate>,
     pub gender: Option<Gender>,
+    /// The child's ethnicity as the `DfE` census code, if the referrer knows it (hubs report it
+    /// to Ofsted); `NOBT` when not yet obtained, `REFU` when the family declined to say.
+    pub ethnicity: Option<Ethnicity>,
     /// Ten digits with a valid modulus-11 check digit; spaces and hyphens are ignored.
     #[oai(validator(max_length = 20))]
     pub nhs_number: Option<String>,

@@ -1,0 +1,86 @@
+//! The reports' one read: a row per contact of the cohort, with what its figures need.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::model::{CohortRow, Period, ReportFilter};
+
+/// The contacts received in `period` that pass the filter, with their decision, feedback clock,
+/// breach and recorded late reason. The intake urgency is the first classification's.
+pub(crate) async fn cohort(
+    conn: &mut PgConnection,
+    period: Period,
+    filter: &ReportFilter,
+) -> Result<Vec<CohortRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select c.agency_id, a.name as agency_name, a.kind as agency_kind, c.received_at, c.status, c.urgency,
+                (select r.urgency from contact_ratings r
+                  where r.contact_id = c.id and r.kind = 'classification' order by r.id limit 1) as intake_urgency,
+                c.queue, c.decision_due_at, c.re_referral, c.outcome,
+                d.decided_at, d.late_reason, d.authorisation,
+                f.started_at as feedback_started_at, f.stopped_at as feedback_stopped_at,
+                f.stop_reason as feedback_stop_reason,
+                exists (select 1 from clocks k join breaches b on b.clock_id = k.id
+                         where k.contact_id = c.id and k.kind = 'decision') as decision_breached,
+                lr.late_reason as recorded_late_reason,
+                (select count(*) from decisions_sent_back s where s.contact_id = c.id) as sent_back
+           from contacts c
+           join agencies a on a.id = c.agency_id
+           left join decisions d on d.contact_id = c.id
+           left join clocks f on f.contact_id = c.id and f.kind = 'feedback'
+           left join contact_late_reasons lr on lr.contact_id = c.id
+          where c.received_at >= $1 and c.received_at < $2
+            and ($3::text is null or c.queue = $3)
+            and ($4::text is null or c.urgency = $4)
+            and ($5::uuid is null or c.agency_id = $5)
+            and ($6::text is null or a.kind = $6)",
+    )
+    .bind(period.start)
+    .bind(period.end)
+    .bind(&filter.queue)
+    .bind(&filter.urgency)
+    .bind(filter.agency_id)
+    .bind(filter.agency_kind.map(<&str>::from))
+    .fetch_all(conn)
+    .await
+}
+
+/// One child of a contact received in the period, for Ofsted's Annex A list of contacts.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AnnexARow {
+    pub child_id: uuid::Uuid,
+    pub received_at: DateTime<Utc>,
+    /// The child as the agency sent it (`submission.children[ordinal]`).
+    pub child: sqlx::types::Json<serde_json::Value>,
+    pub contact_source: Option<String>,
+    pub agency_kind: String,
+}
+
+/// Every child of every contact received in `period` that passes the filter, in order of receipt.
+pub(crate) async fn annex_a(
+    conn: &mut PgConnection,
+    period: Period,
+    filter: &ReportFilter,
+) -> Result<Vec<AnnexARow>, sqlx::Error> {
+    sqlx::query_as(
+        "select cc.id as child_id, c.received_at, c.submission -> 'children' -> cc.ordinal as child,
+                a.contact_source, a.kind as agency_kind
+           from contacts c
+           join agencies a on a.id = c.agency_id
+           join contact_children cc on cc.contact_id = c.id
+          where c.received_at >= $1 and c.received_at < $2
+            and ($3::text is null or c.queue = $3)
+            and ($4::text is null or c.urgency = $4)
+            and ($5::uuid is null or c.agency_id = $5)
+            and ($6::text is null or a.kind = $6)
+          order by c.received_at, c.id, cc.ordinal",
+    )
+    .bind(period.start)
+    .bind(period.end)
+    .bind(&filter.queue)
+    .bind(&filter.urgency)
+    .bind(filter.agency_id)
+    .bind(filter.agency_kind.map(<&str>::from))
+    .fetch_all(conn)
+    .await
+}
