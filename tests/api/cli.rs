@@ -326,3 +326,34 @@ async fn audit_verify_finds_a_row_that_a_superuser_removed_in_replica_mode() {
     assert!(out.contains(&format!("chain {chain}, seq 3, event ")), "{out}");
     assert!(out.contains("seq 2 onwards is missing before it"), "{out}");
 }
+
+#[tokio::test]
+async fn an_agencys_contact_source_is_set_at_creation_and_changed_later_for_annex_a() {
+    let app = spawn_app().await;
+    let db = app.database_url();
+    let run = |args: &[&str]| Command::new(BIN).args(args).env("DATABASE_URL", &db).output().unwrap();
+    let out = run(&["agency", "create", "--name", "Riverside Surgery", "--kind", "health", "--contact-source", "3a"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !run(&["agency", "create", "--name", "Bad", "--kind", "health", "--contact-source", "3G"]).status.success()
+    );
+    let out = run(&["key", "create", "--agency", "Riverside Surgery"]);
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    app.caller(&key).submit(crate::fixtures::example_contact(app.today(), "GP-1")).await;
+    let sources = async || {
+        let today = app.today().to_string();
+        let query = [("from", today.as_str()), ("to", today.as_str())];
+        let resp =
+            app.manager().request(reqwest::Method::GET, "/v1/exports/annex-a/contacts").query(&query).send().await;
+        let text = resp.text();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        reader.records().map(|r| r.unwrap()[6].to_owned()).collect::<Vec<_>>()
+    };
+    assert!(sources().await.iter().all(|s| s == "g) 3A: Health services"), "{:?}", sources().await);
+    let out = run(&["agency", "set-contact-source", "Riverside Surgery", "3E"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(sources().await.iter().all(|s| s == "k) 3E: Health services"), "{:?}", sources().await);
+    assert!(!run(&["agency", "set-contact-source", "No Such Agency", "6"]).status.success());
+    let trail = app.auditor().audit(&[]).await.ok().to_string();
+    assert!(trail.contains("agency.changed") && trail.contains(r#""contact_source":"3E""#), "{trail}");
+}
