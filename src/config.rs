@@ -38,6 +38,18 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// The monitoring endpoint.
     pub metrics: MetricsSettings,
+    /// The staff console's sessions.
+    pub console: ConsoleSettings,
+}
+
+/// The staff console (see `src/console/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// A session unused this long ends (the member of staff signs in again).
+    pub idle_timeout_minutes: i64,
+    /// A session ends this long after sign-in, however busy.
+    pub lifetime_hours: i64,
 }
 
 /// Where monitoring scrapes (see [`crate::metrics`]).
@@ -246,6 +258,12 @@ impl Settings {
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             return Err(ConfigError::new("database.migrate_url", "must be empty or a postgres:// URL"));
+        }
+        if !(1..=24 * 60).contains(&self.console.idle_timeout_minutes) {
+            return Err(ConfigError::new("console.idle_timeout_minutes", "must be from 1 to 1440"));
+        }
+        if !(1..=24 * 7).contains(&self.console.lifetime_hours) {
+            return Err(ConfigError::new("console.lifetime_hours", "must be from 1 to 168"));
         }
         if self.database.max_connections == 0 {
             return Err(ConfigError::new("database.max_connections", "must be at least 1"));

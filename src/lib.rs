@@ -33,6 +33,7 @@ pub mod cache;
 pub mod clock;
 pub mod clocks;
 pub mod config;
+pub mod console;
 pub mod contact;
 pub mod db;
 pub mod demo;

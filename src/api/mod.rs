@@ -196,6 +196,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/", service)
         .nest("/docs", docs)
         .at("/openapi.json", spec)
+        .nest("/console", crate::console::routes(state.clone()))
         .data(payload::BodyBudget::new(&state.settings.http))
         .data(state)
         // A panic becomes a logged 500 problem instead of a dropped connection.

@@ -113,6 +113,10 @@ pub enum AuditAction {
     ApiKeyRotated,
     /// A member of staff left: their keys were revoked and their claims' leases ended.
     StaffDeactivated,
+    /// A member of staff signed in to the console.
+    SessionStarted,
+    /// A console session ended (signed out, idle, past its lifetime, or its key no longer live).
+    SessionEnded,
 }
 
 impl AuditAction {
@@ -156,6 +160,8 @@ impl AuditAction {
             Self::ApiKeyRevoked => "api_key.revoked",
             Self::ApiKeyRotated => "api_key.rotated",
             Self::StaffDeactivated => "staff.deactivated",
+            Self::SessionStarted => "session.started",
+            Self::SessionEnded => "session.ended",
         }
     }
 

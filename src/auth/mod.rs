@@ -11,6 +11,7 @@
 pub mod model;
 mod repo;
 pub mod service;
+pub mod session;
 
 pub use model::{
     AgencyKind, AgencyPrincipal, AgencyScope, DeactivatedStaff, KeyOwner, KeyStatus, KeySummary, Principal, Role,

@@ -272,3 +272,107 @@ pub(crate) async fn set_contact_source(
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Stores a new console session (the token's hash only).
+pub(crate) async fn insert_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    staff: &StaffPrincipal,
+    csrf_token: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into console_sessions (token_hash, staff_id, method, api_key_id, csrf_token, created_at, last_seen_at,
+                                       expires_at)
+         values ($1, $2, 'staff_key', $3, $4, $5, $5, $6)",
+    )
+    .bind(token_hash)
+    .bind(staff.staff_id)
+    .bind(staff.key_id)
+    .bind(csrf_token)
+    .bind(now)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A console session not yet ended, locked, with whether the way it signed in is still live.
+pub(crate) struct SessionRow {
+    pub staff: StaffPrincipal,
+    pub csrf_token: String,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub key_live: bool,
+}
+
+pub(crate) async fn lock_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        staff_id: StaffId,
+        role: String,
+        api_key_id: ApiKeyId,
+        csrf_token: String,
+        last_seen_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        key_live: bool,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select s.staff_id, st.role, s.api_key_id, s.csrf_token, s.last_seen_at, s.expires_at,
+                (k.revoked_at is null and (k.expires_at is null or k.expires_at > $2) and st.deactivated_at is null)
+                    as key_live
+           from console_sessions s
+           join staff st on st.id = s.staff_id
+           join api_keys k on k.id = s.api_key_id
+          where s.token_hash = $1 and s.ended_at is null
+            for update of s",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(SessionRow {
+            staff: StaffPrincipal { staff_id: r.staff_id, role: r.role.parse().ok()?, key_id: r.api_key_id },
+            csrf_token: r.csrf_token,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            key_live: r.key_live,
+        })
+    }))
+}
+
+pub(crate) async fn touch_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update console_sessions set last_seen_at = $2 where token_hash = $1")
+        .bind(token_hash)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn end_session(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update console_sessions set ended_at = $2, end_reason = $3 where token_hash = $1 and ended_at is null",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

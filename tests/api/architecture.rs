@@ -104,6 +104,7 @@ const LAYERS: &[&str] = &[
     "reports",
     "intake",
     "demo",
+    "console",
     "api",
     "app",
 ];

@@ -389,6 +389,26 @@ impl TestApp {
         [self.practitioner(), self.manager(), self.auditor(), self.admin()]
     }
 
+    /// The service's base URL (`http://127.0.0.1:<port>`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The secret of the staff key of `role` (for signing in to the console).
+    pub fn staff_key(&self, role: Role) -> &str {
+        match role {
+            Role::Practitioner => &self.practitioner,
+            Role::Manager => &self.manager,
+            Role::Auditor => &self.auditor,
+            Role::Admin => &self.admin,
+        }
+    }
+
+    /// The secret of the police agency's key.
+    pub fn police_key(&self) -> &str {
+        &self.police.key
+    }
+
     /// Another manager, with a key of their own.
     pub async fn add_manager(&self, name: &str) -> Caller {
         let (_, key) = service::create_staff_with_key(&self.state, name, Role::Manager).await.unwrap();

@@ -12,6 +12,7 @@ mod audit;
 mod cli;
 mod client;
 mod clocks;
+mod console;
 mod fixtures;
 mod health;
 mod helpers;

@@ -1,0 +1,191 @@
+//! The staff console's sign-in, sessions and roles, server side: cookies, CSRF, timeouts,
+//! revocation, audit and `no-store`. (The pages themselves are checked in a browser by the
+//! end-to-end tests.)
+
+use chrono::TimeDelta;
+use mash_triage::auth::Role;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// A browser without JavaScript: keeps no cookies of its own and follows no redirects, so each
+/// test sees exactly what the server sets and where it sends the user.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { http, base: app.base().to_owned(), cookies: Vec::new() }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Applies the response's `Set-Cookie`s (a `Max-Age=0` deletes).
+    fn take_cookies(&mut self, resp: &reqwest::Response) -> Vec<String> {
+        let set: Vec<String> =
+            resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        for c in &set {
+            let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !c.contains("Max-Age=0") {
+                self.cookies.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        set
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String, String) {
+        let resp =
+            self.http.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
+        assert_eq!(resp.headers()["cache-control"], "no-store", "{path}");
+        self.take_cookies(&resp);
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, location, resp.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String, Vec<String>) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["cache-control"], "no-store", "{path}");
+        let set = self.take_cookies(&resp);
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, location, resp.text().await.unwrap(), set)
+    }
+
+    /// The value of the hidden `csrf_token` field of a page.
+    fn csrf(page: &str) -> String {
+        let marker = r#"name="csrf_token" value=""#;
+        let at = page.find(marker).expect("a form with a CSRF token") + marker.len();
+        page[at..at + 64].to_owned()
+    }
+
+    /// Signs in with `key`; the sign-in answer's status, location, page and cookies.
+    async fn sign_in(&mut self, key: &str) -> (u16, String, String, Vec<String>) {
+        let (status, _, page) = self.get("/console/sign-in").await;
+        assert_eq!(status, 200);
+        let csrf = Self::csrf(&page);
+        self.post("/console/sign-in", &[("key", key), ("csrf_token", &csrf)]).await
+    }
+}
+
+#[tokio::test]
+async fn staff_sign_in_with_their_key_to_a_strict_http_only_session_and_agencies_cannot() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let (status, location, _) = browser.get("/console").await;
+    assert_eq!((status, location.as_str()), (303, "/console/sign-in"), "no session: sign in first");
+
+    // An agency's key, an unknown key and an empty one are refused with the error summary.
+    let (status, _, page, set) = browser.sign_in(app.police_key()).await;
+    assert_eq!(status, 422);
+    assert!(page.contains("govuk-error-summary") && page.contains("agency"), "{page}");
+    assert!(!set.iter().any(|c| c.starts_with("mash_session=")));
+    let (status, _, page, _) = browser.sign_in("mash_not_a_key").await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r##"<a href="#key">"##), "the summary links to the field");
+
+    // A form without the token its page gave changes nothing.
+    let (status, ..) =
+        browser.post("/console/sign-in", &[("key", app.staff_key(Role::Manager)), ("csrf_token", "x")]).await;
+    assert_eq!(status, 403);
+
+    let (status, location, _, set) = browser.sign_in(app.staff_key(Role::Manager)).await;
+    assert_eq!((status, location.as_str()), (303, "/console"));
+    let session = set.iter().find(|c| c.starts_with("mash_session=")).expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    assert!(!session.contains("Secure"), "plain http on loopback: not Secure");
+    assert!(!session.contains("Max-Age") && !session.contains("Expires"), "a browser-session cookie");
+    let (status, _, page) = browser.get("/console").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1 class=\"govuk-heading-l\">Board</h1>") && page.contains("screening"), "{page}");
+    let trail = app.auditor().audit(&[]).await.ok().to_string();
+    assert!(trail.contains("session.started"), "{trail}");
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_sessions_csrf_token_and_ends_the_session() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(app.staff_key(Role::Practitioner)).await;
+    let (_, _, page) = browser.get("/console").await;
+    let csrf = Browser::csrf(&page);
+    let stolen = browser.cookies.clone();
+    let (status, ..) = browser.post("/console/sign-out", &[("csrf_token", "0".repeat(64).as_str())]).await;
+    assert_eq!(status, 403, "a cross-site post carries no token");
+    assert_eq!(browser.get("/console").await.0, 200, "still signed in");
+    let (status, location, ..) = browser.post("/console/sign-out", &[("csrf_token", &csrf)]).await;
+    assert_eq!((status, location.as_str()), (303, "/console/sign-in"));
+    // The old cookie is worth nothing now.
+    browser.cookies = stolen;
+    assert_eq!(browser.get("/console").await.0, 303);
+    let trail = app.auditor().audit(&[]).await.ok().to_string();
+    assert!(trail.contains(r#""reason":"signed_out""#), "{trail}");
+}
+
+#[tokio::test]
+async fn a_session_ends_when_idle_when_its_lifetime_is_over_and_when_its_key_is_revoked() {
+    let app = spawn_app().await;
+    let mut idle = Browser::new(&app);
+    idle.sign_in(app.staff_key(Role::Manager)).await;
+    app.advance_time(TimeDelta::minutes(29));
+    assert_eq!(idle.get("/console").await.0, 200, "used within 30 minutes");
+    app.advance_time(TimeDelta::minutes(29));
+    assert_eq!(idle.get("/console").await.0, 200, "each use restarts the idle timeout");
+    app.advance_time(TimeDelta::minutes(30));
+    assert_eq!(idle.get("/console").await.0, 303, "30 minutes unused");
+
+    let mut busy = Browser::new(&app);
+    busy.sign_in(app.staff_key(Role::Manager)).await;
+    for _ in 0..40 {
+        app.advance_time(TimeDelta::minutes(15));
+        if busy.get("/console").await.0 != 200 {
+            break;
+        }
+    }
+    let (status, ..) = busy.get("/console").await;
+    assert_eq!(status, 303, "ten hours after sign-in, however busy");
+
+    let mut revoked = Browser::new(&app);
+    revoked.sign_in(app.staff_key(Role::Auditor)).await;
+    assert_eq!(revoked.get("/console").await.0, 200);
+    sqlx::query("update api_keys set revoked_at = now() where staff_id is not null")
+        .execute(app.owner_db())
+        .await
+        .unwrap();
+    assert_eq!(revoked.get("/console").await.0, 303, "the key it signed in with was revoked");
+    let ended = "select count(*) from console_sessions where end_reason = $1";
+    for reason in ["idle", "expired", "key_revoked"] {
+        assert_eq!(app.value::<i64>(ended, reason).await, 1, "{reason}");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_but_the_board_shows_no_case_data() {
+    let app = spawn_app().await;
+    app.police().submit(crate::fixtures::amber_contact(app.today(), "CONSOLE-1")).await;
+    let mut admin = Browser::new(&app);
+    admin.sign_in(app.staff_key(Role::Admin)).await;
+    let (status, _, page) = admin.get("/console").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("does not show case data") && !page.contains("screening"), "{page}");
+    let mut practitioner = Browser::new(&app);
+    practitioner.sign_in(app.staff_key(Role::Practitioner)).await;
+    let (_, _, page) = practitioner.get("/console").await;
+    assert!(page.contains(">screening</th>"), "{page}");
+}
