@@ -7,15 +7,16 @@
 //! documented next to it in the shipped policy file and in docs/NARRATIVE.md. The checker here
 //! refuses what would make the matcher silently wrong: an empty cue list, an entry with no
 //! words, a phrase where one word is needed, a punctuation entry that is not one mark, a window
-//! out of range, a word that is both an injury and a negation word, and the keys of the format
-//! before 2026.2 (each named with where it moved).
+//! out of range, a word that is both an injury and a negation word, a pronoun without a gender
+//! or a form, a gendered word that is no person, and the keys of the format before 2026.2 (each
+//! named with where it moved).
 
 use rustc_hash::FxHashMap as HashMap;
 use toml::Spanned;
 
 use super::{
     check::Checker,
-    raw::{RawNarrative, RawNegation, RawOwners, RawSentences, RawWords},
+    raw::{RawNarrative, RawNegation, RawOwners, RawPronouns, RawSentences, RawWords},
     words_of,
 };
 
@@ -31,7 +32,7 @@ pub const ANY_WORD: WordId = WordId::MAX - 2;
 
 /// The roles a word plays, as bits: single-word roles, and "starts a phrase of list X".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Roles(u32);
+pub struct Roles(u64);
 
 impl Roles {
     /// A word of an injury term.
@@ -79,6 +80,21 @@ impl Roles {
     pub const SIBLING: Self = Self(1 << 28);
     /// Joins the items of a list ("and", "or").
     pub const LIST_JOIN: Self = Self(1 << 29);
+    /// A pronoun that may stand for a man or boy ("he", "him", "his").
+    pub const HE: Self = Self(1 << 30);
+    /// A pronoun that may stand for a woman or girl ("she", "her").
+    pub const SHE: Self = Self(1 << 31);
+    /// A person word (or title) for a man or boy ("father", "son", "mr").
+    pub const MAN: Self = Self(1 << 32);
+    /// A person word (or title) for a woman or girl ("mother", "daughter", "mrs").
+    pub const WOMAN: Self = Self(1 << 33);
+    /// A pronoun that may be the subject of its sentence ("he", "she").
+    pub const SUBJECT_FORM: Self = Self(1 << 34);
+    /// A pronoun that may be the object of a verb ("him", "her").
+    pub const OBJECT_FORM: Self = Self(1 << 35);
+    /// A pronoun that may be a possessive ("his", "her").
+    pub const POSSESSIVE_FORM: Self = Self(1 << 36);
+    pub const STARTS_CHILD_CONTEXT: Self = Self(1 << 37);
 
     /// Whether any of `other`'s roles is among these.
     pub const fn any(self, other: Self) -> bool {
@@ -178,6 +194,10 @@ pub struct NarrativeSignals {
     pub hypothetical: Phrases,
     pub doubt: Phrases,
     pub shared: Phrases,
+    /// What says that a baby or young child is about without naming one ("nappy", "looking
+    /// after"); empty when the policy has no `[narrative.pronouns]`, and then no pronoun is read
+    /// as an adult's.
+    pub child_context: Phrases,
     pub sentence_ends: Vec<char>,
     pub clause_ends: Vec<char>,
     pub label_marks: Vec<char>,
@@ -234,6 +254,9 @@ impl Checker<'_> {
         }
         if let Some(d) = &n.doubt {
             c.cues(Some(&d.get_ref().cues), "narrative.doubt.cues", true, Roles::STARTS_DOUBT, |o| &mut o.doubt);
+        }
+        if let Some(p) = &n.pronouns {
+            c.pronouns(p.get_ref());
         }
         c.conflicts(n);
         out
@@ -339,6 +362,65 @@ impl Compiler<'_, '_> {
         self.words(o.pronouns.as_ref(), &format!("{p}.pronouns"), false, Roles::PRONOUN);
         self.words(Some(&o.prepositions), &format!("{p}.prepositions"), true, Roles::PREPOSITION);
         self.cues(o.shared.as_ref(), &format!("{p}.shared"), false, Roles::STARTS_SHARED, |o| &mut o.shared);
+    }
+
+    /// `[narrative.pronouns]`: each pronoun's gender and forms, the people words of each gender,
+    /// and the words that say a young child is about. A pronoun must have a gender and a form,
+    /// and a gendered word must be a person (or a title): otherwise the list would be silently
+    /// ignored.
+    fn pronouns(&mut self, r: &RawPronouns) {
+        let p = "narrative.pronouns";
+        self.words(Some(&r.he), &format!("{p}.he"), true, Roles::HE);
+        self.words(Some(&r.she), &format!("{p}.she"), true, Roles::SHE);
+        self.words(Some(&r.subjects), &format!("{p}.subjects"), true, Roles::SUBJECT_FORM);
+        self.words(Some(&r.objects), &format!("{p}.objects"), true, Roles::OBJECT_FORM);
+        self.words(Some(&r.possessives), &format!("{p}.possessives"), true, Roles::POSSESSIVE_FORM);
+        self.words(Some(&r.men), &format!("{p}.men"), true, Roles::MAN);
+        self.words(Some(&r.women), &format!("{p}.women"), true, Roles::WOMAN);
+        self.cues(Some(&r.child_context), &format!("{p}.child_context"), true, Roles::STARTS_CHILD_CONTEXT, |o| {
+            &mut o.child_context
+        });
+        let forms = Roles::SUBJECT_FORM | Roles::OBJECT_FORM | Roles::POSSESSIVE_FORM;
+        let people = Roles::CHILD | Roles::ADULT | Roles::TITLE;
+        let lists: [(&RawWords, &str, Roles, &str); 5] = [
+            (&r.he, "he", forms, "is in none of subjects, objects or possessives"),
+            (&r.she, "she", forms, "is in none of subjects, objects or possessives"),
+            (&r.subjects, "subjects", Roles::HE | Roles::SHE, "is in neither he nor she"),
+            (&r.objects, "objects", Roles::HE | Roles::SHE, "is in neither he nor she"),
+            (&r.possessives, "possessives", Roles::HE | Roles::SHE, "is in neither he nor she"),
+        ];
+        let gendered: [(&RawWords, &str); 2] = [(&r.men, "men"), (&r.women, "women")];
+        let mut problems = Vec::new();
+        for (list, key, needs, problem) in lists {
+            for (i, item) in list.get_ref().iter().enumerate() {
+                if !self.has_role(item.get_ref(), needs) {
+                    problems.push((item.span(), format!("{p}.{key}[{i}]"), problem.to_owned()));
+                }
+            }
+        }
+        for (list, key) in gendered {
+            for (i, item) in list.get_ref().iter().enumerate() {
+                if !self.has_role(item.get_ref(), people) {
+                    problems.push((
+                        item.span(),
+                        format!("{p}.{key}[{i}]"),
+                        "is not a person: add it to owners.children, owners.adults or owners.titles".to_owned(),
+                    ));
+                }
+            }
+        }
+        for (span, path, message) in problems {
+            self.checker.err(span, &path, message);
+        }
+    }
+
+    /// Whether the one word `entry` has any of `roles` (false for an entry that is not one word,
+    /// which its list reports already).
+    fn has_role(&self, entry: &str, roles: Roles) -> bool {
+        match words_of(entry).as_slice() {
+            [word] => self.out.lexicon.id(word).is_some_and(|id| self.out.lexicon.roles(id).any(roles)),
+            _ => true,
+        }
     }
 
     /// A list of cue phrases: only their first words get a role (starting the list's phrases).
@@ -479,6 +561,13 @@ impl Compiler<'_, '_> {
                 "owners",
                 "people that are also joining words (owners.having, owners.modifiers, negation.between)",
             ),
+            (clash(Roles::HE, Roles::SHE), "pronouns.he", "also in pronouns.she"),
+            (clash(Roles::MAN, Roles::WOMAN), "pronouns.men", "also in pronouns.women"),
+            (
+                clash(Roles::HE | Roles::SHE, Roles::CHILD | Roles::ADULT | Roles::TITLE),
+                "pronouns",
+                "pronouns (he, she) that are also people (owners.children, owners.adults, owners.titles)",
+            ),
             (
                 clash(Roles::CLAUSE_BREAK, Roles::BETWEEN),
                 "sentences.clause_breaks",
@@ -575,6 +664,69 @@ mod tests {
             assert!(has(&found, path, words), "{replacement}: {found:#?}");
             assert!(found.iter().all(|e| e.chars().next().is_some_and(|c| c.is_ascii_digit())), "a line: {found:?}");
         }
+    }
+
+    #[test]
+    fn the_pronouns_table_is_checked() {
+        let cases = [
+            (
+                "he = [\"he\", \"him\", \"his\"]",
+                "he = [\"he\", \"him\", \"his\", \"mother\"]",
+                "narrative.pronouns",
+                "mother",
+            ),
+            (
+                "he = [\"he\", \"him\", \"his\"]",
+                "he = [\"he\", \"him\", \"his\", \"himself\"]",
+                "narrative.pronouns.he[3]",
+                "none of subjects",
+            ),
+            (
+                "subjects = [\"he\", \"she\"]",
+                "subjects = [\"he\", \"she\", \"they\"]",
+                "narrative.pronouns.subjects[2]",
+                "neither he nor she",
+            ),
+            (
+                "she = [\"she\", \"her\"]",
+                "she = [\"she\", \"her\", \"his\"]",
+                "narrative.pronouns.he",
+                "also in pronouns.she",
+            ),
+            (
+                "objects = [\"him\", \"her\"]",
+                "objects = [\"him\", \"her\", \"him her\"]",
+                "narrative.pronouns.objects[2]",
+                "single word",
+            ),
+            (
+                "\nmen = [\n  \"father\",",
+                "\nmen = [\n  \"bloke\", \"father\",",
+                "narrative.pronouns.men[0]",
+                "not a person",
+            ),
+            (
+                "\nmen = [\n  \"father\",",
+                "\nmen = [\n  \"mother\", \"father\",",
+                "narrative.pronouns.men",
+                "also in pronouns.women",
+            ),
+            ("child_context = [", "child_context = [\"*\",", "narrative.pronouns.child_context[0]", "has no words"),
+        ];
+        for (from, to, path, words) in cases {
+            assert!(DEFAULT_POLICY.contains(from), "{from}");
+            let found = errors(&DEFAULT_POLICY.replacen(from, to, 1));
+            assert!(has(&found, path, words), "{to}: {found:#?}");
+        }
+        let empty = with_list("child_context", "child_context = []");
+        assert!(has(&errors(&empty), "narrative.pronouns.child_context", "must not be empty"));
+        // The table is optional: without it the policy loads, and no pronoun is read.
+        let start = DEFAULT_POLICY.find("[narrative.pronouns]\n").unwrap();
+        let end = DEFAULT_POLICY
+            .find("# ------------------------------------------------------------------------------------- calendar")
+            .unwrap();
+        let without = format!("{}{}", &DEFAULT_POLICY[..start], &DEFAULT_POLICY[end..]);
+        assert!(Policy::parse(&without).unwrap().narrative.child_context.is_empty());
     }
 
     #[test]

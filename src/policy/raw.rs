@@ -167,6 +167,9 @@ pub(super) struct RawNarrative {
     pub(super) hypothetical: Option<Spanned<RawHypothetical>>,
     pub(super) owners: Option<Spanned<RawOwners>>,
     pub(super) doubt: Option<Spanned<RawDoubt>>,
+    /// Optional: without it no pronoun is read as an adult's (the behaviour before 2026.3).
+    #[serde(default)]
+    pub(super) pronouns: Option<Spanned<RawPronouns>>,
     /// Keys of the format before 2026.2, reported as moved.
     pub(super) negation_cues: Option<Spanned<IgnoredAny>>,
     pub(super) negation_fillers: Option<Spanned<IgnoredAny>>,
@@ -227,6 +230,19 @@ pub(super) struct RawOwners {
     pub(super) prepositions: RawWords,
     #[serde(default)]
     pub(super) shared: Option<RawWords>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPronouns {
+    pub(super) he: RawWords,
+    pub(super) she: RawWords,
+    pub(super) subjects: RawWords,
+    pub(super) objects: RawWords,
+    pub(super) possessives: RawWords,
+    pub(super) men: RawWords,
+    pub(super) women: RawWords,
+    pub(super) child_context: RawWords,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,11 +13,14 @@
 //! personal data reaches a reason or a log).
 //!
 //! - `token`: text to tokens (one lexicon lookup per word), sentences, names.
+//! - `pronoun`: "he" and "she" read as an adult named just before them, only where nothing in
+//!   the text suggests a child.
 //! - `read`: each term's [`Verdict`], by bounded walks around it.
 //!
 //! Cost: one pass to tokenise, one to find phrases, and a constant amount of work per injury
 //! term, so a scan is linear in the text (docs/PERFORMANCE.md has the figures).
 
+mod pronoun;
 mod read;
 mod token;
 

@@ -539,18 +539,20 @@ impl<'a> Reader<'a> {
                 return Before::Person(j - 1);
             }
             // "His mother ... fell last week, breaking her wrist": the nearest person before, if
-            // no subject pronoun comes first ("Mother said he fell and broke his arm").
+            // no subject pronoun comes first ("Mother said he fell and broke his arm"); a pronoun
+            // read as an adult's is that adult ("Grandfather is the carer. He had a fall and
+            // fractured his hip").
             let joined = j > 0
                 && (self.t[j - 1].kind == Kind::Comma
                     || self.word(j - 1).is_some_and(|t| t.roles.any(Roles::CLAUSE_BREAK)));
             if joined {
                 for k in (j.saturating_sub(self.s.subject_window)..j - 1).rev() {
                     let t = &self.t[k];
-                    if t.kind == Kind::Sentence || t.roles.any(Roles::PRONOUN) {
-                        break;
-                    }
                     if t.person().is_some() {
                         return Before::Person(k);
+                    }
+                    if t.kind == Kind::Sentence || t.roles.any(Roles::PRONOUN) {
+                        break;
                     }
                 }
             }

@@ -315,3 +315,90 @@ fn searches_lists_relatives_and_attached_injuries_are_read() {
         assert!(!injury(text), "{text}: {:?}", verdicts(text));
     }
 }
+
+/// The corpus's remaining false positives of issue 15 (N292, N296, N298, N305) and the pattern
+/// behind them: "he" or "she" standing for an adult named just before, with no child the text
+/// could mean. Each counted as an injury before `[narrative.pronouns]`.
+#[test]
+fn a_pronoun_whose_adult_is_named_just_before_is_the_adults() {
+    for text in [
+        "PPN: Officers attended a report of a man shouting in the street. He had a cut on his hand and was \
+         bleeding. He is the father of the baby at the address. The baby and mother were inside and well.",
+        "Police were called by the father, who reported that mother had bitten him during an argument. He had a \
+         bite mark on his forearm. No children were harmed; the 5-month-old was asleep.",
+        "Antenatal contact. Mother is 30 weeks pregnant and reports that her partner kicked her in the stomach. \
+         She has bruising to her abdomen. Midwife has referred to MARAC.",
+        "The father was arrested for breaching his bail. He had a fractured wrist from a previous fight and was \
+         taken to custody via hospital. The children were at school.",
+        "The father was arrested. He had a fractured wrist.",
+        "Mother was arrested for being drunk. She had a cut lip and bruising to her cheek.",
+        "The father was arrested. He was drunk. He had a swollen hand.",
+        "The stepfather was restrained; he had a bloodied nose.",
+        "Mr. J. Hale was detained. He had burns to both forearms.",
+        "The mother's sister was there. She had a black eye.",
+        "Grandfather is the main carer. He had a fall last month and fractured his hip.",
+        // A gendered child is no one "he" could mean if she is a girl.
+        "The girls were in bed. Father was arrested. He had a bruise on his face.",
+    ] {
+        assert!(!injury(text), "{text}: {:?}", verdicts(text));
+    }
+    assert_eq!(verdicts("The father was arrested. He had a fractured wrist."), vec![Verdict::Adults]);
+}
+
+/// The near-misses: a pronoun the text may mean a child by (a child or a baby's things nearby, a
+/// pronoun of the same gender no one explains, the wrong gender, an object its own clause's
+/// subject acts on, no adult just before). Each must still count.
+#[test]
+fn a_pronoun_that_may_be_a_child_is_never_given_to_an_adult() {
+    for text in [
+        "Father was changing his nappy. He had a bruise on his cheek.",
+        "Mother was arrested. She had a cut lip. The baby had a bruise.",
+        "Father was holding him when police arrived. He had a bruise on his ear.",
+        "Father was arrested. He had burned him with a lighter.",
+        "Mother was arrested for assault. He had a bruise on his cheek.",
+        "Mrs Hale was arrested. He had a bruise on his face.",
+        "The parents were arrested. He had a bruise on his face.",
+        "The parent hit her. She had a swollen lip.",
+        "Dad said he rolled off the sofa. He had a lump on his head.",
+        "Mother brought the baby to ED. She had a bruise on her cheek.",
+        "The boys were in bed. Father was arrested. He had a bruise on his face.",
+        "The baby is 3 months old. Father was arrested. He had a bruise on his face.",
+        "Noah is 3 months old. Mother was drunk. She had a bruise on her forehead.",
+        "Father came home drunk and shook him. He had a bruise on his face.",
+        "Father came home. Mother had bitten him. He had a bruise on his cheek.",
+        "Mother went out and father was left in charge. He had a bruise on his cheek when she came back.",
+        "Mother was arrested. She was taken into foster care with a bruise on her arm.",
+        "Dad lost his temper and hit his hand. He had a bruise on his cheek.",
+        "The father was arrested. He had a bruise and the baby was crying.",
+        "Father was arrested. He said he had a bruise.",
+        "Dad picked her up from nursery. She had a bruise on her arm.",
+        "He had a bruise on his cheek.",
+    ] {
+        assert!(injury(text), "{text}: {:?}", verdicts(text));
+    }
+    let s = signals();
+    let mut people = People::default();
+    people.add("Leo Hart", Owner::Child);
+    people.add("Dean Cole", Owner::Adult);
+    assert!(mentions_injury("Mum brought Leo in. He had a scald on his arm.", &s, &people));
+    assert!(mentions_injury("Leo is poorly. Mother was drunk. She had a bruise on her forehead.", &s, &people));
+    // Known limit: the contact does not give an adult's gender, so a named adult is no one's "he".
+    assert!(mentions_injury("Dean Cole was arrested. He had a bruise on his cheek.", &s, &people));
+}
+
+/// A policy without `[narrative.pronouns]` (the format before 2026.3) reads no pronoun as an
+/// adult's: the behaviour before the table existed.
+#[test]
+fn without_the_pronouns_table_no_pronoun_is_an_adults() {
+    let default = crate::policy::DEFAULT_POLICY;
+    let start = default.find("[narrative.pronouns]\n").unwrap();
+    let end = default
+        .find("# ------------------------------------------------------------------------------------- calendar")
+        .unwrap();
+    let text = format!("{}{}", &default[..start], &default[end..]);
+    let without = Policy::parse(&text).unwrap().narrative;
+    assert!(without.child_context.is_empty());
+    let passage = "The father was arrested. He had a fractured wrist.";
+    assert!(mentions_injury(passage, &without, &People::default()));
+    assert!(!injury(passage));
+}

@@ -7,7 +7,7 @@
 //! a digit ("2.5 cm", a line wrapped mid-sentence), or the word before it is an abbreviation, a
 //! title or a single letter ("Dr. Marks", "J. Burns"). "!" and "?" always end one.
 
-use super::{Owner, People};
+use super::{Owner, People, pronoun};
 use crate::policy::{
     NarrativeSignals,
     narrative::{NOT_A_WORD as MARK, Roles, UNKNOWN_WORD as UNKNOWN, WordId},
@@ -44,6 +44,8 @@ pub(super) mod flag {
     pub const IGNORED: u8 = 1 << 5;
     /// A relative of an adult ("the mother's sister"): an adult.
     pub const ADULTS_RELATIVE: u8 = 1 << 6;
+    /// A pronoun that refers to an adult named before it ("The father was arrested. He ...").
+    pub const ADULT_PRONOUN: u8 = 1 << 7;
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +79,7 @@ impl Token {
             None
         } else if self.has(flag::CHILD_NAME) {
             Some(Owner::Child)
-        } else if self.has(flag::ADULT_NAME | flag::ADULTS_RELATIVE) {
+        } else if self.has(flag::ADULT_NAME | flag::ADULTS_RELATIVE | flag::ADULT_PRONOUN) {
             Some(Owner::Adult)
         } else if self.roles.any(Roles::CHILD) {
             Some(Owner::Child)
@@ -145,7 +147,8 @@ pub(super) fn tokens(text: &str, signals: &NarrativeSignals, people: &People) ->
         Piece::Gap(ch) => b.gap(ch),
     });
     let mut t = Tokens { tokens: b.out, sentences: b.sentences };
-    mark_ignored(&mut t.tokens, signals);
+    let ids: Vec<WordId> = t.tokens.iter().map(|t| t.id).collect();
+    mark_ignored(&mut t.tokens, &ids, signals);
     for tok in &t.tokens {
         if let (Some(owner), Some(s)) = (tok.person(), usize::try_from(tok.sentence).ok())
             && let Some(sentence) = t.sentences.get_mut(s)
@@ -156,6 +159,7 @@ pub(super) fn tokens(text: &str, signals: &NarrativeSignals, people: &People) ->
             }
         }
     }
+    pronoun::resolve(&mut t.tokens, &ids, &mut t.sentences, signals);
     t
 }
 
@@ -285,11 +289,10 @@ impl Builder<'_> {
 }
 
 /// Marks the words of every ignored phrase ("blood test"): they are never injury words.
-fn mark_ignored(tokens: &mut [Token], signals: &NarrativeSignals) {
+fn mark_ignored(tokens: &mut [Token], ids: &[WordId], signals: &NarrativeSignals) {
     if signals.ignore.is_empty() {
         return;
     }
-    let ids: Vec<WordId> = tokens.iter().map(|t| t.id).collect();
     let mut i = 0;
     while i < tokens.len() {
         let len = if tokens[i].roles.any(Roles::STARTS_IGNORE) { signals.ignore.longest_at(&ids[i..]) } else { 0 };
