@@ -25,16 +25,19 @@ db: services ## roles mash_triage_owner + mash_triage_app, and database mash_tri
 run: db ## build, migrate (as owner), create demo agencies/keys, serve (as runtime role) on 127.0.0.1:8080
 	@$(LOAD_ENV)
 	export REDIS_URL="$$MASH_REDIS_URL" MASH_REDIS__KEY_PREFIX=mash:dev: MASH_LISTEN=127.0.0.1:8080
+	npm ci --prefix console --no-audit --no-fund --silent
 	cargo build
 	$(BIN) migrate
 	$(BIN) demo
-	printf '\n  mash-triage on http://127.0.0.1:8080 - API docs: http://127.0.0.1:8080/docs  (Ctrl-C stops)\n\n'
+	printf '\n  mash-triage on http://127.0.0.1:8080 - API docs: http://127.0.0.1:8080/docs - staff console: http://127.0.0.1:8080/console  (Ctrl-C stops)\n\n'
 	exec $(BIN) serve
 
-test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint, Helm check, alert rules, dashboards, API contract
+test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint, Helm check, alert rules, dashboards, API contract, console in a browser
 	@source .local/services.env
 	export MASH_TEST_PG_ADMIN_URL="$$MASH_PG_ADMIN_URL" MASH_TEST_REDIS_URL="$$MASH_REDIS_URL"
 	step() { printf '\n==> %s\n' "$$*"; }
+	step "console packages (npm ci: GOV.UK Frontend, embedded by the build; the browser tests' driver)"
+	npm ci --prefix console --no-audit --no-fund --silent
 	step "cargo fmt --check";  cargo fmt --all -- --check
 	step "cargo clippy";       cargo clippy --all-targets -- -D warnings
 	step "drop leftover mash_test_* databases"
@@ -51,6 +54,7 @@ test: services ## fmt check, clippy, tests (nextest if installed), OpenAPI lint,
 	step "Alert rules (promtool)"; scripts/monitoring-test.sh rules
 	step "Dashboards against the service (a real Prometheus scraping real work)"; scripts/monitoring-live.sh
 	step "API contract (schemathesis, agency and manager keys)"; scripts/contract-test.sh
+	step "Console in Chromium (playwright-core, axe-core on every page)"; scripts/console-e2e.sh
 
 openapi: services ## regenerate openapi/openapi.json from the code
 	@source .local/services.env

@@ -45,13 +45,33 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/", get(board))
         .at("/sign-in", get(sign_in_page).post(sign_in))
         .at("/sign-out", poem::post(sign_out))
+        .at("/assets/*path", get(asset))
         .data(state)
         .after(|result: poem::Result<Response>| async move {
-            // Every page may carry case data, and none may be kept by a browser or proxy.
+            // Every page may carry case data, and none may be kept by a browser or proxy (the
+            // static assets say otherwise for themselves).
             let mut resp = result.unwrap_or_else(poem::Error::into_response);
-            resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            if !resp.headers().contains_key(header::CACHE_CONTROL) {
+                resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            }
             Ok(resp)
         })
+}
+
+/// GOV.UK Frontend's files, embedded at build time (`build.rs`).
+mod assets {
+    include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
+}
+
+/// A GOV.UK Frontend file: the same for everyone and versioned with the binary, so cacheable.
+#[handler]
+fn asset(poem::web::Path(path): poem::web::Path<String>) -> Response {
+    match assets::ASSETS.iter().find(|(name, ..)| *name == path) {
+        Some((_, kind, bytes)) => {
+            Response::builder().content_type(*kind).header(header::CACHE_CONTROL, "public, max-age=86400").body(*bytes)
+        }
+        None => Response::builder().status(StatusCode::NOT_FOUND).header(header::CACHE_CONTROL, "no-store").finish(),
+    }
 }
 
 /// The value of cookie `name` in the request, if any.

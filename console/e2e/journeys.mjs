@@ -1,0 +1,83 @@
+// End-to-end journeys through the console in a real browser (Debian's Chromium, driven by
+// playwright-core), with axe-core run on every page (WCAG 2.2 A and AA rules, no violations
+// allowed) and a screenshot of each page into docs/console/. Run by scripts/console-e2e.sh,
+// which starts the service and passes the base URL and keys in the environment.
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { strict as assert } from 'node:assert';
+
+const base = process.env.MASH_BASE_URL;
+const keys = { manager: process.env.MASH_MANAGER_KEY, agency: process.env.MASH_AGENCY_KEY };
+const shots = process.env.MASH_SCREENSHOTS || 'docs/console';
+const axeSource = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+let failures = 0;
+try {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+
+  /** Every page: no axe violations, and its screenshot. */
+  async function check(name) {
+    await page.addScriptTag({ content: axeSource });
+    const result = await page.evaluate(() =>
+      window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } }),
+    );
+    for (const v of result.violations) {
+      failures += 1;
+      console.error(`axe on ${name}: ${v.id} (${v.impact}): ${v.help}; ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    }
+    await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+    console.log(`ok ${name}: ${result.passes.length} axe rules pass, ${result.violations.length} violations`);
+  }
+
+  async function heading(text) {
+    await page.getByRole('heading', { level: 1, name: text }).waitFor({ timeout: 5000 });
+  }
+
+  // Signed out, the console sends you to sign in; the styles are the embedded GOV.UK Frontend.
+  await page.goto(`${base}/console`);
+  await heading('Sign in');
+  const font = await page.evaluate(() => getComputedStyle(document.querySelector("h1")).fontFamily);
+  assert.match(font, /GDS Transport/, 'GOV.UK Frontend styles are served');
+  await check('sign-in');
+
+  // An agency's key is refused with the GOV.UK error summary, which takes the focus.
+  await page.getByLabel('Staff key').fill(keys.agency);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.title(), /^Error: /, 'the title says there is an error');
+  await page.getByRole('link', { name: /agency/ }).waitFor();
+  await check('sign-in-error');
+
+  // By keyboard alone: type the key, Enter.
+  await page.getByLabel('Staff key').fill(keys.manager);
+  await page.keyboard.press('Enter');
+  await heading('Board');
+  await page.getByRole('table', { name: 'Queues' }).waitFor();
+  await page.getByRole('rowheader', { name: 'screening' }).waitFor();
+  await check('board');
+
+  // Sign out by keyboard: Tab to the button, Enter.
+  const signOut = page.getByRole('button', { name: 'Sign out' });
+  for (let i = 0; i < 20 && !(await signOut.evaluate((el) => el === document.activeElement)); i += 1) {
+    await page.keyboard.press('Tab');
+  }
+  await page.keyboard.press('Enter');
+  await heading('Sign in');
+  await page.goto(`${base}/console`);
+  await heading('Sign in');
+} catch (err) {
+  failures += 1;
+  console.error(err);
+} finally {
+  await browser.close();
+}
+if (failures) {
+  console.error(`${failures} failure(s)`);
+  process.exit(1);
+}
+console.log('console journeys: all passed');
