@@ -26,4 +26,14 @@ export MASH_AGENCY_KEY MASH_MANAGER_KEY MASH_BASE_URL="http://127.0.0.1:$PORT"
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+# One amber contact (invented) for the queue journeys.
+curl -sf -o /dev/null -H "Authorization: Bearer $MASH_AGENCY_KEY" -H 'Content-Type: application/json' \
+  "http://127.0.0.1:$PORT/v1/contacts" --data @- <<'JSON'
+{"agency_reference": "E2E-1",
+ "referrer": {"name": "PC Jo Hart", "role": "Response officer", "anonymity_requested": false},
+ "children": [{"given_name": "Ella", "family_name": "Example", "date_of_birth": "2019-05-01"}],
+ "adults": [], "concerns": ["physical_abuse"], "disclosure_made": false, "immediate_risk": false,
+ "narrative": "Teacher saw father hit the child in the playground.",
+ "consent": {"status": "not_sought", "reason_not_sought": "would_prejudice_investigation"}}
+JSON
 timeout 180 node console/e2e/journeys.mjs

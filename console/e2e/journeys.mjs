@@ -61,6 +61,20 @@ try {
   await page.getByRole('rowheader', { name: 'screening' }).waitFor();
   await check('board');
 
+  // The queue: urgency as text, time left in working time; "Take next" claims it.
+  await page.getByRole('link', { name: 'screening' }).click();
+  await heading('Queue: screening');
+  const row = page.getByRole('row').filter({ hasText: 'amber' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /(working time left, due|Past its deadline)/);
+  await check('queue');
+  await page.getByRole('button', { name: 'Take next contact' }).click();
+  await page.getByRole('region', { name: 'Important' }).getByText(/You now hold contact/).waitFor();
+  await page.getByText('Claimed by you').waitFor();
+  await check('queue-taken');
+  await page.getByRole('link', { name: 'Back to the board' }).click();
+  await heading('Board');
+
   // Sign out by keyboard: Tab to the button, Enter.
   const signOut = page.getByRole('button', { name: 'Sign out' });
   for (let i = 0; i < 20 && !(await signOut.evaluate((el) => el === document.activeElement)); i += 1) {

@@ -45,6 +45,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/", get(board))
         .at("/sign-in", get(sign_in_page).post(sign_in))
         .at("/sign-out", poem::post(sign_out))
+        .at("/queues/:queue", get(queue_page))
+        .at("/queues/:queue/take-next", poem::post(take_next))
         .at("/assets/*path", get(asset))
         .data(state)
         .after(|result: poem::Result<Response>| async move {
@@ -317,4 +319,176 @@ async fn board(state: Data<&Arc<AppState>>, req: &Request) -> Response {
             .collect(),
     };
     html(StatusCode::OK, &page)
+}
+
+/// Contacts per queue page.
+const PAGE_SIZE: i64 = 25;
+
+/// One open contact on a queue page.
+struct QueueRow {
+    id: String,
+    received: String,
+    urgency: String,
+    /// The GOV.UK tag colour of the urgency (its text says it too: never colour alone).
+    urgency_class: &'static str,
+    time_left: String,
+    breached: bool,
+    escalated: bool,
+    holder: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/queue.html")]
+struct QueuePage {
+    csrf_token: String,
+    role: &'static str,
+    queue: String,
+    can_work: bool,
+    notice: Option<String>,
+    items: Vec<QueueRow>,
+    previous: Option<i64>,
+    next: Option<i64>,
+}
+
+/// "2 h 10 m" of a positive duration.
+fn hours_minutes(d: chrono::TimeDelta) -> String {
+    let minutes = d.num_minutes().max(0);
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} m"),
+        (h, m) => format!("{h} h {m} m"),
+    }
+}
+
+/// The time left before `due`, in the terms of the urgency's budget: working time for a
+/// working-time budget ("2 h 10 m working time left, due Tue 24 Nov 10:30"), elapsed time
+/// otherwise.
+fn time_left(state: &AppState, urgency: Option<&str>, due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(due) = due else { return "Clock paused".to_owned() };
+    let policy = &state.policy;
+    let working = urgency
+        .and_then(|u| policy.levels.iter().position(|l| l == u))
+        .and_then(|l| policy.clocks.decision.get(l))
+        .is_some_and(|b| b.is_working());
+    let when = local(state, Some(due));
+    if due <= now {
+        return format!("Past its deadline ({when})");
+    }
+    if working {
+        format!("{} working time left, due {when}", hours_minutes(policy.clocks.calendar.working_between(now, due)))
+    } else {
+        format!("{} left, due {when}", hours_minutes(due - now))
+    }
+}
+
+fn urgency_class(urgency: &str) -> &'static str {
+    match urgency {
+        "red" => "govuk-tag--red",
+        "amber" => "govuk-tag--orange",
+        "green" => "govuk-tag--green",
+        _ => "govuk-tag--grey",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<i64>,
+    notice: Option<String>,
+    claimed: Option<uuid::Uuid>,
+}
+
+#[handler]
+async fn queue_page(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(queue): poem::web::Path<String>,
+    poem::web::Query(query): poem::web::Query<PageQuery>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let staff = session.staff;
+    if !Role::CASE_READERS.contains(&staff.role) {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not show case data.");
+    }
+    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+    let actor = crate::audit::Actor::staff(staff.staff_id, staff.key_id);
+    let items =
+        match worklist::service::queue_contacts(state, &actor, &queue, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1).await {
+            Ok(items) => items,
+            Err(worklist::WorklistError::UnknownQueue) => {
+                return Response::builder().status(StatusCode::NOT_FOUND).body("There is no such queue.");
+            }
+            Err(err) => return unavailable(&err),
+        };
+    let now = state.clock.now();
+    let more = i64::try_from(items.len()).is_ok_and(|n| n > PAGE_SIZE);
+    let rows = items
+        .into_iter()
+        .take(usize::try_from(PAGE_SIZE).unwrap_or(25))
+        .map(|i| {
+            let urgency = i.urgency.clone().unwrap_or_else(|| "unrated".to_owned());
+            QueueRow {
+                id: i.id.to_string(),
+                received: local(state, Some(i.received_at)),
+                urgency_class: urgency_class(&urgency),
+                time_left: time_left(state, i.urgency.as_deref(), i.decision_due_at, now),
+                breached: i.decision_due_at.is_some_and(|d| d <= now),
+                escalated: i.escalated,
+                holder: match i.claimed_by {
+                    Some(s) if s == staff.staff_id => "Claimed by you".to_owned(),
+                    Some(_) => "Claimed by a colleague".to_owned(),
+                    None => "Unclaimed".to_owned(),
+                },
+                urgency,
+            }
+        })
+        .collect();
+    let notice = match (query.notice.as_deref(), query.claimed) {
+        (_, Some(id)) => Some(format!("You now hold contact {id}.")),
+        (Some("empty"), None) => Some("There is no unclaimed contact in this queue.".to_owned()),
+        _ => None,
+    };
+    let page_view = QueuePage {
+        csrf_token: session.csrf_token,
+        role: staff.role.into(),
+        can_work: Role::CASEWORKERS.contains(&staff.role),
+        queue,
+        notice,
+        items: rows,
+        previous: (page > 1).then_some(page - 1),
+        next: more.then_some(page + 1),
+    };
+    html(StatusCode::OK, &page_view)
+}
+
+/// "Take next": claims the queue's next unclaimed contact for the member of staff, exactly as
+/// `POST /v1/queues/{queue}/claim` does, and opens it.
+#[handler]
+async fn take_next(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(queue): poem::web::Path<String>,
+    form: Form<CsrfForm>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if !session::csrf_matches(&session, &form.csrf_token) {
+        return forbidden();
+    }
+    if !Role::CASEWORKERS.contains(&session.staff.role) {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
+    }
+    match worklist::service::claim_next(state, &session.staff, &queue).await {
+        Ok(Some(claimed)) => see_other(&format!("/console/queues/{queue}?claimed={}", claimed.contact_id)),
+        Ok(None) => see_other(&format!("/console/queues/{queue}?notice=empty")),
+        Err(worklist::WorklistError::UnknownQueue) => {
+            Response::builder().status(StatusCode::NOT_FOUND).body("There is no such queue.")
+        }
+        Err(err) => unavailable(&err),
+    }
 }

@@ -15,8 +15,7 @@ pub(crate) async fn cohort(
     no_jit(conn).await?;
     sqlx::query_as(
         "select c.agency_id, a.name as agency_name, a.kind as agency_kind, c.received_at, c.status, c.urgency,
-                (select r.urgency from contact_ratings r
-                  where r.contact_id = c.id and r.kind = 'classification' order by r.id limit 1) as intake_urgency,
+                ir.urgency as intake_urgency,
                 c.queue, c.decision_due_at, c.re_referral, c.outcome,
                 d.decided_at, d.late_reason, d.authorisation,
                 f.started_at as feedback_started_at, f.stopped_at as feedback_stopped_at,
@@ -24,9 +23,16 @@ pub(crate) async fn cohort(
                 exists (select 1 from clocks k join breaches b on b.clock_id = k.id
                          where k.contact_id = c.id and k.kind = 'decision') as decision_breached,
                 lr.late_reason as recorded_late_reason,
-                (select count(*) from decisions_sent_back s where s.contact_id = c.id) as sent_back
+                coalesce(sb.n, 0) as sent_back
            from contacts c
            join agencies a on a.id = c.agency_id
+           -- the first classification is the intake's, at receipt: one hash join over the
+           -- period's, not a look-up per contact
+           left join (select distinct on (r.contact_id) r.contact_id, r.urgency from contact_ratings r
+                       where r.kind = 'classification' and r.at >= $1 and r.at < $2
+                       order by r.contact_id, r.id) ir on ir.contact_id = c.id
+           left join (select contact_id, count(*) as n from decisions_sent_back group by contact_id) sb
+                  on sb.contact_id = c.id
            left join decisions d on d.contact_id = c.id
            left join clocks f on f.contact_id = c.id and f.kind = 'feedback'
            left join contact_late_reasons lr on lr.contact_id = c.id

@@ -187,5 +187,46 @@ async fn an_admin_signs_in_but_the_board_shows_no_case_data() {
     let mut practitioner = Browser::new(&app);
     practitioner.sign_in(app.staff_key(Role::Practitioner)).await;
     let (_, _, page) = practitioner.get("/console").await;
-    assert!(page.contains(">screening</th>"), "{page}");
+    assert!(page.contains(r#"href="/console/queues/screening">screening</a>"#), "{page}");
+}
+
+#[tokio::test]
+async fn a_queue_shows_working_time_left_and_take_next_claims_through_the_worklist() {
+    let app = spawn_app().await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(crate::fixtures::amber_contact(app.today(), "CONSOLE-Q")).await;
+    let mut practitioner = Browser::new(&app);
+    practitioner.sign_in(app.staff_key(Role::Practitioner)).await;
+    let (status, _, page) = practitioner.get("/console/queues/screening").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(">amber</strong>"), "urgency as text, not colour alone: {page}");
+    assert!(page.contains("8 h 0 m working time left, due Tue 24 Nov 10:00"), "{page}");
+    assert!(page.contains("Unclaimed") && page.contains("Take next contact"), "{page}");
+    assert_eq!(practitioner.get("/console/queues/nowhere").await.0, 404);
+
+    let csrf = Browser::csrf(&page);
+    let (status, ..) = practitioner.post("/console/queues/screening/take-next", &[("csrf_token", "forged")]).await;
+    assert_eq!(status, 403);
+    let (status, location, ..) =
+        practitioner.post("/console/queues/screening/take-next", &[("csrf_token", &csrf)]).await;
+    assert_eq!((status, location), (303, format!("/console/queues/screening?claimed={id}")));
+    assert_eq!(app.manager().get_contact(&id).await.ok()["status"], "in_screening", "claimed through the worklist");
+    let (_, _, page) = practitioner.get(&format!("/console/queues/screening?claimed={id}")).await;
+    assert!(page.contains("Claimed by you") && page.contains(&format!("You now hold contact {id}.")), "{page}");
+    let (_, location, ..) = practitioner.post("/console/queues/screening/take-next", &[("csrf_token", &csrf)]).await;
+    assert_eq!(location, "/console/queues/screening?notice=empty");
+
+    // An auditor reads the queue but works nothing; the listing is audited as the API's is.
+    let mut auditor = Browser::new(&app);
+    auditor.sign_in(app.staff_key(Role::Auditor)).await;
+    let (status, _, page) = auditor.get("/console/queues/screening").await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("Take next contact") && page.contains("Claimed by a colleague"), "{page}");
+    let csrf = Browser::csrf(&page);
+    assert_eq!(auditor.post("/console/queues/screening/take-next", &[("csrf_token", &csrf)]).await.0, 403);
+    let mut admin = Browser::new(&app);
+    admin.sign_in(app.staff_key(Role::Admin)).await;
+    assert_eq!(admin.get("/console/queues/screening").await.0, 403);
+    let trail = app.auditor().audit(&[]).await.ok().to_string();
+    assert!(trail.contains("queue.listed") && trail.contains("contact.claimed"), "{trail}");
 }
