@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The console in a real browser: Debian's Chromium driven by playwright-core (npm), axe-core on
-# every page, screenshots into docs/console/. Starts the service (the shared debug build, its own
+# every page, screenshots into .local/console-screenshots/ (SCREENSHOTS=docs/console refreshes the
+# README's copies). Starts the service (the shared debug build, its own
 # database mash_triage_console and Redis prefix mash:console:) with a manager and an agency key.
 # Installs what a fresh machine lacks (chromium from apt, the console's npm packages).
 #   scripts/console-e2e.sh            # make test runs it
@@ -22,6 +23,7 @@ BIN=${CARGO_TARGET_DIR:-target}/debug/mash-triage
 MASH_AGENCY_KEY=$("$BIN" key create --agency "Console Police" 2>/dev/null)
 MASH_MANAGER_KEY=$("$BIN" key create --staff "Console Manager" --role manager 2>/dev/null)
 export MASH_AGENCY_KEY MASH_MANAGER_KEY MASH_BASE_URL="http://127.0.0.1:$PORT"
+export MASH_SCREENSHOTS=${SCREENSHOTS:-.local/console-screenshots}
 "$BIN" serve >/tmp/mash-console-serve.log 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
