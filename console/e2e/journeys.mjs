@@ -69,10 +69,28 @@ try {
   assert.match(await row.innerText(), /(working time left, due|Past its deadline)/);
   await check('queue');
   await page.getByRole('button', { name: 'Take next contact' }).click();
-  await page.getByRole('region', { name: 'Important' }).getByText(/You now hold contact/).waitFor();
-  await page.getByText('Claimed by you').waitFor();
-  await check('queue-taken');
-  await page.getByRole('link', { name: 'Back to the board' }).click();
+
+  // The contact: why it was rated, what the agency sent; a note; a decision refused, then made.
+  await heading('Contact E2E-1');
+  await page.getByRole('heading', { name: 'Why it is amber' }).waitFor();
+  await check('contact');
+  await page.getByLabel('Add a note').fill('Rang the school: the class teacher confirms what she saw.');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.getByText('Your note was added.').waitFor();
+  await page.getByLabel('Rationale (staff only)').fill('Single incident; family engaging with school.');
+  await page.getByLabel('Feedback for the referrer').fill('Early help will contact the family.');
+  await page.getByRole('button', { name: 'Record decision' }).click();
+  await page.getByRole('alert').getByRole('link', { name: /Choose an outcome/ }).waitFor();
+  assert.equal(await page.getByLabel('Rationale (staff only)').inputValue(), 'Single incident; family engaging with school.');
+  await check('contact-error');
+  await page.getByLabel('Outcome').selectOption('early_help');
+  await page.getByLabel('Threshold level').selectOption('early_help');
+  await page.getByRole('button', { name: 'Record decision' }).click();
+  await page.getByText('The decision was recorded.').waitFor();
+  await check('contact-decided');
+  await page.getByRole('link', { name: /Back to the screening queue/ }).click();
+  await heading('Queue: screening');
+  await page.getByRole('link', { name: 'Board', exact: true }).click();
   await heading('Board');
 
   // Sign out by keyboard: Tab to the button, Enter.

@@ -47,6 +47,9 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/sign-out", poem::post(sign_out))
         .at("/queues/:queue", get(queue_page))
         .at("/queues/:queue/take-next", poem::post(take_next))
+        .at("/contacts/:id", get(contact_page))
+        .at("/contacts/:id/notes", poem::post(add_note))
+        .at("/contacts/:id/decision", poem::post(decide))
         .at("/assets/*path", get(asset))
         .data(state)
         .after(|result: poem::Result<Response>| async move {
@@ -327,6 +330,7 @@ const PAGE_SIZE: i64 = 25;
 /// One open contact on a queue page.
 struct QueueRow {
     id: String,
+    href: String,
     received: String,
     urgency: String,
     /// The GOV.UK tag colour of the urgency (its text says it too: never colour alone).
@@ -431,6 +435,7 @@ async fn queue_page(
             let urgency = i.urgency.clone().unwrap_or_else(|| "unrated".to_owned());
             QueueRow {
                 id: i.id.to_string(),
+                href: format!("/console/contacts/{}", i.id),
                 received: local(state, Some(i.received_at)),
                 urgency_class: urgency_class(&urgency),
                 time_left: time_left(state, i.urgency.as_deref(), i.decision_due_at, now),
@@ -484,11 +489,339 @@ async fn take_next(
         return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
     }
     match worklist::service::claim_next(state, &session.staff, &queue).await {
-        Ok(Some(claimed)) => see_other(&format!("/console/queues/{queue}?claimed={}", claimed.contact_id)),
+        Ok(Some(claimed)) => see_other(&format!("/console/contacts/{}", claimed.contact_id)),
         Ok(None) => see_other(&format!("/console/queues/{queue}?notice=empty")),
         Err(worklist::WorklistError::UnknownQueue) => {
             Response::builder().status(StatusCode::NOT_FOUND).body("There is no such queue.")
         }
         Err(err) => unavailable(&err),
+    }
+}
+
+/// What the decision and note forms hold: kept when a post is refused, so nothing typed is lost.
+#[derive(Debug, Default, Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    version: i64,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    threshold_level: String,
+    #[serde(default)]
+    rationale: String,
+    #[serde(default)]
+    feedback: String,
+    #[serde(default)]
+    signpost_agency: String,
+    #[serde(default)]
+    late_reason: String,
+    #[serde(default)]
+    late_reason_text: String,
+    /// The note form's text.
+    #[serde(default, rename = "body")]
+    note: String,
+}
+
+/// The contact as the page shows it.
+struct ContactView {
+    id: String,
+    reference: String,
+    agency: String,
+    urgency: String,
+    urgency_class: &'static str,
+    status: String,
+    queue: Option<String>,
+    time_left: String,
+    received: String,
+    re_referral: bool,
+    policy_version: String,
+    /// (rule, explanation)
+    reasons: Vec<(String, String)>,
+    /// Re-ratings by managers, oldest first: (when, from, to, why).
+    rerates: Vec<(String, String, String, String)>,
+    /// (name, born, NHS number)
+    children: Vec<(String, String, String)>,
+    concerns: String,
+    narrative: String,
+    referrer: String,
+    anonymous: bool,
+    decision: Option<String>,
+    /// (when and who, text)
+    notes: Vec<(String, String)>,
+    /// (when, what, who)
+    history: Vec<(String, String, String)>,
+    version: i64,
+    open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/contact.html")]
+struct ContactPage<'a> {
+    csrf_token: String,
+    role: &'static str,
+    c: ContactView,
+    notice: Option<String>,
+    /// (field id, message)
+    errors: Vec<(String, String)>,
+    form: DecisionForm,
+    can_work: bool,
+    can_decide: bool,
+    outcomes: &'a [String],
+    threshold_levels: &'a [String],
+    late_reasons: &'a [String],
+}
+
+fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactView {
+    let now = state.clock.now();
+    let r = &c.record;
+    let urgency = r.urgency.clone().unwrap_or_else(|| "unrated".to_owned());
+    let s = &c.submission;
+    let name = |given: &Option<String>, family: &Option<String>| {
+        [given.as_deref(), family.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+    };
+    let who = |kind: &str, id: Option<uuid::Uuid>| match (kind, id) {
+        ("staff", Some(id)) => format!("staff {}", &id.to_string()[..8]),
+        ("agency", _) => "the agency".to_owned(),
+        _ => "the system".to_owned(),
+    };
+    ContactView {
+        id: r.id.to_string(),
+        reference: r.agency_reference.clone(),
+        agency: format!("{} ({})", c.agency_name, c.agency_kind),
+        urgency_class: urgency_class(&urgency),
+        urgency,
+        status: <&str>::from(r.status).replace('_', " "),
+        queue: r.queue.clone(),
+        time_left: if r.status.is_decided() {
+            "Decided".to_owned()
+        } else {
+            time_left(state, r.urgency.as_deref(), r.decision_due_at, now)
+        },
+        received: local(state, Some(r.received_at)),
+        re_referral: c.re_referral,
+        policy_version: r.classification.as_ref().map(|k| k.policy_version.clone()).unwrap_or_default(),
+        reasons: r
+            .classification
+            .as_ref()
+            .map(|k| k.reasons.iter().map(|x| (x.rule.clone(), x.explanation.clone())).collect())
+            .unwrap_or_default(),
+        rerates: c
+            .ratings
+            .iter()
+            .filter(|x| x.kind == "rerate")
+            .map(|x| {
+                let from = x.previous_urgency.clone().unwrap_or_default();
+                (local(state, Some(x.at)), from, x.urgency.clone(), x.reason.clone().unwrap_or_default())
+            })
+            .collect(),
+        children: s
+            .children
+            .iter()
+            .map(|ch| {
+                let born = match (ch.date_of_birth, ch.expected_date_of_birth) {
+                    (Some(d), _) => d.format("%-d %b %Y").to_string(),
+                    (None, Some(e)) => format!("unborn, due {}", e.format("%-d %b %Y")),
+                    (None, None) => "not given".to_owned(),
+                };
+                (name(&ch.given_name, &ch.family_name), born, ch.nhs_number.clone().unwrap_or_default())
+            })
+            .collect(),
+        concerns: s.concerns.iter().map(|k| <&str>::from(*k).replace('_', " ")).collect::<Vec<_>>().join(", "),
+        narrative: s.narrative.clone(),
+        referrer: format!("{}, {}", s.referrer.name, s.referrer.role),
+        anonymous: s.referrer.anonymity_requested,
+        decision: c.decision.as_ref().map(|d| {
+            let mut text = format!(
+                "{} ({}), {}",
+                d.outcome.replace('_', " "),
+                d.threshold_level.clone().unwrap_or_default(),
+                local(state, Some(d.decided_at))
+            );
+            match d.authorisation.as_deref() {
+                Some("awaiting") => text.push_str(": awaiting a manager's authorisation"),
+                Some("authorised") => text.push_str(": authorised"),
+                _ => {}
+            }
+            text
+        }),
+        notes: c
+            .notes
+            .iter()
+            .map(|n| (format!("{}, {}", local(state, Some(n.created_at)), n.kind), n.body.clone()))
+            .collect(),
+        history: c
+            .history
+            .iter()
+            .map(|e| (local(state, Some(e.occurred_at)), e.action.clone(), who(&e.actor_kind, e.actor_id)))
+            .collect(),
+        version: r.version,
+        open: !r.status.is_decided(),
+    }
+}
+
+/// Renders the contact page for the session's member of staff (an audited read, as the API's).
+async fn render_contact(
+    state: &AppState,
+    session: Session,
+    id: crate::id::ContactId,
+    (status, notice, errors, form): (StatusCode, Option<String>, Vec<(String, String)>, DecisionForm),
+) -> Response {
+    let staff = session.staff;
+    if !Role::CASE_READERS.contains(&staff.role) {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not show case data.");
+    }
+    let actor = crate::audit::Actor::staff(staff.staff_id, staff.key_id);
+    let contact = match crate::contact::service::read_contact_as_staff(state, &actor, id).await {
+        Ok(c) => c,
+        Err(crate::contact::ContactError::NotFound) => {
+            return Response::builder().status(StatusCode::NOT_FOUND).body("There is no such contact.");
+        }
+        Err(err) => return unavailable(&err),
+    };
+    let c = contact_view(state, &contact);
+    let can_work = Role::CASEWORKERS.contains(&staff.role) && c.open;
+    let page = ContactPage {
+        csrf_token: session.csrf_token,
+        role: staff.role.into(),
+        can_decide: can_work,
+        can_work,
+        c,
+        notice,
+        errors,
+        form,
+        outcomes: &state.policy.outcomes,
+        threshold_levels: &state.policy.threshold_levels,
+        late_reasons: &state.policy.late_reasons,
+    };
+    html(status, &page)
+}
+
+#[derive(Debug, Deserialize)]
+struct ContactQuery {
+    notice: Option<String>,
+}
+
+#[handler]
+async fn contact_page(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<String>,
+    poem::web::Query(query): poem::web::Query<ContactQuery>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return Response::builder().status(StatusCode::NOT_FOUND).body("There is no such contact.");
+    };
+    let notice = match query.notice.as_deref() {
+        Some("note") => Some("Your note was added.".to_owned()),
+        Some("decided") => Some("The decision was recorded.".to_owned()),
+        _ => None,
+    };
+    render_contact(state, session, id.into(), (StatusCode::OK, notice, Vec::new(), DecisionForm::default())).await
+}
+
+/// A refusal of the worklist as the page shows it: the field (error summary) or a notice.
+fn refusal(err: &worklist::WorklistError) -> (StatusCode, Option<String>, Vec<(String, String)>) {
+    use worklist::WorklistError as E;
+    let notice = |status, text: &str| (status, Some(text.to_owned()), Vec::new());
+    match err {
+        E::Invalid { pointer, detail } => {
+            let field = pointer.trim_start_matches('/');
+            let label = match field {
+                "outcome" => "Choose an outcome",
+                "threshold_level" => "Choose a threshold level",
+                "rationale" => "Enter the rationale",
+                "feedback" => "Enter the feedback for the referrer",
+                "signpost_agency" => "Enter the agency signposted to",
+                "late_reason" => "Late reason",
+                "late_reason_text" => "The late reason's sentence",
+                "body" => "Enter the note",
+                _ => "This field",
+            };
+            let field = if field == "body" { "note-body" } else { field };
+            (StatusCode::UNPROCESSABLE_ENTITY, None, vec![(field.to_owned(), format!("{label}: {detail}"))])
+        }
+        E::VersionMismatch { .. } => notice(
+            StatusCode::CONFLICT,
+            "Someone else changed this contact since you opened it. Its current state is shown below; what you typed is kept: check it and record the decision again.",
+        ),
+        E::NotClaimHolder => {
+            notice(StatusCode::FORBIDDEN, "Only the member of staff holding this contact, or a manager, can decide it.")
+        }
+        E::AlreadyDecided => notice(StatusCode::CONFLICT, "This contact has already been decided."),
+        _ => notice(StatusCode::CONFLICT, "That could not be done. The contact's current state is shown below."),
+    }
+}
+
+#[handler]
+async fn add_note(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if !session::csrf_matches(&session, &form.csrf_token) {
+        return forbidden();
+    }
+    if !Role::CASEWORKERS.contains(&session.staff.role) {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
+    }
+    match worklist::service::add_note(state, &session.staff, id.into(), &form.note).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=note")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, errors) = refusal(&err);
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+#[handler]
+async fn decide(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if !session::csrf_matches(&session, &form.csrf_token) {
+        return forbidden();
+    }
+    if !Role::CASEWORKERS.contains(&session.staff.role) {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
+    }
+    let some = |s: &str| Some(s.trim().to_owned()).filter(|t| !t.is_empty());
+    let input = worklist::DecisionInput {
+        outcome: form.outcome.clone(),
+        rationale: form.rationale.clone(),
+        signpost_agency: some(&form.signpost_agency),
+        feedback: form.feedback.clone(),
+        late_reason: some(&form.late_reason),
+        late_reason_text: some(&form.late_reason_text),
+        threshold_level: form.threshold_level.clone(),
+    };
+    let expected = Some(crate::contact::IfMatch::Version(form.version));
+    match worklist::service::decide(state, &session.staff, id.into(), &input, expected).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=decided")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, errors) = refusal(&err);
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
     }
 }

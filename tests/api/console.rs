@@ -209,10 +209,10 @@ async fn a_queue_shows_working_time_left_and_take_next_claims_through_the_workli
     assert_eq!(status, 403);
     let (status, location, ..) =
         practitioner.post("/console/queues/screening/take-next", &[("csrf_token", &csrf)]).await;
-    assert_eq!((status, location), (303, format!("/console/queues/screening?claimed={id}")));
+    assert_eq!((status, location), (303, format!("/console/contacts/{id}")), "taken, and opened");
     assert_eq!(app.manager().get_contact(&id).await.ok()["status"], "in_screening", "claimed through the worklist");
-    let (_, _, page) = practitioner.get(&format!("/console/queues/screening?claimed={id}")).await;
-    assert!(page.contains("Claimed by you") && page.contains(&format!("You now hold contact {id}.")), "{page}");
+    let (_, _, page) = practitioner.get("/console/queues/screening").await;
+    assert!(page.contains("Claimed by you") && page.contains(&format!(r#"href="/console/contacts/{id}""#)), "{page}");
     let (_, location, ..) = practitioner.post("/console/queues/screening/take-next", &[("csrf_token", &csrf)]).await;
     assert_eq!(location, "/console/queues/screening?notice=empty");
 
@@ -229,4 +229,83 @@ async fn a_queue_shows_working_time_left_and_take_next_claims_through_the_workli
     assert_eq!(admin.get("/console/queues/screening").await.0, 403);
     let trail = app.auditor().audit(&[]).await.ok().to_string();
     assert!(trail.contains("queue.listed") && trail.contains("contact.claimed"), "{trail}");
+}
+
+#[tokio::test]
+async fn the_contact_page_shows_why_it_was_rated_takes_notes_and_decides_keeping_what_was_typed() {
+    let app = spawn_app().await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(crate::fixtures::amber_contact(app.today(), "CONSOLE-C")).await;
+    let mut practitioner = Browser::new(&app);
+    practitioner.sign_in(app.staff_key(Role::Practitioner)).await;
+    let (_, _, page) = practitioner.get("/console/queues/screening").await;
+    practitioner.post("/console/queues/screening/take-next", &[("csrf_token", &Browser::csrf(&page))]).await;
+    let path = format!("/console/contacts/{id}");
+    let (status, _, page) = practitioner.get(&path).await;
+    assert_eq!(status, 200);
+    for shown in
+        ["Why it is amber", "Teacher saw father hit the child in the playground.", "Ella CONSOLE-C", "physical abuse"]
+    {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    let csrf = Browser::csrf(&page);
+    let reads = "select count(*) from audit_events where action = 'contact.read' and contact_id = $1::uuid";
+    assert!(app.value::<i64>(reads, &id).await >= 1, "a page view is an audited read, as the API's");
+
+    let (status, location, ..) =
+        practitioner.post(&format!("{path}/notes"), &[("csrf_token", &csrf), ("body", "Rang school.")]).await;
+    assert_eq!((status, location.as_str()), (303, format!("{path}?notice=note").as_str()));
+    let (_, _, page) = practitioner.get(&location).await;
+    assert!(page.contains("Rang school.") && page.contains("Your note was added."), "{page}");
+
+    // No outcome: the error summary names the field, and the typed rationale is kept.
+    let version = app.manager().get_contact(&id).await.ok()["version"].to_string();
+    let mut decision = vec![
+        ("csrf_token", csrf.as_str()),
+        ("version", version.as_str()),
+        ("outcome", ""),
+        ("threshold_level", "early_help"),
+        ("rationale", "Family known to early help."),
+        ("feedback", "Early help will contact the family."),
+    ];
+    let (status, _, page, _) = practitioner.post(&format!("{path}/decision"), &decision).await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(r##"<a href="#outcome">Choose an outcome"##) && page.contains("Family known to early help."),
+        "{page}"
+    );
+    assert!(page.contains("<title>Error: "), "{page}");
+
+    // Someone else changes the contact meanwhile: a conflict, with everything typed kept.
+    let rerate = serde_json::json!({"urgency": "red", "reason": "Disclosure to the school nurse."});
+    assert_eq!(app.manager().rerate(&id, &rerate, Some("*")).await.status(), 200);
+    decision[2] = ("outcome", "early_help");
+    let (status, _, page, _) = practitioner.post(&format!("{path}/decision"), &decision).await;
+    assert_eq!(status, 409);
+    assert!(
+        page.contains("Someone else changed this contact") && page.contains("Family known to early help."),
+        "{page}"
+    );
+    assert!(
+        page.contains("re-rated it from amber to red: Disclosure to the school nurse."),
+        "the current state: {page}"
+    );
+    let current = app.manager().get_contact(&id).await.ok()["version"].to_string();
+    decision[1] = ("version", current.as_str());
+    let (status, location, ..) = practitioner.post(&format!("{path}/decision"), &decision).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=decided")));
+    let agency = app.school().get_contact(&id).await.ok();
+    assert_eq!(agency["outcome"], "early_help", "decided through the worklist, as the API does");
+    let (_, _, page) = practitioner.get(&path).await;
+    assert!(!page.contains("Record the decision"), "no form once decided");
+
+    // An auditor reads it but has no forms; an admin sees nothing.
+    let mut auditor = Browser::new(&app);
+    auditor.sign_in(app.staff_key(Role::Auditor)).await;
+    let (status, _, page) = auditor.get(&path).await;
+    assert!(status == 200 && !page.contains("Add a note"), "{page}");
+    let mut admin = Browser::new(&app);
+    admin.sign_in(app.staff_key(Role::Admin)).await;
+    assert_eq!(admin.get(&path).await.0, 403);
+    assert_eq!(auditor.get(&format!("/console/contacts/{}", uuid::Uuid::now_v7())).await.0, 404);
 }
