@@ -573,6 +573,13 @@ struct ContactPage<'a> {
     late_reasons: &'a [String],
 }
 
+impl ContactPage<'_> {
+    /// The error message for a field, if the post was refused for it.
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
 fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactView {
     let now = state.clock.now();
     let r = &c.record;

@@ -275,6 +275,11 @@ async fn the_contact_page_shows_why_it_was_rated_takes_notes_and_decides_keeping
         "{page}"
     );
     assert!(page.contains("<title>Error: "), "{page}");
+    assert!(page.contains(r#"<p id="outcome-error" class="govuk-error-message">"#), "and at the field: {page}");
+    assert!(
+        page.contains(r#"class="govuk-select govuk-select--error" id="outcome" aria-describedby="outcome-error""#),
+        "{page}"
+    );
 
     // Someone else changes the contact meanwhile: a conflict, with everything typed kept.
     let rerate = serde_json::json!({"urgency": "red", "reason": "Disclosure to the school nurse."});
