@@ -50,6 +50,9 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/contacts/:id", get(contact_page))
         .at("/contacts/:id/notes", poem::post(add_note))
         .at("/contacts/:id/decision", poem::post(decide))
+        .at("/contacts/:id/rerate", poem::post(rerate))
+        .at("/contacts/:id/decision/authorise", poem::post(authorise))
+        .at("/contacts/:id/decision/send-back", poem::post(send_back))
         .at("/assets/*path", get(asset))
         .data(state)
         .after(|result: poem::Result<Response>| async move {
@@ -522,9 +525,15 @@ struct DecisionForm {
     /// The note form's text.
     #[serde(default, rename = "body")]
     note: String,
+    /// The re-rating form's level and the reason of a re-rating or a send-back.
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    reason: String,
 }
 
 /// The contact as the page shows it.
+#[allow(clippy::struct_excessive_bools)] // the template's yes/no facts, each shown on its own
 struct ContactView {
     id: String,
     reference: String,
@@ -554,6 +563,8 @@ struct ContactView {
     history: Vec<(String, String, String)>,
     version: i64,
     open: bool,
+    /// A decision waits for a manager's authorisation.
+    awaiting: bool,
 }
 
 #[derive(Template)]
@@ -568,6 +579,9 @@ struct ContactPage<'a> {
     form: DecisionForm,
     can_work: bool,
     can_decide: bool,
+    /// A manager's actions: re-rate an open contact, authorise or send back a decision.
+    can_manage: bool,
+    levels: &'a [String],
     outcomes: &'a [String],
     threshold_levels: &'a [String],
     late_reasons: &'a [String],
@@ -665,6 +679,7 @@ fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactVi
             .collect(),
         version: r.version,
         open: !r.status.is_decided(),
+        awaiting: r.status == crate::contact::ContactStatus::AwaitingAuthorisation,
     }
 }
 
@@ -694,6 +709,8 @@ async fn render_contact(
         role: staff.role.into(),
         can_decide: can_work,
         can_work,
+        can_manage: staff.role == Role::Manager,
+        levels: &state.policy.levels,
         c,
         notice,
         errors,
@@ -728,6 +745,9 @@ async fn contact_page(
     let notice = match query.notice.as_deref() {
         Some("note") => Some("Your note was added.".to_owned()),
         Some("decided") => Some("The decision was recorded.".to_owned()),
+        Some("rerated") => Some("The contact was re-rated.".to_owned()),
+        Some("authorised") => Some("The decision was authorised: the referrer will be told.".to_owned()),
+        Some("sent_back") => Some("The decision was sent back to its author.".to_owned()),
         _ => None,
     };
     render_contact(state, session, id.into(), (StatusCode::OK, notice, Vec::new(), DecisionForm::default())).await
@@ -749,6 +769,7 @@ fn refusal(err: &worklist::WorklistError) -> (StatusCode, Option<String>, Vec<(S
                 "late_reason" => "Late reason",
                 "late_reason_text" => "The late reason's sentence",
                 "body" => "Enter the note",
+                "reason" => "Enter why",
                 _ => "This field",
             };
             let field = if field == "body" { "note-body" } else { field };
@@ -758,6 +779,12 @@ fn refusal(err: &worklist::WorklistError) -> (StatusCode, Option<String>, Vec<(S
             StatusCode::CONFLICT,
             "Someone else changed this contact since you opened it. Its current state is shown below; what you typed is kept: check it and record the decision again.",
         ),
+        E::OwnDecision => {
+            notice(StatusCode::FORBIDDEN, "A decision is authorised or sent back by a manager other than its author.")
+        }
+        E::NotAwaitingAuthorisation => {
+            notice(StatusCode::CONFLICT, "No decision on this contact awaits authorisation.")
+        }
         E::NotClaimHolder => {
             notice(StatusCode::FORBIDDEN, "Only the member of staff holding this contact, or a manager, can decide it.")
         }
@@ -825,6 +852,105 @@ async fn decide(
     let expected = Some(crate::contact::IfMatch::Version(form.version));
     match worklist::service::decide(state, &session.staff, id.into(), &input, expected).await {
         Ok(_) => see_other(&format!("/console/contacts/{id}?notice=decided")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, errors) = refusal(&err);
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+/// The session of a manager's post with its CSRF token checked, or the answer that replaces it.
+async fn manager_post(state: &AppState, req: &Request, csrf: &str) -> Result<Session, Response> {
+    let session = session_of(state, req).await?;
+    if !session::csrf_matches(&session, csrf) {
+        return Err(forbidden());
+    }
+    if session.staff.role != Role::Manager {
+        return Err(Response::builder().status(StatusCode::FORBIDDEN).body("Only managers can do this."));
+    }
+    Ok(session)
+}
+
+#[handler]
+async fn rerate(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    use crate::triage::TriageError as E;
+    let state = &**state;
+    let session = match manager_post(state, req, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let actor = crate::audit::Actor::staff(session.staff.staff_id, session.staff.key_id);
+    let change = crate::triage::service::Rerate {
+        urgency: &form.urgency,
+        reason: &form.reason,
+        expected_version: Some(crate::contact::IfMatch::Version(form.version)),
+    };
+    let refused = |field: &str, message: &str| {
+        (StatusCode::UNPROCESSABLE_ENTITY, None, vec![(field.to_owned(), message.to_owned())])
+    };
+    let (status, notice, errors) = match crate::triage::service::rerate(state, &actor, id.into(), &change).await {
+        Ok(_) => return see_other(&format!("/console/contacts/{id}?notice=rerated")),
+        Err(E::Store(err)) => return unavailable(&err),
+        Err(E::UnknownLevel) => refused("urgency", "Choose a new urgency"),
+        Err(E::SameLevel) => refused("urgency", "Choose an urgency other than the contact's"),
+        Err(E::ReasonRequired) => refused("rerate-reason", "Enter why, in 1 to 2000 characters"),
+        Err(E::VersionMismatch { .. }) => (
+            StatusCode::CONFLICT,
+            Some("Someone else changed this contact since you opened it. Its current state is shown below; what you typed is kept.".to_owned()),
+            Vec::new(),
+        ),
+        Err(E::Decided) => (StatusCode::CONFLICT, Some("This contact has been decided; its urgency no longer changes.".to_owned()), Vec::new()),
+        Err(E::NotFound | E::UnknownChild) => {
+            return Response::builder().status(StatusCode::NOT_FOUND).body("There is no such contact.");
+        }
+    };
+    render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+}
+
+#[handler]
+async fn authorise(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match manager_post(state, req, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let expected = Some(crate::contact::IfMatch::Version(form.version));
+    match worklist::service::authorise(state, &session.staff, id.into(), expected).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=authorised")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, errors) = refusal(&err);
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+#[handler]
+async fn send_back(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match manager_post(state, req, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let expected = Some(crate::contact::IfMatch::Version(form.version));
+    match worklist::service::send_back(state, &session.staff, id.into(), &form.reason, expected).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=sent_back")),
         Err(worklist::WorklistError::Store(err)) => unavailable(&err),
         Err(err) => {
             let (status, notice, errors) = refusal(&err);

@@ -314,3 +314,74 @@ async fn the_contact_page_shows_why_it_was_rated_takes_notes_and_decides_keeping
     assert_eq!(admin.get(&path).await.0, 403);
     assert_eq!(auditor.get(&format!("/console/contacts/{}", uuid::Uuid::now_v7())).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_manager_re_rates_and_authorises_or_sends_back_from_the_contact_page() {
+    let app = spawn_app().await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(crate::fixtures::amber_contact(app.today(), "CONSOLE-M")).await;
+    let path = format!("/console/contacts/{id}");
+    let mut manager = Browser::new(&app);
+    manager.sign_in(app.staff_key(Role::Manager)).await;
+    let (_, _, page) = manager.get(&path).await;
+    assert!(page.contains("Re-rate") && !page.contains("Authorise decision"), "{page}");
+    let csrf = Browser::csrf(&page);
+    let v = version_of(&app, &id).await;
+    let (status, _, page, _) = manager
+        .post(&format!("{path}/rerate"), &[("csrf_token", &csrf), ("version", &v), ("urgency", "red"), ("reason", "")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r##"<a href="#rerate-reason">"##), "{page}");
+    let rerate =
+        [("csrf_token", csrf.as_str()), ("version", v.as_str()), ("urgency", "red"), ("reason", "Disclosure.")];
+    let (status, location, ..) = manager.post(&format!("{path}/rerate"), &rerate).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=rerated")));
+    assert_eq!(app.manager().get_contact(&id).await.ok()["urgency"], "red");
+
+    // A practitioner closes the red contact: it waits for a manager, who sees the actions.
+    let mut practitioner = Browser::new(&app);
+    practitioner.sign_in(app.staff_key(Role::Practitioner)).await;
+    let (_, _, page) = practitioner.get("/console/queues/immediate").await;
+    practitioner.post("/console/queues/immediate/take-next", &[("csrf_token", &Browser::csrf(&page))]).await;
+    let (_, _, page) = practitioner.get(&path).await;
+    assert!(!page.contains("Re-rate"), "no manager actions for a practitioner: {page}");
+    let p_csrf = Browser::csrf(&page);
+    let decide = |v: String| {
+        vec![
+            ("csrf_token".to_owned(), p_csrf.clone()),
+            ("version".to_owned(), v),
+            ("outcome".to_owned(), "no_further_action".to_owned()),
+            ("threshold_level".to_owned(), "universal".to_owned()),
+            ("rationale".to_owned(), "Explained.".to_owned()),
+            ("feedback".to_owned(), "No further action.".to_owned()),
+        ]
+    };
+    let form = decide(version_of(&app, &id).await);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(practitioner.post(&format!("{path}/decision"), &form).await.0, 303);
+    assert_eq!(practitioner.post(&format!("{path}/rerate"), &rerate).await.0, 403);
+    let (_, _, page) = manager.get(&path).await;
+    assert!(page.contains("Authorise decision") && page.contains("awaiting a manager"), "{page}");
+    let v = version_of(&app, &id).await;
+    let (status, _, page, _) = manager
+        .post(&format!("{path}/decision/send-back"), &[("csrf_token", &csrf), ("version", &v), ("reason", " ")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r##"<a href="#reason">"##), "{page}");
+    let back = [("csrf_token", csrf.as_str()), ("version", v.as_str()), ("reason", "Speak to the school first.")];
+    let (status, location, ..) = manager.post(&format!("{path}/decision/send-back"), &back).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=sent_back")));
+    let form = decide(version_of(&app, &id).await);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(practitioner.post(&format!("{path}/decision"), &form).await.0, 303);
+    let v = version_of(&app, &id).await;
+    let (status, location, ..) =
+        manager.post(&format!("{path}/decision/authorise"), &[("csrf_token", &csrf), ("version", &v)]).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=authorised")));
+    assert_eq!(app.school().get_contact(&id).await.ok()["outcome"], "no_further_action");
+}
+
+/// The contact's current version, as the API reads it.
+async fn version_of(app: &TestApp, id: &str) -> String {
+    app.manager().get_contact(id).await.ok()["version"].to_string()
+}
