@@ -19,6 +19,8 @@ const browser = await chromium.launch({
 let failures = 0;
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+  // A script error on any page (GOV.UK Frontend's, the live board's) fails the run.
+  page.on('pageerror', (err) => { failures += 1; console.error(`script error: ${err.message}`); });
 
   /** Every page: no axe violations, and its screenshot. */
   async function check(name) {
@@ -60,6 +62,11 @@ try {
   await page.getByRole('table', { name: 'Queues' }).waitFor();
   await page.getByRole('rowheader', { name: 'screening' }).waitFor();
   await check('board');
+  // The live board's refresh answers with the table alone.
+  const refreshed = await page.evaluate(() =>
+    fetch('/console/board/queues', { headers: { 'X-Console-Refresh': '1' } }).then((r) => r.text()));
+  assert.match(refreshed, /<table class="govuk-table">/);
+  assert.doesNotMatch(refreshed, /<html/);
 
   // The queue: urgency as text, time left in working time; "Take next" claims it.
   await page.getByRole('link', { name: 'screening' }).click();

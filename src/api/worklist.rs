@@ -39,6 +39,9 @@ pub struct QueueResponse {
     /// The soonest decision deadline among open contacts.
     #[oai(skip_serializing_if_is_none)]
     pub next_deadline: Option<DateTime<Utc>>,
+    /// Open contacts not yet past their deadline that will be by the end of the working day
+    /// (the hub calendar's next closing time) if nobody decides them.
+    pub breach_by_close: i64,
 }
 
 /// Open contacts of one urgency.
@@ -390,6 +393,7 @@ impl WorklistApi {
                     escalated: q.escalated,
                     oldest_age_minutes: q.oldest_received_at.map(|t| (now - t).num_minutes()),
                     next_deadline: q.next_deadline,
+                    breach_by_close: q.breach_by_close,
                 })
                 .collect(),
         })))

@@ -76,10 +76,12 @@ pub async fn start(state: &AppState, how: SignIn<'_>) -> Result<(String, Session
     Ok((token, Session { staff, csrf_token, expires_at }))
 }
 
-/// The live session behind `token`, its last use moved to now; `None` when there is none (never
-/// was, signed out, or ended now because it was idle too long, outlived its lifetime, or its
-/// key or member of staff is no longer live: each ending is recorded once).
-pub async fn resume(state: &AppState, token: &str) -> Result<Option<Session>, AuthError> {
+/// The live session behind `token`, its last use moved to now when `used` (a page's own
+/// refresh, such as the live board's, is not use: an unattended board must not keep a session
+/// alive past its idle timeout); `None` when there is none (never was, signed out, or ended now
+/// because it was idle too long, outlived its lifetime, or its key or member of staff is no
+/// longer live: each ending is recorded once).
+pub async fn resume(state: &AppState, token: &str, used: bool) -> Result<Option<Session>, AuthError> {
     let now = state.clock.now();
     let (idle, _) = limits(state);
     let hash = token_hash(token);
@@ -101,7 +103,9 @@ pub async fn resume(state: &AppState, token: &str) -> Result<Option<Session>, Au
                 .await?;
             return Ok(None);
         }
-        repo::touch_session(tx, &hash, now).await?;
+        if used {
+            repo::touch_session(tx, &hash, now).await?;
+        }
         Ok::<_, AuthError>(Some(Session { staff: row.staff, csrf_token: row.csrf_token, expires_at: row.expires_at }))
     })
     .await

@@ -43,6 +43,8 @@ const SIGN_IN_COOKIE: &str = "mash_sign_in";
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     Route::new()
         .at("/", get(board))
+        .at("/board/queues", get(board_queues))
+        .at("/static/board.js", get(board_script))
         .at("/sign-in", get(sign_in_page).post(sign_in))
         .at("/sign-out", poem::post(sign_out))
         .at("/queues/:queue", get(queue_page))
@@ -138,7 +140,9 @@ fn unavailable(err: &dyn std::fmt::Display) -> Response {
 /// The live session of the request, or the response that replaces the page (to sign in).
 async fn session_of(state: &AppState, req: &Request) -> Result<Session, Response> {
     let Some(token) = cookie(req, SESSION_COOKIE) else { return Err(see_other("/console/sign-in")) };
-    match session::resume(state, token).await {
+    // The live board's own refreshes say so; they are not the member of staff using the console.
+    let used = !req.headers().contains_key("x-console-refresh");
+    match session::resume(state, token, used).await {
         Ok(Some(s)) => Ok(s),
         Ok(None) => {
             let mut resp = see_other("/console/sign-in");
@@ -269,6 +273,7 @@ struct BoardRow {
     escalated: i64,
     oldest: String,
     next_deadline: String,
+    breach_by_close: i64,
 }
 
 #[derive(Template)]
@@ -278,6 +283,16 @@ struct BoardPage {
     role: &'static str,
     levels: Vec<String>,
     queues: Vec<BoardRow>,
+    updated: String,
+}
+
+/// The board's table alone, for its live refresh.
+#[derive(Template)]
+#[template(path = "console/board_queues.html")]
+struct BoardQueues {
+    levels: Vec<String>,
+    queues: Vec<BoardRow>,
+    updated: String,
 }
 
 /// A time as staff read it on the hub's calendar, e.g. "Tue 24 Nov 10:30".
@@ -288,6 +303,31 @@ fn local(state: &AppState, at: Option<DateTime<Utc>>) -> String {
     )
 }
 
+/// The board's rows, or the answer that replaces the page; none for roles that see no case data.
+async fn board_rows(state: &AppState, role: Role) -> Result<Vec<BoardRow>, Response> {
+    if !Role::CASE_READERS.contains(&role) {
+        return Ok(Vec::new());
+    }
+    let queues = worklist::service::queues(state).await.map_err(|err| unavailable(&err))?;
+    Ok(queues
+        .into_iter()
+        .map(|q| BoardRow {
+            name: q.queue,
+            by_urgency: q.by_urgency.into_iter().map(|(_, n)| n).collect(),
+            unclaimed: q.unclaimed,
+            claimed: q.claimed,
+            escalated: q.escalated,
+            oldest: local(state, q.oldest_received_at),
+            next_deadline: local(state, q.next_deadline),
+            breach_by_close: q.breach_by_close,
+        })
+        .collect())
+}
+
+fn updated(state: &AppState) -> String {
+    state.clock.now().with_timezone(&state.policy.clocks.calendar.tz).format("%H:%M:%S").to_string()
+}
+
 #[handler]
 async fn board(state: Data<&Arc<AppState>>, req: &Request) -> Response {
     let state = &**state;
@@ -296,35 +336,43 @@ async fn board(state: Data<&Arc<AppState>>, req: &Request) -> Response {
         Err(resp) => return resp,
     };
     let role = session.staff.role;
-    // Admins manage the service and see no case data, exactly as in the API.
-    let queues = if Role::CASE_READERS.contains(&role) {
-        match worklist::service::queues(state).await {
-            Ok(q) => q,
-            Err(err) => {
-                return unavailable(&err);
-            }
-        }
-    } else {
-        Vec::new()
+    let queues = match board_rows(state, role).await {
+        Ok(q) => q,
+        Err(resp) => return resp,
     };
     let page = BoardPage {
         csrf_token: session.csrf_token,
         role: role.into(),
         levels: state.policy.levels.iter().rev().cloned().collect(),
-        queues: queues
-            .into_iter()
-            .map(|q| BoardRow {
-                name: q.queue,
-                by_urgency: q.by_urgency.into_iter().map(|(_, n)| n).collect(),
-                unclaimed: q.unclaimed,
-                claimed: q.claimed,
-                escalated: q.escalated,
-                oldest: local(state, q.oldest_received_at),
-                next_deadline: local(state, q.next_deadline),
-            })
-            .collect(),
+        queues,
+        updated: updated(state),
     };
     html(StatusCode::OK, &page)
+}
+
+/// The board's table, for the page's script to refresh it in place (every 15 s while visible).
+#[handler]
+async fn board_queues(state: Data<&Arc<AppState>>, req: &Request) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let queues = match board_rows(state, session.staff.role).await {
+        Ok(q) => q,
+        Err(resp) => return resp,
+    };
+    let levels = state.policy.levels.iter().rev().cloned().collect();
+    html(StatusCode::OK, &BoardQueues { levels, queues, updated: updated(state) })
+}
+
+/// The live board's script: progressive enhancement (the board works without it).
+#[handler]
+fn board_script() -> Response {
+    Response::builder()
+        .content_type("text/javascript; charset=utf-8")
+        .header(header::CACHE_CONTROL, "public, max-age=3600")
+        .body(include_str!("board.js"))
 }
 
 /// Contacts per queue page.

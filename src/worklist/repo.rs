@@ -18,20 +18,29 @@ pub struct QueueRow {
     pub escalated: i64,
     pub oldest_received_at: Option<DateTime<Utc>>,
     pub next_deadline: Option<DateTime<Utc>>,
+    /// Not yet past their deadline, but will be by `close` if nobody decides them.
+    pub breach_by_close: i64,
 }
 
-/// Open contacts per queue and urgency, with claim and escalation counts.
-pub(crate) async fn queue_counts(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<QueueRow>, sqlx::Error> {
+/// Open contacts per queue and urgency, with claim and escalation counts, and how many will
+/// breach by `close` (the end of the working day) if nobody acts.
+pub(crate) async fn queue_counts(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    close: DateTime<Utc>,
+) -> Result<Vec<QueueRow>, sqlx::Error> {
     sqlx::query_as(
         "select c.queue, c.urgency, count(*) as open,
                 count(k.contact_id) filter (where k.expires_at > $1) as claimed,
                 count(*) filter (where c.escalated) as escalated,
-                min(c.received_at) as oldest_received_at, min(c.decision_due_at) as next_deadline
+                min(c.received_at) as oldest_received_at, min(c.decision_due_at) as next_deadline,
+                count(*) filter (where c.decision_due_at > $1 and c.decision_due_at <= $2) as breach_by_close
            from contacts c left join claims k on k.contact_id = c.id
           where c.status in ('awaiting_screening', 'in_screening') and c.queue is not null
           group by c.queue, c.urgency",
     )
     .bind(now)
+    .bind(close)
     .fetch_all(pool)
     .await
 }

@@ -745,17 +745,24 @@ pub struct QueueSummary {
     pub escalated: i64,
     pub oldest_received_at: Option<DateTime<Utc>>,
     pub next_deadline: Option<DateTime<Utc>>,
+    /// Open contacts not yet past their deadline that will be by the end of the working day
+    /// (the next closing time of the hub's calendar) if nobody decides them.
+    pub breach_by_close: i64,
 }
 
 /// Every queue of the policy with its numbers (empty queues included), as read at most
 /// `metrics.cache_seconds` ago: a board asks constantly, and the aggregate grows with the open
 /// work, so it is read in the background while the last numbers are shown ([`crate::cache`]).
 pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError> {
-    let (db, clock) = (state.db.clone(), state.clock.clone());
+    let (db, clock, policy) = (state.db.clone(), state.clock.clone(), state.policy.clone());
     let rows = state
         .caches
         .of::<Vec<repo::QueueRow>>()
-        .get(move || async move { repo::queue_counts(&db, clock.now()).await.map_err(StoreError::from) })
+        .get(move || async move {
+            let now = clock.now();
+            let close = policy.clocks.calendar.next_closes(now).0;
+            repo::queue_counts(&db, now, close).await.map_err(StoreError::from)
+        })
         .await?;
     Ok(state
         .policy
@@ -781,6 +788,7 @@ pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError
                 escalated: mine.iter().map(|r| r.escalated).sum(),
                 oldest_received_at: mine.iter().filter_map(|r| r.oldest_received_at).min(),
                 next_deadline: mine.iter().filter_map(|r| r.next_deadline).min(),
+                breach_by_close: mine.iter().map(|r| r.breach_by_close).sum(),
             }
         })
         .collect())

@@ -559,3 +559,19 @@ async fn any_decision_on_a_breached_contact_needs_authorisation_whose_own_clock_
     );
     assert_eq!(breaches.await, 1);
 }
+
+#[tokio::test]
+async fn the_board_counts_what_will_breach_by_close_today_if_nobody_acts() {
+    let app = spawn_app().await;
+    app.set_time(london(2026, 11, 23, 10, 0));
+    app.school().submit(amber_contact(app.today(), "CLOSE-1")).await; // due Tue 10:00
+    app.set_time(london(2026, 11, 23, 16, 0));
+    app.school().submit(amber_contact(app.today(), "CLOSE-2")).await; // due Tue 16:00
+    let screening =
+        |q: &Value| q["queues"].as_array().unwrap().iter().find(|x| x["queue"] == "screening").unwrap().clone();
+    assert_eq!(screening(&app.manager().queues().await.ok())["breach_by_close"], 0, "Monday: nothing due before 17:00");
+    app.set_time(london(2026, 11, 24, 9, 30));
+    assert_eq!(screening(&app.manager().queues().await.ok())["breach_by_close"], 2, "Tuesday: both due before 17:00");
+    app.set_time(london(2026, 11, 24, 10, 30));
+    assert_eq!(screening(&app.manager().queues().await.ok())["breach_by_close"], 1, "one already past its deadline");
+}
