@@ -10,9 +10,12 @@
 //! - Every page is `Cache-Control: no-store`: pages carry case data.
 //! - Roles are the API's: admins see no case data.
 //!
-//! Built so far (issue 12): sign-in, sign-out, sessions with idle and absolute timeouts that end
-//! when the key is revoked, and the board. The queue, contact and decision pages, the live board
-//! and the govuk-frontend assets are still to come.
+//! Built so far (issue 12): sign-in and sign-out; sessions with idle and absolute timeouts that
+//! end when the key is revoked; the board (with what will breach by close today, refreshed in
+//! place while visible); a queue in working order with Take next; the contact page with notes,
+//! the decision form, and a manager's re-rating, authorisation and send-back. Still to come:
+//! the contact's clocks, related contacts and deliveries, claim and release, assign, move, pause,
+//! and the auditor's search.
 
 use std::sync::Arc;
 
