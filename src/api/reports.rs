@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json, payload::PlainText};
 
 use super::{ApiTags, problem::ApiError, problem::ReportReadError, security::BearerKey};
@@ -20,9 +20,9 @@ use crate::{
 /// The period and filters a report was computed over.
 #[derive(Debug, Object)]
 pub struct ReportScope {
-    /// The hub's local days, both included: contacts received on them are counted.
-    pub from: NaiveDate,
-    pub to: NaiveDate,
+    /// As asked: local days (both included) or instants (`to` excluded).
+    pub from: String,
+    pub to: String,
     /// The same period as instants, `[period_start, period_end)`.
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -212,8 +212,8 @@ pub enum AnnexAResponses {
 
 fn scope<T>(r: &Report<T>, f: &ReportFilter) -> ReportScope {
     ReportScope {
-        from: f.from,
-        to: f.to,
+        from: f.from.to_string(),
+        to: f.to.to_string(),
         period_start: r.period.start,
         period_end: r.period.end,
         as_at: r.as_at,
@@ -379,21 +379,29 @@ const READERS: &[Role] = &[Role::Manager, Role::Auditor];
 
 #[allow(clippy::needless_pass_by_value)] // poem-openapi hands the parameters over by value
 fn filter(
-    from: Query<NaiveDate>,
-    to: Query<NaiveDate>,
+    from: Query<String>,
+    to: Query<String>,
     queue: Query<Option<String>>,
     urgency: Query<Option<String>>,
     agency_id: Query<Option<uuid::Uuid>>,
     agency_kind: Query<Option<AgencyKind>>,
-) -> ReportFilter {
-    ReportFilter {
-        from: from.0,
-        to: to.0,
+) -> Result<ReportFilter, ApiError> {
+    let bound = |text: &str, pointer: &'static str| {
+        reports::Bound::parse(text).ok_or_else(|| {
+            ApiError::from(reports::ReportError::Invalid {
+                pointer,
+                detail: "must be a local day (YYYY-MM-DD) or an RFC 3339 instant",
+            })
+        })
+    };
+    Ok(ReportFilter {
+        from: bound(&from.0, "/from")?,
+        to: bound(&to.0, "/to")?,
         queue: queue.0,
         urgency: urgency.0,
         agency_id: agency_id.0.map(Into::into),
         agency_kind: agency_kind.0,
-    }
+    })
 }
 
 #[OpenApi(tag = "ApiTags::Reports")]
@@ -413,10 +421,12 @@ impl ReportsApi {
     async fn timeliness(
         &self,
         auth: BearerKey,
-        /// The first local day of the period (`YYYY-MM-DD`).
-        from: Query<NaiveDate>,
-        /// The last local day of the period, included.
-        to: Query<NaiveDate>,
+        /// The start of the period: a local day of the hub (`YYYY-MM-DD`, from its midnight) or an
+        /// RFC 3339 instant.
+        from: Query<String>,
+        /// The end: a local day (`YYYY-MM-DD`, included to its end) or an RFC 3339 instant
+        /// (excluded).
+        to: Query<String>,
         /// Only contacts now in this queue.
         queue: Query<Option<String>>,
         /// Only contacts now at this urgency.
@@ -428,7 +438,7 @@ impl ReportsApi {
         #[oai(name = "Accept")] accept: poem_openapi::param::Header<Option<String>>,
     ) -> Result<TimelinessResponses, ReportReadError> {
         auth.0.require_staff(READERS)?;
-        let f = filter(from, to, queue, urgency, agency_id, agency_kind);
+        let f = filter(from, to, queue, urgency, agency_id, agency_kind)?;
         let report = reports::service::timeliness(&self.state, &auth.0.actor(), &f).await?;
         if wants_csv(accept.0.as_deref()) {
             return Ok(TimelinessResponses::Csv(PlainText(lines_csv(&report.figures.lines())?)));
@@ -449,10 +459,12 @@ impl ReportsApi {
     async fn outcomes(
         &self,
         auth: BearerKey,
-        /// The first local day of the period (`YYYY-MM-DD`).
-        from: Query<NaiveDate>,
-        /// The last local day of the period, included.
-        to: Query<NaiveDate>,
+        /// The start of the period: a local day of the hub (`YYYY-MM-DD`, from its midnight) or an
+        /// RFC 3339 instant.
+        from: Query<String>,
+        /// The end: a local day (`YYYY-MM-DD`, included to its end) or an RFC 3339 instant
+        /// (excluded).
+        to: Query<String>,
         /// Only contacts now in this queue.
         queue: Query<Option<String>>,
         /// Only contacts now at this urgency.
@@ -464,7 +476,7 @@ impl ReportsApi {
         #[oai(name = "Accept")] accept: poem_openapi::param::Header<Option<String>>,
     ) -> Result<OutcomesResponses, ReportReadError> {
         auth.0.require_staff(READERS)?;
-        let f = filter(from, to, queue, urgency, agency_id, agency_kind);
+        let f = filter(from, to, queue, urgency, agency_id, agency_kind)?;
         let report = reports::service::outcomes(&self.state, &auth.0.actor(), &f).await?;
         if wants_csv(accept.0.as_deref()) {
             return Ok(OutcomesResponses::Csv(PlainText(lines_csv(&report.figures.lines())?)));
@@ -486,10 +498,12 @@ impl ReportsApi {
     async fn annex_a_contacts(
         &self,
         auth: BearerKey,
-        /// The first local day of the period (`YYYY-MM-DD`).
-        from: Query<NaiveDate>,
-        /// The last local day of the period, included.
-        to: Query<NaiveDate>,
+        /// The start of the period: a local day of the hub (`YYYY-MM-DD`, from its midnight) or an
+        /// RFC 3339 instant.
+        from: Query<String>,
+        /// The end: a local day (`YYYY-MM-DD`, included to its end) or an RFC 3339 instant
+        /// (excluded).
+        to: Query<String>,
         /// Only contacts now in this queue.
         queue: Query<Option<String>>,
         /// Only contacts now at this urgency.
@@ -500,7 +514,7 @@ impl ReportsApi {
         agency_kind: Query<Option<AgencyKind>>,
     ) -> Result<AnnexAResponses, ReportReadError> {
         auth.0.require_staff(READERS)?;
-        let f = filter(from, to, queue, urgency, agency_id, agency_kind);
+        let f = filter(from, to, queue, urgency, agency_id, agency_kind)?;
         let rows = reports::service::annex_a_contacts(&self.state, &auth.0.actor(), &f).await?;
         let text = csv_text(&ANNEX_A_CONTACTS_COLUMNS, rows.iter().map(|r| r.iter().map(String::as_str)))?;
         let name = format!("attachment; filename=\"annex-a-list-1-contacts-{}-to-{}.csv\"", f.from, f.to);

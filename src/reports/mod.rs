@@ -16,5 +16,5 @@ pub mod model;
 mod repo;
 pub mod service;
 
-pub use model::{Outcomes, Period, ReportFilter, ReportLine, Timeliness};
+pub use model::{Bound, Outcomes, Period, ReportFilter, ReportLine, Timeliness};
 pub use service::ReportError;

@@ -8,12 +8,41 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::{id::AgencyId, policy::Policy, vocabulary::AgencyKind, worktime::Calendar};
 
-/// Which contacts a report counts: those received on the hub's local days `from` to `to`
-/// (both included), narrowed by the filters that are set.
+/// One end of a report's period: a local day of the hub (the whole day belongs to the period),
+/// or an instant (`from` included, `to` excluded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum Bound {
+    Day(NaiveDate),
+    Instant(DateTime<Utc>),
+}
+
+impl Bound {
+    /// `YYYY-MM-DD`, or an RFC 3339 instant.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            return Some(Self::Day(day));
+        }
+        DateTime::parse_from_rfc3339(text).ok().map(|t| Self::Instant(t.to_utc()))
+    }
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Day(d) => write!(f, "{d}"),
+            Self::Instant(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        }
+    }
+}
+
+/// Which contacts a report counts: those received from `from` to `to` (local days both
+/// included; instants from `from` up to `to`), narrowed by the filters that are set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFilter {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
+    pub from: Bound,
+    pub to: Bound,
     /// The contact's queue and urgency as the hub has them now (after any re-rating or move).
     pub queue: Option<String>,
     pub urgency: Option<String>,
@@ -29,12 +58,20 @@ pub struct Period {
 }
 
 impl Period {
-    /// The hub's local days `from` to `to`, both included, on its calendar's timezone.
-    pub fn of_days(calendar: &Calendar, from: NaiveDate, to: NaiveDate) -> Option<Self> {
+    /// From `from` to `to` on the hub's calendar: a day bound covers its whole local day.
+    pub fn of(calendar: &Calendar, from: Bound, to: Bound) -> Option<Self> {
         let midnight = |d: NaiveDate| {
             d.and_hms_opt(0, 0, 0).and_then(|t| t.and_local_timezone(calendar.tz).earliest()).map(|t| t.to_utc())
         };
-        Some(Self { start: midnight(from)?, end: midnight(to.succ_opt()?)? })
+        let start = match from {
+            Bound::Day(d) => midnight(d)?,
+            Bound::Instant(t) => t,
+        };
+        let end = match to {
+            Bound::Day(d) => midnight(d.succ_opt()?)?,
+            Bound::Instant(t) => t,
+        };
+        Some(Self { start, end })
     }
 }
 

@@ -44,17 +44,16 @@ pub struct Report<T> {
 /// Checks the filter against the policy and turns its days into instants.
 fn period(state: &AppState, filter: &ReportFilter) -> Result<Period, ReportError> {
     let invalid = |pointer, detail| Err(ReportError::Invalid { pointer, detail });
-    if filter.from > filter.to {
-        return invalid("/to", "must not be before from");
-    }
+
     if filter.queue.as_ref().is_some_and(|q| !state.policy.queues.contains(q)) {
         return invalid("/queue", "must be one of the policy's queues");
     }
     if filter.urgency.as_ref().is_some_and(|u| !state.policy.levels.contains(u)) {
         return invalid("/urgency", "must be one of the policy's levels");
     }
-    match Period::of_days(&state.policy.clocks.calendar, filter.from, filter.to) {
-        Some(p) => Ok(p),
+    match Period::of(&state.policy.clocks.calendar, filter.from, filter.to) {
+        Some(p) if p.start < p.end => Ok(p),
+        Some(_) => invalid("/to", "must be after from"),
         None => invalid("/to", "must be a date the calendar can place"),
     }
 }

@@ -347,6 +347,8 @@ async fn a_month_of_contacts_gives_the_timeliness_and_outcome_figures_worked_out
     let school = app.school();
     let one_agency = [("from", "2026-11-01"), ("to", "2026-11-30"), ("agency_id", school.agency_id())];
     assert_eq!(manager.report("outcomes", &one_agency).await.ok()["received"], 3);
+    let instants = [("from", "2026-11-02T00:00:00Z"), ("to", "2026-11-04T10:00:00Z")];
+    assert_eq!(manager.report("timeliness", &instants).await.ok()["received"], 2, "A and B; C came at 10:00, excluded");
     let october = [("from", "2026-10-01"), ("to", "2026-10-31")];
     let empty = manager.report("timeliness", &october).await.ok();
     assert_eq!((&empty["received"], empty.get("percent_within_timescale")), (&json!(0), None));
@@ -365,6 +367,8 @@ async fn reports_are_for_managers_and_auditors_audited_and_refuse_a_bad_period()
     assert_eq!(auditor.report("outcomes", &query).await.status(), 200);
     let backwards = auditor.report("timeliness", &[("from", "2026-11-30"), ("to", "2026-11-01")]).await.problem(400);
     assert_eq!(backwards["errors"][0]["pointer"], "/to");
+    let unreadable = auditor.report("outcomes", &[("from", "last month"), ("to", "2026-11-01")]).await.problem(400);
+    assert_eq!(unreadable["errors"][0]["pointer"], "/from");
     let queue = auditor.report("timeliness", &[("from", "2026-11-01"), ("to", "2026-11-30"), ("queue", "nowhere")]);
     assert_eq!(queue.await.problem(400)["errors"][0]["pointer"], "/queue");
     assert_eq!(auditor.report("timeliness", &[("from", "2026-11-01")]).await.status(), 400);
