@@ -56,6 +56,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/contacts/:id/notes", poem::post(add_note))
         .at("/contacts/:id/decision", poem::post(decide))
         .at("/contacts/:id/rerate", poem::post(rerate))
+        .at("/contacts/:id/claim", poem::post(claim))
+        .at("/contacts/:id/release", poem::post(release))
         .at("/contacts/:id/decision/authorise", poem::post(authorise))
         .at("/contacts/:id/decision/send-back", poem::post(send_back))
         .at("/assets/*path", get(asset))
@@ -616,6 +618,17 @@ struct ContactView {
     open: bool,
     /// A decision waits for a manager's authorisation.
     awaiting: bool,
+    /// Other contacts about its children: (child, received, agency kind, urgency, status, matched on, link).
+    related: Vec<[String; 7]>,
+    /// Its clocks: (kind, state, budget, deadline or stop, used, left) and their ladder steps
+    /// (step, status, due or fired).
+    clocks: Vec<([String; 6], Vec<[String; 3]>)>,
+    /// Webhook deliveries: (event, status, attempts, delivered).
+    deliveries: Vec<[String; 4]>,
+    /// "Claimed by you until 10:30", "Claimed by a colleague", "Unclaimed".
+    holder: String,
+    held_by_me: bool,
+    claimable: bool,
 }
 
 #[derive(Template)]
@@ -731,7 +744,108 @@ fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactVi
         version: r.version,
         open: !r.status.is_decided(),
         awaiting: r.status == crate::contact::ContactStatus::AwaitingAuthorisation,
+        related: Vec::new(),
+        clocks: Vec::new(),
+        deliveries: Vec::new(),
+        holder: String::new(),
+        held_by_me: false,
+        claimable: false,
     }
+}
+
+/// Adds what the case file reads through other services: the other contacts about its children
+/// (each listing audited, as the API's), its clocks (an audited read), its deliveries and who
+/// holds it.
+async fn fill_case(
+    state: &AppState,
+    actor: &crate::audit::Actor,
+    me: crate::id::StaffId,
+    contact: &crate::contact::StaffContact,
+    c: &mut ContactView,
+) -> Result<(), Response> {
+    let id = contact.record.id;
+    for child in contact.children.iter().filter(|ch| !ch.matched_contact_ids.is_empty()) {
+        let name = c
+            .children
+            .get(usize::try_from(child.ordinal).unwrap_or(usize::MAX))
+            .map(|x| x.0.clone())
+            .unwrap_or_default();
+        let others = crate::triage::service::contacts_about_child(state, actor, child.id)
+            .await
+            .map_err(|err| unavailable(&err))?;
+        for o in others.into_iter().filter(|o| o.contact_id != id) {
+            c.related.push([
+                name.clone(),
+                local(state, Some(o.received_at)),
+                o.agency_kind,
+                o.urgency.unwrap_or_else(|| "unrated".to_owned()),
+                o.status.replace('_', " "),
+                o.matched_on.replace('_', " "),
+                format!("/console/contacts/{}", o.contact_id),
+            ]);
+        }
+    }
+    let clocks = crate::clocks::service::clocks_of(state, actor, id).await.map_err(|err| unavailable(&err))?;
+    for v in clocks.unwrap_or_default() {
+        let unit = if v.working_time { " working" } else { "" };
+        let when = match (v.clock.stopped_at, v.clock.deadline) {
+            (Some(t), _) => format!(
+                "stopped {} ({})",
+                local(state, Some(t)),
+                v.clock.stop_reason.clone().unwrap_or_default().replace('_', " ")
+            ),
+            (None, Some(d)) => format!("due {}", local(state, Some(d))),
+            (None, None) => "paused".to_owned(),
+        };
+        let steps = v
+            .steps
+            .iter()
+            .map(|s| {
+                let at = match (s.fired_at, s.due_at) {
+                    (Some(t), _) => format!("fired {}", local(state, Some(t))),
+                    (None, Some(d)) => format!("due {}", local(state, Some(d))),
+                    (None, None) => "no due time (paused)".to_owned(),
+                };
+                [s.step.replace('_', " "), s.status.clone(), at]
+            })
+            .collect();
+        c.clocks.push((
+            [
+                v.clock.kind.clone(),
+                v.state.to_owned(),
+                v.clock.budget.clone(),
+                when,
+                format!("{}{unit}", hours_minutes(v.used)),
+                if v.left < chrono::TimeDelta::zero() {
+                    "none: past its deadline".to_owned()
+                } else {
+                    format!("{}{unit}", hours_minutes(v.left))
+                },
+            ],
+            steps,
+        ));
+    }
+    c.deliveries = contact
+        .deliveries
+        .iter()
+        .map(|d| {
+            [
+                d.event_kind.clone(),
+                d.status.clone(),
+                d.attempts.to_string(),
+                d.delivered_at.map_or_else(|| "not yet".to_owned(), |t| local(state, Some(t))),
+            ]
+        })
+        .collect();
+    let held = worklist::service::claim_of(state, id).await.map_err(|err| unavailable(&err))?;
+    c.holder = match held {
+        Some((holder, until)) if holder == me => format!("Claimed by you until {}", local(state, Some(until))),
+        Some(_) => "Claimed by a colleague".to_owned(),
+        None => "Unclaimed".to_owned(),
+    };
+    c.held_by_me = held.is_some_and(|(holder, _)| holder == me);
+    c.claimable = c.open && !c.awaiting && held.is_none_or(|(holder, _)| holder == me);
+    Ok(())
 }
 
 /// Renders the contact page for the session's member of staff (an audited read, as the API's).
@@ -753,7 +867,10 @@ async fn render_contact(
         }
         Err(err) => return unavailable(&err),
     };
-    let c = contact_view(state, &contact);
+    let mut c = contact_view(state, &contact);
+    if let Err(resp) = fill_case(state, &actor, staff.staff_id, &contact, &mut c).await {
+        return resp;
+    }
     let can_work = Role::CASEWORKERS.contains(&staff.role) && c.open;
     let page = ContactPage {
         csrf_token: session.csrf_token,
@@ -797,6 +914,8 @@ async fn contact_page(
         Some("note") => Some("Your note was added.".to_owned()),
         Some("decided") => Some("The decision was recorded.".to_owned()),
         Some("rerated") => Some("The contact was re-rated.".to_owned()),
+        Some("claimed") => Some("You hold this contact.".to_owned()),
+        Some("released") => Some("You released this contact: it is back in its queue.".to_owned()),
         Some("authorised") => Some("The decision was authorised: the referrer will be told.".to_owned()),
         Some("sent_back") => Some("The decision was sent back to its author.".to_owned()),
         _ => None,
@@ -1002,6 +1121,69 @@ async fn send_back(
     let expected = Some(crate::contact::IfMatch::Version(form.version));
     match worklist::service::send_back(state, &session.staff, id.into(), &form.reason, expected).await {
         Ok(_) => see_other(&format!("/console/contacts/{id}?notice=sent_back")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, errors) = refusal(&err);
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+/// Claims the contact (or renews the caller's own claim), as `POST /v1/contacts/{id}/claim`.
+#[handler]
+async fn claim(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if !session::csrf_matches(&session, &form.csrf_token) {
+        return forbidden();
+    }
+    if !Role::CASEWORKERS.contains(&session.staff.role) {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
+    }
+    match worklist::service::claim_contact(state, &session.staff, id.into()).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=claimed")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, errors) = match err {
+                worklist::WorklistError::ClaimedByOther => (
+                    StatusCode::CONFLICT,
+                    Some("A colleague holds this contact; a manager can reassign it.".to_owned()),
+                    Vec::new(),
+                ),
+                other => refusal(&other),
+            };
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+/// Gives the caller's claim back: the contact returns to its queue, as the API's release.
+#[handler]
+async fn release(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if !session::csrf_matches(&session, &form.csrf_token) {
+        return forbidden();
+    }
+    let expected = Some(crate::contact::IfMatch::Version(form.version));
+    match worklist::service::release(state, &session.staff, id.into(), expected).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=released")),
         Err(worklist::WorklistError::Store(err)) => unavailable(&err),
         Err(err) => {
             let (status, notice, errors) = refusal(&err);

@@ -447,3 +447,16 @@ pub(crate) async fn awaiting_list(conn: &mut PgConnection, limit: i64) -> Result
     .fetch_all(conn)
     .await
 }
+
+/// The live claim on a contact: who holds it and until when.
+pub(crate) async fn live_claim(
+    pool: &PgPool,
+    id: ContactId,
+    now: DateTime<Utc>,
+) -> Result<Option<(StaffId, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as("select staff_id, expires_at from claims where contact_id = $1 and expires_at > $2")
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
+}

@@ -650,6 +650,11 @@ pub async fn send_back(
     Ok(version)
 }
 
+/// Who holds a contact's live claim, and until when (`None`: nobody).
+pub async fn claim_of(state: &AppState, id: ContactId) -> Result<Option<(StaffId, DateTime<Utc>)>, WorklistError> {
+    Ok(repo::live_claim(&state.db, id, state.clock.now()).await?)
+}
+
 /// Decisions awaiting a manager's authorisation, oldest first (at most `limit`).
 pub async fn awaiting_authorisation(state: &AppState, limit: i64) -> Result<Vec<repo::AwaitingItem>, WorklistError> {
     let mut conn = state.db.acquire().await?;

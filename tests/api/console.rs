@@ -403,3 +403,40 @@ async fn a_manager_re_rates_and_authorises_or_sends_back_from_the_contact_page()
 async fn version_of(app: &TestApp, id: &str) -> String {
     app.manager().get_contact(id).await.ok()["version"].to_string()
 }
+
+#[tokio::test]
+async fn the_contact_page_shows_the_childs_other_contacts_the_clocks_and_claims_and_releases() {
+    let app = spawn_app().await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 0));
+    let child = serde_json::json!({"given_name": "Noah", "family_name": "Okafor", "date_of_birth": "2018-03-14"});
+    let about = |reference: &str| {
+        crate::fixtures::contact_about(app.today(), reference, child.clone(), "neglect", "Often hungry at school.")
+    };
+    let first = app.police().submit(about("REL-1")).await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 11, 0));
+    let second = app.school().submit(about("REL-2")).await;
+    let path = format!("/console/contacts/{second}");
+    let mut practitioner = Browser::new(&app);
+    practitioner.sign_in(app.staff_key(Role::Practitioner)).await;
+    let (status, _, page) = practitioner.get(&path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Other contacts about these children"), "{page}");
+    assert!(page.contains(&format!(r#"href="/console/contacts/{first}">Mon 23 Nov 10:00</a>"#)), "{page}");
+    assert!(page.contains("decision clock: running") && page.contains("breach"), "the clock and its ladder: {page}");
+    assert!(page.contains("Unclaimed") && page.contains("Claim this contact"), "{page}");
+    let csrf = Browser::csrf(&page);
+    let (status, location, ..) = practitioner.post(&format!("{path}/claim"), &[("csrf_token", &csrf)]).await;
+    assert_eq!((status, location.as_str()), (303, format!("{path}?notice=claimed").as_str()));
+    let (_, _, page) = practitioner.get(&location).await;
+    assert!(page.contains("Claimed by you until Mon 23 Nov 11:30") && page.contains("Renew my claim"), "{page}");
+    // A colleague sees it held and cannot take it.
+    let mut colleague = Browser::new(&app);
+    colleague.sign_in(app.staff_key(Role::Manager)).await;
+    let (_, _, page) = colleague.get(&path).await;
+    assert!(page.contains("Claimed by a colleague") && !page.contains("Claim this contact"), "{page}");
+    let version = version_of(&app, &second).await;
+    let (status, location, ..) =
+        practitioner.post(&format!("{path}/release"), &[("csrf_token", &csrf), ("version", &version)]).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=released")));
+    assert_eq!(app.manager().get_contact(&second).await.ok()["status"], "awaiting_screening", "back in its queue");
+}
