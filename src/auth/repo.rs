@@ -376,3 +376,13 @@ pub(crate) async fn end_session(
     .await?;
     Ok(())
 }
+
+/// Staff who work contacts (practitioners and managers) and have not left, by name.
+pub(crate) async fn caseworkers(db: &PgPool) -> Result<Vec<(StaffId, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, name, role from staff
+          where role in ('practitioner', 'manager') and deactivated_at is null order by name, id",
+    )
+    .fetch_all(db)
+    .await
+}

@@ -178,6 +178,12 @@ pub async fn set_contact_source(state: &AppState, id: AgencyId, source: ContactS
     .await
 }
 
+/// Staff who work contacts (practitioners and managers, not those who left): (id, name, role),
+/// by name. What a manager assigns to.
+pub async fn caseworkers(state: &AppState) -> Result<Vec<(StaffId, String, String)>, AuthError> {
+    Ok(repo::caseworkers(&state.db).await?)
+}
+
 /// Whether an agency exists.
 pub async fn agency_exists(conn: &mut sqlx::PgConnection, id: AgencyId) -> Result<bool, sqlx::Error> {
     repo::agency_exists(conn, id).await

@@ -57,6 +57,9 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/contacts/:id/decision", poem::post(decide))
         .at("/contacts/:id/rerate", poem::post(rerate))
         .at("/contacts/:id/claim", poem::post(claim))
+        .at("/contacts/:id/assign", poem::post(assign))
+        .at("/contacts/:id/move", poem::post(move_contact))
+        .at("/contacts/:id/clock", poem::post(pause_or_resume))
         .at("/contacts/:id/release", poem::post(release))
         .at("/contacts/:id/decision/authorise", poem::post(authorise))
         .at("/contacts/:id/decision/send-back", poem::post(send_back))
@@ -583,6 +586,13 @@ struct DecisionForm {
     urgency: String,
     #[serde(default)]
     reason: String,
+    /// Assign: the member of staff; move: the queue; pause: the reason (`resume` resumes).
+    #[serde(default)]
+    staff_id: String,
+    #[serde(default)]
+    queue: String,
+    #[serde(default)]
+    pause: String,
 }
 
 /// The contact as the page shows it.
@@ -633,6 +643,7 @@ struct ContactView {
 
 #[derive(Template)]
 #[template(path = "console/contact.html")]
+#[allow(clippy::struct_excessive_bools)] // what the page may offer this member of staff, each on its own
 struct ContactPage<'a> {
     csrf_token: String,
     role: &'static str,
@@ -646,6 +657,12 @@ struct ContactPage<'a> {
     /// A manager's actions: re-rate an open contact, authorise or send back a decision.
     can_manage: bool,
     levels: &'a [String],
+    queues: &'a [String],
+    pause_reasons: &'a [String],
+    /// (id, "name (role)") of who a manager may assign to.
+    caseworkers: Vec<(String, String)>,
+    /// The decision clock is paused.
+    paused: bool,
     outcomes: &'a [String],
     threshold_levels: &'a [String],
     late_reasons: &'a [String],
@@ -872,6 +889,15 @@ async fn render_contact(
         return resp;
     }
     let can_work = Role::CASEWORKERS.contains(&staff.role) && c.open;
+    let caseworkers = if staff.role == Role::Manager && c.open {
+        match crate::auth::service::caseworkers(state).await {
+            Ok(list) => list.into_iter().map(|(id, name, role)| (id.to_string(), format!("{name} ({role})"))).collect(),
+            Err(err) => return unavailable(&err),
+        }
+    } else {
+        Vec::new()
+    };
+    let paused = c.clocks.iter().any(|(k, _)| k[0] == "decision" && k[1] == "paused");
     let page = ContactPage {
         csrf_token: session.csrf_token,
         role: staff.role.into(),
@@ -879,6 +905,10 @@ async fn render_contact(
         can_work,
         can_manage: staff.role == Role::Manager,
         levels: &state.policy.levels,
+        queues: &state.policy.queues,
+        pause_reasons: &state.policy.clocks.pause_reasons,
+        caseworkers,
+        paused,
         c,
         notice,
         errors,
@@ -916,6 +946,9 @@ async fn contact_page(
         Some("rerated") => Some("The contact was re-rated.".to_owned()),
         Some("claimed") => Some("You hold this contact.".to_owned()),
         Some("released") => Some("You released this contact: it is back in its queue.".to_owned()),
+        Some("assigned") => Some("The contact was assigned.".to_owned()),
+        Some("moved") => Some("The contact was moved.".to_owned()),
+        Some("clock") => Some("The decision clock was changed.".to_owned()),
         Some("authorised") => Some("The decision was authorised: the referrer will be told.".to_owned()),
         Some("sent_back") => Some("The decision was sent back to its author.".to_owned()),
         _ => None,
@@ -1190,4 +1223,109 @@ async fn release(
             render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
         }
     }
+}
+
+/// A manager assigns the contact to a named practitioner or manager, as the API's assign.
+#[handler]
+async fn assign(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match manager_post(state, req, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Ok(to) = form.staff_id.parse::<uuid::Uuid>() else {
+        let errors = vec![("staff_id".to_owned(), "Choose who to assign it to".to_owned())];
+        return render_contact(state, session, id.into(), (StatusCode::UNPROCESSABLE_ENTITY, None, errors, form.0))
+            .await;
+    };
+    let expected = Some(crate::contact::IfMatch::Version(form.version));
+    match worklist::service::assign(state, &session.staff, id.into(), to.into(), &form.reason, expected).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=assigned")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, mut errors) = refusal(&err);
+            for e in &mut errors {
+                if e.0 == "reason" {
+                    "assign-reason".clone_into(&mut e.0);
+                }
+            }
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+/// A manager moves the contact to another queue, as the API's move.
+#[handler]
+async fn move_contact(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    let state = &**state;
+    let session = match manager_post(state, req, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let expected = Some(crate::contact::IfMatch::Version(form.version));
+    match worklist::service::move_to(state, &session.staff, id.into(), &form.queue, &form.reason, expected).await {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=moved")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(worklist::WorklistError::UnknownQueue) => {
+            let errors = vec![("queue".to_owned(), "Choose a queue".to_owned())];
+            render_contact(state, session, id.into(), (StatusCode::UNPROCESSABLE_ENTITY, None, errors, form.0)).await
+        }
+        Err(err) => {
+            let (status, notice, mut errors) = refusal(&err);
+            for e in &mut errors {
+                if e.0 == "reason" {
+                    "move-reason".clone_into(&mut e.0);
+                }
+            }
+            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+        }
+    }
+}
+
+/// A manager pauses the decision clock with a reason the policy allows, or resumes it.
+#[handler]
+async fn pause_or_resume(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Path(id): poem::web::Path<uuid::Uuid>,
+    form: Form<DecisionForm>,
+) -> Response {
+    use crate::clocks::service::ClockError as E;
+    let state = &**state;
+    let session = match manager_post(state, req, &form.csrf_token).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let actor = crate::audit::Actor::staff(session.staff.staff_id, session.staff.key_id);
+    let result = if form.pause == "resume" {
+        crate::clocks::service::resume(state, &actor, id.into(), "decision").await
+    } else {
+        crate::clocks::service::pause(state, &actor, id.into(), "decision", &form.pause).await
+    };
+    let (status, notice, errors) = match result {
+        Ok(()) => return see_other(&format!("/console/contacts/{id}?notice=clock")),
+        Err(E::Store(err)) => return unavailable(&err),
+        Err(E::ReasonNotAllowed) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            vec![("pause".to_owned(), "Choose why the clock is paused".to_owned())],
+        ),
+        Err(E::NotFound) => return Response::builder().status(StatusCode::NOT_FOUND).body("There is no such contact."),
+        Err(E::NotRunning | E::NotPaused | E::Stopped) => (
+            StatusCode::CONFLICT,
+            Some("The clock has changed since you opened the contact: see it below.".to_owned()),
+            Vec::new(),
+        ),
+    };
+    render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
 }

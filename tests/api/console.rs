@@ -440,3 +440,67 @@ async fn the_contact_page_shows_the_childs_other_contacts_the_clocks_and_claims_
     assert_eq!((status, location), (303, format!("{path}?notice=released")));
     assert_eq!(app.manager().get_contact(&second).await.ok()["status"], "awaiting_screening", "back in its queue");
 }
+
+#[tokio::test]
+async fn a_manager_assigns_moves_and_pauses_from_the_contact_page() {
+    let app = spawn_app().await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(crate::fixtures::green_contact(app.today(), "CONSOLE-A")).await;
+    let path = format!("/console/contacts/{id}");
+    let mut manager = Browser::new(&app);
+    manager.sign_in(app.staff_key(Role::Manager)).await;
+    let (_, _, page) = manager.get(&path).await;
+    assert!(page.contains("Test practitioner (practitioner)") && page.contains("Pause the clock"), "{page}");
+    let csrf = Browser::csrf(&page);
+    let marker = r#"<option value=""#;
+    let practitioner_id = page
+        .split(marker)
+        .find(|o| o.contains("Test practitioner (practitioner)"))
+        .map(|o| o[..36].to_owned())
+        .expect("the practitioner is offered");
+
+    let v = version_of(&app, &id).await;
+    let (status, _, page, _) = manager
+        .post(
+            &format!("{path}/assign"),
+            &[("csrf_token", &csrf), ("version", &v), ("staff_id", &practitioner_id), ("reason", "")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r##"<a href="#assign-reason">"##), "{page}");
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("version", v.as_str()),
+        ("staff_id", &practitioner_id),
+        ("reason", "Knows the family."),
+    ];
+    let (status, location, ..) = manager.post(&format!("{path}/assign"), &form).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=assigned")));
+
+    let v = version_of(&app, &id).await;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("version", v.as_str()),
+        ("queue", "domestic-abuse"),
+        ("reason", "DA disclosed."),
+    ];
+    let (status, location, ..) = manager.post(&format!("{path}/move"), &form).await;
+    assert_eq!((status, location), (303, format!("{path}?notice=moved")));
+    assert_eq!(app.manager().get_contact(&id).await.ok()["queue"], "domestic-abuse");
+
+    let (status, _, page, _) = manager.post(&format!("{path}/clock"), &[("csrf_token", &csrf), ("pause", "")]).await;
+    assert_eq!(status, 422);
+    assert!(page.contains(r##"<a href="#pause">"##), "{page}");
+    let (status, ..) =
+        manager.post(&format!("{path}/clock"), &[("csrf_token", &csrf), ("pause", "family_unreachable")]).await;
+    assert_eq!(status, 303);
+    let (_, _, page) = manager.get(&path).await;
+    assert!(page.contains("decision clock: paused") && page.contains("Resume the clock"), "{page}");
+    let (status, ..) = manager.post(&format!("{path}/clock"), &[("csrf_token", &csrf), ("pause", "resume")]).await;
+    assert_eq!(status, 303);
+    assert!(manager.get(&path).await.2.contains("decision clock: running"));
+    let trail = app.auditor().audit(&[("contact_id", id.as_str())]).await.ok().to_string();
+    for action in ["contact.assigned", "contact.moved", "clock.paused", "clock.resumed"] {
+        assert!(trail.contains(action), "{action}: {trail}");
+    }
+}
