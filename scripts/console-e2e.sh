@@ -22,7 +22,8 @@ BIN=${CARGO_TARGET_DIR:-target}/debug/mash-triage
 "$BIN" agency create --name "Console Police" --kind police >/dev/null
 MASH_AGENCY_KEY=$("$BIN" key create --agency "Console Police" 2>/dev/null)
 MASH_MANAGER_KEY=$("$BIN" key create --staff "Console Manager" --role manager 2>/dev/null)
-export MASH_AGENCY_KEY MASH_MANAGER_KEY MASH_BASE_URL="http://127.0.0.1:$PORT"
+MASH_AUDITOR_KEY=$("$BIN" key create --staff "Console Auditor" --role auditor 2>/dev/null)
+export MASH_AGENCY_KEY MASH_MANAGER_KEY MASH_AUDITOR_KEY MASH_BASE_URL="http://127.0.0.1:$PORT"
 export MASH_SCREENSHOTS=${SCREENSHOTS:-.local/console-screenshots}
 "$BIN" serve >/tmp/mash-console-serve.log 2>&1 &
 SERVER=$!

@@ -7,7 +7,11 @@ import { readFileSync, mkdirSync } from 'node:fs';
 import { strict as assert } from 'node:assert';
 
 const base = process.env.MASH_BASE_URL;
-const keys = { manager: process.env.MASH_MANAGER_KEY, agency: process.env.MASH_AGENCY_KEY };
+const keys = {
+  manager: process.env.MASH_MANAGER_KEY,
+  agency: process.env.MASH_AGENCY_KEY,
+  auditor: process.env.MASH_AUDITOR_KEY,
+};
 const shots = process.env.MASH_SCREENSHOTS || 'docs/console';
 const axeSource = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 mkdirSync(shots, { recursive: true });
@@ -108,6 +112,25 @@ try {
   await page.keyboard.press('Enter');
   await heading('Sign in');
   await page.goto(`${base}/console`);
+  await heading('Sign in');
+
+  // The auditor searches the trail, read-only.
+  await page.getByLabel('Staff key').fill(keys.auditor);
+  await page.keyboard.press('Enter');
+  await heading('Board');
+  await page.getByRole('link', { name: 'Audit trail' }).click();
+  await heading('Audit trail');
+  await page.getByLabel('Action').fill('decision.sent_back');
+  await page.getByLabel('From').fill('yesterday');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('alert').getByRole('link', { name: /Enter a date/ }).waitFor();
+  await check('audit-error');
+  await page.getByLabel('From').fill('');
+  await page.getByLabel('Action').fill('contact.submitted');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('table', { name: 'Events, oldest first' }).getByText('contact.submitted').waitFor();
+  await check('audit');
+  await page.getByRole('button', { name: 'Sign out' }).click();
   await heading('Sign in');
 } catch (err) {
   failures += 1;

@@ -80,13 +80,24 @@ pub struct AuditApi {
 impl AuditApi {
     /// List audit events.
     ///
-    /// Oldest first, optionally for one contact. Auditors only; the listing itself is audited.
+    /// Oldest first, optionally only about one contact, by one member of staff or agency, of one
+    /// action, or within a period. Auditors only; the listing itself is audited.
     #[oai(path = "/v1/audit", method = "get", operation_id = "audit.event.list")]
+    #[allow(clippy::too_many_arguments)] // an operation's query parameters
     async fn list(
         &self,
         auth: BearerKey,
         /// Only events about this contact.
         contact_id: Query<Option<uuid::Uuid>>,
+        /// Only what this member of staff (or agency) did.
+        actor_id: Query<Option<uuid::Uuid>>,
+        /// Only this action, e.g. `contact.read` or `decision.authorised`.
+        #[oai(validator(max_length = 100))]
+        action: Query<Option<String>>,
+        /// Only events at or after this instant.
+        from: Query<Option<DateTime<Utc>>>,
+        /// Only events before this instant.
+        to: Query<Option<DateTime<Utc>>>,
         /// Only events after this id (the `next_after` of the previous page).
         #[oai(validator(minimum(value = "0")))]
         after: Query<Option<i64>>,
@@ -96,7 +107,15 @@ impl AuditApi {
     ) -> Result<ListAuditResponse, ListError> {
         auth.0.require_staff(&[Role::Auditor])?;
         let limit = limit.0.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-        let filter = AuditFilter { contact_id: contact_id.0.map(Into::into), after: after.0, limit };
+        let filter = AuditFilter {
+            contact_id: contact_id.0.map(Into::into),
+            actor_id: actor_id.0,
+            action: action.0,
+            from: from.0,
+            to: to.0,
+            after: after.0,
+            limit,
+        };
         let events = audit::list(&self.state, &auth.0.actor(), &filter).await?;
         let full_page = i64::try_from(events.len()).is_ok_and(|n| n == limit);
         let next_after = events.last().filter(|_| full_page).map(|e| e.id);

@@ -73,6 +73,10 @@ pub async fn list(state: &AppState, actor: &Actor, filter: &AuditFilter) -> Resu
         let events = repo::list_events(tx, filter).await?;
         let detail = serde_json::json!({
             "contact_id": filter.contact_id,
+            "actor_id": filter.actor_id,
+            "action": filter.action,
+            "from": filter.from,
+            "to": filter.to,
             "after": filter.after,
             "returned": events.len(),
         });

@@ -198,6 +198,13 @@ pub struct AuditEvent {
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub contact_id: Option<ContactId>,
+    /// Only what this member of staff (or agency) did.
+    pub actor_id: Option<Uuid>,
+    /// Only this action, e.g. `contact.read`.
+    pub action: Option<String>,
+    /// Only events at or after `from` and before `to`.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
     /// Only events with a larger id (cursor).
     pub after: Option<i64>,
     /// At most this many (1..=1000).

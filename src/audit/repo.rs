@@ -64,11 +64,17 @@ pub(crate) async fn list_events(conn: &mut PgConnection, filter: &AuditFilter) -
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {EVENT_COLUMNS} from audit_events
           where ($1::uuid is null or contact_id = $1) and ($2::bigint is null or id > $2)
+            and ($4::uuid is null or actor_id = $4) and ($5::text is null or action = $5)
+            and ($6::timestamptz is null or occurred_at >= $6) and ($7::timestamptz is null or occurred_at < $7)
           order by id limit $3"
     )))
     .bind(filter.contact_id)
     .bind(filter.after)
     .bind(filter.limit)
+    .bind(filter.actor_id)
+    .bind(&filter.action)
+    .bind(filter.from)
+    .bind(filter.to)
     .fetch_all(conn)
     .await
 }

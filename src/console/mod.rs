@@ -47,6 +47,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     Route::new()
         .at("/", get(board))
         .at("/board/queues", get(board_queues))
+        .at("/audit", get(audit_page))
         .at("/static/board.js", get(board_script))
         .at("/sign-in", get(sign_in_page).post(sign_in))
         .at("/sign-out", poem::post(sign_out))
@@ -1328,4 +1329,154 @@ async fn pause_or_resume(
         ),
     };
     render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
+}
+
+/// Events per audit page.
+const AUDIT_PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    csrf_token: String,
+    role: &'static str,
+    /// (name, label, value, hint)
+    fields: Vec<(&'static str, &'static str, String, &'static str)>,
+    errors: Vec<(String, String)>,
+    searched: bool,
+    /// (when, action, who, contact id)
+    events: Vec<[String; 4]>,
+    next: Option<String>,
+}
+
+impl AuditPage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AuditQuery {
+    contact_id: Option<String>,
+    staff_id: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<i64>,
+}
+
+/// The next page's address: the same search after event `last`.
+fn next_audit_page(q: &AuditQuery, last: i64) -> String {
+    let keep = |k: &str, v: &Option<String>| {
+        v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(|t| {
+            format!("{k}={}&", t.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.' && c != '_', ""))
+        })
+    };
+    let query: String = [
+        keep("contact_id", &q.contact_id),
+        keep("staff_id", &q.staff_id),
+        keep("action", &q.action),
+        keep("from", &q.from),
+        keep("to", &q.to),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!("/console/audit?{query}after={last}")
+}
+
+/// An event as the audit page lists it: (when, action, who, contact id).
+fn audit_row(state: &AppState, e: crate::audit::AuditEvent) -> [String; 4] {
+    let who = match (e.actor_kind.as_str(), e.actor_id) {
+        ("system", _) | (_, None) => "the system".to_owned(),
+        (kind, Some(id)) => format!("{kind} {id}"),
+    };
+    [local(state, Some(e.occurred_at)), e.action, who, e.contact_id.map(|c| c.to_string()).unwrap_or_default()]
+}
+
+/// The auditor's search of the audit trail: by contact, member of staff, action and period
+/// (local days), through the same audited listing as `GET /v1/audit`.
+#[handler]
+async fn audit_page(
+    state: Data<&Arc<AppState>>,
+    req: &Request,
+    poem::web::Query(q): poem::web::Query<AuditQuery>,
+) -> Response {
+    let state = &**state;
+    let session = match session_of(state, req).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    if session.staff.role != Role::Auditor {
+        return Response::builder().status(StatusCode::FORBIDDEN).body("Only auditors search the audit trail.");
+    }
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    let mut errors = Vec::new();
+    let mut uuid_of = |field: &str, v: &Option<String>, what: &str| {
+        text(v).and_then(|t| {
+            t.parse::<uuid::Uuid>().ok().or_else(|| {
+                errors.push((field.to_owned(), format!("Enter {what} as an id, like 0193a1b2-...")));
+                None
+            })
+        })
+    };
+    let contact_id = uuid_of("contact_id", &q.contact_id, "the contact");
+    let actor_id = uuid_of("staff_id", &q.staff_id, "the member of staff");
+    let calendar = &state.policy.clocks.calendar;
+    let mut day = |field: &str, v: &Option<String>, next_day: bool| {
+        text(v).and_then(|t| {
+            let Ok(d) = chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d") else {
+                errors.push((field.to_owned(), "Enter a date like 2026-11-30".to_owned()));
+                return None;
+            };
+            let d = if next_day { d.succ_opt().unwrap_or(d) } else { d };
+            d.and_hms_opt(0, 0, 0).and_then(|x| x.and_local_timezone(calendar.tz).earliest()).map(|x| x.to_utc())
+        })
+    };
+    let from = day("from", &q.from, false);
+    let to = day("to", &q.to, true);
+    let searched = [&q.contact_id, &q.staff_id, &q.action, &q.from, &q.to].iter().any(|v| v.is_some());
+    let mut events = Vec::new();
+    let mut next = None;
+    if searched && errors.is_empty() {
+        let filter = crate::audit::AuditFilter {
+            contact_id: contact_id.map(Into::into),
+            actor_id,
+            action: text(&q.action),
+            from,
+            to,
+            after: q.after,
+            limit: AUDIT_PAGE,
+        };
+        let actor = crate::audit::Actor::staff(session.staff.staff_id, session.staff.key_id);
+        let found = match crate::audit::list(state, &actor, &filter).await {
+            Ok(found) => found,
+            Err(err) => return unavailable(&err),
+        };
+        next = (i64::try_from(found.len()).is_ok_and(|n| n == AUDIT_PAGE))
+            .then(|| found.last().map(|last| next_audit_page(&q, last.id)))
+            .flatten();
+        events = found.into_iter().map(|e| audit_row(state, e)).collect();
+    }
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = AuditPage {
+        csrf_token: session.csrf_token,
+        role: session.staff.role.into(),
+        fields: vec![
+            ("contact_id", "Contact", text(&q.contact_id).unwrap_or_default(), "The contact's id"),
+            ("staff_id", "Member of staff", text(&q.staff_id).unwrap_or_default(), "Their staff id"),
+            (
+                "action",
+                "Action",
+                text(&q.action).unwrap_or_default(),
+                "For example contact.read or decision.authorised",
+            ),
+            ("from", "From", text(&q.from).unwrap_or_default(), "A day, like 2026-11-01"),
+            ("to", "To", text(&q.to).unwrap_or_default(), "A day, like 2026-11-30 (included)"),
+        ],
+        errors,
+        searched,
+        events,
+        next,
+    };
+    html(status, &page)
 }

@@ -504,3 +504,42 @@ async fn a_manager_assigns_moves_and_pauses_from_the_contact_page() {
         assert!(trail.contains(action), "{action}: {trail}");
     }
 }
+
+#[tokio::test]
+async fn an_auditor_searches_the_trail_by_contact_staff_member_action_and_period() {
+    let app = spawn_app().await;
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 0));
+    let id = app.school().submit(crate::fixtures::amber_contact(app.today(), "CONSOLE-AU")).await;
+    let other = app.school().submit(crate::fixtures::amber_contact(app.today(), "CONSOLE-AU2")).await;
+    app.set_time(crate::fixtures::london(2026, 11, 24, 10, 0));
+    let mut manager = Browser::new(&app);
+    manager.sign_in(app.staff_key(Role::Manager)).await;
+    manager.get(&format!("/console/contacts/{id}")).await;
+    let manager_id: String = app.value("select staff_id::text from console_sessions where staff_id in (select id from staff where role = $1) limit 1", "manager").await;
+
+    let mut auditor = Browser::new(&app);
+    auditor.sign_in(app.staff_key(Role::Auditor)).await;
+    let (status, _, page) = auditor.get("/console/audit").await;
+    assert!(status == 200 && page.contains("Audit trail") && !page.contains("Events, oldest first"), "{page}");
+    let (_, _, page) = auditor.get(&format!("/console/audit?contact_id={id}&action=contact.read")).await;
+    assert!(page.contains("contact.read") && page.contains(&manager_id) && !page.contains(&other), "{page}");
+    let (_, _, page) =
+        auditor.get(&format!("/console/audit?staff_id={manager_id}&from=2026-11-24&to=2026-11-24")).await;
+    assert!(page.contains("session.started") && !page.contains("contact.submitted"), "{page}");
+    let (_, _, page) = auditor.get("/console/audit?from=2026-11-23&to=2026-11-23&action=contact.submitted").await;
+    assert!(page.contains(&id) && page.contains(&other), "{page}");
+    let (status, _, page) = auditor.get("/console/audit?contact_id=nonsense&from=yesterday").await;
+    assert_eq!(status, 422);
+    assert!(
+        page.contains(r##"<a href="#contact_id">"##) && page.contains(r##"<a href="#from">"##),
+        "every field at fault: {page}"
+    );
+    assert_eq!(manager.get("/console/audit").await.0, 403, "auditors only");
+    // The API takes the same filters.
+    let listed = app.auditor().audit(&[("actor_id", manager_id.as_str()), ("action", "contact.read")]).await.ok();
+    let events = listed["events"].as_array().unwrap();
+    assert!(
+        !events.is_empty()
+            && events.iter().all(|e| e["action"] == "contact.read" && e["actor_id"] == manager_id.as_str())
+    );
+}
