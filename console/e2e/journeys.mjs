@@ -79,17 +79,55 @@ try {
   await row.waitFor();
   assert.match(await row.innerText(), /(working time left, due|Past its deadline)/);
   await check('queue');
-  await page.getByRole('button', { name: 'Take next contact' }).click();
+  // By keyboard: Take next, then a note.
+  await page.getByRole('button', { name: 'Take next contact' }).focus();
+  await page.keyboard.press('Enter');
 
   // The contact: why it was rated, what the agency sent; a note; a decision refused, then made.
   await heading('Contact E2E-1');
   await page.getByRole('heading', { name: 'Why it is amber' }).waitFor();
   await check('contact');
-  await page.getByLabel('Add a note').fill('Rang the school: the class teacher confirms what she saw.');
-  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.getByLabel('Add a note').focus();
+  await page.keyboard.type('Rang the school: the class teacher confirms what she saw.');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
   await page.getByText('Your note was added.').waitFor();
-  await page.getByLabel('Rationale (staff only)').fill('Single incident; family engaging with school.');
+
+  // A manager's re-rating and assignment, through the forms.
+  await page.getByLabel('New urgency').selectOption('red');
+  await page.getByLabel('Why', { exact: true }).first().fill('The school nurse reports a disclosure.');
+  await page.getByRole('button', { name: 'Re-rate' }).click();
+  await page.getByText('The contact was re-rated.').waitFor();
+  await page.getByRole('heading', { name: 'Why it is red' }).waitFor();
+  await page.getByLabel('Assign to').selectOption({ index: 1 });
+  await page.locator('#assign-reason').fill('Knows the family.');
+  await page.getByRole('button', { name: 'Assign' }).click();
+  await page.getByText('The contact was assigned.').waitFor();
+  await check('contact-managed');
+
+  // Someone else changes the contact while the decision is being written: a 412 page that keeps
+  // what was typed and shows the current contact.
+  await page.getByLabel('Rationale (staff only)').fill('Written before the change.');
+  const id = page.url().split('/contacts/')[1].split('?')[0];
+  const changed = await fetch(`${base}/v1/contacts/${id}/rerate`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${keys.manager}`, 'Content-Type': 'application/json', 'If-Match': '*' },
+    body: JSON.stringify({ urgency: 'amber', reason: 'Nurse clarified: no disclosure.' }),
+  });
+  assert.equal(changed.status, 200);
+  await page.getByLabel('Outcome').selectOption('early_help');
+  await page.getByLabel('Threshold level').selectOption('early_help');
   await page.getByLabel('Feedback for the referrer').fill('Early help will contact the family.');
+  const [conflict] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/decision')),
+    page.getByRole('button', { name: 'Record decision' }).click(),
+  ]);
+  assert.equal(conflict.status(), 412);
+  await page.getByText(/Someone else changed this contact/).waitFor();
+  assert.equal(await page.getByLabel('Rationale (staff only)').inputValue(), 'Written before the change.');
+  await check('contact-conflict');
+  await page.getByLabel('Rationale (staff only)').fill('Single incident; family engaging with school.');
+  await page.getByLabel('Outcome').selectOption('');
   await page.getByRole('button', { name: 'Record decision' }).click();
   await page.getByRole('alert').getByRole('link', { name: /Choose an outcome/ }).waitFor();
   assert.equal(await page.getByLabel('Rationale (staff only)').inputValue(), 'Single incident; family engaging with school.');

@@ -980,7 +980,7 @@ fn refusal(err: &worklist::WorklistError) -> (StatusCode, Option<String>, Vec<(S
             (StatusCode::UNPROCESSABLE_ENTITY, None, vec![(field.to_owned(), format!("{label}: {detail}"))])
         }
         E::VersionMismatch { .. } => notice(
-            StatusCode::CONFLICT,
+            StatusCode::PRECONDITION_FAILED,
             "Someone else changed this contact since you opened it. Its current state is shown below; what you typed is kept: check it and record the decision again.",
         ),
         E::OwnDecision => {
@@ -1105,7 +1105,7 @@ async fn rerate(
         Err(E::SameLevel) => refused("urgency", "Choose an urgency other than the contact's"),
         Err(E::ReasonRequired) => refused("rerate-reason", "Enter why, in 1 to 2000 characters"),
         Err(E::VersionMismatch { .. }) => (
-            StatusCode::CONFLICT,
+            StatusCode::PRECONDITION_FAILED,
             Some("Someone else changed this contact since you opened it. Its current state is shown below; what you typed is kept.".to_owned()),
             Vec::new(),
         ),
