@@ -304,7 +304,7 @@ async fn the_contact_page_shows_why_it_was_rated_takes_notes_and_decides_keeping
     assert_eq!(app.manager().rerate(&id, &rerate, Some("*")).await.status(), 200);
     decision[2] = ("outcome", "early_help");
     let (status, _, page, _) = practitioner.post(&format!("{path}/decision"), &decision).await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 412, "a stale update, as the API's");
     assert!(
         page.contains("Someone else changed this contact") && page.contains("Family known to early help."),
         "{page}"
