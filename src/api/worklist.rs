@@ -42,6 +42,9 @@ pub struct QueueResponse {
     /// Open contacts not yet past their deadline that will be by the end of the working day
     /// (the hub calendar's next closing time) if nobody decides them.
     pub breach_by_close: i64,
+    /// Age of the oldest contact nobody holds, in minutes.
+    #[oai(skip_serializing_if_is_none)]
+    pub oldest_unclaimed_age_minutes: Option<i64>,
 }
 
 /// Open contacts of one urgency.
@@ -394,6 +397,7 @@ impl WorklistApi {
                     oldest_age_minutes: q.oldest_received_at.map(|t| (now - t).num_minutes()),
                     next_deadline: q.next_deadline,
                     breach_by_close: q.breach_by_close,
+                    oldest_unclaimed_age_minutes: q.oldest_unclaimed_at.map(|t| (now - t).num_minutes()),
                 })
                 .collect(),
         })))

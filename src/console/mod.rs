@@ -326,7 +326,9 @@ async fn board_rows(state: &AppState, role: Role) -> Result<Vec<BoardRow>, Respo
             unclaimed: q.unclaimed,
             claimed: q.claimed,
             escalated: q.escalated,
-            oldest: local(state, q.oldest_received_at),
+            oldest: q
+                .oldest_unclaimed_at
+                .map_or_else(|| "none".to_owned(), |t| format!("{} ago", hours_minutes(state.clock.now() - t))),
             next_deadline: local(state, q.next_deadline),
             breach_by_close: q.breach_by_close,
         })
@@ -616,6 +618,8 @@ struct ContactView {
     rerates: Vec<(String, String, String, String)>,
     /// (name, born, NHS number)
     children: Vec<(String, String, String)>,
+    /// (name, relationship, born)
+    adults: Vec<[String; 3]>,
     concerns: String,
     narrative: String,
     referrer: String,
@@ -729,6 +733,17 @@ fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactVi
                     (None, None) => "not given".to_owned(),
                 };
                 (name(&ch.given_name, &ch.family_name), born, ch.nhs_number.clone().unwrap_or_default())
+            })
+            .collect(),
+        adults: s
+            .adults
+            .iter()
+            .map(|a| {
+                [
+                    name(&a.given_name, &a.family_name),
+                    a.relationship.map_or_else(|| "not given".to_owned(), |r| <&str>::from(r).replace('_', " ")),
+                    a.date_of_birth.map_or_else(|| "not given".to_owned(), |d| d.format("%-d %b %Y").to_string()),
+                ]
             })
             .collect(),
         concerns: s.concerns.iter().map(|k| <&str>::from(*k).replace('_', " ")).collect::<Vec<_>>().join(", "),

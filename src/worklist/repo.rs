@@ -20,6 +20,8 @@ pub struct QueueRow {
     pub next_deadline: Option<DateTime<Utc>>,
     /// Not yet past their deadline, but will be by `close` if nobody decides them.
     pub breach_by_close: i64,
+    /// When the oldest contact nobody holds was received.
+    pub oldest_unclaimed_at: Option<DateTime<Utc>>,
 }
 
 /// Open contacts per queue and urgency, with claim and escalation counts, and how many will
@@ -34,7 +36,8 @@ pub(crate) async fn queue_counts(
                 count(k.contact_id) filter (where k.expires_at > $1) as claimed,
                 count(*) filter (where c.escalated) as escalated,
                 min(c.received_at) as oldest_received_at, min(c.decision_due_at) as next_deadline,
-                count(*) filter (where c.decision_due_at > $1 and c.decision_due_at <= $2) as breach_by_close
+                count(*) filter (where c.decision_due_at > $1 and c.decision_due_at <= $2) as breach_by_close,
+                min(c.received_at) filter (where k.contact_id is null or k.expires_at <= $1) as oldest_unclaimed_at
            from contacts c left join claims k on k.contact_id = c.id
           where c.status in ('awaiting_screening', 'in_screening') and c.queue is not null
           group by c.queue, c.urgency",

@@ -753,6 +753,8 @@ pub struct QueueSummary {
     /// Open contacts not yet past their deadline that will be by the end of the working day
     /// (the next closing time of the hub's calendar) if nobody decides them.
     pub breach_by_close: i64,
+    /// When the oldest contact nobody holds was received.
+    pub oldest_unclaimed_at: Option<DateTime<Utc>>,
 }
 
 /// Every queue of the policy with its numbers (empty queues included), as read at most
@@ -794,6 +796,7 @@ pub async fn queues(state: &AppState) -> Result<Vec<QueueSummary>, WorklistError
                 oldest_received_at: mine.iter().filter_map(|r| r.oldest_received_at).min(),
                 next_deadline: mine.iter().filter_map(|r| r.next_deadline).min(),
                 breach_by_close: mine.iter().map(|r| r.breach_by_close).sum(),
+                oldest_unclaimed_at: mine.iter().filter_map(|r| r.oldest_unclaimed_at).min(),
             }
         })
         .collect())

@@ -220,6 +220,9 @@ async fn a_queue_shows_working_time_left_and_take_next_claims_through_the_workli
     assert!(page.contains(">amber</strong>"), "urgency as text, not colour alone: {page}");
     assert!(page.contains("8 h 0 m working time left, due Tue 24 Nov 10:00"), "{page}");
     assert!(page.contains("Unclaimed") && page.contains("Take next contact"), "{page}");
+    app.set_time(crate::fixtures::london(2026, 11, 23, 10, 20));
+    let (_, _, board) = practitioner.get("/console").await;
+    assert!(board.contains("20 m ago"), "the oldest unclaimed contact's age: {board}");
     assert_eq!(practitioner.get("/console/queues/nowhere").await.0, 404);
 
     let csrf = Browser::csrf(&page);

@@ -571,7 +571,9 @@ async fn the_board_counts_what_will_breach_by_close_today_if_nobody_acts() {
         |q: &Value| q["queues"].as_array().unwrap().iter().find(|x| x["queue"] == "screening").unwrap().clone();
     assert_eq!(screening(&app.manager().queues().await.ok())["breach_by_close"], 0, "Monday: nothing due before 17:00");
     app.set_time(london(2026, 11, 24, 9, 30));
-    assert_eq!(screening(&app.manager().queues().await.ok())["breach_by_close"], 2, "Tuesday: both due before 17:00");
+    let tuesday = screening(&app.manager().queues().await.ok());
+    assert_eq!(tuesday["breach_by_close"], 2, "Tuesday: both due before 17:00");
+    assert_eq!(tuesday["oldest_unclaimed_age_minutes"], 23 * 60 + 30, "CLOSE-1, received Monday 10:00");
     app.set_time(london(2026, 11, 24, 10, 30));
     assert_eq!(screening(&app.manager().queues().await.ok())["breach_by_close"], 1, "one already past its deadline");
 }
