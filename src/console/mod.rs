@@ -680,6 +680,21 @@ impl ContactPage<'_> {
     }
 }
 
+/// The contact's adults as the page lists them: (name, relationship, born).
+fn adults(s: &crate::contact::NewContact) -> Vec<[String; 3]> {
+    s.adults
+        .iter()
+        .map(|a| {
+            let name = [a.given_name.as_deref(), a.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+            [
+                name.join(" "),
+                a.relationship.map_or_else(|| "not given".to_owned(), |r| <&str>::from(r).replace('_', " ")),
+                a.date_of_birth.map_or_else(|| "not given".to_owned(), |d| d.format("%-d %b %Y").to_string()),
+            ]
+        })
+        .collect()
+}
+
 fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactView {
     let now = state.clock.now();
     let r = &c.record;
@@ -735,17 +750,7 @@ fn contact_view(state: &AppState, c: &crate::contact::StaffContact) -> ContactVi
                 (name(&ch.given_name, &ch.family_name), born, ch.nhs_number.clone().unwrap_or_default())
             })
             .collect(),
-        adults: s
-            .adults
-            .iter()
-            .map(|a| {
-                [
-                    name(&a.given_name, &a.family_name),
-                    a.relationship.map_or_else(|| "not given".to_owned(), |r| <&str>::from(r).replace('_', " ")),
-                    a.date_of_birth.map_or_else(|| "not given".to_owned(), |d| d.format("%-d %b %Y").to_string()),
-                ]
-            })
-            .collect(),
+        adults: adults(s),
         concerns: s.concerns.iter().map(|k| <&str>::from(*k).replace('_', " ")).collect::<Vec<_>>().join(", "),
         narrative: s.narrative.clone(),
         referrer: format!("{}, {}", s.referrer.name, s.referrer.role),
