@@ -10,12 +10,11 @@
 //! - Every page is `Cache-Control: no-store`: pages carry case data.
 //! - Roles are the API's: admins see no case data.
 //!
-//! Built so far (issue 12): sign-in and sign-out; sessions with idle and absolute timeouts that
-//! end when the key is revoked; the board (with what will breach by close today, refreshed in
-//! place while visible); a queue in working order with Take next; the contact page with notes,
-//! the decision form, and a manager's re-rating, authorisation and send-back. Still to come:
-//! the contact's clocks, related contacts and deliveries, claim and release, assign, move, pause,
-//! and the auditor's search.
+//! Pages: sign-in and sign-out; the board (what will breach by close today, refreshed in place
+//! while visible); a queue in working order with Take next; the contact (its reasons, children,
+//! adults, related contacts, clocks and ladder steps, deliveries, notes, history) with claim,
+//! renew, release, note and decide, and a manager's re-rate, assign, move, pause and resume,
+//! authorise and send back; the auditor's search of the trail.
 
 use std::sync::Arc;
 
