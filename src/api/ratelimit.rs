@@ -56,6 +56,8 @@ fn set_headers(resp: &mut Response, v: &Verdict) {
 fn too_many(verdict: &Verdict) -> Response {
     let mut resp = ApiError::too_many_requests(verdict.retry_after_seconds).to_response();
     set_headers(&mut resp, verdict);
+    // A refusal is about this moment: no cache may answer the next try with it.
+    resp.headers_mut().insert(poem::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(value) = HeaderValue::from_str(&verdict.retry_after_seconds.to_string()) {
         resp.headers_mut().insert(poem::http::header::RETRY_AFTER, value);
     }
@@ -67,7 +69,11 @@ impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let state = &self.state;
-        if !(req.uri().path().starts_with("/v1/") && state.rate_limiter.enabled()) {
+        // The API, and the console's sign-in (another place a key is tried): by key or address.
+        let path = req.uri().path();
+        let limited =
+            path.starts_with("/v1/") || (path == "/console/sign-in" && req.method() == poem::http::Method::POST);
+        if !(limited && state.rate_limiter.enabled()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
         let caller = caller(&req);

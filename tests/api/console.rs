@@ -546,3 +546,17 @@ async fn an_auditor_searches_the_trail_by_contact_staff_member_action_and_period
             && events.iter().all(|e| e["action"] == "contact.read" && e["actor_id"] == manager_id.as_str())
     );
 }
+
+#[tokio::test]
+async fn sign_in_attempts_count_against_the_address_like_the_apis_keys() {
+    let app =
+        crate::helpers::spawn_app_with(crate::helpers::Overrides { rate_limit: Some(3), ..Default::default() }).await;
+    let mut browser = Browser::new(&app);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(browser.sign_in("mash_guess").await.0);
+    }
+    assert_eq!(statuses, [422, 422, 422, 429, 429], "three tries a window, then Retry-After");
+    let (_, _, page) = browser.get("/console/sign-in").await;
+    assert!(page.contains("Sign in"), "the form itself is never limited");
+}
