@@ -269,14 +269,7 @@ impl ClocksApi {
         auth.0.require_staff(Role::CASE_READERS)?;
         let after_cursor = match after.0.as_deref() {
             None => None,
-            Some(c) => Some(parse_cursor(c).ok_or_else(|| {
-                ApiError::new(
-                    poem::http::StatusCode::BAD_REQUEST,
-                    "invalid_parameter",
-                    "Invalid parameter",
-                    "Parameter `after` is not a cursor.",
-                )
-            })?),
+            Some(c) => Some(parse_cursor(c).ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?),
         };
         let rows =
             clocks::service::events(&self.state, &auth.0.actor(), after_cursor, limit.0.unwrap_or(100).clamp(1, 1000))

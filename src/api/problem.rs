@@ -198,6 +198,19 @@ impl ApiError {
         )
     }
 
+    /// 400 for a query or path parameter: named in the detail and, as a pointer, in `errors`.
+    pub fn invalid_parameter(name: &str, detail: &str) -> Self {
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "Invalid parameter",
+            format!("Parameter `{name}` {detail}."),
+        );
+        e.problem.errors =
+            Some(vec![ProblemField::from(FieldError { pointer: format!("/{name}"), detail: detail.into() })]);
+        e
+    }
+
     /// A store is down; `Retry-After` is added when the response is rendered.
     pub fn unavailable() -> Self {
         Self::new(
@@ -412,15 +425,7 @@ impl From<ReportError> for ApiError {
     fn from(err: ReportError) -> Self {
         match err {
             ReportError::Invalid { pointer, detail } => {
-                let mut e = Self::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_parameter",
-                    "A query parameter is not valid",
-                    "See `errors` for the parameter and why.",
-                );
-                e.problem.errors =
-                    Some(vec![ProblemField::from(FieldError { pointer: pointer.into(), detail: detail.into() })]);
-                e
+                Self::invalid_parameter(pointer.trim_start_matches('/'), detail)
             }
             ReportError::Store(e) => e.into(),
         }
@@ -478,12 +483,7 @@ pub fn convert_error(err: poem::Error) -> Response {
     }
     let status = err.status();
     let api = if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            "Invalid parameter",
-            format!("Parameter `{}` is not valid.", param.name),
-        )
+        ApiError::invalid_parameter(param.name, "is not valid")
     } else {
         match status {
             StatusCode::UNAUTHORIZED => ApiError::unauthenticated(),

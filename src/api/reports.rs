@@ -386,17 +386,13 @@ fn filter(
     agency_id: Query<Option<uuid::Uuid>>,
     agency_kind: Query<Option<AgencyKind>>,
 ) -> Result<ReportFilter, ApiError> {
-    let bound = |text: &str, pointer: &'static str| {
-        reports::Bound::parse(text).ok_or_else(|| {
-            ApiError::from(reports::ReportError::Invalid {
-                pointer,
-                detail: "must be a local day (YYYY-MM-DD) or an RFC 3339 instant",
-            })
-        })
+    let bound = |text: &str, name: &str| {
+        reports::Bound::parse(text)
+            .ok_or_else(|| ApiError::invalid_parameter(name, "must be a local day (YYYY-MM-DD) or an RFC 3339 instant"))
     };
     Ok(ReportFilter {
-        from: bound(&from.0, "/from")?,
-        to: bound(&to.0, "/to")?,
+        from: bound(&from.0, "from")?,
+        to: bound(&to.0, "to")?,
         queue: queue.0,
         urgency: urgency.0,
         agency_id: agency_id.0.map(Into::into),

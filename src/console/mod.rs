@@ -168,6 +168,8 @@ async fn session_of(state: &AppState, req: &Request) -> Result<Session, Response
 struct SignInPage {
     csrf_token: String,
     error: Option<&'static str>,
+    /// The error summary's one line, at the key field.
+    errors: Vec<(String, String)>,
 }
 
 fn random_token() -> String {
@@ -180,7 +182,8 @@ fn random_token() -> String {
 /// The sign-in page, with a fresh token for its form (and the same in its cookie).
 fn sign_in_form(state: &AppState, status: StatusCode, error: Option<&'static str>) -> Response {
     let token = random_token();
-    let mut resp = html(status, &SignInPage { csrf_token: token.clone(), error });
+    let errors = error.iter().map(|m| ("key".to_owned(), (*m).to_owned())).collect();
+    let mut resp = html(status, &SignInPage { csrf_token: token.clone(), error, errors });
     if let Ok(v) = set_cookie(state, SIGN_IN_COOKIE, &token, "/console/sign-in", None).parse() {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -539,16 +542,10 @@ async fn take_next(
     form: Form<CsrfForm>,
 ) -> Response {
     let state = &**state;
-    let session = match session_of(state, req).await {
+    let session = match post_as(state, req, &form.csrf_token, Role::CASEWORKERS).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    if !session::csrf_matches(&session, &form.csrf_token) {
-        return forbidden();
-    }
-    if !Role::CASEWORKERS.contains(&session.staff.role) {
-        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
-    }
     match worklist::service::claim_next(state, &session.staff, &queue).await {
         Ok(Some(claimed)) => see_other(&format!("/console/contacts/{}", claimed.contact_id)),
         Ok(None) => see_other(&format!("/console/queues/{queue}?notice=empty")),
@@ -1012,6 +1009,10 @@ fn refusal(err: &worklist::WorklistError) -> (StatusCode, Option<String>, Vec<(S
             notice(StatusCode::FORBIDDEN, "Only the member of staff holding this contact, or a manager, can decide it.")
         }
         E::AlreadyDecided => notice(StatusCode::CONFLICT, "This contact has already been decided."),
+        E::ClaimedByOther => notice(StatusCode::CONFLICT, "A colleague holds this contact; a manager can reassign it."),
+        E::UnknownQueue => {
+            (StatusCode::UNPROCESSABLE_ENTITY, None, vec![("queue".to_owned(), "Choose a queue".to_owned())])
+        }
         _ => notice(StatusCode::CONFLICT, "That could not be done. The contact's current state is shown below."),
     }
 }
@@ -1024,24 +1025,12 @@ async fn add_note(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match session_of(state, req).await {
+    let session = match post_as(state, req, &form.csrf_token, Role::CASEWORKERS).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    if !session::csrf_matches(&session, &form.csrf_token) {
-        return forbidden();
-    }
-    if !Role::CASEWORKERS.contains(&session.staff.role) {
-        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
-    }
-    match worklist::service::add_note(state, &session.staff, id.into(), &form.note).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=note")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, errors) = refusal(&err);
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::add_note(state, &session.staff, id.into(), &form.note).await;
+    changed(state, session, (id, form.0), result, ("note", "note-body")).await
 }
 
 #[handler]
@@ -1052,16 +1041,10 @@ async fn decide(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match session_of(state, req).await {
+    let session = match post_as(state, req, &form.csrf_token, Role::CASEWORKERS).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    if !session::csrf_matches(&session, &form.csrf_token) {
-        return forbidden();
-    }
-    if !Role::CASEWORKERS.contains(&session.staff.role) {
-        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
-    }
     let some = |s: &str| Some(s.trim().to_owned()).filter(|t| !t.is_empty());
     let input = worklist::DecisionInput {
         outcome: form.outcome.clone(),
@@ -1073,26 +1056,44 @@ async fn decide(
         threshold_level: form.threshold_level.clone(),
     };
     let expected = Some(crate::contact::IfMatch::Version(form.version));
-    match worklist::service::decide(state, &session.staff, id.into(), &input, expected).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=decided")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, errors) = refusal(&err);
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::decide(state, &session.staff, id.into(), &input, expected).await;
+    changed(state, session, (id, form.0), result, ("decided", "reason")).await
 }
 
-/// The session of a manager's post with its CSRF token checked, or the answer that replaces it.
-async fn manager_post(state: &AppState, req: &Request, csrf: &str) -> Result<Session, Response> {
+/// The session of a form post with its CSRF token checked and its role one of `roles`, or the
+/// answer that replaces the page.
+async fn post_as(state: &AppState, req: &Request, csrf: &str, roles: &[Role]) -> Result<Session, Response> {
     let session = session_of(state, req).await?;
     if !session::csrf_matches(&session, csrf) {
         return Err(forbidden());
     }
-    if session.staff.role != Role::Manager {
-        return Err(Response::builder().status(StatusCode::FORBIDDEN).body("Only managers can do this."));
+    if !roles.contains(&session.staff.role) {
+        return Err(Response::builder().status(StatusCode::FORBIDDEN).body("Your role may not do this."));
     }
     Ok(session)
+}
+
+/// The answer to a contact form's worklist change: back to the contact with `notice` when done;
+/// otherwise the page again with the refusal and everything typed (`reason_field` is the id of
+/// the form's reason field, where a refused `/reason` is marked).
+async fn changed<T>(
+    state: &AppState,
+    session: Session,
+    (id, form): (uuid::Uuid, DecisionForm),
+    result: Result<T, worklist::WorklistError>,
+    (notice, reason_field): (&str, &str),
+) -> Response {
+    match result {
+        Ok(_) => see_other(&format!("/console/contacts/{id}?notice={notice}")),
+        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
+        Err(err) => {
+            let (status, notice, mut errors) = refusal(&err);
+            for e in errors.iter_mut().filter(|e| e.0 == "reason") {
+                reason_field.clone_into(&mut e.0);
+            }
+            render_contact(state, session, id.into(), (status, notice, errors, form)).await
+        }
+    }
 }
 
 #[handler]
@@ -1104,7 +1105,7 @@ async fn rerate(
 ) -> Response {
     use crate::triage::TriageError as E;
     let state = &**state;
-    let session = match manager_post(state, req, &form.csrf_token).await {
+    let session = match post_as(state, req, &form.csrf_token, &[Role::Manager]).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -1144,19 +1145,13 @@ async fn authorise(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match manager_post(state, req, &form.csrf_token).await {
+    let session = match post_as(state, req, &form.csrf_token, &[Role::Manager]).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
     let expected = Some(crate::contact::IfMatch::Version(form.version));
-    match worklist::service::authorise(state, &session.staff, id.into(), expected).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=authorised")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, errors) = refusal(&err);
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::authorise(state, &session.staff, id.into(), expected).await;
+    changed(state, session, (id, form.0), result, ("authorised", "reason")).await
 }
 
 #[handler]
@@ -1167,19 +1162,13 @@ async fn send_back(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match manager_post(state, req, &form.csrf_token).await {
+    let session = match post_as(state, req, &form.csrf_token, &[Role::Manager]).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
     let expected = Some(crate::contact::IfMatch::Version(form.version));
-    match worklist::service::send_back(state, &session.staff, id.into(), &form.reason, expected).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=sent_back")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, errors) = refusal(&err);
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::send_back(state, &session.staff, id.into(), &form.reason, expected).await;
+    changed(state, session, (id, form.0), result, ("sent_back", "reason")).await
 }
 
 /// Claims the contact (or renews the caller's own claim), as `POST /v1/contacts/{id}/claim`.
@@ -1191,31 +1180,12 @@ async fn claim(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match session_of(state, req).await {
+    let session = match post_as(state, req, &form.csrf_token, Role::CASEWORKERS).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    if !session::csrf_matches(&session, &form.csrf_token) {
-        return forbidden();
-    }
-    if !Role::CASEWORKERS.contains(&session.staff.role) {
-        return Response::builder().status(StatusCode::FORBIDDEN).body("Your role does not work contacts.");
-    }
-    match worklist::service::claim_contact(state, &session.staff, id.into()).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=claimed")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, errors) = match err {
-                worklist::WorklistError::ClaimedByOther => (
-                    StatusCode::CONFLICT,
-                    Some("A colleague holds this contact; a manager can reassign it.".to_owned()),
-                    Vec::new(),
-                ),
-                other => refusal(&other),
-            };
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::claim_contact(state, &session.staff, id.into()).await;
+    changed(state, session, (id, form.0), result, ("claimed", "reason")).await
 }
 
 /// Gives the caller's claim back: the contact returns to its queue, as the API's release.
@@ -1227,22 +1197,13 @@ async fn release(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match session_of(state, req).await {
+    let session = match post_as(state, req, &form.csrf_token, Role::CASEWORKERS).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
-    if !session::csrf_matches(&session, &form.csrf_token) {
-        return forbidden();
-    }
     let expected = Some(crate::contact::IfMatch::Version(form.version));
-    match worklist::service::release(state, &session.staff, id.into(), expected).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=released")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, errors) = refusal(&err);
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::release(state, &session.staff, id.into(), expected).await;
+    changed(state, session, (id, form.0), result, ("released", "reason")).await
 }
 
 /// A manager assigns the contact to a named practitioner or manager, as the API's assign.
@@ -1254,7 +1215,7 @@ async fn assign(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match manager_post(state, req, &form.csrf_token).await {
+    let session = match post_as(state, req, &form.csrf_token, &[Role::Manager]).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
@@ -1264,19 +1225,8 @@ async fn assign(
             .await;
     };
     let expected = Some(crate::contact::IfMatch::Version(form.version));
-    match worklist::service::assign(state, &session.staff, id.into(), to.into(), &form.reason, expected).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=assigned")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(err) => {
-            let (status, notice, mut errors) = refusal(&err);
-            for e in &mut errors {
-                if e.0 == "reason" {
-                    "assign-reason".clone_into(&mut e.0);
-                }
-            }
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result = worklist::service::assign(state, &session.staff, id.into(), to.into(), &form.reason, expected).await;
+    changed(state, session, (id, form.0), result, ("assigned", "assign-reason")).await
 }
 
 /// A manager moves the contact to another queue, as the API's move.
@@ -1288,28 +1238,14 @@ async fn move_contact(
     form: Form<DecisionForm>,
 ) -> Response {
     let state = &**state;
-    let session = match manager_post(state, req, &form.csrf_token).await {
+    let session = match post_as(state, req, &form.csrf_token, &[Role::Manager]).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };
     let expected = Some(crate::contact::IfMatch::Version(form.version));
-    match worklist::service::move_to(state, &session.staff, id.into(), &form.queue, &form.reason, expected).await {
-        Ok(_) => see_other(&format!("/console/contacts/{id}?notice=moved")),
-        Err(worklist::WorklistError::Store(err)) => unavailable(&err),
-        Err(worklist::WorklistError::UnknownQueue) => {
-            let errors = vec![("queue".to_owned(), "Choose a queue".to_owned())];
-            render_contact(state, session, id.into(), (StatusCode::UNPROCESSABLE_ENTITY, None, errors, form.0)).await
-        }
-        Err(err) => {
-            let (status, notice, mut errors) = refusal(&err);
-            for e in &mut errors {
-                if e.0 == "reason" {
-                    "move-reason".clone_into(&mut e.0);
-                }
-            }
-            render_contact(state, session, id.into(), (status, notice, errors, form.0)).await
-        }
-    }
+    let result =
+        worklist::service::move_to(state, &session.staff, id.into(), &form.queue, &form.reason, expected).await;
+    changed(state, session, (id, form.0), result, ("moved", "move-reason")).await
 }
 
 /// A manager pauses the decision clock with a reason the policy allows, or resumes it.
@@ -1322,7 +1258,7 @@ async fn pause_or_resume(
 ) -> Response {
     use crate::clocks::service::ClockError as E;
     let state = &**state;
-    let session = match manager_post(state, req, &form.csrf_token).await {
+    let session = match post_as(state, req, &form.csrf_token, &[Role::Manager]).await {
         Ok(s) => s,
         Err(resp) => return resp,
     };

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{id::AgencyId, policy::Policy, vocabulary::AgencyKind, worktime::Calendar};
 
@@ -140,10 +140,6 @@ fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
     }
     let rank = (p * sorted.len()).div_ceil(100).max(1);
     sorted.get(rank - 1).copied()
-}
-
-fn minutes(d: TimeDelta) -> i64 {
-    d.num_minutes()
 }
 
 /// Counts in one group of a breakdown.
@@ -335,7 +331,7 @@ pub fn timeliness(rows: &[CohortRow], policy: &Policy, now: DateTime<Utc>) -> Ti
             let mut taken: Vec<i64> = rows
                 .iter()
                 .filter(|r| r.decided() && r.urgency.as_ref() == Some(u))
-                .filter_map(|r| r.decided_at.map(|d| minutes(calendar.working_between(r.received_at, d))))
+                .filter_map(|r| r.decided_at.map(|d| calendar.working_between(r.received_at, d).num_minutes()))
                 .collect();
             taken.sort_unstable();
             TimeToDecision {
@@ -351,7 +347,7 @@ pub fn timeliness(rows: &[CohortRow], policy: &Policy, now: DateTime<Utc>) -> Ti
     let mut awaiting: Vec<i64> = rows
         .iter()
         .filter(|r| r.status == "awaiting_authorisation")
-        .filter_map(|r| r.decided_at.map(|d| minutes(calendar.working_between(d, now))))
+        .filter_map(|r| r.decided_at.map(|d| calendar.working_between(d, now).num_minutes()))
         .collect();
     awaiting.sort_unstable();
     let authorisation = AuthorisationFigures {

@@ -5,6 +5,29 @@ use sqlx::PgConnection;
 
 use super::model::{CohortRow, Period, ReportFilter};
 
+/// The cohort of a report: contacts received in the period (`$1`, `$2`) that pass the filters
+/// (`$3` to `$6`, bound by [`cohort_query`]); `c` is the contact and `a` its agency.
+const COHORT: &str = "where c.received_at >= $1 and c.received_at < $2
+            and ($3::text is null or c.queue = $3)
+            and ($4::text is null or c.urgency = $4)
+            and ($5::uuid is null or c.agency_id = $5)
+            and ($6::text is null or a.kind = $6)";
+
+/// Binds the cohort's period and filters to a query written with [`COHORT`].
+fn cohort_query<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    period: Period,
+    filter: &'q ReportFilter,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(period.start)
+        .bind(period.end)
+        .bind(&filter.queue)
+        .bind(&filter.urgency)
+        .bind(filter.agency_id)
+        .bind(filter.agency_kind.map(<&str>::from))
+}
+
 /// The contacts received in `period` that pass the filter, with their decision, feedback clock,
 /// breach and recorded late reason. The intake urgency is the first classification's.
 pub(crate) async fn cohort(
@@ -13,8 +36,9 @@ pub(crate) async fn cohort(
     filter: &ReportFilter,
 ) -> Result<Vec<CohortRow>, sqlx::Error> {
     no_jit(conn).await?;
-    sqlx::query_as(
-        "select c.agency_id, a.name as agency_name, a.kind as agency_kind, c.received_at, c.status, c.urgency,
+    cohort_query(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select c.agency_id, a.name as agency_name, a.kind as agency_kind, c.received_at, c.status, c.urgency,
                 ir.urgency as intake_urgency,
                 c.queue, c.decision_due_at, c.re_referral, c.outcome,
                 d.decided_at, d.late_reason, d.authorisation,
@@ -36,18 +60,11 @@ pub(crate) async fn cohort(
            left join decisions d on d.contact_id = c.id
            left join clocks f on f.contact_id = c.id and f.kind = 'feedback'
            left join contact_late_reasons lr on lr.contact_id = c.id
-          where c.received_at >= $1 and c.received_at < $2
-            and ($3::text is null or c.queue = $3)
-            and ($4::text is null or c.urgency = $4)
-            and ($5::uuid is null or c.agency_id = $5)
-            and ($6::text is null or a.kind = $6)",
+          {COHORT}"
+        ))),
+        period,
+        filter,
     )
-    .bind(period.start)
-    .bind(period.end)
-    .bind(&filter.queue)
-    .bind(&filter.urgency)
-    .bind(filter.agency_id)
-    .bind(filter.agency_kind.map(<&str>::from))
     .fetch_all(conn)
     .await
 }
@@ -62,7 +79,7 @@ async fn no_jit(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 
 /// One child of a contact received in the period, for Ofsted's Annex A list of contacts.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct AnnexARow {
+pub struct AnnexAChild {
     pub child_id: uuid::Uuid,
     pub received_at: DateTime<Utc>,
     /// The child as the agency sent it (`submission.children[ordinal]`).
@@ -76,27 +93,21 @@ pub(crate) async fn annex_a(
     conn: &mut PgConnection,
     period: Period,
     filter: &ReportFilter,
-) -> Result<Vec<AnnexARow>, sqlx::Error> {
+) -> Result<Vec<AnnexAChild>, sqlx::Error> {
     no_jit(conn).await?;
-    sqlx::query_as(
-        "select cc.id as child_id, c.received_at, c.submission -> 'children' -> cc.ordinal as child,
+    cohort_query(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select cc.id as child_id, c.received_at, c.submission -> 'children' -> cc.ordinal as child,
                 a.contact_source, a.kind as agency_kind
            from contacts c
            join agencies a on a.id = c.agency_id
            join contact_children cc on cc.contact_id = c.id
-          where c.received_at >= $1 and c.received_at < $2
-            and ($3::text is null or c.queue = $3)
-            and ($4::text is null or c.urgency = $4)
-            and ($5::uuid is null or c.agency_id = $5)
-            and ($6::text is null or a.kind = $6)
-          order by c.received_at, c.id, cc.ordinal",
+          {COHORT}
+          order by c.received_at, c.id, cc.ordinal"
+        ))),
+        period,
+        filter,
     )
-    .bind(period.start)
-    .bind(period.end)
-    .bind(&filter.queue)
-    .bind(&filter.urgency)
-    .bind(filter.agency_id)
-    .bind(filter.agency_kind.map(<&str>::from))
     .fetch_all(conn)
     .await
 }

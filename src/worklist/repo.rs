@@ -286,24 +286,6 @@ pub(crate) async fn insert_decision(
     Ok(())
 }
 
-/// Whether a decision on `id` at `now` is late: the contact breached its decision timescale, or
-/// its deadline has passed (a paused clock has none, and is late only if it breached before).
-pub(crate) async fn decision_is_late(
-    conn: &mut PgConnection,
-    id: ContactId,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "select exists (select 1 from breaches b join clocks k on k.id = b.clock_id
-                         where k.contact_id = $1 and k.kind = 'decision')
-             or coalesce((select decision_due_at <= $2 from contacts where id = $1), false)",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_one(conn)
-    .await
-}
-
 /// Records (or revises) a manager's late reason for an open contact.
 pub(crate) async fn upsert_late_reason(
     conn: &mut PgConnection,
@@ -352,9 +334,25 @@ pub(crate) async fn is_caseworker(conn: &mut PgConnection, staff: StaffId) -> Re
     Ok(found.is_some())
 }
 
-/// Whether any of the contact's clocks breached.
-pub(crate) async fn breached(conn: &mut PgConnection, id: ContactId) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("select exists (select 1 from breaches where contact_id = $1)").bind(id).fetch_one(conn).await
+/// Whether a decision on `id` at `now` is late: the contact breached its decision timescale, or
+/// its deadline has passed (a paused clock has none, and is late only if it breached before).
+/// Also whether any of the contact's clocks breached (which may ask for a manager's
+/// authorisation): `(late, breached)`, in one round trip.
+pub(crate) async fn lateness(
+    conn: &mut PgConnection,
+    id: ContactId,
+    now: DateTime<Utc>,
+) -> Result<(bool, bool), sqlx::Error> {
+    sqlx::query_as(
+        "select exists (select 1 from breaches b join clocks k on k.id = b.clock_id
+                         where k.contact_id = $1 and k.kind = 'decision')
+             or coalesce((select decision_due_at <= $2 from contacts where id = $1), false),
+                exists (select 1 from breaches where contact_id = $1)",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(conn)
+    .await
 }
 
 /// A decision awaiting authorisation, as the manager acts on it.

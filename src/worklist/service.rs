@@ -442,7 +442,7 @@ pub async fn decide(
         if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
             return Err(WorklistError::NotClaimHolder);
         }
-        let late = repo::decision_is_late(tx, id, now).await?;
+        let (late, breached) = repo::lateness(tx, id, now).await?;
         // A reason in the decision wins; otherwise the one a manager recorded before it.
         let recorded =
             if late && input.late_reason.is_none() { repo::recorded_late_reason(tx, id).await? } else { None };
@@ -452,7 +452,6 @@ pub async fn decide(
         };
         let (late_reason, late_reason_text) = late_reason(&state.policy, given, late)?;
         let level = target.urgency.as_ref().and_then(|u| state.policy.levels.iter().position(|l| l == u));
-        let breached = repo::breached(tx, id).await?;
         let reasons = state.policy.authorisation_reasons(&input.outcome, level, breached);
         let awaiting = !reasons.is_empty();
         let decision = Decision {
@@ -674,7 +673,7 @@ pub async fn record_late_reason(
         let now = state.clock.now();
         let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
-        let late = repo::decision_is_late(tx, id, now).await?;
+        let (late, _) = repo::lateness(tx, id, now).await?;
         if !late {
             return Err(WorklistError::Invalid {
                 pointer: "/late_reason",

@@ -17,9 +17,12 @@ const CORPUS: &str = include_str!("../../../tests/fixtures/narrative-corpus.tsv"
 /// The precision the issue asks for (reported; met on the items before the `pronoun` batch, not
 /// on the whole corpus).
 const PRECISION_GOAL: f64 = 0.98;
-/// The precision the matcher must not fall below: what it measures now (0.955), so that a change
-/// that over-counts more fails here.
-const PRECISION_FLOOR: f64 = 0.95;
+/// The precision the matcher must not fall below: what it measures now (191 of 200, 0.955), so
+/// that a change that over-counts more fails here.
+const PRECISION_FLOOR: f64 = 0.954;
+/// The same on the items written before the `pronoun` batch, which the floor used to be measured
+/// on (0.96 then): what it measures now (0.983).
+const PRECISION_FLOOR_BEFORE_PRONOUNS: f64 = 0.98;
 
 struct Item<'c> {
     id: &'c str,
@@ -102,6 +105,7 @@ fn narrative_corpus() {
     let items = items();
     assert!(items.len() >= 300, "the corpus has {} items; it should have at least 300", items.len());
     let mut total = Tally::default();
+    let mut before_pronouns = Tally::default();
     let mut by_pattern: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut by_voice: BTreeMap<&str, Tally> = BTreeMap::new();
     let (mut missed, mut over) = (Vec::new(), Vec::new());
@@ -112,6 +116,9 @@ fn narrative_corpus() {
         {
             tally.add(item.injury, found.is_some(), uncertain);
         }
+        if item.pattern != "pronoun" {
+            before_pronouns.add(item.injury, found.is_some(), uncertain);
+        }
         let verdicts: Vec<Verdict> = read(&item.text, &signals, &item.people).into_iter().map(|r| r.verdict).collect();
         if item.injury && found.is_none() {
             missed.push(format!("{} {}: {verdicts:?}", item.id, item.pattern));
@@ -121,6 +128,7 @@ fn narrative_corpus() {
         }
     }
     println!("narrative corpus: {}", total.line("all"));
+    println!("  {}", before_pronouns.line("before pronouns"));
     for (name, tally) in by_voice.iter().chain(&by_pattern) {
         println!("  {}", tally.line(name));
     }
@@ -135,5 +143,10 @@ fn narrative_corpus() {
         total.precision() >= PRECISION_FLOOR,
         "precision {:.3} is below its floor {PRECISION_FLOOR}: {over:#?}",
         total.precision()
+    );
+    assert!(
+        before_pronouns.precision() >= PRECISION_FLOOR_BEFORE_PRONOUNS,
+        "precision {:.3} on the items before the pronoun batch is below its floor {PRECISION_FLOOR_BEFORE_PRONOUNS}",
+        before_pronouns.precision()
     );
 }
