@@ -16,7 +16,7 @@ use poem_openapi::{
 };
 
 use super::problem::ApiError;
-use crate::id::{AgencyId, ChildId, ContactId, EndpointId};
+use crate::id::{AgencyId, ChildId, ContactId, EndpointId, DeliveryId};
 
 /// A value that a path segment can hold.
 pub trait PathParam: Sized + Send {
@@ -40,7 +40,13 @@ macro_rules! id_param {
         }
     )+};
 }
-id_param!(ContactId => "contact", ChildId => "child", AgencyId => "agency", EndpointId => "webhook endpoint");
+id_param!(
+    ContactId => "contact",
+    ChildId => "child",
+    AgencyId => "agency",
+    EndpointId => "webhook endpoint",
+    DeliveryId => "delivery",
+);
 
 /// A path parameter; see the module docs.
 pub struct Path<T>(pub T);

@@ -438,6 +438,19 @@ impl From<OutboxError> for ApiError {
             OutboxError::Invalid { pointer, detail } => Self::field(pointer, &detail),
             OutboxError::UnknownAgency => Self::not_found("agency"),
             OutboxError::UnknownEndpoint => Self::not_found("webhook endpoint"),
+            OutboxError::UnknownDelivery => Self::not_found("delivery"),
+            OutboxError::NotReplayable(status) => Self::new(
+                StatusCode::CONFLICT,
+                "not_replayable",
+                "The delivery is not failed or cancelled",
+                format!("The delivery is {status}: only a failed or cancelled delivery is replayed."),
+            ),
+            OutboxError::NoLiveEndpoint => Self::new(
+                StatusCode::CONFLICT,
+                "no_live_endpoint",
+                "No live webhook endpoint",
+                "The agency has no live webhook endpoint to send to: an admin registers or replaces it.",
+            ),
             OutboxError::AlreadyRegistered => Self::new(
                 StatusCode::CONFLICT,
                 "webhook_exists",
@@ -659,6 +672,42 @@ error_response!(
 );
 
 error_response!(
+    /// Errors of a test delivery or a replay.
+    DeliveryActionError {
+        /// A query parameter is not valid.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only the agency itself and admins.
+        403 => Forbidden,
+        /// No such delivery, or not the caller's.
+        404 => NotFound,
+        /// The delivery is not failed or cancelled, or there is no live endpoint to send to.
+        409 => Conflict,
+    }
+);
+
+error_response!(
+    /// Errors of moving a sandbox test clock.
+    SandboxError {
+        /// The body is not valid JSON.
+        400 => BadRequest,
+        /// Missing or unknown API key.
+        401 => Unauthorized,
+        /// Only agency keys have a test clock.
+        403 => Forbidden,
+        /// Not a sandbox: this deployment's clock cannot be moved.
+        404 => NotFound,
+        /// The body exceeds the size limit.
+        413 => PayloadTooLarge,
+        /// The body is not `application/json`.
+        415 => UnsupportedMediaType,
+        /// `advance_to` is missing, not an RFC 3339 instant, or not after the clock's time.
+        422 => UnprocessableEntity,
+    }
+);
+
+error_response!(
     /// Errors of submitting one contact.
     SubmitError {
         /// The body is not valid JSON, or repeats a field.
@@ -667,13 +716,15 @@ error_response!(
         401 => Unauthorized,
         /// Only agency keys submit contacts.
         403 => Forbidden,
-        /// The `agency_reference` was used before with a different body.
+        /// The `agency_reference` was used before with a different body, or a request with the
+        /// same `Idempotency-Key` is still being processed (retry later).
         409 => Conflict,
         /// The body exceeds the size limit.
         413 => PayloadTooLarge,
         /// The body is not `application/json`.
         415 => UnsupportedMediaType,
-        /// The contact is not valid; `errors` lists every field at fault.
+        /// The contact is not valid (`errors` lists every field at fault), or the
+        /// `Idempotency-Key` was used before with a different body.
         422 => UnprocessableEntity,
     }
 );

@@ -100,6 +100,20 @@ pub enum AuditAction {
     WebhookRemoved,
     QueueListed,
     WebhookDelivered,
+    /// An endpoint answered 410 Gone: it is disabled and receives nothing more.
+    WebhookDisabled,
+    /// An admin gave an endpoint a new secret; the old one signs too until the overlap ends.
+    WebhookSecretRotated,
+    /// An agency (or an admin for it) asked for a test delivery.
+    WebhookTestRequested,
+    /// A failed or cancelled delivery was queued again, with its id unchanged.
+    WebhookReplayed,
+    /// An agency or an admin listed webhook endpoints or deliveries.
+    WebhookListed,
+    /// An agency read its change feed (how many contacts, never which fields).
+    ContactFeedRead,
+    /// An agency moved its sandbox test clock forward.
+    SandboxClockAdvanced,
     AgencyCreated,
     /// An operator changed an agency (its contact source).
     AgencyChanged,
@@ -153,6 +167,13 @@ impl AuditAction {
             Self::WebhookRemoved => "webhook.removed",
             Self::QueueListed => "queue.listed",
             Self::WebhookDelivered => "webhook.delivered",
+            Self::WebhookDisabled => "webhook.disabled",
+            Self::WebhookSecretRotated => "webhook.secret_rotated",
+            Self::WebhookTestRequested => "webhook.test_requested",
+            Self::WebhookReplayed => "webhook.replayed",
+            Self::WebhookListed => "webhook.listed",
+            Self::ContactFeedRead => "contact.feed_read",
+            Self::SandboxClockAdvanced => "sandbox.clock_advanced",
             Self::AgencyCreated => "agency.created",
             Self::AgencyChanged => "agency.changed",
             Self::StaffCreated => "staff.created",

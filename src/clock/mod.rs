@@ -17,6 +17,13 @@ pub trait Clock: Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> DateTime<Utc>;
 
+    /// The hub's own time, never moved: equal to [`Clock::now`] except in a sandbox, where `now`
+    /// is the test clock of the agency whose work is being done. What leaves the hub to be
+    /// compared with another machine's clock (a webhook's timestamp) uses this.
+    fn wall(&self) -> DateTime<Utc> {
+        self.now()
+    }
+
     /// Today's date in the hub's timezone (Europe/London), used for date-of-birth checks.
     fn today_local(&self) -> NaiveDate {
         self.now().with_timezone(&London).date_naive()
@@ -33,6 +40,42 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+}
+
+tokio::task_local! {
+    /// How far the current task's agency's sandbox test clock is ahead of the hub's.
+    static SANDBOX_OFFSET: TimeDelta;
+}
+
+/// Runs `work` on the test clock of a sandbox agency that is `offset` ahead: every
+/// [`SandboxClock`] reading within it (the task's own, not tasks it spawns) is moved on by
+/// `offset`.
+pub async fn with_offset<F: Future>(offset: TimeDelta, work: F) -> F::Output {
+    SANDBOX_OFFSET.scope(offset, work).await
+}
+
+/// A sandbox deployment's clock: the hub's clock, moved on by the test-clock offset of the
+/// agency whose work the current task is doing (see [`with_offset`]); the hub's own time
+/// elsewhere. Each agency's time only ever moves forward.
+pub struct SandboxClock {
+    inner: SharedClock,
+}
+
+impl SandboxClock {
+    /// A sandbox clock over the hub's clock.
+    pub fn new(inner: SharedClock) -> Self {
+        Self { inner }
+    }
+}
+
+impl Clock for SandboxClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.now() + SANDBOX_OFFSET.try_with(|o| *o).unwrap_or_else(|_| TimeDelta::zero())
+    }
+
+    fn wall(&self) -> DateTime<Utc> {
+        self.inner.wall()
     }
 }
 
@@ -88,6 +131,16 @@ mod tests {
         assert_eq!(clock.now(), start);
         clock.advance(TimeDelta::hours(1));
         assert_eq!(clock.now(), start + TimeDelta::hours(1));
+    }
+
+    #[tokio::test]
+    async fn a_sandbox_clock_is_moved_on_only_within_its_agencys_scope() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 4, 9, 0, 0).unwrap();
+        let clock = SandboxClock::new(Arc::new(ManualClock::new(start)));
+        assert_eq!(clock.now(), start);
+        let moved = with_offset(TimeDelta::days(3), async { (clock.now(), clock.wall()) }).await;
+        assert_eq!(moved, (start + TimeDelta::days(3), start));
+        assert_eq!(clock.now(), start, "outside the scope the hub's time again");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Sending the webhook outbox: each queued delivery is signed, sent, retried with backoff and
-//! recorded; a delivered decision stops the referrer-feedback clock.
+//! Sending the webhook outbox by the Standard Webhooks specification: each queued delivery is
+//! signed, sent, retried on a three-day schedule and recorded; a delivered decision stops the referrer-feedback clock.
 //!
 //! Invariants:
 //! - Sending happens outside any transaction; a delivery is leased while it is sent, and its id
@@ -10,4 +10,4 @@
 
 pub mod service;
 
-pub use service::{WebhookError, sign};
+pub use service::{WebhookError, sign, standard_signature};

@@ -359,16 +359,13 @@ pub(crate) async fn lateness(
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct Awaiting {
     pub outcome: String,
-    pub feedback: String,
     pub decided_by: StaffId,
-    pub decided_at: DateTime<Utc>,
 }
 
 /// The contact's decision if it awaits authorisation (lock the contact first).
 pub(crate) async fn awaiting_decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Awaiting>, sqlx::Error> {
     sqlx::query_as(
-        "select outcome, feedback, decided_by, decided_at
-           from decisions where contact_id = $1 and authorisation = 'awaiting'",
+        "select outcome, decided_by from decisions where contact_id = $1 and authorisation = 'awaiting'",
     )
     .bind(id)
     .fetch_optional(conn)

@@ -483,7 +483,7 @@ pub async fn decide(
             clocks::service::stop_clock(tx, &state.policy, &actor, id, "decision", "outcome_recorded", now, Some(next))
                 .await?;
         if !awaiting {
-            tell_referrer(tx, id, &target.agency_reference, (&input.outcome, &decision.feedback, now), now).await?;
+            tell_referrer(tx, id, &target.agency_reference, &input.outcome, now).await?;
         }
         audit::record(
             tx,
@@ -512,19 +512,22 @@ pub async fn decide(
     Ok(version)
 }
 
-/// Queues the outcome for the agency's webhook (if it has one): the referrer hears it.
+/// Queues the outcome for the agency's webhook (if it has one): the referrer hears it. The
+/// payload is thin (the contact, its reference, status and outcome): the feedback text and the
+/// rest are read through the API with the agency's own key, so a webhook never carries more
+/// than an identifier of the case.
 async fn tell_referrer(
     tx: &mut sqlx::PgConnection,
     id: ContactId,
     agency_reference: &str,
-    (outcome, feedback, decided_at): (&str, &str, DateTime<Utc>),
+    outcome: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let payload = serde_json::json!({
+        "contact_id": id,
         "agency_reference": agency_reference,
+        "status": "decided",
         "outcome": outcome,
-        "feedback": feedback,
-        "decided_at": decided_at,
     });
     outbox::service::queue_decision(tx, id, &payload, now).await?;
     Ok(())
@@ -577,14 +580,7 @@ pub async fn authorise(
             Some("feedback"),
         )
         .await?;
-        tell_referrer(
-            tx,
-            id,
-            &target.agency_reference,
-            (&decision.outcome, &decision.feedback, decision.decided_at),
-            now,
-        )
-        .await?;
+        tell_referrer(tx, id, &target.agency_reference, &decision.outcome, now).await?;
         audit::record(
             tx,
             now,
