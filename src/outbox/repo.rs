@@ -107,6 +107,22 @@ pub(crate) async fn repoint_pending(conn: &mut PgConnection, from: Uuid, to: Uui
         .rows_affected())
 }
 
+/// Moves the pending deliveries of the agency's endpoints disabled for answering 410 Gone to
+/// its new endpoint; returns how many. (A removed endpoint's were cancelled; a replaced one's
+/// already moved.)
+pub(crate) async fn adopt_pending_of_gone(conn: &mut PgConnection, agency: AgencyId, to: Uuid) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update deliveries set endpoint_id = $2
+          where status = 'pending'
+            and endpoint_id in (select id from webhook_endpoints where agency_id = $1 and disabled_reason = 'gone')",
+    )
+    .bind(agency)
+    .bind(to)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 /// Cancels an endpoint's pending deliveries; returns how many.
 pub(crate) async fn cancel_pending(conn: &mut PgConnection, endpoint: Uuid) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(

@@ -110,6 +110,7 @@ pub async fn register_agency_webhook(
             return Err(OutboxError::AlreadyRegistered);
         }
         let id = insert(tx, actor, Some(agency), &url, &secret.value, now).await?;
+        repo::adopt_pending_of_gone(tx, agency, id).await?;
         Ok(Registered { id, secret: secret.to_show() })
     })
     .await
@@ -127,8 +128,8 @@ pub struct Replaced {
 }
 
 /// Replaces an agency's webhook (or registers its first); admins. The old endpoint is disabled
-/// and receives nothing more; deliveries still pending move to the new one. Audited with both
-/// endpoint ids.
+/// and receives nothing more; deliveries still pending move to the new one, as do those left
+/// by an endpoint disabled for answering 410 Gone. Audited with both endpoint ids.
 pub async fn replace_agency_webhook(
     state: &AppState,
     actor: &Actor,
@@ -149,7 +150,7 @@ pub async fn replace_agency_webhook(
         let moved = match previous {
             Some(old) => repo::repoint_pending(tx, old, id).await?,
             None => 0,
-        };
+        } + repo::adopt_pending_of_gone(tx, agency, id).await?;
         let action = if previous.is_some() { AuditAction::WebhookReplaced } else { AuditAction::WebhookRegistered };
         let detail = serde_json::json!({
             "endpoint_id": id, "purpose": AGENCY_FEEDBACK, "agency_id": agency,

@@ -224,6 +224,34 @@ impl Caller {
         self.call(Method::DELETE, &format!("/v1/notification-endpoints/{id}"), None, None).await
     }
 
+    /// `POST /v1/agencies/{id}/webhook/rotate-secret`.
+    pub async fn rotate_agency_secret(&self, agency_id: &str, body: impl Serialize) -> TestResponse {
+        self.post(&format!("/v1/agencies/{agency_id}/webhook/rotate-secret"), body, None).await
+    }
+
+    /// `GET /v1/webhook-endpoints`.
+    pub async fn webhook_endpoints(&self, query: &[(&str, &str)]) -> TestResponse {
+        self.get_query("/v1/webhook-endpoints", query).await
+    }
+
+    /// `GET /v1/webhook-deliveries`.
+    pub async fn webhook_deliveries(&self, query: &[(&str, &str)]) -> TestResponse {
+        self.get_query("/v1/webhook-deliveries", query).await
+    }
+
+    /// `POST /v1/webhook-deliveries/test` (staff give `?agency_id=`).
+    pub async fn test_delivery(&self, agency_id: Option<&str>) -> TestResponse {
+        match agency_id {
+            Some(a) => self.post_empty(&format!("/v1/webhook-deliveries/test?agency_id={a}"), None).await,
+            None => self.post_empty("/v1/webhook-deliveries/test", None).await,
+        }
+    }
+
+    /// `POST /v1/webhook-deliveries/{id}/replay`.
+    pub async fn replay_delivery(&self, id: &str) -> TestResponse {
+        self.post_empty(&format!("/v1/webhook-deliveries/{id}/replay"), None).await
+    }
+
     /// `POST /v1/notification-endpoints`.
     pub async fn register_notification_endpoint(&self, body: impl Serialize) -> TestResponse {
         self.post("/v1/notification-endpoints", body, None).await
