@@ -8,7 +8,8 @@
 //!   the ladder also re-seeds at once when it finds the index lost);
 //! - **claim expiry**: returns contacts whose claim lapsed to their queues;
 //! - **webhook delivery**: sends due deliveries (its own loop: a hanging receiver never delays
-//!   the ladder).
+//!   the ladder);
+//! - **housekeeping**: forgets `Idempotency-Key`s older than a day.
 //!
 //! Each runs as a named task under one [`CancellationToken`]. SIGTERM or SIGINT cancels it: the
 //! HTTP server stops accepting and drains in-flight requests (up to `http.shutdown_grace_seconds`),
@@ -32,7 +33,7 @@ use crate::{
     clocks::{timer, worker},
     config::Settings,
     state::AppState,
-    telemetry, webhook, worklist,
+    intake, telemetry, webhook, worklist,
 };
 
 /// What a process runs.
@@ -46,6 +47,8 @@ pub enum ProcessRole {
 
 /// How often claim expiry and webhook delivery run a round.
 const ROUND_EVERY: Duration = Duration::from_secs(1);
+/// How often expired idempotency keys are forgotten.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 /// How long the loops get to finish their round after shutdown is signalled.
 const LOOP_GRACE: Duration = Duration::from_secs(15);
 
@@ -158,7 +161,20 @@ pub fn background_tasks(state: &Arc<AppState>, shutdown: &CancellationToken) -> 
         }
         ROUND_EVERY
     });
-    vec![("ladder", ladder), ("re-seed", reseed), ("claim expiry", claims), ("webhook delivery", deliveries)]
+    let housekeeping = repeat(state, shutdown, async |state| {
+        match intake::service::prune_idempotency_keys(&state).await {
+            Ok(n) => tracing::debug!(pruned = n, "forgot expired idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "could not prune idempotency keys"),
+        }
+        HOUSEKEEPING_EVERY
+    });
+    vec![
+        ("ladder", ladder),
+        ("re-seed", reseed),
+        ("claim expiry", claims),
+        ("webhook delivery", deliveries),
+        ("housekeeping", housekeeping),
+    ]
 }
 
 async fn sleep_or_stop(shutdown: &CancellationToken, pause: Duration) {

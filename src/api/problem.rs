@@ -319,6 +319,18 @@ impl From<IntakeError> for ApiError {
                 "Reference already used",
                 "This agency_reference was already used for a contact with a different body. Use a new reference for a new contact.",
             ),
+            IntakeError::KeyInFlight => Self::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_flight",
+                "A request with this Idempotency-Key is still being processed",
+                "Retry after it completes: the retry is answered as the first request was.",
+            ),
+            IntakeError::KeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "The Idempotency-Key was used with a different request",
+                "Each Idempotency-Key belongs to one request body for 24 hours: use a new key for a new contact.",
+            ),
             IntakeError::Store(e) => e.into(),
             IntakeError::Encode(_) => {
                 log_internal(&err);

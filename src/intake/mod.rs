@@ -12,11 +12,14 @@
 //!   returned); a different body is a conflict.
 //! - Nothing is half-written: the contact and its `contact.submitted` audit event commit
 //!   together or not at all.
+//! - An `Idempotency-Key` is recorded in the transaction that stores (or finds) its contact, and
+//!   a second request with the key while the first is in flight is refused, never run twice.
 //! - The contact is stored through [`crate::contact`], which owns the table; triage and the
 //!   decision clock run inside the same transaction, so no contact is stored unclassified.
 
 pub mod identifiers;
 pub mod model;
+mod repo;
 pub mod service;
 #[cfg(test)]
 mod triage_cases;

@@ -2,11 +2,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::SubsecRound;
+use chrono::{SubsecRound, TimeDelta};
 use futures_util::{StreamExt, stream};
 use sha2::{Digest, Sha256};
 
-use super::{model::Submitted, validate::FieldError};
+use super::{model::Submitted, repo as key_repo, validate::FieldError};
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyPrincipal, AgencyScope},
@@ -27,6 +27,12 @@ pub enum IntakeError {
     /// The agency reference is taken by a contact with a different body.
     #[error("agency_reference is already used by a different contact")]
     ReferenceConflict,
+    /// A request with the same `Idempotency-Key` is still being processed.
+    #[error("a request with this Idempotency-Key is in flight")]
+    KeyInFlight,
+    /// The `Idempotency-Key` was used before with a different body.
+    #[error("the Idempotency-Key was used with a different body")]
+    KeyReused,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -47,18 +53,44 @@ pub fn request_hash(contact: &NewContact) -> Result<Vec<u8>, serde_json::Error> 
     Ok(Sha256::digest(serde_json::to_vec(contact)?).to_vec())
 }
 
+/// How long an `Idempotency-Key` is remembered.
+pub const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
+
 /// Stores a new contact for `agency`, or returns the stored one for a retry.
+///
+/// With an `Idempotency-Key` (the IETF httpapi draft's semantics): the key's first use is
+/// recorded with the contact, in the same transaction; the same key and body again within
+/// [`KEY_LIFETIME`] is answered as the first was ([`Submitted::Repeated`]); the same key with a
+/// different body is [`IntakeError::KeyReused`]; and while a request with the key is still being
+/// processed, another is [`IntakeError::KeyInFlight`]. The agency reference still de-duplicates
+/// underneath: a new key with an old reference is a replay or a conflict as without a key.
 #[tracing::instrument(skip_all, fields(agency_id = %agency.agency_id, contact_id))]
 pub async fn submit_contact(
     state: &AppState,
     agency: &AgencyPrincipal,
     contact: &NewContact,
+    key: Option<&str>,
 ) -> Result<Submitted, IntakeError> {
     let hash = request_hash(contact)?;
     let submission = serde_json::to_value(contact)?;
     let (db, clock, policy) = (&state.db, state.clock.as_ref(), &*state.policy);
     let id = ContactId::generate();
     let mut tx = db.begin().await?;
+    if let Some(key) = key {
+        if !key_repo::try_lock_key(&mut tx, agency.agency_id, key).await? {
+            return Err(IntakeError::KeyInFlight);
+        }
+        if let Some((first_hash, contact_id, status)) =
+            key_repo::find_key(&mut tx, agency.agency_id, key, clock.now() - KEY_LIFETIME).await?
+        {
+            tx.rollback().await?;
+            if first_hash != hash {
+                tracing::info!(contact_id = %contact_id, "idempotency key reused with a different body");
+                return Err(IntakeError::KeyReused);
+            }
+            return repeat(state, agency, contact_id, status).await;
+        }
+    }
     triage::service::lock_children(&mut tx, contact).await?;
     // Read the clock only once the child locks are held (see `lock_children`). To the
     // microsecond, as PostgreSQL stores it: every instant derived from receipt (the hub's
@@ -71,8 +103,11 @@ pub async fn submit_contact(
         repo::insert_contact(&mut tx, id, agency.agency_id, &contact.agency_reference, &hash, now, &submission).await?;
     let Some(mut record) = inserted else {
         tx.rollback().await?;
-        return replay(state, agency, &contact.agency_reference, &hash).await;
+        return replay(state, agency, &contact.agency_reference, &hash, key).await;
     };
+    if let Some(key) = key {
+        key_repo::record_key(&mut tx, agency.agency_id, key, (&hash, id, 201), now).await?;
+    }
     // Triage in the same transaction: a contact is never stored unclassified.
     let classified =
         triage::service::classify_new_contact(&mut tx, policy, id, contact, (agency.agency_id, agency.kind), now)
@@ -163,7 +198,7 @@ pub async fn submit_batch(
             Err(errors) => Err(BatchItemError::Invalid(errors)),
             Ok(_) if store_down.load(Ordering::Relaxed) => Err(BatchItemError::StoreUnavailable),
             Ok(contact) => {
-                let outcome = submit_contact(state, agency, &contact).await.map_err(BatchItemError::from);
+                let outcome = submit_contact(state, agency, &contact, None).await.map_err(BatchItemError::from);
                 if matches!(outcome, Err(BatchItemError::Intake(IntakeError::Store(StoreError::Unavailable(_))))) {
                     store_down.store(true, Ordering::Relaxed);
                 }
@@ -181,14 +216,21 @@ pub async fn submit_batch(
     results.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
-/// A retry: the stored contact when the body matches, a conflict when it does not.
+/// A retry: the stored contact when the body matches, a conflict when it does not. With an
+/// `Idempotency-Key`, the key is recorded for the replay (taking the key's lock again first).
 async fn replay(
     state: &AppState,
     agency: &AgencyPrincipal,
     reference: &str,
     hash: &[u8],
+    key: Option<&str>,
 ) -> Result<Submitted, IntakeError> {
     let mut tx = state.db.begin().await?;
+    if let Some(key) = key
+        && !key_repo::try_lock_key(&mut tx, agency.agency_id, key).await?
+    {
+        return Err(IntakeError::KeyInFlight);
+    }
     let (record, stored_hash) = repo::find_by_reference(&mut tx, AgencyScope::Own(agency.agency_id), reference)
         .await?
         // The conflicting row committed before we looked, and rows are never deleted.
@@ -198,9 +240,13 @@ async fn replay(
         tracing::info!(contact_id = %record.id, "agency reference reused with a different body");
         return Err(IntakeError::ReferenceConflict);
     }
+    let now = state.clock.now();
+    if let Some(key) = key {
+        key_repo::record_key(&mut tx, agency.agency_id, key, (hash, record.id, 200), now).await?;
+    }
     audit::record(
         &mut tx,
-        state.clock.now(),
+        now,
         &Actor::agency(agency.agency_id, agency.key_id),
         AuditAction::ContactReplayed,
         Some(record.id),
@@ -210,4 +256,37 @@ async fn replay(
     tx.commit().await?;
     tracing::info!(contact_id = %record.id, "contact submission replayed");
     Ok(Submitted::Replayed(record))
+}
+
+/// A repeat of a request with the same `Idempotency-Key` and body: the contact as it is now,
+/// answered with the first request's status; audited as a replay.
+async fn repeat(
+    state: &AppState,
+    agency: &AgencyPrincipal,
+    id: ContactId,
+    status: i16,
+) -> Result<Submitted, IntakeError> {
+    crate::db::in_transaction(&state.db, async |tx| {
+        let record = repo::find_contact(tx, AgencyScope::Own(agency.agency_id), id)
+            .await?
+            .ok_or(IntakeError::Store(StoreError::Query(sqlx::Error::RowNotFound)))?;
+        audit::record(
+            tx,
+            state.clock.now(),
+            &Actor::agency(agency.agency_id, agency.key_id),
+            AuditAction::ContactReplayed,
+            Some(id),
+            serde_json::json!({ "idempotency_key": true }),
+        )
+        .await?;
+        tracing::info!(contact_id = %id, "contact submission repeated under its idempotency key");
+        Ok(Submitted::Repeated(record, u16::try_from(status).unwrap_or(200)))
+    })
+    .await
+}
+
+/// Forgets `Idempotency-Key`s older than [`KEY_LIFETIME`]; returns how many.
+pub async fn prune_idempotency_keys(state: &AppState) -> Result<u64, StoreError> {
+    let before = state.clock.now() - KEY_LIFETIME;
+    crate::db::in_transaction(&state.db, async |tx| Ok(key_repo::prune_keys(tx, before).await?)).await
 }

@@ -17,6 +17,7 @@ mod fixtures;
 mod health;
 mod helpers;
 mod hostile;
+mod idempotency;
 mod intake;
 mod keys;
 mod limits;

@@ -7,7 +7,7 @@ pub mod response;
 
 use std::sync::Arc;
 
-use poem_openapi::{OpenApi, payload::Json};
+use poem_openapi::{OpenApi, param::Header, payload::Json};
 
 use self::response::{BatchSubmitResponse, GetContactResponse, SubmitResponse};
 pub use self::{
@@ -43,9 +43,30 @@ impl IntakeApi {
         format!("{}/v1/contacts/{id}", self.state.settings.http.public_base_url)
     }
 
-    async fn submit_one(&self, agency: &AgencyPrincipal, contact: &NewContact) -> Result<Submitted, ApiError> {
-        Ok(intake::service::submit_contact(&self.state, agency, contact).await?)
+    async fn submit_one(
+        &self,
+        agency: &AgencyPrincipal,
+        contact: &NewContact,
+        key: Option<&str>,
+    ) -> Result<Submitted, ApiError> {
+        Ok(intake::service::submit_contact(&self.state, agency, contact, key).await?)
     }
+}
+
+/// The `Idempotency-Key` header's value: a Structured Field string (`"..."`, as the IETF draft
+/// writes it) or the same characters bare; 1-255 visible ASCII characters.
+fn idempotency_key(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let raw = raw.trim();
+    let key = raw.strip_prefix('"').and_then(|k| k.strip_suffix('"')).unwrap_or(raw);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ') || key.contains('"')
+    {
+        return Err(ApiError::invalid_parameter(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters (a UUID is a good choice)",
+        ));
+    }
+    Ok(Some(key.to_owned()))
 }
 
 #[OpenApi(tag = "ApiTags::Contacts")]
@@ -55,13 +76,33 @@ impl IntakeApi {
     /// Validates the whole contact and answers 422 listing every field at fault. The same
     /// `agency_reference` with the same body again is a safe retry (200 with the stored contact);
     /// with a different body it is a 409. Agency keys only.
+    ///
+    /// `Idempotency-Key` (IETF httpapi draft) makes any retry safe, whatever the body's
+    /// reference: the same key and body within 24 hours is answered as the first request was
+    /// (its status, the contact as it is now, and `Idempotent-Replayed: true`); the same key
+    /// with a different body is 422 `idempotency_key_reused`; while the first request is still
+    /// being processed, 409 `idempotency_key_in_flight` (retry shortly). The reference still
+    /// de-duplicates underneath: a new key with a used reference is a replay (200) or a 409.
     #[oai(path = "/v1/contacts", method = "post", operation_id = "intake.contact.create")]
-    async fn create(&self, auth: BearerKey, body: JsonBody<NewContactRequest>) -> Result<SubmitResponse, SubmitError> {
+    async fn create(
+        &self,
+        auth: BearerKey,
+        /// A key unique to this submission (a UUID, say), sent again unchanged on every retry.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: JsonBody<NewContactRequest>,
+    ) -> Result<SubmitResponse, SubmitError> {
         let agency = auth.0.require_agency()?;
+        let key = self::idempotency_key(idempotency_key.0.as_deref())?;
         let contact = validate::parse_new_contact(&body.read().await?, self.today()).map_err(ApiError::validation)?;
-        Ok(match self.submit_one(&agency, &contact).await? {
-            Submitted::Created(r) => SubmitResponse::Created(Json(r.clone().into()), self.location(r.id.0)),
-            Submitted::Replayed(r) => SubmitResponse::Replayed(Json(r.clone().into()), self.location(r.id.0)),
+        let submitted = self.submit_one(&agency, &contact, key.as_deref()).await?;
+        let repeated = matches!(submitted, Submitted::Repeated(..)).then(|| "true".to_owned());
+        let (status, record) = (submitted.status(), submitted.record().clone());
+        let location = self.location(record.id.0);
+        Ok(if status == 201 {
+            SubmitResponse::Created(Json(record.into()), location, repeated)
+        } else {
+            SubmitResponse::Replayed(Json(record.into()), location, repeated)
         })
     }
 

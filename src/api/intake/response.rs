@@ -408,12 +408,22 @@ impl ContactResponse {
 
 #[derive(ApiResponse)]
 pub enum SubmitResponse {
-    /// The contact was stored.
+    /// The contact was stored. `Idempotent-Replayed: true` when this repeats an earlier request
+    /// with the same `Idempotency-Key` and body (the contact as it is now).
     #[oai(status = 201)]
-    Created(Json<ContactResponse>, #[oai(header = "Location")] String),
-    /// A retry of an earlier submission with the same body: the stored contact, unchanged.
+    Created(
+        Json<ContactResponse>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
+    /// A retry of an earlier submission with the same body (the same `agency_reference`): the
+    /// stored contact, unchanged. `Idempotent-Replayed: true` as for 201.
     #[oai(status = 200)]
-    Replayed(Json<ContactResponse>, #[oai(header = "Location")] String),
+    Replayed(
+        Json<ContactResponse>,
+        #[oai(header = "Location")] String,
+        #[oai(header = "Idempotent-Replayed")] Option<String>,
+    ),
 }
 
 /// One item of a batch's answer.
@@ -456,8 +466,10 @@ impl BatchItemResult {
     /// One item's answer: the status it would have had if sent alone.
     pub(super) fn new(index: u32, outcome: Result<Submitted, BatchItemError>) -> Self {
         match outcome {
-            Ok(Submitted::Created(r)) => Self { index, status: 201, contact: Some(r.into()), problem: None },
-            Ok(Submitted::Replayed(r)) => Self { index, status: 200, contact: Some(r.into()), problem: None },
+            Ok(submitted) => {
+                let status = submitted.status();
+                Self { index, status, contact: Some(submitted.record().clone().into()), problem: None }
+            }
             Err(e) => {
                 let e = ApiError::from(e);
                 Self { index, status: e.problem.status, contact: None, problem: Some(e.problem) }
