@@ -24,4 +24,5 @@ pub use model::{
     CaseChild, Classification, ClassificationReason, ContactRecord, ContactStatus, Decision, DeliveryStatus, IfMatch,
     NewContact, Note, Rating, StaffContact,
 };
+pub use repo::{FeedFilter, FeedItem};
 pub use service::ContactError;

@@ -132,6 +132,68 @@ pub(crate) async fn find_contact(
     row.map(ContactRecord::try_from).transpose()
 }
 
+/// Which of an agency's changed contacts to list.
+#[derive(Debug, Clone, Default)]
+pub struct FeedFilter {
+    /// Stored statuses (an agency's `in_screening` is two of them).
+    pub statuses: Option<Vec<&'static str>>,
+    pub received_from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub received_to: Option<DateTime<Utc>>,
+}
+
+/// A contact in the change feed, with its place: `(transaction, sequence)` of its last change
+/// the agency can see.
+pub struct FeedItem {
+    pub record: ContactRecord,
+    pub xid: String,
+    pub seq: i64,
+}
+
+/// The agency's contacts changed after the place `after`, in the order of their changes, only
+/// from transactions older than every running one (so a change that commits late is never
+/// skipped: it lands after the cursor of anything already returned).
+pub(crate) async fn changed_since(
+    conn: &mut PgConnection,
+    agency: AgencyId,
+    after: Option<(&str, i64)>,
+    filter: &FeedFilter,
+    limit: i64,
+) -> Result<Vec<FeedItem>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        record: RecordRow,
+        feed_xid: String,
+        feed_seq: i64,
+    }
+    let (xid, seq) = after.map_or((None, 0), |(x, s)| (Some(x), s));
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {AGENCY_RECORD_COLUMNS}, case when d.authorisation = 'awaiting' then null else d.feedback end as feedback,
+                c.feed_xid::text as feed_xid, c.feed_seq
+           from contacts c left join decisions d on d.contact_id = c.id
+          where c.agency_id = $1
+            and c.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+            and ($2::text is null or (c.feed_xid, c.feed_seq) > ($2::xid8, $3))
+            and ($4::text[] is null or c.status = any($4))
+            and ($5::timestamptz is null or c.received_at >= $5)
+            and ($6::timestamptz is null or c.received_at < $6)
+          order by c.feed_xid, c.feed_seq limit $7"
+    )))
+    .bind(agency)
+    .bind(xid)
+    .bind(seq)
+    .bind(filter.statuses.as_deref())
+    .bind(filter.received_from)
+    .bind(filter.received_to)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| Ok(FeedItem { record: ContactRecord::try_from(r.record)?, xid: r.feed_xid, seq: r.feed_seq }))
+        .collect()
+}
+
 /// The contact with its submission and agency; `history` is left empty for the caller to fill.
 pub(crate) async fn find_staff_contact(
     conn: &mut PgConnection,

@@ -53,6 +53,35 @@ pub async fn read_contact_as_agency(
     .await
 }
 
+/// A page of an agency's change feed: its own contacts changed after `after`, oldest change
+/// first, each in the agency view. Audited as one read (how many, and the page's place).
+pub async fn changes_for_agency(
+    state: &AppState,
+    agency: &AgencyPrincipal,
+    after: Option<(&str, i64)>,
+    filter: &repo::FeedFilter,
+    limit: i64,
+) -> Result<Vec<repo::FeedItem>, ContactError> {
+    crate::db::in_transaction(&state.db, async |tx| {
+        let items = repo::changed_since(tx, agency.agency_id, after, filter, limit).await?;
+        audit::record(
+            tx,
+            state.clock.now(),
+            &Actor::agency(agency.agency_id, agency.key_id),
+            AuditAction::ContactFeedRead,
+            None,
+            serde_json::json!({
+                "count": items.len(),
+                "after": after.map(|(x, s)| format!("{x}.{s}")),
+                "through": items.last().map(|i| format!("{}.{}", i.xid, i.seq)),
+            }),
+        )
+        .await?;
+        Ok(items)
+    })
+    .await
+}
+
 /// Everything hub staff may see of a contact; audited as a read by `actor`.
 pub async fn read_contact_as_staff(
     state: &AppState,

@@ -86,6 +86,11 @@ impl Caller {
         created["id"].as_str().expect("a created contact has an id").to_owned()
     }
 
+    /// `GET /v1/contacts`: the agency's change feed.
+    pub async fn contact_feed(&self, query: &[(&str, &str)]) -> TestResponse {
+        self.get_query("/v1/contacts", query).await
+    }
+
     /// `POST /v1/contacts/batch` with these contacts.
     pub async fn create_contacts(&self, contacts: &[Value]) -> TestResponse {
         self.post("/v1/contacts/batch", json!({ "contacts": contacts }), None).await

@@ -13,6 +13,7 @@ mod cli;
 mod client;
 mod clocks;
 mod console;
+mod feed;
 mod fixtures;
 mod health;
 mod helpers;

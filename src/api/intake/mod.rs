@@ -7,9 +7,14 @@ pub mod response;
 
 use std::sync::Arc;
 
-use poem_openapi::{OpenApi, param::Header, payload::Json};
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    Enum, OpenApi,
+    param::{Header, Query},
+    payload::Json,
+};
 
-use self::response::{BatchSubmitResponse, GetContactResponse, SubmitResponse};
+use self::response::{BatchSubmitResponse, ContactFeedPage, ContactFeedResponse, GetContactResponse, SubmitResponse};
 pub use self::{
     request::{BatchRequest, NewContactRequest, as_request},
     response::{BatchItemResult, BatchResponse, ContactResponse},
@@ -18,7 +23,7 @@ use super::{
     ApiTags,
     path::Path,
     payload::JsonBody,
-    problem::{ApiError, BatchError, ContactReadError, SubmitError},
+    problem::{ApiError, BatchError, ContactReadError, ListError, SubmitError},
     security::BearerKey,
 };
 use crate::{
@@ -51,6 +56,35 @@ impl IntakeApi {
     ) -> Result<Submitted, ApiError> {
         Ok(intake::service::submit_contact(&self.state, agency, contact, key).await?)
     }
+}
+
+/// A status as an agency sees it, to filter the change feed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AgencyStatus {
+    AwaitingScreening,
+    /// Includes a decision awaiting a manager's authorisation (the agency sees `in_screening`).
+    InScreening,
+    Decided,
+    Closed,
+}
+
+impl AgencyStatus {
+    fn stored(self) -> Vec<&'static str> {
+        match self {
+            Self::AwaitingScreening => vec!["awaiting_screening"],
+            Self::InScreening => vec!["in_screening", "awaiting_authorisation"],
+            Self::Decided => vec!["decided"],
+            Self::Closed => vec!["closed"],
+        }
+    }
+}
+
+/// A change-feed cursor: `<transaction>.<sequence>`, two decimal numbers (opaque to partners).
+fn parse_feed_cursor(cursor: &str) -> Option<(&str, i64)> {
+    let (xid, seq) = cursor.split_once('.')?;
+    xid.parse::<u64>().ok()?;
+    Some((xid, seq.parse().ok()?))
 }
 
 /// The `Idempotency-Key` header's value: a Structured Field string (`"..."`, as the IETF draft
@@ -125,6 +159,54 @@ impl IntakeApi {
         // A store that was down for some items: their answer is 503, and resending is safe.
         let retry_after = results.iter().any(|r| r.status == 503).then(|| self.state.retry_after().to_string());
         Ok(BatchSubmitResponse::MultiStatus(Json(BatchResponse { results }), retry_after))
+    }
+
+    /// The agency's change feed: its own contacts changed since a cursor (agency keys).
+    ///
+    /// Every contact whose status, outcome, feedback or rating (as the agency sees them) changed
+    /// after `after`, oldest change first, each in its current agency view. Page with
+    /// `next_after` until a page comes back empty; keep the last `next_after` and start from it
+    /// next time. A contact changed twice since then appears once, at its latest change. Changes
+    /// are listed only once every earlier transaction has finished, so a partner that missed
+    /// webhooks for a week catches up on every change exactly once, in order. Without `after`,
+    /// from the beginning. Staff keys use the queues (403). Audited.
+    #[oai(path = "/v1/contacts", method = "get", operation_id = "intake.contact.feed")]
+    async fn feed(
+        &self,
+        auth: BearerKey,
+        /// The `next_after` of the previous page (opaque).
+        #[oai(validator(pattern = r"^[0-9]{1,20}\.[0-9]{1,19}$"))]
+        after: Query<Option<String>>,
+        /// Page size, 1-1000 (default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+        limit: Query<Option<i64>>,
+        /// Only contacts now in this status.
+        status: Query<Option<AgencyStatus>>,
+        /// Only contacts received at or after this instant (RFC 3339).
+        received_from: Query<Option<DateTime<Utc>>>,
+        /// Only contacts received before this instant (RFC 3339).
+        received_to: Query<Option<DateTime<Utc>>>,
+    ) -> Result<ContactFeedResponse, ListError> {
+        let agency = auth.0.require_agency()?;
+        let cursor = match after.0.as_deref() {
+            None => None,
+            Some(c) => Some(parse_feed_cursor(c).ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?),
+        };
+        if let (Some(from), Some(to)) = (received_from.0, received_to.0)
+            && from >= to
+        {
+            return Err(ApiError::invalid_parameter("received_to", "must be after received_from").into());
+        }
+        let filter = contact::FeedFilter {
+            statuses: status.0.map(AgencyStatus::stored),
+            received_from: received_from.0,
+            received_to: received_to.0,
+        };
+        let limit = limit.0.unwrap_or(100).clamp(1, 1000);
+        let items = contact::service::changes_for_agency(&self.state, &agency, cursor, &filter, limit).await?;
+        let next_after = items.last().map(|i| format!("{}.{}", i.xid, i.seq)).or(after.0);
+        let contacts = items.into_iter().map(|i| i.record.into()).collect();
+        Ok(ContactFeedResponse::Ok(Json(ContactFeedPage { contacts, next_after })))
     }
 
     /// Read a contact.

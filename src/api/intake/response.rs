@@ -454,6 +454,24 @@ pub enum BatchSubmitResponse {
     MultiStatus(Json<BatchResponse>, #[oai(header = "Retry-After")] Option<String>),
 }
 
+/// A page of the agency's change feed.
+#[derive(Debug, Object)]
+pub struct ContactFeedPage {
+    /// The agency's contacts whose status, outcome, feedback or rating changed after `after`, in
+    /// the order of those changes, each once, as it is now (the agency view).
+    pub contacts: Vec<ContactResponse>,
+    /// Pass as `after` for the next page: the place of the last contact on this page, or the
+    /// same `after` again when nothing has changed since. Store it once the page is processed.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_after: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ContactFeedResponse {
+    #[oai(status = 200)]
+    Ok(Json<ContactFeedPage>),
+}
+
 #[derive(ApiResponse)]
 pub enum GetContactResponse {
     /// The contact: the agency view for its agency, the full view for hub staff (with the
