@@ -79,3 +79,9 @@ create table sandbox_clocks (
     advanced_to timestamptz not null,
     updated_at  timestamptz not null
 );
+
+-- Staff keys an agency made for itself in the sandbox: their work runs on its test clock.
+create table sandbox_staff (
+    staff_id  uuid primary key references staff (id),
+    agency_id uuid not null references agencies (id)
+);

@@ -9,7 +9,11 @@
 //! - **claim expiry**: returns contacts whose claim lapsed to their queues;
 //! - **webhook delivery**: sends due deliveries (its own loop: a hanging receiver never delays
 //!   the ladder);
-//! - **housekeeping**: forgets `Idempotency-Key`s older than a day.
+//! - **housekeeping**: forgets `Idempotency-Key`s older than a day;
+//! - **sandbox test clocks** (sandbox only): fires due steps and sends due deliveries for each
+//!   agency whose test clock has moved, on its own time.
+//!
+//! Before any of it, the database's deployment mark is checked against `sandbox.enabled`.
 //!
 //! Each runs as a named task under one [`CancellationToken`]. SIGTERM or SIGINT cancels it: the
 //! HTTP server stops accepting and drains in-flight requests (up to `http.shutdown_grace_seconds`),
@@ -33,7 +37,7 @@ use crate::{
     clocks::{timer, worker},
     config::Settings,
     state::AppState,
-    intake, telemetry, webhook, worklist,
+    intake, sandbox, telemetry, webhook, worklist,
 };
 
 /// What a process runs.
@@ -62,6 +66,7 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone())?;
     aligned.align_at_start(&state.db).await;
+    check_deployment(&state).await?;
 
     let mut tasks = Tasks::new(shutdown.clone());
     tasks.spawn("clock alignment", {
@@ -100,6 +105,28 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
     state.metrics.shutdown();
     telemetry.shutdown();
     result
+}
+
+/// Checks the database's deployment mark against `sandbox.enabled` before anything runs. A
+/// sandbox must be sure (it refuses to start without the check); a live process whose database
+/// is down starts anyway (it reports not-ready and takes contacts once the database is back),
+/// and a database it could not check is checked at the next start.
+async fn check_deployment(state: &AppState) -> anyhow::Result<()> {
+    match tokio::time::timeout(Duration::from_secs(10), sandbox::service::check_database(state)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) if err.downcast_ref::<sqlx::Error>().is_none() => Err(err),
+        _ if state.settings.sandbox.enabled => {
+            anyhow::bail!("sandbox.enabled: could not check that the database is not live (is it up?)")
+        }
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "could not check the database's deployment mark; starting anyway");
+            Ok(())
+        }
+        Err(_) => {
+            tracing::warn!("the database did not answer the deployment check in time; starting anyway");
+            Ok(())
+        }
+    }
 }
 
 /// A background loop: one round, then the pause the round asks for, until shutdown.
@@ -168,13 +195,23 @@ pub fn background_tasks(state: &Arc<AppState>, shutdown: &CancellationToken) -> 
         }
         HOUSEKEEPING_EVERY
     });
-    vec![
+    let mut loops = vec![
         ("ladder", ladder),
         ("re-seed", reseed),
         ("claim expiry", claims),
         ("webhook delivery", deliveries),
         ("housekeeping", housekeeping),
-    ]
+    ];
+    if state.settings.sandbox.enabled {
+        let test_clocks = repeat(state, shutdown, async |state| {
+            if let Err(err) = sandbox::service::run_due(&state).await {
+                tracing::warn!(error = %err, "sandbox test-clock round failed");
+            }
+            ROUND_EVERY
+        });
+        loops.push(("sandbox test clocks", test_clocks));
+    }
+    loops
 }
 
 async fn sleep_or_stop(shutdown: &CancellationToken, pause: Duration) {
@@ -190,6 +227,8 @@ pub struct PendingWork {
     pub claims_expired: usize,
     pub steps_fired: usize,
     pub webhooks_delivered: usize,
+    /// In a sandbox: steps fired and deliveries made on agencies' test clocks.
+    pub sandbox: (usize, usize),
 }
 
 /// One round of every background job at the state's clock: expire lapsed claims, fire the due
@@ -199,6 +238,7 @@ pub async fn run_pending_work(state: &AppState) -> anyhow::Result<PendingWork> {
         claims_expired: worklist::service::expire_claims(state).await?,
         steps_fired: worker::run_pending_work(state).await?,
         webhooks_delivered: webhook::service::deliver_due(state).await?,
+        sandbox: sandbox::service::run_due(state).await?,
     })
 }
 

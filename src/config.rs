@@ -40,6 +40,17 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// The staff console's sessions.
     pub console: ConsoleSettings,
+    /// Sandbox mode: test clocks for partners (never in production).
+    pub sandbox: SandboxSettings,
+}
+
+/// A sandbox deployment (see `src/sandbox/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSettings {
+    /// Each agency gets a test clock it can move forward (`POST /v1/sandbox/clock`). The
+    /// process refuses a database that holds live data, and a live process refuses a sandbox's.
+    pub enabled: bool,
 }
 
 /// The staff console (see `src/console/`).

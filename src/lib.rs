@@ -47,6 +47,7 @@ pub mod policy;
 pub mod ratelimit;
 pub mod redis_store;
 pub mod reports;
+pub mod sandbox;
 pub mod state;
 pub mod telemetry;
 pub mod triage;

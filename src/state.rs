@@ -80,6 +80,9 @@ impl AppState {
             late_reasons: &policy.late_reasons,
         });
         let caches = cache::Caches::new(Duration::from_secs(settings.metrics.cache_seconds));
+        // A sandbox moves each agency's time by its test clock's offset (within its work only).
+        let clock: SharedClock =
+            if settings.sandbox.enabled { Arc::new(crate::clock::SandboxClock::new(clock)) } else { clock };
         Ok(Arc::new(Self {
             db,
             redis,

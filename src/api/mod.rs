@@ -21,6 +21,7 @@ pub mod precondition;
 pub mod problem;
 mod ratelimit;
 pub mod reports;
+pub mod sandbox;
 pub mod security;
 mod trace;
 pub mod triage;
@@ -51,6 +52,8 @@ pub enum ApiTags {
     Audit,
     /// Management information: timeliness and outcomes reports, Ofsted's Annex A export.
     Reports,
+    /// A sandbox deployment's test clocks and staff keys (404 elsewhere).
+    Sandbox,
     /// Liveness and readiness probes.
     Health,
 }
@@ -64,6 +67,7 @@ pub type Apis = (
     webhook::WebhookApi,
     audit::AuditApi,
     reports::ReportsApi,
+    sandbox::SandboxApi,
     health::HealthApi,
 );
 
@@ -78,6 +82,7 @@ pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
             webhook::WebhookApi { state: state.clone() },
             audit::AuditApi { state: state.clone() },
             reports::ReportsApi { state: state.clone() },
+            sandbox::SandboxApi { state: state.clone() },
             health::HealthApi { state: state.clone() },
         ),
         "mash-triage",
@@ -197,6 +202,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/console", crate::console::routes(state.clone()))
+        .with(sandbox::SandboxTime(state.clone()))
         .data(payload::BodyBudget::new(&state.settings.http))
         .data(state)
         // A panic becomes a logged 500 problem instead of a dropped connection.

@@ -444,6 +444,30 @@ impl From<ReportError> for ApiError {
     }
 }
 
+impl From<crate::sandbox::SandboxError> for ApiError {
+    fn from(err: crate::sandbox::SandboxError) -> Self {
+        use crate::sandbox::SandboxError as E;
+        match err {
+            E::NotSandbox => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not found",
+                "This deployment is not a sandbox: its clock cannot be moved.",
+            ),
+            E::NotForward { now } => Self::field(
+                "/advance_to",
+                &format!("must be after the test clock's time, {}", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            ),
+            E::Role => Self::field("/role", "must be practitioner or manager"),
+            E::Store(e) => e.into(),
+            E::Worker(e) => {
+                log_internal(&e);
+                Self::internal()
+            }
+        }
+    }
+}
+
 impl From<OutboxError> for ApiError {
     fn from(err: OutboxError) -> Self {
         match err {

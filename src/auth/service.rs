@@ -250,25 +250,36 @@ pub async fn create_staff_with_key_expiring(
     role: Role,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(StaffId, IssuedKey), AuthError> {
-    let staff_id = StaffId::generate();
-    let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
     let now = state.clock.now();
     check_expiry(expires_at, now)?;
     crate::db::in_transaction(&state.db, async |tx| {
-        repo::insert_staff(tx, staff_id, name, role, now).await?;
-        repo::insert_key(tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now, expires_at).await?;
-        audit::record(
-            tx,
-            now,
-            &Actor::system(),
-            AuditAction::StaffCreated,
-            None,
-            serde_json::json!({ "staff_id": staff_id, "role": role, "api_key_id": key.id, "expires_at": expires_at }),
-        )
-        .await?;
-        Ok((staff_id, key))
+        create_staff_with_key_in(tx, &Actor::system(), (name, role), now, expires_at).await
     })
     .await
+}
+
+/// [`create_staff_with_key_expiring`] within the caller's transaction, by `actor`.
+pub async fn create_staff_with_key_in(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    (name, role): (&str, Role),
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(StaffId, IssuedKey), AuthError> {
+    let staff_id = StaffId::generate();
+    let key = IssuedKey { id: ApiKeyId::generate(), secret: generate_secret() };
+    repo::insert_staff(tx, staff_id, name, role, now).await?;
+    repo::insert_key(tx, key.id, &hash_key(&key.secret), None, Some(staff_id), now, expires_at).await?;
+    audit::record(
+        tx,
+        now,
+        actor,
+        AuditAction::StaffCreated,
+        None,
+        serde_json::json!({ "staff_id": staff_id, "role": role, "api_key_id": key.id, "expires_at": expires_at }),
+    )
+    .await?;
+    Ok((staff_id, key))
 }
 
 /// Every key, oldest first, with its owner and whether it is live now. Never the secret or its

@@ -442,6 +442,25 @@ pub(crate) async fn overdue_steps(
     .await
 }
 
+/// Pending steps of one agency's contacts due by `now` (its sandbox test clock's time).
+pub(crate) async fn due_steps_of_agency(
+    pool: &PgPool,
+    agency: crate::id::AgencyId,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(ClockId, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "select s.clock_id, s.step from ladder_steps s join clocks k on k.id = s.clock_id join contacts c on c.id = k.contact_id
+          where c.agency_id = $1 and s.status = 'pending' and s.due_at <= $2 and (s.retry_at is null or s.retry_at <= $2)
+          order by s.due_at limit $3",
+    )
+    .bind(agency)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// A step that failed to fire, as recorded.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct FailedStep {

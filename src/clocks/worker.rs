@@ -335,6 +335,29 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, WorkerError> {
     }
 }
 
+/// Fires every pending step of one agency's contacts due by the clock's `now`, in due order:
+/// a sandbox agency's, on its test clock (the caller runs this within the agency's
+/// [`crate::clock::with_offset`]), so moving the clock fires what the time passing would have.
+pub async fn fire_due_for_agency(state: &AppState, agency: crate::id::AgencyId) -> Result<usize, WorkerError> {
+    let mut fired = 0;
+    loop {
+        let now = state.clock.now();
+        let due =
+            repo::due_steps_of_agency(&state.db, agency, now, i64::try_from(CLAIM_BATCH).unwrap_or(1000)).await?;
+        if due.is_empty() {
+            return Ok(fired);
+        }
+        let mut round = 0;
+        for chunk in due.chunks(FIRE_BATCH) {
+            round += fire_batch(state, chunk, now).await?;
+        }
+        fired += round;
+        if round == 0 {
+            return Ok(fired);
+        }
+    }
+}
+
 async fn drain_index(state: &AppState) -> Result<usize, WorkerError> {
     let mut fired = 0;
     let mut reseeded = false;

@@ -113,6 +113,7 @@ const LAYERS: &[&str] = &[
     "triage",
     "worklist",
     "webhook",
+    "sandbox",
     "monitoring",
     "reports",
     "intake",

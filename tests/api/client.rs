@@ -257,6 +257,21 @@ impl Caller {
         self.post_empty(&format!("/v1/webhook-deliveries/{id}/replay"), None).await
     }
 
+    /// `POST /v1/sandbox/clock`.
+    pub async fn advance_test_clock(&self, to: &str) -> TestResponse {
+        self.post("/v1/sandbox/clock", json!({ "advance_to": to }), None).await
+    }
+
+    /// `GET /v1/sandbox/clock`.
+    pub async fn test_clock(&self) -> TestResponse {
+        self.get("/v1/sandbox/clock").await
+    }
+
+    /// `POST /v1/sandbox/staff-keys`.
+    pub async fn sandbox_staff_key(&self, role: &str) -> TestResponse {
+        self.post("/v1/sandbox/staff-keys", json!({ "role": role }), None).await
+    }
+
     /// `POST /v1/notification-endpoints`.
     pub async fn register_notification_endpoint(&self, body: impl Serialize) -> TestResponse {
         self.post("/v1/notification-endpoints", body, None).await

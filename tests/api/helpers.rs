@@ -21,6 +21,7 @@ use mash_triage::{
     config::{DEFAULT_CONFIG, Settings},
     db,
     id::ClockId,
+    sandbox,
     state::AppState,
     webhook, worklist,
 };
@@ -192,6 +193,8 @@ pub struct Overrides {
     pub allow_hosts: Option<Vec<String>>,
     /// `rate_limit.per_key` and `rate_limit.per_address` (default: the shipped defaults).
     pub rate_limit: Option<u32>,
+    /// `sandbox.enabled` (default: false).
+    pub sandbox: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -237,6 +240,7 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
     if let Some(limit) = overrides.rate_limit {
         (settings.rate_limit.per_key, settings.rate_limit.per_address) = (limit, limit);
     }
+    settings.sandbox.enabled = overrides.sandbox;
     let owner = db::connect_owner(&settings.database).await.unwrap();
     let runtime = db::runtime_role(&settings.database).unwrap();
     assert_eq!(runtime.as_deref(), Some(RUNTIME_ROLE));
@@ -247,6 +251,8 @@ pub async fn spawn_app_with(overrides: Overrides) -> TestApp {
         None => ManualClock::new(Utc::now()),
     });
     let state = AppState::new(settings, clock.clone()).unwrap();
+    // What every process does at start-up: mark the database live or sandbox.
+    sandbox::service::check_database(&state).await.unwrap();
     // What a worker does at start-up: seed the (empty) index, which marks it complete. A Redis
     // made to fail is left alone (its first failure would open the breaker before the test).
     if own_redis {
@@ -536,6 +542,15 @@ impl TestApp {
     /// The app's own ladder worker.
     pub fn worker(&self) -> Worker {
         Worker { state: self.state.clone() }
+    }
+
+    /// The start-up check of a process on this app's database with `sandbox.enabled` as given:
+    /// `Err` with the refusal's message.
+    pub async fn deployment_check(&self, sandbox_enabled: bool) -> Result<(), String> {
+        let mut settings = (*self.state.settings).clone();
+        settings.sandbox.enabled = sandbox_enabled;
+        let state = AppState::new(settings, self.clock.clone()).unwrap();
+        sandbox::service::check_database(&state).await.map_err(|e| e.to_string())
     }
 
     /// A second worker process: its own pools and Redis connection, the same stores and clock.

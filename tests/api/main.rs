@@ -27,6 +27,7 @@ mod openapi;
 mod privacy;
 mod reports;
 mod resilience;
+mod sandbox;
 mod triage;
 mod webhooks;
 mod worklist;

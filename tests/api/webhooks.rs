@@ -22,17 +22,17 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature`.
-    id: String,
-    timestamp: String,
-    signature: String,
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
     /// The deprecated `X-Mash-*` headers: delivery, event, signature.
-    legacy: (String, String, String),
-    body: String,
+    pub legacy: (String, String, String),
+    pub body: String,
 }
 
-type Seen = Arc<Mutex<Vec<Received>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<Received>>>;
 
 /// What the receiver answers: fail the first `n` requests with `status`.
 type Failures = Arc<Mutex<(usize, StatusCode)>>;
@@ -58,7 +58,7 @@ fn receive(req: &poem::Request, body: String, seen: Data<&Seen>, fail_first: Dat
 }
 
 /// A receiver on a free port that fails its first `failures` requests with a 500.
-async fn receiver(failures: usize) -> (String, Seen) {
+pub(crate) async fn receiver(failures: usize) -> (String, Seen) {
     receiver_answering(failures, StatusCode::INTERNAL_SERVER_ERROR).await
 }
 
@@ -76,7 +76,7 @@ async fn receiver_answering(failures: usize, status: StatusCode) -> (String, See
 /// The Standard Webhooks check, written out from the specification (independently of the
 /// service's code): some `v1,` signature in the header is the base64 HMAC-SHA256, keyed with
 /// the secret's decoded bytes, of `"<id>.<timestamp>.<body>"`.
-fn verify_standard(secret: &str, r: &Received, body: &str) -> bool {
+pub(crate) fn verify_standard(secret: &str, r: &Received, body: &str) -> bool {
     use base64::{Engine, engine::general_purpose::STANDARD};
     use hmac::{Hmac, Mac};
     let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
