@@ -36,8 +36,9 @@ use crate::{
     clock::authority::AlignedClock,
     clocks::{timer, worker},
     config::Settings,
+    intake, sandbox,
     state::AppState,
-    intake, sandbox, telemetry, webhook, worklist,
+    telemetry, webhook, worklist,
 };
 
 /// What a process runs.
@@ -52,7 +53,7 @@ pub enum ProcessRole {
 /// How often claim expiry and webhook delivery run a round.
 const ROUND_EVERY: Duration = Duration::from_secs(1);
 /// How often expired idempotency keys are forgotten.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+const HOUSEKEEPING_EVERY: Duration = Duration::from_mins(10);
 /// How long the loops get to finish their round after shutdown is signalled.
 const LOOP_GRACE: Duration = Duration::from_secs(15);
 

@@ -16,7 +16,7 @@ use poem_openapi::{
 };
 
 use super::problem::ApiError;
-use crate::id::{AgencyId, ChildId, ContactId, EndpointId, DeliveryId};
+use crate::id::{AgencyId, ChildId, ContactId, DeliveryId, EndpointId};
 
 /// A value that a path segment can hold.
 pub trait PathParam: Sized + Send {

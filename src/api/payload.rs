@@ -311,7 +311,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::api::{clocks, triage, webhook, worklist};
+    use crate::api::{clocks, sandbox, triage, webhook, worklist};
 
     fn parse_as<T: ReadBody>(value: &Value) -> Result<T, Vec<String>> {
         walker::parse_object(value, T::FIELDS, T::read)
@@ -368,7 +368,11 @@ mod tests {
         let reason = json!("Checked with the referrer");
         in_step::<clocks::PauseRequest>(&json!({"reason": "awaiting_information"}));
         in_step::<triage::RerateRequest>(&json!({"urgency": "red", "reason": reason}));
-        in_step::<webhook::EndpointRequest>(&json!({"url": "https://example.org/hook", "secret": "0123456789abcdef"}));
+        in_step::<webhook::EndpointRequest>(
+            &json!({"url": "https://example.org/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}),
+        );
+        in_step::<sandbox::AdvanceRequest>(&json!({"advance_to": "2026-12-04T10:00:00Z"}));
+        in_step::<sandbox::SandboxStaffKeyRequest>(&json!({"role": "practitioner"}));
         in_step::<webhook::FeedbackGivenRequest>(&json!({"method": "phone"}));
         in_step::<worklist::AssignRequest>(
             &json!({"staff_id": "7d1c7c5e-8a35-4a53-9d43-0a9f8e3f2b11", "reason": reason}),

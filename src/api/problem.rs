@@ -456,7 +456,10 @@ impl From<crate::sandbox::SandboxError> for ApiError {
             ),
             E::NotForward { now } => Self::field(
                 "/advance_to",
-                &format!("must be after the test clock's time, {}", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                &format!(
+                    "must be after the test clock's time, {}",
+                    now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
             ),
             E::Role => Self::field("/role", "must be practitioner or manager"),
             E::Store(e) => e.into(),

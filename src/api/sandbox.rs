@@ -134,7 +134,11 @@ impl SandboxApi {
     /// feedback reminders fire now, and webhook deliveries and their retries follow within a
     /// second. Audited. 404 outside a sandbox: production's clock cannot be moved.
     #[oai(path = "/v1/sandbox/clock", method = "post", operation_id = "sandbox.clock.advance")]
-    async fn advance(&self, auth: BearerKey, body: JsonBody<AdvanceRequest>) -> Result<TestClockResponses, SandboxError> {
+    async fn advance(
+        &self,
+        auth: BearerKey,
+        body: JsonBody<AdvanceRequest>,
+    ) -> Result<TestClockResponses, SandboxError> {
         if !self.state.settings.sandbox.enabled {
             return Err(ApiError::from(sandbox::SandboxError::NotSandbox).into());
         }

@@ -345,7 +345,11 @@ impl DeliveryStatusFilter {
 
 /// Whose webhooks a caller may see: an agency key its own agency's (asking for another's is
 /// 403); staff in `roles` any agency's (or all, when `agency_id` is absent).
-fn webhook_scope(principal: &Principal, agency_id: Option<AgencyId>, roles: &[Role]) -> Result<Option<AgencyId>, ApiError> {
+fn webhook_scope(
+    principal: &Principal,
+    agency_id: Option<AgencyId>,
+    roles: &[Role],
+) -> Result<Option<AgencyId>, ApiError> {
     match principal {
         Principal::Agency(a) if agency_id.is_none_or(|asked| asked == a.agency_id) => Ok(Some(a.agency_id)),
         Principal::Agency(_) => Err(ApiError::forbidden()),
@@ -496,7 +500,11 @@ impl WebhookApi {
     /// The new secret signs every delivery from now; the current one keeps signing too for
     /// `overlap_hours` (default 24), so `webhook-signature` carries both, space-separated, and the
     /// receiver switches when it is ready. Audited, without the secrets.
-    #[oai(path = "/v1/agencies/:id/webhook/rotate-secret", method = "post", operation_id = "webhook.agency.rotate_secret")]
+    #[oai(
+        path = "/v1/agencies/:id/webhook/rotate-secret",
+        method = "post",
+        operation_id = "webhook.agency.rotate_secret"
+    )]
     async fn rotate_agency_secret(
         &self,
         auth: BearerKey,

@@ -342,8 +342,7 @@ pub async fn fire_due_for_agency(state: &AppState, agency: crate::id::AgencyId) 
     let mut fired = 0;
     loop {
         let now = state.clock.now();
-        let due =
-            repo::due_steps_of_agency(&state.db, agency, now, i64::try_from(CLAIM_BATCH).unwrap_or(1000)).await?;
+        let due = repo::due_steps_of_agency(&state.db, agency, now, i64::try_from(CLAIM_BATCH).unwrap_or(1000)).await?;
         if due.is_empty() {
             return Ok(fired);
         }

@@ -9,11 +9,13 @@ use crate::id::{AgencyId, ContactId};
 /// Takes the key's lock for this transaction if no other transaction holds it; `false` when a
 /// request with the same key is still being processed (here or on another replica).
 pub(crate) async fn try_lock_key(conn: &mut PgConnection, agency: AgencyId, key: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("select pg_try_advisory_xact_lock(hashtextextended('idempotency-key:' || $1::text || ':' || $2, 0))")
-        .bind(agency)
-        .bind(key)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(
+        "select pg_try_advisory_xact_lock(hashtextextended('idempotency-key:' || $1::text || ':' || $2, 0))",
+    )
+    .bind(agency)
+    .bind(key)
+    .fetch_one(conn)
+    .await
 }
 
 /// A key's earlier use still within its lifetime (used at or after `since`): the fingerprint of
@@ -63,5 +65,9 @@ pub(crate) async fn record_key(
 
 /// Deletes keys used before `before`; returns how many.
 pub(crate) async fn prune_keys(conn: &mut PgConnection, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from idempotency_keys where created_at < $1").bind(before).execute(conn).await?.rows_affected())
+    Ok(sqlx::query("delete from idempotency_keys where created_at < $1")
+        .bind(before)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }

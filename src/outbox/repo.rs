@@ -110,7 +110,11 @@ pub(crate) async fn repoint_pending(conn: &mut PgConnection, from: Uuid, to: Uui
 /// Moves the pending deliveries of the agency's endpoints disabled for answering 410 Gone to
 /// its new endpoint; returns how many. (A removed endpoint's were cancelled; a replaced one's
 /// already moved.)
-pub(crate) async fn adopt_pending_of_gone(conn: &mut PgConnection, agency: AgencyId, to: Uuid) -> Result<u64, sqlx::Error> {
+pub(crate) async fn adopt_pending_of_gone(
+    conn: &mut PgConnection,
+    agency: AgencyId,
+    to: Uuid,
+) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "update deliveries set endpoint_id = $2
           where status = 'pending'

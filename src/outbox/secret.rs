@@ -20,7 +20,8 @@ pub fn generate() -> String {
 /// Checks a secret supplied at registration or rotation: `whsec_` and the base64 of 24 to 64
 /// bytes. The error is a sentence for the problem's `errors`, never the value.
 pub fn check(secret: &str) -> Result<(), &'static str> {
-    const RULE: &str = "must be whsec_ followed by the base64 of 24 to 64 random bytes (or omitted: the hub generates one)";
+    const RULE: &str =
+        "must be whsec_ followed by the base64 of 24 to 64 random bytes (or omitted: the hub generates one)";
     let encoded = secret.strip_prefix(PREFIX).ok_or(RULE)?;
     let key = STANDARD.decode(encoded).map_err(|_| RULE)?;
     if (24..=64).contains(&key.len()) { Ok(()) } else { Err(RULE) }
@@ -57,7 +58,10 @@ mod tests {
     #[test]
     fn the_key_is_the_decoded_secret_or_a_legacy_secrets_bytes() {
         // The specification's example secret.
-        assert_eq!(key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap());
+        assert_eq!(
+            key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()
+        );
         assert_eq!(key("an old plain secret"), b"an old plain secret".to_vec());
     }
 }

@@ -419,8 +419,12 @@ pub async fn list_endpoints(
     agency: Option<AgencyId>,
 ) -> Result<Vec<EndpointRow>, StoreError> {
     let rows = repo::list_endpoints(&state.db, agency).await?;
-    record_listing(state, actor, serde_json::json!({ "listed": "endpoints", "agency_id": agency, "count": rows.len() }))
-        .await?;
+    record_listing(
+        state,
+        actor,
+        serde_json::json!({ "listed": "endpoints", "agency_id": agency, "count": rows.len() }),
+    )
+    .await?;
     Ok(rows)
 }
 

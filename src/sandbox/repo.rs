@@ -45,7 +45,11 @@ pub(crate) async fn agency_of_staff(pool: &PgPool, staff: StaffId) -> Result<Opt
 }
 
 /// The agency's offset, locked for a change (a row is made at 0 if there was none).
-pub(crate) async fn lock_offset(conn: &mut PgConnection, agency: AgencyId, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+pub(crate) async fn lock_offset(
+    conn: &mut PgConnection,
+    agency: AgencyId,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "insert into sandbox_clocks (agency_id, offset_us, advanced_to, updated_at) values ($1, 0, $2, $2)
          on conflict (agency_id) do nothing",

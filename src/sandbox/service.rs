@@ -7,8 +7,7 @@ use super::repo;
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{self, AgencyPrincipal, IssuedKey, Principal, Role},
-    clock,
-    clocks,
+    clock, clocks,
     db::StoreError,
     id::{AgencyId, ContactId, StaffId},
     state::AppState,
@@ -38,7 +37,7 @@ impl From<clocks::worker::WorkerError> for SandboxError {
     fn from(err: clocks::worker::WorkerError) -> Self {
         match err {
             clocks::worker::WorkerError::Store(e) => Self::Store(e),
-            other => Self::Worker(other),
+            other @ clocks::worker::WorkerError::Redis(_) => Self::Worker(other),
         }
     }
 }

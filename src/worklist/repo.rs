@@ -364,12 +364,10 @@ pub(crate) struct Awaiting {
 
 /// The contact's decision if it awaits authorisation (lock the contact first).
 pub(crate) async fn awaiting_decision(conn: &mut PgConnection, id: ContactId) -> Result<Option<Awaiting>, sqlx::Error> {
-    sqlx::query_as(
-        "select outcome, decided_by from decisions where contact_id = $1 and authorisation = 'awaiting'",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as("select outcome, decided_by from decisions where contact_id = $1 and authorisation = 'awaiting'")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
 
 pub(crate) async fn authorise_decision(

@@ -73,9 +73,12 @@ async fn an_agency_catches_up_on_its_own_changes_once_each_in_order() {
     let (changes, _) = drain_until(&school, Some(&cursor), "100", 1).await;
     assert_eq!(changes.len(), 1);
     let page: Value = school.contact_feed(&[("after", &cursor)]).await.expect(200);
-    let changed = &page["contacts"][0];
-    assert_eq!((changed["id"].as_str(), changed["status"].as_str()), (Some(&*b), Some("decided")));
-    assert_eq!((changed["outcome"].as_str(), changed["feedback"].as_str()), (Some("early_help"), Some("Early help has been offered.")));
+    let latest = &page["contacts"][0];
+    assert_eq!((latest["id"].as_str(), latest["status"].as_str()), (Some(&*b), Some("decided")));
+    assert_eq!(
+        (latest["outcome"].as_str(), latest["feedback"].as_str()),
+        (Some("early_help"), Some("Early help has been offered."))
+    );
     let (rest, _) = drain(&school, page["next_after"].as_str(), "100").await;
     assert!(rest.is_empty(), "nothing twice");
 

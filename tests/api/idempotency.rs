@@ -54,7 +54,8 @@ async fn a_repeat_with_the_same_key_is_answered_as_the_first_request_was() {
 
     // After 24 hours the key is forgotten, and it may name a new submission.
     app.advance_time(chrono::TimeDelta::hours(25));
-    let fresh = post_keyed(&school, "8e03978e-40d5-43e8-bc93-6894a57f9324", &green_contact(app.today(), "IDEM-3")).await;
+    let fresh =
+        post_keyed(&school, "8e03978e-40d5-43e8-bc93-6894a57f9324", &green_contact(app.today(), "IDEM-3")).await;
     assert_eq!(fresh.status(), 201);
 }
 

@@ -20,7 +20,8 @@ async fn a_partner_moves_its_clock_and_sees_the_breach_then_the_decision_webhook
     app.set_time(london(2026, 11, 23, 10, 0)); // a Monday
     let school = app.school();
     let (url, seen) = receiver(0).await;
-    let registered: Value = app.admin().register_agency_webhook(school.agency_id(), json!({"url": url})).await.expect(201);
+    let registered: Value =
+        app.admin().register_agency_webhook(school.agency_id(), json!({"url": url})).await.expect(201);
     let secret = registered["secret"].as_str().unwrap().to_owned();
 
     // Amber: due Tuesday 10:00, one working day. The police's contact runs on the hub's time.
@@ -67,7 +68,10 @@ async fn a_partner_moves_its_clock_and_sees_the_breach_then_the_decision_webhook
     let sent: i64 = got.timestamp.parse().unwrap();
     assert!((sent - app.now().timestamp()).abs() < 60, "the wall clock's time, not the test clock's");
     let body: Value = serde_json::from_str(&got.body).unwrap();
-    assert_eq!((body["type"].as_str(), body["data"]["outcome"].as_str()), (Some("contact.decided"), Some("early_help")));
+    assert_eq!(
+        (body["type"].as_str(), body["data"]["outcome"].as_str()),
+        (Some("contact.decided"), Some("early_help"))
+    );
     let clocks: Value = app.manager().clocks(&id).await.expect(200);
     let feedback = clocks["clocks"].as_array().unwrap().iter().find(|c| c["kind"] == "feedback").unwrap();
     assert_eq!(feedback["state"], "stopped");

@@ -399,7 +399,9 @@ async fn a_generated_secret_is_shown_once_and_a_rotation_signs_with_both_until_t
     let r = seen.lock().unwrap()[1].clone();
     assert_eq!(r.signature.split(' ').count(), 1);
     assert!(verify_standard(&second, &r, &r.body) && !verify_standard(&first, &r, &r.body));
-    let audit = app.count("select count(*) from audit_events where action in ('webhook.secret_rotated', 'webhook.test_requested')");
+    let audit = app.count(
+        "select count(*) from audit_events where action in ('webhook.secret_rotated', 'webhook.test_requested')",
+    );
     assert_eq!(audit.await, 3);
     let trail = app.values::<String>("select detail::text from audit_events").await.join(" ");
     assert!(!trail.contains(&second[6..]) && !trail.contains(&first[6..]), "no secret in the audit trail");

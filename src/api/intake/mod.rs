@@ -190,7 +190,9 @@ impl IntakeApi {
         let agency = auth.0.require_agency()?;
         let cursor = match after.0.as_deref() {
             None => None,
-            Some(c) => Some(parse_feed_cursor(c).ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?),
+            Some(c) => {
+                Some(parse_feed_cursor(c).ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?)
+            }
         };
         if let (Some(from), Some(to)) = (received_from.0, received_to.0)
             && from >= to
