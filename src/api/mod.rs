@@ -12,6 +12,7 @@ mod access;
 pub mod audit;
 pub mod clocks;
 pub mod enums;
+pub mod guide;
 mod headers;
 pub mod health;
 pub mod intake;
@@ -91,7 +92,11 @@ pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     .description(
         "The front door of a Multi-Agency Safeguarding Hub. Partner agencies submit contacts about \
          children and read back what happened to them; hub staff screen them. Every error is an \
-         RFC 9457 problem (`application/problem+json`) that never quotes submitted personal data.",
+         RFC 9457 problem (`application/problem+json`) that never quotes submitted personal data.\n\n\
+         **Partners: start with the [integration guide](/docs/integration)**: authentication, \
+         retries and `Idempotency-Key`, rate limits, webhooks (Standard Webhooks, with verification \
+         in three languages), the change feed (`GET /v1/contacts`), the sandbox and its test clock \
+         (`POST /v1/sandbox/clock`), and the error types.",
     )
     .license(poem_openapi::LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"))
     .server(state.settings.http.public_base_url.clone())
@@ -194,11 +199,14 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     // Swagger UI embeds the document it is given; it must show the one served and committed.
     let docs_html = service.swagger_ui_html().replacen(&generated, document.trim_end(), 1);
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
+    let guide_html = guide::page();
+    let guide = poem::endpoint::make_sync(move |_| poem::web::Html(guide_html.clone()));
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder().content_type("application/json").body(document.clone())
     });
     Route::new()
         .nest("/", service)
+        .at("/docs/integration", poem::get(guide))
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/console", crate::console::routes(state.clone()))

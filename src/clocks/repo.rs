@@ -295,7 +295,8 @@ pub struct EventRow {
 }
 
 /// Events after the cursor `(xid, id)`, only from transactions older than every running one, so
-/// an event committing late can never be skipped by a reader who moved past it.
+/// an event committing late can never be skipped by a reader who moved past it. Only events
+/// about a contact: a webhook test delivery's event is the agency's, not the hub's.
 pub(crate) async fn events_after(
     pool: &PgPool,
     after: Option<(String, i64)>,
@@ -304,7 +305,7 @@ pub(crate) async fn events_after(
     let (xid, id) = after.map_or((None, 0), |(x, i)| (Some(x), i));
     sqlx::query_as(
         "select id, xid::text as xid, occurred_at, kind, contact_id, clock_id, step, payload from events
-          where xid < pg_snapshot_xmin(pg_current_snapshot())
+          where xid < pg_snapshot_xmin(pg_current_snapshot()) and contact_id is not null
             and ($1::text is null or (xid, id) > ($1::xid8, $2))
           order by xid, id limit $3",
     )

@@ -225,10 +225,11 @@ pub struct DueDelivery {
 
 /// Leases up to `limit` due deliveries until `lease_until` (so no other worker sends them
 /// meanwhile) and returns them; the HTTP calls happen outside any transaction. With `agency`,
-/// only that agency's (a sandbox agency's, due by its own clock).
+/// only that agency's (a sandbox agency's, due by its own clock). A rotated-out secret signs
+/// until `wall` (the hub's own time: a rotation's overlap is the receiver's real time).
 pub(crate) async fn lease_due(
     pool: &PgPool,
-    now: DateTime<Utc>,
+    (now, wall): (DateTime<Utc>, DateTime<Utc>),
     lease_until: DateTime<Utc>,
     limit: i64,
     agency: Option<AgencyId>,
@@ -241,7 +242,7 @@ pub(crate) async fn lease_due(
              order by d.next_attempt_at limit $3 for update of d skip locked),
          leased as (update deliveries d set next_attempt_at = $2 from due where d.id = due.id returning d.id, d.attempts, d.event_id, d.endpoint_id)
          select l.id, l.endpoint_id, l.attempts, w.url, w.secret,
-                case when w.previous_secret_expires_at > $1 then w.previous_secret end as previous_secret,
+                case when w.previous_secret_expires_at > $5 then w.previous_secret end as previous_secret,
                 e.kind as event_kind, e.occurred_at, e.contact_id, e.payload
            from leased l join webhook_endpoints w on w.id = l.endpoint_id join events e on e.id = l.event_id",
     )
@@ -249,6 +250,7 @@ pub(crate) async fn lease_due(
     .bind(lease_until)
     .bind(limit)
     .bind(agency)
+    .bind(wall)
     .fetch_all(pool)
     .await
 }

@@ -266,7 +266,7 @@ pub async fn lease_due(
     agency: Option<AgencyId>,
 ) -> Result<Vec<DueDelivery>, StoreError> {
     let now = state.clock.now();
-    Ok(repo::lease_due(&state.db, now, now + lease, limit, agency).await?)
+    Ok(repo::lease_due(&state.db, (now, state.clock.wall()), now + lease, limit, agency).await?)
 }
 
 /// Marks a delivery delivered (in the caller's transaction); `false` if it was already.
@@ -345,7 +345,8 @@ pub async fn rotate_secret(
         return Err(OutboxError::Invalid { pointer: "/overlap_hours", detail: "must be 0 to 168".into() });
     }
     let now = state.clock.now();
-    let until = now + TimeDelta::hours(hours);
+    // The receiver's real time, even in a sandbox.
+    let until = state.clock.wall() + TimeDelta::hours(hours);
     crate::db::in_transaction(&state.db, async |tx| {
         let endpoint = match of {
             EndpointOf::Agency(agency) => {

@@ -142,14 +142,16 @@ pub async fn claim_next(
     }
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let expires_at = now + state.policy.claim_lease;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let expires_at = lease_now + state.policy.claim_lease;
         let mut tried = Vec::new();
         let id = loop {
-            let Some(candidate) = repo::lock_next_unclaimed(tx, queue, now, &tried).await? else {
+            let Some(candidate) = repo::lock_next_unclaimed(tx, queue, lease_now, &tried).await? else {
                 return Ok(None);
             };
-            let lapsed = repo::expired_holder(tx, candidate, now).await?;
-            if repo::try_claim(tx, candidate, staff.staff_id, now, expires_at).await? {
+            let lapsed = repo::expired_holder(tx, candidate, lease_now).await?;
+            if repo::try_claim(tx, candidate, staff.staff_id, lease_now, expires_at).await? {
                 if let Some(previous) = lapsed {
                     // The worker had not yet returned it: record the expiry before the new claim.
                     audit::record(
@@ -188,16 +190,18 @@ pub async fn claim_next(
 pub async fn claim_contact(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
             return Err(WorklistError::ClaimedByOther);
         }
-        let lapsed = repo::expired_holder(tx, id, now).await?;
-        let expires_at = now + state.policy.claim_lease;
+        let lapsed = repo::expired_holder(tx, id, state.clock.wall()).await?;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let expires_at = lease_now + state.policy.claim_lease;
         // With the contact locked, only a live claim could stop this, and there is none (or it
         // is the caller's own, which this renews).
-        repo::put_claim(tx, id, staff.staff_id, now, expires_at).await?;
+        repo::put_claim(tx, id, staff.staff_id, lease_now, expires_at).await?;
         if let Some(previous) = lapsed {
             audit::record(
                 tx,
@@ -228,12 +232,14 @@ pub async fn claim_contact(state: &AppState, staff: &StaffPrincipal, id: Contact
 pub async fn renew(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         if target.claimed_by != Some(staff.staff_id) {
             return Err(WorklistError::NotClaimHolder);
         }
-        let expires_at = now + state.policy.claim_lease;
-        repo::put_claim(tx, id, staff.staff_id, now, expires_at).await?;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let expires_at = lease_now + state.policy.claim_lease;
+        repo::put_claim(tx, id, staff.staff_id, lease_now, expires_at).await?;
         audit::record(
             tx,
             now,
@@ -257,7 +263,7 @@ pub async fn release(
 ) -> Result<i64, WorklistError> {
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         // A stale version first: whatever else changed, the caller must read again.
         check_version(expected_version, target.version)?;
@@ -286,11 +292,11 @@ pub async fn expire_claims(state: &AppState) -> Result<usize, WorklistError> {
         let now = state.clock.now();
         // Lock order: the contacts first (id order, skipping any in use: the next round gets
         // them), then their claims, as every other writer does.
-        let contacts = repo::lock_contacts_with_expired_claims(tx, now).await?;
+        let contacts = repo::lock_contacts_with_expired_claims(tx, state.clock.wall()).await?;
         if contacts.is_empty() {
             return Ok(Vec::new());
         }
-        let expired = repo::expire_claims(tx, &contacts, now).await?;
+        let expired = repo::expire_claims(tx, &contacts, state.clock.wall()).await?;
         if expired.is_empty() {
             return Ok(Vec::new());
         }
@@ -320,14 +326,16 @@ pub async fn assign(
     let reason = text(reason, 2000, "/reason")?;
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         check_version(expected_version, target.version)?;
         if !repo::is_caseworker(tx, to).await? {
             return Err(WorklistError::UnknownStaff);
         }
-        let expires_at = now + state.policy.claim_lease;
-        repo::put_claim(tx, id, to, now, expires_at).await?;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let expires_at = lease_now + state.policy.claim_lease;
+        repo::put_claim(tx, id, to, lease_now, expires_at).await?;
         let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
         let note = repo::insert_note(tx, id, manager.staff_id, "assignment", &reason, now).await?;
         audit::record(
@@ -359,7 +367,7 @@ pub async fn move_to(
     let reason = text(reason, 2000, "/reason")?;
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         check_version(expected_version, target.version)?;
         repo::delete_claim(tx, id).await?;
@@ -436,7 +444,7 @@ pub async fn decide(
     };
     let (version, stopped, late) = db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         check_version(expected_version, target.version)?;
         if target.claimed_by != Some(staff.staff_id) && staff.role != Role::Manager {
@@ -627,7 +635,8 @@ pub async fn send_back(
         .await?
         .scheduled;
         // Back with its author, as when they decided; their lease starts now.
-        repo::put_claim(tx, id, decision.decided_by, now, now + state.policy.claim_lease).await?;
+        repo::put_claim(tx, id, decision.decided_by, state.clock.wall(), state.clock.wall() + state.policy.claim_lease)
+            .await?;
         let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
         audit::record(
             tx,
@@ -647,7 +656,7 @@ pub async fn send_back(
 
 /// Who holds a contact's live claim, and until when (`None`: nobody).
 pub async fn claim_of(state: &AppState, id: ContactId) -> Result<Option<(StaffId, DateTime<Utc>)>, WorklistError> {
-    Ok(repo::live_claim(&state.db, id, state.clock.now()).await?)
+    Ok(repo::live_claim(&state.db, id, state.clock.wall()).await?)
 }
 
 /// Decisions awaiting a manager's authorisation, oldest first (at most `limit`).
@@ -667,7 +676,7 @@ pub async fn record_late_reason(
 ) -> Result<i64, WorklistError> {
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, now).await?.ok_or(WorklistError::NotFound)?;
+        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         let (late, _) = repo::lateness(tx, id, now).await?;
         if !late {

@@ -391,6 +391,8 @@ async fn a_generated_secret_is_shown_once_and_a_rotation_signs_with_both_until_t
     assert!(verify_standard(&first, &r, &r.body) && verify_standard(&second, &r, &r.body));
     let body: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(body["type"], "webhook.test");
+    let events = app.auditor().events(&[]).await.expect(200);
+    assert_eq!(events["events"], json!([]), "a test delivery is not one of the hub's events");
 
     // After the overlap only the new secret signs.
     app.advance_time(TimeDelta::hours(3));
