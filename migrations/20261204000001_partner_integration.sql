@@ -40,7 +40,9 @@ $$;
 create trigger contacts_feed_change
     before update on contacts
     for each row
-    when (old.status is distinct from new.status
+    -- The agency sees awaiting_authorisation as in_screening: a move between them is no change.
+    when ((case old.status when 'awaiting_authorisation' then 'in_screening' else old.status end)
+          is distinct from (case new.status when 'awaiting_authorisation' then 'in_screening' else new.status end)
        or old.outcome is distinct from new.outcome
        or old.agency_urgency is distinct from new.agency_urgency
        or old.agency_queue is distinct from new.agency_queue

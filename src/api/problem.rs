@@ -97,7 +97,7 @@ impl ApiError {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
-            "The contact is not valid",
+            "The request is not valid",
             format!("{count} field{} failed validation; see `errors`.", if count == 1 { "" } else { "s" }),
         );
         e.problem.errors = Some(errors.into_iter().map(ProblemField::from).collect());

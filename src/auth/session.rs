@@ -4,6 +4,8 @@
 //! resumption re-checks the way in: a staff key that was revoked or expired, or a member of
 //! staff who left, ends the session there and then.
 //!
+//! Sessions run on the hub's wall clock: a sandbox agency's test clock never ends one.
+//!
 //! Signing in with a staff key is the one way in today. Single sign-on (`OpenID` Connect) is
 //! another [`SignIn`] method: it would resolve its subject to a member of staff and call
 //! [`start`] the same way; nothing else changes.
@@ -63,7 +65,7 @@ pub async fn start(state: &AppState, how: SignIn<'_>) -> Result<(String, Session
         Principal::Agency(_) => return Err(AuthError::Forbidden),
     };
     let (token, csrf_token) = (random_hex(), random_hex());
-    let now = state.clock.now();
+    let now = state.clock.wall();
     let expires_at = now + limits(state).1;
     crate::db::in_transaction(&state.db, async |tx| {
         repo::insert_session(tx, &token_hash(&token), &staff, &csrf_token, now, expires_at).await?;
@@ -82,7 +84,7 @@ pub async fn start(state: &AppState, how: SignIn<'_>) -> Result<(String, Session
 /// because it was idle too long, outlived its lifetime, or its key or member of staff is no
 /// longer live: each ending is recorded once).
 pub async fn resume(state: &AppState, token: &str, used: bool) -> Result<Option<Session>, AuthError> {
-    let now = state.clock.now();
+    let now = state.clock.wall();
     let (idle, _) = limits(state);
     let hash = token_hash(token);
     crate::db::in_transaction(&state.db, async |tx| {
@@ -114,7 +116,7 @@ pub async fn resume(state: &AppState, token: &str, used: bool) -> Result<Option<
 /// Ends the session behind `token` (signing out); audited. Nothing happens for a token that has
 /// no live session.
 pub async fn end(state: &AppState, token: &str) -> Result<(), AuthError> {
-    let now = state.clock.now();
+    let now = state.clock.wall();
     let hash = token_hash(token);
     crate::db::in_transaction(&state.db, async |tx| {
         if let Some(row) = repo::lock_session(tx, &hash, now).await? {

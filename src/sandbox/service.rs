@@ -86,9 +86,9 @@ fn require_sandbox(state: &AppState) -> Result<(), SandboxError> {
     if state.settings.sandbox.enabled { Ok(()) } else { Err(SandboxError::NotSandbox) }
 }
 
-/// The test-clock offset the work of a request runs on: an agency key's own; a sandbox staff
-/// key's agency's; for other staff, that of the agency whose contact the request names (if it
-/// names one). Zero outside a sandbox.
+/// The test-clock offset the work of a request runs on: an agency key's own; for staff, that of
+/// the agency whose contact the request names, or else a sandbox staff key's own agency's.
+/// Zero outside a sandbox.
 pub async fn offset_for(
     state: &AppState,
     principal: Option<&Principal>,
@@ -99,9 +99,11 @@ pub async fn offset_for(
     }
     let agency = match principal {
         Some(Principal::Agency(a)) => Some(a.agency_id),
-        Some(Principal::Staff(s)) => match repo::agency_of_staff(&state.db, s.staff_id).await? {
+        // Work on a contact runs on its agency's clock, whoever's key it is; a sandbox staff key
+        // otherwise runs on its own agency's (taking the next contact from a queue, say).
+        Some(Principal::Staff(s)) => match of_contact(state, contact).await? {
             Some(agency) => Some(agency),
-            None => of_contact(state, contact).await?,
+            None => repo::agency_of_staff(&state.db, s.staff_id).await?,
         },
         None => of_contact(state, contact).await?,
     };

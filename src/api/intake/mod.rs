@@ -88,7 +88,7 @@ fn parse_feed_cursor(cursor: &str) -> Option<(&str, i64)> {
 }
 
 /// The `Idempotency-Key` header's value: a Structured Field string (`"..."`, as the IETF draft
-/// writes it) or the same characters bare; 1-255 visible ASCII characters.
+/// writes it) or the same characters bare; 1-255 printable ASCII characters (spaces inside).
 fn idempotency_key(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     let raw = raw.trim();
@@ -97,7 +97,7 @@ fn idempotency_key(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     {
         return Err(ApiError::invalid_parameter(
             "Idempotency-Key",
-            "must be 1 to 255 visible ASCII characters (a UUID is a good choice)",
+            "must be 1 to 255 printable ASCII characters, bare or quoted (a UUID is a good choice)",
         ));
     }
     Ok(Some(key.to_owned()))
@@ -121,8 +121,12 @@ impl IntakeApi {
     async fn create(
         &self,
         auth: BearerKey,
-        /// A key unique to this submission (a UUID, say), sent again unchanged on every retry.
-        #[oai(name = "Idempotency-Key")]
+        /// A key unique to this submission (a UUID, say), sent again unchanged on every retry:
+        /// 1-255 printable ASCII characters, bare or as a quoted Structured Field string.
+        #[oai(
+            name = "Idempotency-Key",
+            validator(pattern = r#"^("[\x20\x21\x23-\x7E]{1,255}"|[\x21\x23-\x7E]([\x20\x21\x23-\x7E]{0,253}[\x21\x23-\x7E])?)$"#)
+        )]
         idempotency_key: Header<Option<String>>,
         body: JsonBody<NewContactRequest>,
     ) -> Result<SubmitResponse, SubmitError> {
@@ -184,7 +188,8 @@ impl IntakeApi {
         status: Query<Option<AgencyStatus>>,
         /// Only contacts received at or after this instant (RFC 3339).
         received_from: Query<Option<DateTime<Utc>>>,
-        /// Only contacts received before this instant (RFC 3339).
+        /// Only contacts received before this instant (RFC 3339); at or before `received_from`,
+        /// nothing.
         received_to: Query<Option<DateTime<Utc>>>,
     ) -> Result<ContactFeedResponse, ListError> {
         let agency = auth.0.require_agency()?;
@@ -194,11 +199,6 @@ impl IntakeApi {
                 Some(parse_feed_cursor(c).ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?)
             }
         };
-        if let (Some(from), Some(to)) = (received_from.0, received_to.0)
-            && from >= to
-        {
-            return Err(ApiError::invalid_parameter("received_to", "must be after received_from").into());
-        }
         let filter = contact::FeedFilter {
             statuses: status.0.map(AgencyStatus::stored),
             received_from: received_from.0,
