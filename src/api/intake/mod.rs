@@ -125,7 +125,9 @@ impl IntakeApi {
         /// 1-255 printable ASCII characters, bare or as a quoted Structured Field string.
         #[oai(
             name = "Idempotency-Key",
-            validator(pattern = r#"^("[\x20\x21\x23-\x7E]{1,255}"|[\x21\x23-\x7E]([\x20\x21\x23-\x7E]{0,253}[\x21\x23-\x7E])?)$"#)
+            validator(
+                pattern = r#"^("[\x20\x21\x23-\x7E]{1,255}"|[\x21\x23-\x7E]([\x20\x21\x23-\x7E]{0,253}[\x21\x23-\x7E])?)$"#
+            )
         )]
         idempotency_key: Header<Option<String>>,
         body: JsonBody<NewContactRequest>,
