@@ -161,10 +161,15 @@ pub enum EventsResponses {
     Ok(Json<EventsPage>),
 }
 
+/// Numbers beyond any real event (the schema allows 20 and 19 digits) stand for the largest
+/// place: nothing comes after it.
 fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
     let (xid, id) = cursor.split_once('.')?;
-    let xid: u64 = xid.parse().ok()?;
-    Some((xid.to_string(), id.parse().ok()?))
+    if xid.is_empty() || id.is_empty() || !xid.bytes().chain(id.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let xid = xid.parse::<u64>().unwrap_or(u64::MAX);
+    Some((xid.to_string(), id.parse::<i64>().unwrap_or(i64::MAX)))
 }
 
 /// Clocks and events.

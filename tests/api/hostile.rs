@@ -147,6 +147,16 @@ async fn the_documented_formats_are_the_enforced_ones() {
         assert_eq!(problem["code"], "invalid_parameter", "{bad}");
     }
     assert_eq!(app.auditor().events(&[("after", "0.0")]).await.status(), 200);
+    // The schema allows 20 and 19 digits: a place beyond any real one is past everything.
+    let beyond = "99999999999999999999.9999999999999999999";
+    let past: serde_json::Value = app.auditor().events(&[("after", beyond)]).await.expect(200);
+    assert_eq!(past["events"], serde_json::json!([]));
+    let school = app.school();
+    for bad in ["abc", "1.", ".1", "1.2.3", "-1.2"] {
+        school.contact_feed(&[("after", bad)]).await.problem(400);
+    }
+    let past: serde_json::Value = school.contact_feed(&[("after", beyond)]).await.expect(200);
+    assert_eq!((past["contacts"].clone(), past["next_after"].as_str()), (serde_json::json!([]), Some(beyond)));
     // The feedback methods are the documented ones.
     let id = app.school().submit(amber_contact(app.today(), "FMT-1")).await;
     let resp = app.manager().feedback_given(&id, serde_json::json!({"method": "carrier_pigeon"})).await;

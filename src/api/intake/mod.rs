@@ -81,10 +81,15 @@ impl AgencyStatus {
 }
 
 /// A change-feed cursor: `<transaction>.<sequence>`, two decimal numbers (opaque to partners).
-fn parse_feed_cursor(cursor: &str) -> Option<(&str, i64)> {
+/// Numbers beyond any real place (the schema allows 20 and 19 digits) stand for the largest
+/// place: nothing comes after it.
+fn parse_feed_cursor(cursor: &str) -> Option<(String, i64)> {
     let (xid, seq) = cursor.split_once('.')?;
-    xid.parse::<u64>().ok()?;
-    Some((xid, seq.parse().ok()?))
+    if xid.is_empty() || seq.is_empty() || !xid.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let xid = xid.parse::<u64>().unwrap_or(u64::MAX);
+    Some((xid.to_string(), seq.parse::<i64>().unwrap_or(i64::MAX)))
 }
 
 /// The `Idempotency-Key` header's value: a Structured Field string (`"..."`, as the IETF draft
@@ -207,6 +212,7 @@ impl IntakeApi {
             received_to: received_to.0,
         };
         let limit = limit.0.unwrap_or(100).clamp(1, 1000);
+        let cursor = cursor.as_ref().map(|(x, s)| (x.as_str(), *s));
         let items = contact::service::changes_for_agency(&self.state, &agency, cursor, &filter, limit).await?;
         let next_after = items.last().map(|i| format!("{}.{}", i.xid, i.seq)).or(after.0);
         let contacts = items.into_iter().map(|i| i.record.into()).collect();
