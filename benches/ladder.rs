@@ -65,7 +65,7 @@ async fn main() {
     let started = Instant::now();
     let due_at = Utc::now() + TimeDelta::seconds(5);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "insert into agencies (id, name, kind, created_at) values ('00000000-0000-7000-8000-000000000001', 'Bench', 'police', now());
+        "insert into agencies (id, name, kind, created_at, contact_source) values ('00000000-0000-7000-8000-000000000001', 'Bench', 'police', now(), '6');
          insert into contacts (id, agency_id, agency_reference, request_hash, received_at, submission, urgency, queue)
            select uuid_generate_v7_bench(i), '00000000-0000-7000-8000-000000000001', 'B-' || i, '\\x00', now(), '{{}}', 'amber', 'screening'
              from generate_series(1, {due}) i;",

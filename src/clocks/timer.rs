@@ -198,28 +198,49 @@ pub async fn reseed_if_free(db: &sqlx::PgPool, redis: &RedisStore) -> Result<Opt
 /// down any entry later than the truth, e.g. from two re-ratings whose writes landed out of
 /// order); returns how many. Pulling down a live lease only risks a no-op repeat claim.
 ///
+/// Streamed: pages of [`RESEED_PAGE`] steps by key, each a short statement (so no snapshot is
+/// held for the whole walk), and each page written to Redis as `ZADD`s of
+/// [`RESEED_MEMBERS_PER_ZADD`] members in one pipeline while the next page is read, so
+/// PostgreSQL and Redis work at the same time and memory holds at most two pages.
+///
 /// The "seeded" marker is set first, so Redis losing its data at any moment after (even midway)
 /// also loses the marker and is noticed. A re-seed that fails midway leaves the marker set; the
 /// periodic re-seed, retried within seconds after a failure, covers that.
 pub async fn reseed(conn: &mut sqlx::PgConnection, redis: &RedisStore) -> Result<usize, ReseedError> {
-    const PAGE: i64 = 5000;
     let key = redis.key(DUE_KEY);
     let mut set = redis::cmd("SET");
     set.arg(redis.key(SEEDED_KEY)).arg(1);
     redis.run(Wait::Background, |mut conn| async move { set.query_async::<()>(&mut conn).await }).await?;
-    let mut after = None;
+    let mut page = repo::pending_steps(&mut *conn, None, RESEED_PAGE).await?;
     let mut total = 0;
-    loop {
-        let page = repo::pending_steps(&mut *conn, after.clone(), PAGE).await?;
-        if page.is_empty() {
-            return Ok(total);
-        }
-        let mut pipe = redis::pipe();
-        for (clock_id, step, due) in &page {
-            pipe.cmd("ZADD").arg(&key).arg("LT").arg(due.timestamp_millis()).arg(member(*clock_id, step)).ignore();
-        }
-        redis.run(Wait::Background, |mut conn| async move { pipe.query_async::<()>(&mut conn).await }).await?;
+    while !page.is_empty() {
+        let after = page.last().map(|(c, s, _)| (*c, s.clone()));
+        let pipe = zadd_pipeline(&key, &page);
+        let write = redis.run(Wait::Background, |mut conn| async move { pipe.query_async::<()>(&mut conn).await });
+        let read = repo::pending_steps(&mut *conn, after, RESEED_PAGE);
+        let (written, next) = tokio::join!(write, read);
+        written?;
         total += page.len();
-        after = page.last().map(|(c, s, _)| (*c, s.clone()));
+        page = next?;
     }
+    Ok(total)
+}
+
+/// Steps read from PostgreSQL per page of a re-seed.
+const RESEED_PAGE: i64 = 20_000;
+/// Members per `ZADD` command of a re-seed.
+const RESEED_MEMBERS_PER_ZADD: usize = 1_000;
+
+/// `ZADD <key> LT <due> <member> ...` for the page, [`RESEED_MEMBERS_PER_ZADD`] members a command,
+/// in one pipeline.
+fn zadd_pipeline(key: &str, page: &[(ClockId, String, DateTime<Utc>)]) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    for chunk in page.chunks(RESEED_MEMBERS_PER_ZADD) {
+        let cmd = pipe.cmd("ZADD").arg(key).arg("LT");
+        for (clock_id, step, due) in chunk {
+            cmd.arg(due.timestamp_millis()).arg(member(*clock_id, step));
+        }
+        cmd.ignore();
+    }
+    pipe
 }
