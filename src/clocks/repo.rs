@@ -106,26 +106,28 @@ pub(crate) async fn segments(conn: &mut PgConnection, clock_id: ClockId) -> Resu
         .collect())
 }
 
-/// Sets a step's due time, creating it if new. A cancelled step comes back (a re-rating from
-/// red to amber cancels `notify_duty_manager`; back to red needs it again); a fired step is
-/// never touched. Only called for clocks that have not stopped.
-pub(crate) async fn upsert_step(
+/// Sets the steps' due times, creating those that are new, in one statement; returns the steps
+/// that are pending afterwards. A cancelled step comes back (a re-rating from red to amber
+/// cancels `notify_duty_manager`; back to red needs it again); a fired step is never touched
+/// (and so not returned). Only called for clocks that have not stopped.
+pub(crate) async fn upsert_steps(
     conn: &mut PgConnection,
     clock_id: ClockId,
-    step: &str,
-    due_at: Option<DateTime<Utc>>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into ladder_steps (clock_id, step, due_at, status) values ($1, $2, $3, 'pending')
+    steps: &[String],
+    due_at: &[Option<DateTime<Utc>>],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into ladder_steps (clock_id, step, due_at, status)
+         select $1, s.step, s.due_at, 'pending' from unnest($2::text[], $3::timestamptz[]) as s(step, due_at)
          on conflict (clock_id, step) do update set due_at = excluded.due_at, status = 'pending'
-             where ladder_steps.status in ('pending', 'cancelled')",
+             where ladder_steps.status in ('pending', 'cancelled')
+         returning step",
     )
     .bind(clock_id)
-    .bind(step)
+    .bind(steps)
     .bind(due_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_all(conn)
+    .await
 }
 
 /// Cancels the clock's pending steps other than `keep`.

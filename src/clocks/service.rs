@@ -2,7 +2,7 @@
 //! record, and re-derives deadlines and ladder due times from the stored segments, so paused time
 //! is never lost and a re-rating re-computes from the original receipt.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use sqlx::PgConnection;
 
 use super::{
@@ -17,7 +17,7 @@ use crate::{
     state::AppState,
     worktime::{
         Budget,
-        deadline::{instant_at, used},
+        deadline::{Segment, instant_at, used},
     },
 };
 
@@ -82,33 +82,50 @@ async fn recompute(
     kind: &str,
     level: Option<LevelIndex>,
 ) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
+    let segments = repo::segments(conn, clock_id).await?;
+    derive(conn, policy, (clock_id, kind, level), &segments, false).await
+}
+
+/// [`recompute`] over `segments` as given. `fresh`: the clock was created in this transaction,
+/// so it has no steps yet to cancel (intake's path: three statements fewer than re-reading and
+/// cancelling).
+async fn derive(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    (clock_id, kind, level): (ClockId, &str, Option<LevelIndex>),
+    segments: &[Segment],
+    fresh: bool,
+) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
     let budget = budget_for(policy, kind, level);
     let calendar = &policy.clocks.calendar;
-    let segments = repo::segments(conn, clock_id).await?;
-    let deadline = instant_at(budget, calendar, &segments, 1.0);
-    let mut scheduled = Vec::new();
-    let mut keep = Vec::new();
-    for step in policy.clocks.ladder.iter().filter(|s| applies(s, level)) {
-        let due = instant_at(budget, calendar, &segments, step.at);
-        repo::upsert_step(conn, clock_id, &step.step, due).await?;
-        keep.push(step.step.clone());
-        scheduled.push(ScheduledStep { clock_id, step: step.step.clone(), due_at: due });
+    let deadline = instant_at(budget, calendar, segments, 1.0);
+    let (names, dues): (Vec<String>, Vec<Option<DateTime<Utc>>>) = policy
+        .clocks
+        .ladder
+        .iter()
+        .filter(|s| applies(s, level))
+        .map(|step| (step.step.clone(), instant_at(budget, calendar, segments, step.at)))
+        .unzip();
+    // Only still-pending steps belong in the index (a fired one keeps its place in the record).
+    let pending = repo::upsert_steps(conn, clock_id, &names, &dues).await?;
+    if !fresh {
+        repo::cancel_pending_steps(conn, clock_id, &names).await?;
     }
-    repo::cancel_pending_steps(conn, clock_id, &keep).await?;
     let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
     let points = repo::BudgetPoints {
-        half: instant_at(budget, calendar, &segments, 0.5),
-        three_quarters: instant_at(budget, calendar, &segments, 0.75),
+        half: instant_at(budget, calendar, segments, 0.5),
+        three_quarters: instant_at(budget, calendar, segments, 0.75),
         deadline,
     };
     repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), points, &policy.version).await?;
-    // Only still-pending steps belong in the index; the caller drops the rest.
-    let pending: Vec<StepRow> = repo::steps(conn, clock_id).await?;
-    for s in &mut scheduled {
-        if !pending.iter().any(|p| p.step == s.step && p.status == "pending") {
-            s.due_at = None;
-        }
-    }
+    let scheduled = names
+        .into_iter()
+        .zip(dues)
+        .map(|(step, due)| {
+            let due_at = if pending.contains(&step) { due } else { None };
+            ScheduledStep { clock_id, step, due_at }
+        })
+        .collect();
     Ok((deadline, scheduled))
 }
 
@@ -151,7 +168,10 @@ async fn start_clock(
     )
     .await?;
     repo::open_segment(conn, id, true, at, None, &Actor::system()).await?;
-    recompute(conn, policy, id, kind, level).await
+    // The one segment just opened: no need to read it back. As stored (to the microsecond, as
+    // sqlx sends it), so every instant derived now equals one derived later from the row.
+    let segments = [Segment { running: true, started_at: at.trunc_subsecs(6), ended_at: None }];
+    derive(conn, policy, (id, kind, level), &segments, true).await
 }
 
 /// Re-computes the decision clock under a new level, from the original receipt (a re-rating);
