@@ -37,10 +37,25 @@ pub struct StepRow {
 const CLOCK_COLUMNS: &str =
     "id, contact_id, kind, level, budget, started_at, deadline, stopped_at, stop_reason, policy_version";
 
-pub(crate) async fn insert_clock(conn: &mut PgConnection, c: &ClockRow) -> Result<(), sqlx::Error> {
+/// Inserts a clock that starts running now, in one statement: the clock with its derived
+/// deadline and budget points, its one running segment from `started_at`, and its ladder steps
+/// (all pending, none existing yet). Intake's path, where every round trip counts.
+pub(crate) async fn insert_running_clock(
+    conn: &mut PgConnection,
+    c: &ClockRow,
+    points: BudgetPoints,
+    (steps, due_at): (&[String], &[Option<DateTime<Utc>>]),
+    actor: &Actor,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into clocks (id, contact_id, kind, level, budget, started_at, deadline, policy_version)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "with clock as (
+            insert into clocks (id, contact_id, kind, level, budget, started_at, deadline, policy_version, half_at, three_quarters_at)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id),
+         segment as (
+            insert into clock_segments (clock_id, state, started_at, reason, actor_kind, actor_id)
+            select id, 'running', $6, null, $13, $14 from clock)
+         insert into ladder_steps (clock_id, step, due_at, status)
+         select clock.id, s.step, s.due_at, 'pending' from clock, unnest($11::text[], $12::timestamptz[]) as s(step, due_at)",
     )
     .bind(c.id)
     .bind(c.contact_id)
@@ -48,8 +63,14 @@ pub(crate) async fn insert_clock(conn: &mut PgConnection, c: &ClockRow) -> Resul
     .bind(&c.level)
     .bind(&c.budget)
     .bind(c.started_at)
-    .bind(c.deadline)
+    .bind(points.deadline)
     .bind(&c.policy_version)
+    .bind(points.half)
+    .bind(points.three_quarters)
+    .bind(steps)
+    .bind(due_at)
+    .bind(actor.kind.as_str())
+    .bind(actor.id)
     .execute(conn)
     .await?;
     Ok(())

@@ -83,50 +83,59 @@ async fn recompute(
     level: Option<LevelIndex>,
 ) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
     let segments = repo::segments(conn, clock_id).await?;
-    derive(conn, policy, (clock_id, kind, level), &segments, false).await
+    derive(conn, policy, (clock_id, kind, level), &segments).await
 }
 
-/// [`recompute`] over `segments` as given. `fresh`: the clock was created in this transaction,
-/// so it has no steps yet to cancel (intake's path: three statements fewer than re-reading and
-/// cancelling).
+/// [`recompute`] over `segments` as given.
 async fn derive(
     conn: &mut PgConnection,
     policy: &Policy,
     (clock_id, kind, level): (ClockId, &str, Option<LevelIndex>),
     segments: &[Segment],
-    fresh: bool,
 ) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
+    let plan = plan(policy, kind, level, segments);
+    // Only still-pending steps belong in the index (a fired one keeps its place in the record).
+    let pending = repo::upsert_steps(conn, clock_id, &plan.steps, &plan.due).await?;
+    repo::cancel_pending_steps(conn, clock_id, &plan.steps).await?;
+    let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
+    repo::set_deadline(conn, clock_id, level_name, &plan.budget.to_string(), plan.points, &policy.version).await?;
+    let scheduled = plan
+        .steps
+        .into_iter()
+        .zip(plan.due)
+        .map(|(step, due)| {
+            let due_at = if pending.contains(&step) { due } else { None };
+            ScheduledStep { clock_id, step, due_at }
+        })
+        .collect();
+    Ok((plan.points.deadline, scheduled))
+}
+
+/// What a clock's segments imply under a budget: its budget points and each applicable step's
+/// due time. Pure: the one derivation, whether a clock starts, is re-rated or resumes.
+struct Plan {
+    budget: Budget,
+    points: repo::BudgetPoints,
+    steps: Vec<String>,
+    due: Vec<Option<DateTime<Utc>>>,
+}
+
+fn plan(policy: &Policy, kind: &str, level: Option<LevelIndex>, segments: &[Segment]) -> Plan {
     let budget = budget_for(policy, kind, level);
     let calendar = &policy.clocks.calendar;
-    let deadline = instant_at(budget, calendar, segments, 1.0);
-    let (names, dues): (Vec<String>, Vec<Option<DateTime<Utc>>>) = policy
+    let (steps, due) = policy
         .clocks
         .ladder
         .iter()
         .filter(|s| applies(s, level))
         .map(|step| (step.step.clone(), instant_at(budget, calendar, segments, step.at)))
         .unzip();
-    // Only still-pending steps belong in the index (a fired one keeps its place in the record).
-    let pending = repo::upsert_steps(conn, clock_id, &names, &dues).await?;
-    if !fresh {
-        repo::cancel_pending_steps(conn, clock_id, &names).await?;
-    }
-    let level_name = level.and_then(|l| policy.levels.get(l)).map(String::as_str);
     let points = repo::BudgetPoints {
         half: instant_at(budget, calendar, segments, 0.5),
         three_quarters: instant_at(budget, calendar, segments, 0.75),
-        deadline,
+        deadline: instant_at(budget, calendar, segments, 1.0),
     };
-    repo::set_deadline(conn, clock_id, level_name, &budget.to_string(), points, &policy.version).await?;
-    let scheduled = names
-        .into_iter()
-        .zip(dues)
-        .map(|(step, due)| {
-            let due_at = if pending.contains(&step) { due } else { None };
-            ScheduledStep { clock_id, step, due_at }
-        })
-        .collect();
-    Ok((deadline, scheduled))
+    Plan { budget, points, steps, due }
 }
 
 /// Starts a contact's decision clock at receipt, with the budget of its urgency. Runs in the
@@ -150,28 +159,31 @@ async fn start_clock(
     at: DateTime<Utc>,
 ) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
     let id = ClockId::generate();
-    let budget = budget_for(policy, kind, level);
-    repo::insert_clock(
-        conn,
-        &ClockRow {
-            id,
-            contact_id,
-            kind: kind.to_owned(),
-            level: level.and_then(|l| policy.levels.get(l)).cloned(),
-            budget: budget.to_string(),
-            started_at: at,
-            deadline: None,
-            stopped_at: None,
-            stop_reason: None,
-            policy_version: policy.version.clone(),
-        },
-    )
-    .await?;
-    repo::open_segment(conn, id, true, at, None, &Actor::system()).await?;
-    // The one segment just opened: no need to read it back. As stored (to the microsecond, as
-    // sqlx sends it), so every instant derived now equals one derived later from the row.
-    let segments = [Segment { running: true, started_at: at.trunc_subsecs(6), ended_at: None }];
-    derive(conn, policy, (id, kind, level), &segments, true).await
+    // The one segment it starts with, as stored (to the microsecond, as sqlx sends it), so every
+    // instant derived now equals one derived later from the rows.
+    let at = at.trunc_subsecs(6);
+    let plan = plan(policy, kind, level, &[Segment { running: true, started_at: at, ended_at: None }]);
+    let clock = ClockRow {
+        id,
+        contact_id,
+        kind: kind.to_owned(),
+        level: level.and_then(|l| policy.levels.get(l)).cloned(),
+        budget: plan.budget.to_string(),
+        started_at: at,
+        deadline: plan.points.deadline,
+        stopped_at: None,
+        stop_reason: None,
+        policy_version: policy.version.clone(),
+    };
+    // Clock, segment and steps in one statement: intake's transaction pays one round trip here.
+    repo::insert_running_clock(conn, &clock, plan.points, (&plan.steps, &plan.due), &Actor::system()).await?;
+    let scheduled = plan
+        .steps
+        .into_iter()
+        .zip(plan.due)
+        .map(|(step, due_at)| ScheduledStep { clock_id: id, step, due_at })
+        .collect();
+    Ok((plan.points.deadline, scheduled))
 }
 
 /// Re-computes the decision clock under a new level, from the original receipt (a re-rating);
