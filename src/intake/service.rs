@@ -118,21 +118,19 @@ pub async fn submit_contact(
     let (due, steps) = clocks::service::start_decision_clock(&mut tx, policy, id, decision.level, now).await?;
     let classification = serde_json::to_value(triage::service::classification_of(decision))?;
     // The agency is answered with what it may see, which never rests on other agencies' contacts.
-    let shown = triage::service::set_agency_view_at_intake(&mut tx, policy, id, &classified, due, now).await?;
-    record.urgency = Some(shown.urgency);
-    record.queue = Some(shown.queue);
-    record.classification = Some(shown.classification);
-    record.decision_due_at = shown.decision_due_at;
+    let (shown, own_view) = triage::service::agency_view_at_intake(policy, &classified, due, now);
     let rating = RatingChange {
         urgency: &decision.urgency,
         queue: &decision.queue,
         classification: Some(&classification),
         decision_due_at: due,
     };
-    repo::set_rating(&mut tx, id, &rating, false).await?;
-    if classified.re_referral {
-        repo::mark_re_referral(&mut tx, id).await?;
-    }
+    // The hub's rating, the agency's view and the re-referral flag: one statement.
+    repo::set_intake_rating(&mut tx, id, &rating, (&shown, &own_view), classified.re_referral).await?;
+    record.urgency = Some(shown.urgency);
+    record.queue = Some(shown.queue);
+    record.classification = Some(shown.classification);
+    record.decision_due_at = shown.decision_due_at;
     audit::record(
         &mut tx,
         now,

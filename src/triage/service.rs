@@ -204,16 +204,15 @@ pub async fn classify_new_contact(
     Ok(Classified { hub: decision, own, re_referral })
 }
 
-/// Sets what the submitting agency is shown of a new contact (in its intake transaction): the
-/// rating its own information warrants, or the hub's when that is lower. Returns what is shown.
-pub async fn set_agency_view_at_intake(
-    conn: &mut PgConnection,
+/// What the submitting agency is shown of a new contact: the rating its own information
+/// warrants, or the hub's when that is lower; and its own information's view, kept for later
+/// re-ratings. Returns (shown, own); intake writes both with the rating.
+pub fn agency_view_at_intake(
     policy: &Policy,
-    contact_id: ContactId,
     classified: &Classified,
     hub_due: Option<DateTime<Utc>>,
     received_at: DateTime<Utc>,
-) -> Result<AgencyView, StoreError> {
+) -> (AgencyView, AgencyView) {
     let Classified { hub, own, .. } = classified;
     let view_of = |d: &Decision, due| AgencyView {
         urgency: d.urgency.clone(),
@@ -228,8 +227,7 @@ pub async fn set_agency_view_at_intake(
     };
     let own_view = view_of(own, own_due);
     let shown = if own.level <= hub.level { own_view.clone() } else { view_of(hub, hub_due) };
-    crate::contact::repo::set_agency_view(conn, contact_id, &shown, Some(&own_view)).await?;
-    Ok(shown)
+    (shown, own_view)
 }
 
 /// After a re-rating to `level`: the agency is shown its own information's view, or the hub's
