@@ -83,42 +83,57 @@ pub(crate) async fn decided_as_any(
     .await
 }
 
-pub(crate) async fn insert_child(
-    conn: &mut PgConnection,
-    id: ChildId,
-    contact_id: ContactId,
-    ordinal: i32,
-    nhs_number: Option<&str>,
-    name_key: Option<&str>,
-    received_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into contact_children (id, contact_id, ordinal, nhs_number, name_key, received_at)
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(id)
-    .bind(contact_id)
-    .bind(ordinal)
-    .bind(nhs_number)
-    .bind(name_key)
-    .bind(received_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// A new contact's children (in order), their matches to earlier children, for
+/// [`insert_intake_rows`]: one array per column.
+#[derive(Debug, Default)]
+pub(crate) struct IntakeRows {
+    pub child_ids: Vec<ChildId>,
+    pub ordinals: Vec<i32>,
+    pub nhs_numbers: Vec<Option<String>>,
+    pub name_keys: Vec<Option<String>>,
+    pub match_children: Vec<ChildId>,
+    pub matched_children: Vec<ChildId>,
+    pub matched_on: Vec<String>,
 }
 
-pub(crate) async fn insert_match(
+/// A new contact's children, their matches and its first rating, in one statement (intake's
+/// transaction: one round trip where there was one per child, per match and for the rating).
+pub(crate) async fn insert_intake_rows(
     conn: &mut PgConnection,
-    child_id: ChildId,
-    matched_child_id: ChildId,
-    matched_on: &str,
+    rows: &IntakeRows,
+    r: &NewRating<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into child_matches (child_id, matched_child_id, matched_on) values ($1, $2, $3) on conflict do nothing",
+        "with children as (
+            insert into contact_children (id, contact_id, ordinal, nhs_number, name_key, received_at)
+            select c.id, $1, c.ordinal, c.nhs_number, c.name_key, $10
+              from unnest($11::uuid[], $12::int[], $13::text[], $14::text[]) as c(id, ordinal, nhs_number, name_key)),
+         matches as (
+            insert into child_matches (child_id, matched_child_id, matched_on)
+            select m.child_id, m.matched_child_id, m.matched_on
+              from unnest($15::uuid[], $16::uuid[], $17::text[]) as m(child_id, matched_child_id, matched_on)
+            on conflict do nothing)
+         insert into contact_ratings
+            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(child_id)
-    .bind(matched_child_id)
-    .bind(matched_on)
+    .bind(r.contact_id)
+    .bind(r.kind)
+    .bind(r.urgency)
+    .bind(r.queue)
+    .bind(r.previous_urgency)
+    .bind(r.reason)
+    .bind(r.actor.kind.as_str())
+    .bind(r.actor.id)
+    .bind(r.policy_version)
+    .bind(r.at)
+    .bind(&rows.child_ids)
+    .bind(&rows.ordinals)
+    .bind(&rows.nhs_numbers)
+    .bind(&rows.name_keys)
+    .bind(&rows.match_children)
+    .bind(&rows.matched_children)
+    .bind(&rows.matched_on)
     .execute(conn)
     .await?;
     Ok(())

@@ -170,37 +170,32 @@ pub async fn classify_new_contact(
     let decision = classify(policy, &facts, &children);
     let own = classify(policy, &facts, &own_children);
 
+    // The children, their matches and the first rating: one statement.
+    let mut rows = repo::IntakeRows::default();
     for (ordinal, ((nhs, name), priors)) in keys.iter().zip(&matches).enumerate() {
         let child_id = ChildId::generate();
-        repo::insert_child(
-            conn,
-            child_id,
-            contact_id,
-            i32::try_from(ordinal).unwrap_or(i32::MAX),
-            nhs.as_deref(),
-            name.as_deref(),
-            received_at,
-        )
-        .await?;
+        rows.child_ids.push(child_id);
+        rows.ordinals.push(i32::try_from(ordinal).unwrap_or(i32::MAX));
+        rows.nhs_numbers.push(nhs.clone());
+        rows.name_keys.push(name.clone());
         for prior in priors {
-            repo::insert_match(conn, child_id, prior.child_id, &prior.matched_on).await?;
+            rows.match_children.push(child_id);
+            rows.matched_children.push(prior.child_id);
+            rows.matched_on.push(prior.matched_on.clone());
         }
     }
-    repo::insert_rating(
-        conn,
-        &NewRating {
-            contact_id,
-            kind: "classification",
-            urgency: &decision.urgency,
-            queue: &decision.queue,
-            previous_urgency: None,
-            reason: None,
-            actor: &Actor::system(),
-            policy_version: &decision.policy_version,
-            at: received_at,
-        },
-    )
-    .await?;
+    let rating = NewRating {
+        contact_id,
+        kind: "classification",
+        urgency: &decision.urgency,
+        queue: &decision.queue,
+        previous_urgency: None,
+        reason: None,
+        actor: &Actor::system(),
+        policy_version: &decision.policy_version,
+        at: received_at,
+    };
+    repo::insert_intake_rows(conn, &rows, &rating).await?;
     Ok(Classified { hub: decision, own, re_referral })
 }
 
