@@ -161,9 +161,10 @@ pub enum EventsResponses {
     Ok(Json<EventsPage>),
 }
 
-/// Numbers beyond any real event (the schema allows 20 and 19 digits) stand for the largest
-/// place: nothing comes after it.
-fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
+/// A feed cursor, `<transaction>.<id>` (the events feed's, and the agency change feed's): two
+/// decimal numbers. Numbers beyond any real place (the schemas allow 20 and 19 digits) stand for
+/// the largest place: nothing comes after it.
+pub(super) fn parse_cursor(cursor: &str) -> Option<(String, i64)> {
     let (xid, id) = cursor.split_once('.')?;
     if xid.is_empty() || id.is_empty() || !xid.bytes().chain(id.bytes()).all(|b| b.is_ascii_digit()) {
         return None;

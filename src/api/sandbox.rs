@@ -113,15 +113,23 @@ pub struct SandboxApi {
     pub state: Arc<AppState>,
 }
 
+impl SandboxApi {
+    /// The calling agency, in a sandbox: outside one every operation is "not found", whatever
+    /// the key (production has no such endpoint); in one, only agency keys have a test clock.
+    fn sandbox_agency(&self, auth: &BearerKey) -> Result<crate::auth::AgencyPrincipal, ApiError> {
+        if !self.state.settings.sandbox.enabled {
+            return Err(sandbox::SandboxError::NotSandbox.into());
+        }
+        Ok(auth.0.require_agency()?)
+    }
+}
+
 #[OpenApi(tag = "ApiTags::Sandbox")]
 impl SandboxApi {
     /// The agency's test clock (sandbox only; agency keys).
     #[oai(path = "/v1/sandbox/clock", method = "get", operation_id = "sandbox.clock.get")]
     async fn clock(&self, auth: BearerKey) -> Result<TestClockResponses, SandboxError> {
-        if !self.state.settings.sandbox.enabled {
-            return Err(ApiError::from(sandbox::SandboxError::NotSandbox).into());
-        }
-        let agency = auth.0.require_agency()?;
+        let agency = self.sandbox_agency(&auth)?;
         let clock = sandbox::service::read_clock(&self.state, &agency).await?;
         Ok(TestClockResponses::Ok(Json(clock.into())))
     }
@@ -139,10 +147,7 @@ impl SandboxApi {
         auth: BearerKey,
         body: JsonBody<AdvanceRequest>,
     ) -> Result<TestClockResponses, SandboxError> {
-        if !self.state.settings.sandbox.enabled {
-            return Err(ApiError::from(sandbox::SandboxError::NotSandbox).into());
-        }
-        let agency = auth.0.require_agency()?;
+        let agency = self.sandbox_agency(&auth)?;
         let AdvanceRequest { advance_to } = body.parse().await?;
         let advanced = sandbox::service::advance(&self.state, &agency, advance_to).await?;
         Ok(TestClockResponses::Ok(Json(advanced.into())))
@@ -159,10 +164,7 @@ impl SandboxApi {
         auth: BearerKey,
         body: JsonBody<SandboxStaffKeyRequest>,
     ) -> Result<SandboxStaffKeyResponses, SandboxError> {
-        if !self.state.settings.sandbox.enabled {
-            return Err(ApiError::from(sandbox::SandboxError::NotSandbox).into());
-        }
-        let agency = auth.0.require_agency()?;
+        let agency = self.sandbox_agency(&auth)?;
         let SandboxStaffKeyRequest { role } = body.parse().await?;
         let role = match role.as_str() {
             "practitioner" => Role::Practitioner,

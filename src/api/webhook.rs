@@ -392,6 +392,26 @@ pub struct WebhookApi {
     pub state: Arc<AppState>,
 }
 
+impl WebhookApi {
+    /// An endpoint's secret rotation (admins), for either kind of endpoint.
+    async fn rotate(
+        &self,
+        auth: &BearerKey,
+        of: EndpointOf,
+        body: JsonBody<RotateSecretRequest>,
+    ) -> Result<RotatedResponses, WorklistChangeError> {
+        auth.0.require_staff(&[Role::Admin])?;
+        let RotateSecretRequest { secret, overlap_hours } = body.parse().await?;
+        let r =
+            outbox::service::rotate_secret(&self.state, &auth.0.actor(), of, secret.as_deref(), overlap_hours).await?;
+        Ok(RotatedResponses::Rotated(Json(RotatedSecretResponse {
+            id: r.id,
+            secret: r.secret,
+            previous_secret_expires_at: r.previous_secret_expires_at,
+        })))
+    }
+}
+
 #[OpenApi(tag = "ApiTags::Webhooks")]
 impl WebhookApi {
     /// Register an agency's webhook (admins).
@@ -511,16 +531,7 @@ impl WebhookApi {
         id: Path<AgencyId>,
         body: JsonBody<RotateSecretRequest>,
     ) -> Result<RotatedResponses, WorklistChangeError> {
-        auth.0.require_staff(&[Role::Admin])?;
-        let RotateSecretRequest { secret, overlap_hours } = body.parse().await?;
-        let of = EndpointOf::Agency(id.0);
-        let r =
-            outbox::service::rotate_secret(&self.state, &auth.0.actor(), of, secret.as_deref(), overlap_hours).await?;
-        Ok(RotatedResponses::Rotated(Json(RotatedSecretResponse {
-            id: r.id,
-            secret: r.secret,
-            previous_secret_expires_at: r.previous_secret_expires_at,
-        })))
+        self.rotate(&auth, EndpointOf::Agency(id.0), body).await
     }
 
     /// Rotate a staff-notification endpoint's secret (admins). As for an agency's webhook.
@@ -536,16 +547,7 @@ impl WebhookApi {
         id: Path<EndpointId>,
         body: JsonBody<RotateSecretRequest>,
     ) -> Result<RotatedResponses, WorklistChangeError> {
-        auth.0.require_staff(&[Role::Admin])?;
-        let RotateSecretRequest { secret, overlap_hours } = body.parse().await?;
-        let of = EndpointOf::Staff(id.0.0);
-        let r =
-            outbox::service::rotate_secret(&self.state, &auth.0.actor(), of, secret.as_deref(), overlap_hours).await?;
-        Ok(RotatedResponses::Rotated(Json(RotatedSecretResponse {
-            id: r.id,
-            secret: r.secret,
-            previous_secret_expires_at: r.previous_secret_expires_at,
-        })))
+        self.rotate(&auth, EndpointOf::Staff(id.0.0), body).await
     }
 
     /// Webhook endpoints and how they are doing (an agency its own; admins, managers, auditors).

@@ -449,38 +449,24 @@ pub(crate) async fn step_states(
 
 /// Pending steps due by `before`, oldest first: the sweep that fires from PostgreSQL alone when
 /// the Redis index is stale or unavailable. A step that failed to fire waits for its retry time,
-/// so it cannot hold the head of the queue.
+/// so it cannot hold the head of the queue. With `agency`, only its contacts' steps (a sandbox
+/// agency's, due by its test clock).
 pub(crate) async fn overdue_steps(
     pool: &PgPool,
     before: DateTime<Utc>,
     limit: i64,
+    agency: Option<crate::id::AgencyId>,
 ) -> Result<Vec<(ClockId, String)>, sqlx::Error> {
     sqlx::query_as(
-        "select clock_id, step from ladder_steps
-          where status = 'pending' and due_at <= $1 and (retry_at is null or retry_at <= $1)
-          order by due_at limit $2",
+        "select s.clock_id, s.step from ladder_steps s
+          where s.status = 'pending' and s.due_at <= $1 and (s.retry_at is null or s.retry_at <= $1)
+            and ($3::uuid is null or exists (
+                 select 1 from clocks k join contacts c on c.id = k.contact_id where k.id = s.clock_id and c.agency_id = $3))
+          order by s.due_at limit $2",
     )
     .bind(before)
     .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
-/// Pending steps of one agency's contacts due by `now` (its sandbox test clock's time).
-pub(crate) async fn due_steps_of_agency(
-    pool: &PgPool,
-    agency: crate::id::AgencyId,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<(ClockId, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "select s.clock_id, s.step from ladder_steps s join clocks k on k.id = s.clock_id join contacts c on c.id = k.contact_id
-          where c.agency_id = $1 and s.status = 'pending' and s.due_at <= $2 and (s.retry_at is null or s.retry_at <= $2)
-          order by s.due_at limit $3",
-    )
     .bind(agency)
-    .bind(now)
-    .bind(limit)
     .fetch_all(pool)
     .await
 }

@@ -315,11 +315,24 @@ pub async fn run_pending_work(state: &AppState) -> Result<usize, WorkerError> {
 
 /// Fires steps pending in PostgreSQL and overdue by more than [`SWEEP_GRACE`].
 pub async fn sweep_overdue(state: &AppState) -> Result<usize, WorkerError> {
+    sweep(state, SWEEP_GRACE, None).await
+}
+
+/// Fires every pending step of one agency's contacts due by the clock's `now`, in due order:
+/// a sandbox agency's, on its test clock (the caller runs this within the agency's
+/// [`crate::clock::with_offset`]), so moving the clock fires what the time passing would have.
+pub async fn fire_due_for_agency(state: &AppState, agency: crate::id::AgencyId) -> Result<usize, WorkerError> {
+    sweep(state, TimeDelta::zero(), Some(agency)).await
+}
+
+/// Fires the steps pending in PostgreSQL and due more than `grace` ago (of one agency's
+/// contacts, or all), round after round until none is left.
+async fn sweep(state: &AppState, grace: TimeDelta, agency: Option<crate::id::AgencyId>) -> Result<usize, WorkerError> {
     let mut fired = 0;
     loop {
         let now = state.clock.now();
-        let overdue =
-            repo::overdue_steps(&state.db, now - SWEEP_GRACE, i64::try_from(CLAIM_BATCH).unwrap_or(1000)).await?;
+        let limit = i64::try_from(CLAIM_BATCH).unwrap_or(1000);
+        let overdue = repo::overdue_steps(&state.db, now - grace, limit, agency).await?;
         if overdue.is_empty() {
             return Ok(fired);
         }
@@ -330,28 +343,6 @@ pub async fn sweep_overdue(state: &AppState) -> Result<usize, WorkerError> {
         fired += round;
         if round == 0 {
             // Everything listed was taken by another worker meanwhile; the next round will see.
-            return Ok(fired);
-        }
-    }
-}
-
-/// Fires every pending step of one agency's contacts due by the clock's `now`, in due order:
-/// a sandbox agency's, on its test clock (the caller runs this within the agency's
-/// [`crate::clock::with_offset`]), so moving the clock fires what the time passing would have.
-pub async fn fire_due_for_agency(state: &AppState, agency: crate::id::AgencyId) -> Result<usize, WorkerError> {
-    let mut fired = 0;
-    loop {
-        let now = state.clock.now();
-        let due = repo::due_steps_of_agency(&state.db, agency, now, i64::try_from(CLAIM_BATCH).unwrap_or(1000)).await?;
-        if due.is_empty() {
-            return Ok(fired);
-        }
-        let mut round = 0;
-        for chunk in due.chunks(FIRE_BATCH) {
-            round += fire_batch(state, chunk, now).await?;
-        }
-        fired += round;
-        if round == 0 {
             return Ok(fired);
         }
     }

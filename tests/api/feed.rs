@@ -88,7 +88,6 @@ async fn an_agency_catches_up_on_its_own_changes_once_each_in_order() {
     let later = (app.now() + chrono::TimeDelta::hours(1)).to_rfc3339();
     let none: Value = school.contact_feed(&[("received_from", &later)]).await.expect(200);
     assert_eq!(none["contacts"], json!([]));
-    let _ = a;
 
     // Staff work the queues; a bad cursor is named.
     app.practitioner().contact_feed(&[]).await.problem(403);

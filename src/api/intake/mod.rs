@@ -80,18 +80,6 @@ impl AgencyStatus {
     }
 }
 
-/// A change-feed cursor: `<transaction>.<sequence>`, two decimal numbers (opaque to partners).
-/// Numbers beyond any real place (the schema allows 20 and 19 digits) stand for the largest
-/// place: nothing comes after it.
-fn parse_feed_cursor(cursor: &str) -> Option<(String, i64)> {
-    let (xid, seq) = cursor.split_once('.')?;
-    if xid.is_empty() || seq.is_empty() || !xid.bytes().chain(seq.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let xid = xid.parse::<u64>().unwrap_or(u64::MAX);
-    Some((xid.to_string(), seq.parse::<i64>().unwrap_or(i64::MAX)))
-}
-
 /// The `Idempotency-Key` header's value: a Structured Field string (`"..."`, as the IETF draft
 /// writes it) or the same characters bare; 1-255 printable ASCII characters (spaces inside).
 fn idempotency_key(raw: Option<&str>) -> Result<Option<String>, ApiError> {
@@ -202,9 +190,10 @@ impl IntakeApi {
         let agency = auth.0.require_agency()?;
         let cursor = match after.0.as_deref() {
             None => None,
-            Some(c) => {
-                Some(parse_feed_cursor(c).ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?)
-            }
+            Some(c) => Some(
+                super::clocks::parse_cursor(c)
+                    .ok_or_else(|| ApiError::invalid_parameter("after", "is not a cursor"))?,
+            ),
         };
         let filter = contact::FeedFilter {
             statuses: status.0.map(AgencyStatus::stored),
