@@ -313,7 +313,16 @@ pub async fn bind(
     shutdown: CancellationToken,
 ) -> io::Result<(SocketAddr, impl Future<Output = io::Result<()>>)> {
     let grace = Duration::from_secs(state.settings.http.shutdown_grace_seconds);
-    serve_on(listen, crate::api::routes(state), shutdown, grace).await
+    // The key cache is used only while this process is told of key changes: the listener runs
+    // as long as the server does.
+    let keys = tokio::spawn(crate::auth::service::follow_key_changes(state.clone(), shutdown.clone()));
+    let (addr, server) =
+        serve_on(listen, crate::api::routes(state), shutdown, grace).await.inspect_err(|_| keys.abort())?;
+    Ok((addr, async move {
+        let outcome = server.await;
+        keys.abort();
+        outcome
+    }))
 }
 
 /// Binds the monitoring listener (`metrics.listen`) and returns its address and the server,

@@ -183,6 +183,9 @@ pub struct HttpSettings {
     pub retry_after_seconds: u32,
     /// Grace period for in-flight requests on shutdown.
     pub shutdown_grace_seconds: u64,
+    /// How long a key lookup may be reused at most (0: never); a change to a key, its staff
+    /// member or its agency forgets every lookup on every process at once regardless.
+    pub key_cache_seconds: u64,
     /// Public base URL (OpenAPI `servers`, `Location` headers).
     pub public_base_url: String,
 }

@@ -145,7 +145,7 @@ enum KeyCommand {
     },
     /// List every key: id, owner, created, expires, status. Never the secret or its hash.
     List,
-    /// Revoke a key: every replica refuses it (401) from the next request.
+    /// Revoke a key: every replica refuses it (401) within a second.
     Revoke {
         /// The key's id (from `key list`).
         key_id: uuid::Uuid,

@@ -55,6 +55,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Hub-wide counts reused for `metrics.cache_seconds` (the queue board, the gauges).
     pub caches: cache::Caches,
+    /// Key lookups reused until a key, staff or agency change is announced, for at most
+    /// `http.key_cache_seconds` (see `cache::revocable`).
+    pub keys: cache::Revocable,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             late_reasons: &policy.late_reasons,
         });
         let caches = cache::Caches::new(Duration::from_secs(settings.metrics.cache_seconds));
+        let keys = cache::Revocable::new(Duration::from_secs(settings.http.key_cache_seconds));
         // A sandbox moves each agency's time by its test clock's offset (within its work only).
         let clock: SharedClock =
             if settings.sandbox.enabled { Arc::new(crate::clock::SandboxClock::new(clock)) } else { clock };
@@ -94,6 +98,7 @@ impl AppState {
             http,
             metrics,
             caches,
+            keys,
         }))
     }
 

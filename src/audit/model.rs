@@ -121,7 +121,7 @@ pub enum AuditAction {
     ApiKeyCreated,
     /// A key was refused what it asked for (403), or asked for a contact it may not see (404).
     AccessDenied,
-    /// An operator or admin revoked a key: it is refused from the next request.
+    /// An operator or admin revoked a key: every replica refuses it within a second.
     ApiKeyRevoked,
     /// A key was replaced by a new one for the same owner; the old one works until its expiry.
     ApiKeyRotated,

@@ -88,19 +88,20 @@ struct KeyRow {
     agency_kind: Option<String>,
     staff_id: Option<StaffId>,
     staff_role: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
 }
 
-/// The principal of a key that is live at `now`: not revoked, not past its expiry, and not
-/// belonging to deactivated staff. Read from PostgreSQL on every request and never cached, so a
-/// revocation committed anywhere is seen by every replica's next request.
+/// The principal of a key that is live at `now` (not revoked, not past its expiry, and not
+/// belonging to deactivated staff), with the key's expiry so a cached copy can check it on
+/// every use. A change to any of these notifies `mash_keys_changed` ([`listen_for_key_changes`]).
 pub(crate) async fn find_principal_by_key_hash(
     db: &PgPool,
     key_hash: &[u8],
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, sqlx::Error> {
+) -> Result<Option<(Principal, Option<DateTime<Utc>>)>, sqlx::Error> {
     let row: Option<KeyRow> = sqlx::query_as(
         "select k.id as key_id, a.id as agency_id, a.kind as agency_kind,
-                s.id as staff_id, s.role as staff_role
+                s.id as staff_id, s.role as staff_role, k.expires_at
            from api_keys k
            left join agencies a on a.id = k.agency_id
            left join staff s on s.id = k.staff_id
@@ -112,15 +113,48 @@ pub(crate) async fn find_principal_by_key_hash(
     .bind(now)
     .fetch_optional(db)
     .await?;
-    Ok(row.and_then(|row| match row {
-        KeyRow { key_id, agency_id: Some(agency_id), agency_kind: Some(kind), .. } => {
-            Some(Principal::Agency(AgencyPrincipal { agency_id, kind: kind.parse().ok()?, key_id }))
-        }
-        KeyRow { key_id, staff_id: Some(staff_id), staff_role: Some(role), .. } => {
-            Some(Principal::Staff(StaffPrincipal { staff_id, role: role.parse().ok()?, key_id }))
-        }
-        _ => None,
+    Ok(row.and_then(|row| {
+        let principal = match row {
+            KeyRow { key_id, agency_id: Some(agency_id), agency_kind: Some(ref kind), .. } => {
+                Principal::Agency(AgencyPrincipal { agency_id, kind: kind.parse().ok()?, key_id })
+            }
+            KeyRow { key_id, staff_id: Some(staff_id), staff_role: Some(ref role), .. } => {
+                Principal::Staff(StaffPrincipal { staff_id, role: role.parse().ok()?, key_id })
+            }
+            _ => return None,
+        };
+        Some((principal, row.expires_at))
     }))
+}
+
+/// The channel on which a committed change to a key, a member of staff or an agency's kind is
+/// announced (by the triggers of migration `20261204000002`).
+const KEYS_CHANGED: &str = "mash_keys_changed";
+
+/// Listens for key changes on a connection of its own (taken from `db`): `on_connected(true)`
+/// once listening, `on_change` for every notification and whenever the connection was lost and
+/// made again (notifications sent while it was down are lost, so anything may have changed),
+/// and `on_connected(false)` before returning the error that reconnecting could not mend; the
+/// caller waits and calls again.
+pub(crate) async fn listen_for_key_changes(
+    db: &PgPool,
+    on_connected: impl Fn(bool),
+    on_change: impl Fn(),
+) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(db).await?;
+    listener.listen(KEYS_CHANGED).await?;
+    on_connected(true);
+    loop {
+        // `try_recv` (not `recv`) reports a lost connection, as `None` once it has reconnected
+        // and listens again.
+        match listener.try_recv().await {
+            Ok(_) => on_change(),
+            Err(err) => {
+                on_connected(false);
+                return Err(err);
+            }
+        }
+    }
 }
 
 pub(crate) async fn agency_exists(conn: &mut PgConnection, id: AgencyId) -> Result<bool, sqlx::Error> {

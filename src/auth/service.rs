@@ -2,9 +2,11 @@
 //! key lifecycle: listing, revoking, rotating, expiring, and deactivating staff.
 //!
 //! A key is live while it is not revoked, not past its `expires_at` and not held by deactivated
-//! staff. [`authenticate`] checks all three against PostgreSQL on every request, with the time
-//! from the state's clock, and nothing caches the answer: a change committed by the command line
-//! (or an admin) on any machine refuses the key on every replica's next request.
+//! staff. [`authenticate`] checks all three against PostgreSQL, and reuses the answer for a few
+//! seconds (`cache::revocable`) only while it is told of every change: a change committed by the
+//! command line (or an admin) on any machine announces itself with the commit
+//! ([`follow_key_changes`]), so every replica refuses the key within milliseconds, and the
+//! process that made the change from its next request.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
@@ -94,9 +96,43 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
         return Err(AuthError::Unauthenticated);
     }
     // A key's expiry is in real time, even for a sandbox agency whose test clock has moved.
-    repo::find_principal_by_key_hash(&state.db, &hash_key(secret), state.clock.wall())
-        .await?
-        .ok_or(AuthError::Unauthenticated)
+    let now = state.clock.wall();
+    let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    let ticket = match state.keys.get::<Principal>(&hash, now) {
+        Ok(principal) => return Ok(principal),
+        Err(ticket) => ticket,
+    };
+    // An unknown key is not remembered: a new key works at once, and guesses fill nothing.
+    let (principal, expires_at) =
+        repo::find_principal_by_key_hash(&state.db, &hash, now).await?.ok_or(AuthError::Unauthenticated)?;
+    state.keys.put(ticket, hash, principal, expires_at);
+    Ok(principal)
+}
+
+/// Keeps this process's key cache told of every committed change to a key, a member of staff
+/// or an agency's kind, until `shutdown`: the cache is used only while this listens (see
+/// `cache::revocable`). Runs beside every HTTP server (`app::bind`).
+pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio_util::sync::CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let listening = repo::listen_for_key_changes(
+            &state.db,
+            |connected| state.keys.set_listening(connected),
+            || state.keys.forget_all(),
+        );
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            result = listening => {
+                if let Err(err) = result {
+                    tracing::warn!(error = %err, "not told of key changes; keys are read from PostgreSQL until reconnected");
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => {}
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+    state.keys.set_listening(false);
 }
 
 impl Principal {
@@ -325,7 +361,8 @@ fn owner_detail(agency_id: Option<AgencyId>, staff_id: Option<StaffId>) -> serde
     }
 }
 
-/// Revokes a key: from the next request it is 401, on every replica. `Ok(false)` when it was
+/// Revokes a key: 401 from this process's next request, and within milliseconds on every
+/// other replica (`follow_key_changes`). `Ok(false)` when it was
 /// revoked already (nothing changes, so nothing is audited).
 pub async fn revoke_key(state: &AppState, actor: &Actor, key_id: ApiKeyId) -> Result<bool, AuthError> {
     let now = state.clock.now();
@@ -341,6 +378,8 @@ pub async fn revoke_key(state: &AppState, actor: &Actor, key_id: ApiKeyId) -> Re
         Ok(true)
     })
     .await
+    // Every other process forgets when the commit's notification arrives; this one at once.
+    .inspect(|_| state.keys.forget_all())
 }
 
 /// Issues a new key for the owner of a live key, shown once, and ends the old one after
@@ -381,10 +420,12 @@ pub async fn rotate_key(
         Ok(RotatedKey { new, old_stops_at })
     })
     .await
+    // Every other process forgets when the commit's notification arrives; this one at once.
+    .inspect(|_| state.keys.forget_all())
 }
 
 /// Deactivates a member of staff who has left, in one audited transaction: every key of theirs
-/// is revoked (so each is 401 from the next request), they can no longer be assigned work, and
+/// is revoked (so each is 401 everywhere within a second), they can no longer be assigned work, and
 /// the lease of each contact they hold ends, so colleagues may claim it at once and the
 /// claim-expiry round returns it to its queue. `Ok(None)` when they were deactivated already.
 pub async fn deactivate_staff(
@@ -417,6 +458,8 @@ pub async fn deactivate_staff(
         Ok(Some(DeactivatedStaff { revoked_keys, ended_claims }))
     })
     .await
+    // Every other process forgets when the commit's notification arrives; this one at once.
+    .inspect(|_| state.keys.forget_all())
 }
 
 #[cfg(test)]

@@ -455,6 +455,11 @@ impl TestApp {
         &self.state.db
     }
 
+    /// The app's cache of key lookups.
+    pub fn key_cache(&self) -> &mash_triage::cache::Revocable {
+        &self.state.keys
+    }
+
     /// A pool connected as the tables' owner.
     pub fn owner_db(&self) -> &PgPool {
         &self.owner

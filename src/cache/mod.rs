@@ -10,6 +10,10 @@
 //! nothing to show yet), as does every read when the window is zero (tests, and hubs that
 //! prefer exactness to speed).
 
+pub mod revocable;
+
+pub use revocable::Revocable;
+
 use std::{
     any::{Any, TypeId},
     collections::HashMap,

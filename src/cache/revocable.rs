@@ -1,0 +1,238 @@
+//! Values remembered for a few seconds under a 32-byte key (a key's hash), all forgotten at
+//! once when a change is announced: the cache of key lookups (`auth::service::authenticate`).
+//!
+//! PostgreSQL stays the truth: an entry is only a copy of what a lookup read, and it is dropped
+//! the moment anything that could change an answer commits. Triggers on `api_keys`, `staff` and
+//! `agencies` (migration `20261204000002`) `NOTIFY mash_keys_changed` in the changing
+//! transaction, so the notification leaves with the commit, whoever commits (the API, the
+//! command line on another machine, an operator's SQL). Every serving process listens
+//! (`auth::service::follow_key_changes`) and forgets every entry when one arrives. Revocations
+//! are rare; forgetting everything costs one lookup per active key.
+//!
+//! Three things bound how long a revoked key could still be let in:
+//! - the process that made the change forgets at once, so its own next request is refused;
+//! - every other process forgets when the notification arrives, milliseconds after the commit;
+//! - the cache is used only while the listener is connected. When the connection drops,
+//!   everything is forgotten again once it is back (notifications sent meanwhile are lost), and
+//!   no entry is trusted for longer than its lifetime (`http.key_cache_seconds`) in any case.
+//!
+//! A lookup that started before a change and finishes after the notification must not put its
+//! stale answer back: every entry is stored under the generation read before the lookup, and
+//! forgetting moves the generation on, so such an answer is dropped. The caller caches only
+//! answers worth caching (never an unknown key: a new key works at once, and nobody can fill the
+//! cache with guesses); the cache is bounded by [`MAX_ENTRIES`] all the same.
+//!
+//! Values are stored type-erased (`Any`), so that `AppState` can hold the cache below the layer
+//! that defines what it holds.
+//!
+//! A hand-written map rather than a caching crate: what makes it correct is that the generation
+//! check and the insert happen under one lock, which a general-purpose cache's API does not
+//! offer; everything else it needs is a `HashMap` and an instant.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use std::any::Any;
+
+use chrono::{DateTime, Utc};
+// Tokio's instant, so the tests can run the lifetime on a paused clock.
+use tokio::time::Instant;
+
+/// More live keys than a hub has: past this the cache starts again rather than grow.
+pub const MAX_ENTRIES: usize = 50_000;
+
+/// A key's SHA-256, the form in which keys are stored and looked up.
+pub type KeyHash = [u8; 32];
+
+/// The cache (one per process, in `AppState`).
+pub struct Revocable {
+    ttl: Duration,
+    listening: AtomicBool,
+    inner: Mutex<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inner {
+    generation: u64,
+    entries: HashMap<KeyHash, Entry>,
+}
+
+struct Entry {
+    value: Box<dyn Any + Send + Sync>,
+    expires_at: Option<DateTime<Utc>>,
+    stored: Instant,
+}
+
+/// A ticket for storing the answer of one lookup: the generation it started in.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(Option<u64>);
+
+impl Revocable {
+    /// A cache whose entries live at most `ttl`; zero turns it off.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            listening: AtomicBool::new(false),
+            inner: Mutex::new(Inner::default()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn enabled(&self) -> bool {
+        !self.ttl.is_zero() && self.listening.load(Ordering::Acquire)
+    }
+
+    /// The value cached for `hash` if it is still good at `now` (its own expiry is checked on
+    /// every use), or a ticket to store what the lookup reads.
+    pub fn get<V: Clone + 'static>(&self, hash: &KeyHash, now: DateTime<Utc>) -> Result<V, Ticket> {
+        if !self.enabled() {
+            return Err(Ticket(None));
+        }
+        let mut inner = self.inner();
+        let found = inner.entries.get(hash).map(|e| {
+            (e.stored.elapsed() < self.ttl && e.expires_at.is_none_or(|at| at > now))
+                .then(|| e.value.downcast_ref::<V>().cloned())
+                .flatten()
+        });
+        match found {
+            Some(Some(value)) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(value)
+            }
+            stale => {
+                if stale.is_some() {
+                    inner.entries.remove(hash);
+                }
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                Err(Ticket(Some(inner.generation)))
+            }
+        }
+    }
+
+    /// Stores what a lookup read, good until `expires_at` at most, unless something changed
+    /// since its ticket was taken.
+    pub fn put<V: Send + Sync + 'static>(
+        &self,
+        ticket: Ticket,
+        hash: KeyHash,
+        value: V,
+        expires_at: Option<DateTime<Utc>>,
+    ) {
+        let Ticket(Some(generation)) = ticket else { return };
+        let mut inner = self.inner();
+        if inner.generation != generation || !self.enabled() {
+            return;
+        }
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.clear();
+        }
+        inner.entries.insert(hash, Entry { value: Box::new(value), expires_at, stored: Instant::now() });
+    }
+
+    /// Forgets every entry: something they were read from changed.
+    pub fn forget_all(&self) {
+        let mut inner = self.inner();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+
+    /// Whether the listener for changes is connected: the cache is only used while it is.
+    pub fn set_listening(&self, listening: bool) {
+        // Forget under the lock before the flag changes either way: entries from before a
+        // disconnection may have missed a notification.
+        self.forget_all();
+        self.listening.store(listening, Ordering::Release);
+    }
+
+    /// Whether the cache is in use: its lifetime is not zero and the listener is connected.
+    pub fn listening(&self) -> bool {
+        self.enabled()
+    }
+
+    /// Lookups answered from the cache and from PostgreSQL (while it was in use), since start.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Id = uuid::Uuid;
+
+    fn principal() -> Id {
+        uuid::Uuid::now_v7()
+    }
+
+    fn live_cache() -> Revocable {
+        let cache = Revocable::new(Duration::from_secs(5));
+        cache.set_listening(true);
+        cache
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_entry_serves_until_its_lifetime_or_the_keys_expiry() {
+        let cache = live_cache();
+        let now = Utc::now();
+        let (hash, who) = ([1; 32], principal());
+        let ticket = cache.get::<Id>(&hash, now).unwrap_err();
+        cache.put(ticket, hash, who, Some(now + chrono::TimeDelta::seconds(60)));
+        assert_eq!(cache.get::<Id>(&hash, now).ok(), Some(who));
+        assert!(cache.get::<u32>(&hash, now).is_err(), "a value of another type is not there");
+        assert!(cache.get::<Id>(&hash, now + chrono::TimeDelta::seconds(60)).is_err(), "past the key's own expiry");
+
+        let ticket = cache.get::<Id>(&hash, now).unwrap_err();
+        cache.put(ticket, hash, who, None);
+        tokio::time::advance(Duration::from_millis(4_900)).await;
+        assert!(cache.get::<Id>(&hash, now).is_ok());
+        tokio::time::advance(Duration::from_millis(200)).await;
+        assert!(cache.get::<Id>(&hash, now).is_err(), "never trusted past http.key_cache_seconds");
+        assert_eq!(cache.stats(), (2, 5));
+    }
+
+    #[test]
+    fn a_lookup_that_straddles_a_change_does_not_store_its_stale_answer() {
+        let cache = live_cache();
+        let now = Utc::now();
+        let hash = [2; 32];
+        let before_change = cache.get::<Id>(&hash, now).unwrap_err();
+        cache.forget_all(); // the revocation's notification arrives while the lookup runs
+        cache.put(before_change, hash, principal(), None);
+        assert!(cache.get::<Id>(&hash, now).is_err(), "the answer read before the change is dropped");
+    }
+
+    #[test]
+    fn nothing_is_cached_while_the_listener_is_down_or_the_lifetime_is_zero() {
+        let now = Utc::now();
+        let hash = [3; 32];
+        let cache = live_cache();
+        let ticket = cache.get::<Id>(&hash, now).unwrap_err();
+        cache.put(ticket, hash, principal(), None);
+        cache.set_listening(false);
+        assert!(cache.get::<Id>(&hash, now).is_err(), "a disconnection forgets and stops the cache");
+        cache.put(ticket, hash, principal(), None);
+        cache.set_listening(true);
+        assert!(cache.get::<Id>(&hash, now).is_err(), "nothing was stored while it was down");
+
+        let off = Revocable::new(Duration::ZERO);
+        off.set_listening(true);
+        let ticket = off.get::<Id>(&hash, now).unwrap_err();
+        off.put(ticket, hash, principal(), None);
+        assert!(off.get::<Id>(&hash, now).is_err());
+        assert_eq!(off.stats(), (0, 0), "a cache that is off counts nothing");
+    }
+}
