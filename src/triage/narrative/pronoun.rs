@@ -97,7 +97,9 @@ pub(super) fn resolve(tokens: &mut [Token], ids: &[WordId], sentences: &mut [Sen
             None
         };
         match t.person() {
-            Some(Owner::Child) => match gender {
+            // A child stands for "he" or "she" unless named only to say whose an adult is ("the
+            // pupil's father") or as more than one ("the children").
+            Some(Owner::Child) if !names_no_one(tokens, i) => match gender {
                 Some(g) => blocked[g.index()] = true,
                 None => blocked = [true; 2],
             },
@@ -127,13 +129,24 @@ pub(super) fn resolve(tokens: &mut [Token], ids: &[WordId], sentences: &mut [Sen
                     blocked[k] = true;
                 }
             }
-            None => {}
+            // A child named as more than one or as an adult's possessor; any other word.
+            Some(Owner::Child) | None => {}
         }
     }
 }
 
-/// Marks the tokens of each `child_context` phrase; and, per sentence, whether it has one or
-/// names a child.
+/// Whether the child at `i` is no one a singular pronoun could stand for: more than one
+/// ("the children") or named only to say whose the adult after it is ("the pupil's father").
+fn names_no_one(tokens: &[Token], i: usize) -> bool {
+    let t = &tokens[i];
+    let whose = t.has(flag::POSSESSIVE)
+        && tokens.get(i + 1).is_some_and(|n| n.person() == Some(Owner::Adult) || n.has(flag::ADULTS_RELATIVE));
+    whose || t.roles.any(Roles::PLURAL)
+}
+
+/// Marks the tokens of each `child_context` phrase; and, per sentence, whether it has one, a
+/// `child_places` phrase or a child (other than an adult's possessor: "the pupil's mother had
+/// her arm in a cast").
 fn child_context(
     tokens: &[Token],
     ids: &[WordId],
@@ -141,22 +154,30 @@ fn child_context(
     signals: &NarrativeSignals,
 ) -> (Vec<bool>, Vec<bool>) {
     let mut context = vec![false; tokens.len()];
+    let mut place = vec![false; tokens.len()];
     let mut i = 0;
     while i < tokens.len() {
-        let len = if tokens[i].is_word() && tokens[i].roles.any(Roles::STARTS_CHILD_CONTEXT) {
-            signals.child_context.longest_at(&ids[i..])
+        let t = &tokens[i];
+        let (len, marks) = if t.is_word() && t.roles.any(Roles::STARTS_CHILD_CONTEXT) {
+            (signals.child_context.longest_at(&ids[i..]), &mut context)
         } else {
-            0
+            (0, &mut context)
         };
-        for c in &mut context[i..i + len] {
+        let (len, marks) = if len == 0 && t.is_word() && t.roles.any(Roles::STARTS_CHILD_PLACE) {
+            (signals.child_places.longest_at(&ids[i..]), &mut place)
+        } else {
+            (len, marks)
+        };
+        for c in &mut marks[i..i + len] {
             *c = true;
         }
         i += len.max(1);
     }
     let mut young = vec![false; sentences];
-    for (t, c) in tokens.iter().zip(&context) {
+    for (i, t) in tokens.iter().enumerate() {
         if let Some(y) = usize::try_from(t.sentence).ok().and_then(|s| young.get_mut(s)) {
-            *y |= *c || t.person() == Some(Owner::Child);
+            let whose = t.has(flag::POSSESSIVE) && tokens.get(i + 1).is_some_and(|n| n.person() == Some(Owner::Adult));
+            *y |= context[i] || place[i] || (t.person() == Some(Owner::Child) && !whose);
         }
     }
     (context, young)
@@ -173,15 +194,17 @@ fn form_allows(
     reach: usize,
 ) -> bool {
     let t = &tokens[i];
-    let next = tokens.get(i + 1).filter(|n| n.is_word());
     if possessive(t, tokens, context, i) {
-        // "his bail" is the adult's; "his hand", "his nappy", "his son" may be a child's.
-        let childs = next.is_some_and(|n| {
-            n.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY)
-                || context[i + 1]
-                || n.person() == Some(Owner::Child)
-        });
-        return !childs;
+        // "his bail" is the adult's; "his hand", "his nappy", "his son" may be a child's, except
+        // a part of the body an adult of its gender has just before it ("the mother had her
+        // arm in a cast").
+        let n = noun_after(tokens, i);
+        let noun = tokens.get(n).filter(|t| t.is_word());
+        let body = noun.is_some_and(|t| t.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY));
+        let childs =
+            body || context.get(n).is_some_and(|c| *c) || noun.is_some_and(|t| t.person() == Some(Owner::Child));
+        let own_body = body && !context.get(n).is_some_and(|c| *c) && has_just_before(tokens, genders, i, g);
+        return !childs || own_body;
     }
     if t.roles.any(Roles::OBJECT_FORM) {
         return object_of_other(tokens, genders, i, g, reach);
@@ -192,16 +215,38 @@ fn form_allows(
     false
 }
 
+/// Whether the possessive at `i` follows an adult of gender `g` and a `having` word at once
+/// ("mother had her", "the father has his").
+fn has_just_before(tokens: &[Token], genders: &[Option<Gender>], i: usize, g: Gender) -> bool {
+    let verb = i.checked_sub(1).and_then(|v| tokens.get(v)).is_some_and(|v| v.is_word() && v.roles.any(Roles::HAVING));
+    let owner = i.checked_sub(2).filter(|o| {
+        let t = &tokens[*o];
+        t.is_word() && (t.person() == Some(Owner::Adult) || t.has(flag::ADULT_PRONOUN)) && genders[*o] == Some(g)
+    });
+    verb && owner.is_some()
+}
+
 /// Whether the pronoun `t` at `i` is read as a possessive: it is one ("his"), or it may be one
 /// ("her") and stands before what a possessive may stand before and an object may not (a
 /// person, a part of the body, an injury, a child context).
 fn possessive(t: &Token, tokens: &[Token], context: &[bool], i: usize) -> bool {
     let noun = || {
-        tokens.get(i + 1).filter(|n| n.is_word()).is_some_and(|n| {
-            n.person().is_some() || n.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY) || context[i + 1]
+        let n = noun_after(tokens, i);
+        tokens.get(n).filter(|n| n.is_word()).is_some_and(|t| {
+            t.person().is_some() || t.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY) || context[n]
         })
     };
     t.roles.any(Roles::POSSESSIVE_FORM) && (!t.roles.any(Roles::OBJECT_FORM) || noun())
+}
+
+/// The position of the word a possessive at `i` stands before, past `owners.modifiers` words
+/// ("her own mother", "his left hand" with "left" listed).
+fn noun_after(tokens: &[Token], i: usize) -> usize {
+    let mut n = i + 1;
+    while tokens.get(n).is_some_and(|t| t.is_word() && t.roles.any(Roles::MODIFIER) && t.person().is_none()) {
+        n += 1;
+    }
+    n
 }
 
 /// Whether the nearest person (or pronoun) before the object pronoun at `i`, in its clause, is

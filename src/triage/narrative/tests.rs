@@ -337,8 +337,15 @@ fn a_pronoun_whose_adult_is_named_just_before_is_the_adults() {
         "Mr. J. Hale was detained. He had burns to both forearms.",
         "The mother's sister was there. She had a black eye.",
         "Grandfather is the main carer. He had a fall last month and fractured his hip.",
-        // A gendered child is no one "he" could mean if she is a girl.
+        // A gendered child is no one "he" could mean if she is a girl; nor is a child who is
+        // more than one, or named only to say whose an adult is (policy 2026.4).
         "The girls were in bed. Father was arrested. He had a bruise on his face.",
+        "The boys were in bed. Father was arrested. He had a bruise on his face.",
+        "Mum came to collect the children. She had a black eye and was upset.",
+        "The pupil's father collapsed in the playground. He had a nosebleed and was taken to hospital.",
+        "The pupil's mother had her arm in a cast after a fracture.",
+        "Mother attended with her own mother. She had a bruised cheek.",
+        "Dad came into school. He had a black eye.",
     ] {
         assert!(!injury(text), "{text}: {:?}", verdicts(text));
     }
@@ -361,7 +368,6 @@ fn a_pronoun_that_may_be_a_child_is_never_given_to_an_adult() {
         "The parent hit her. She had a swollen lip.",
         "Dad said he rolled off the sofa. He had a lump on his head.",
         "Mother brought the baby to ED. She had a bruise on her cheek.",
-        "The boys were in bed. Father was arrested. He had a bruise on his face.",
         "The baby is 3 months old. Father was arrested. He had a bruise on his face.",
         "Noah is 3 months old. Mother was drunk. She had a bruise on her forehead.",
         "Father came home drunk and shook him. He had a bruise on his face.",
@@ -401,4 +407,34 @@ fn without_the_pronouns_table_no_pronoun_is_an_adults() {
     let passage = "The father was arrested. He had a fractured wrist.";
     assert!(mentions_injury(passage, &without, &People::default()));
     assert!(!injury(passage));
+}
+
+/// Policy 2026.4's readings (children who are more than one or only an adult's possessor, places,
+/// "her own", a body part's cause, a child said to be unhurt) and their near-misses: each of
+/// these must still count.
+#[test]
+fn the_2026_4_readings_leave_every_child_who_may_be_meant_counted() {
+    for text in [
+        "The pupil was in class. Dad came to the school. He had a bruise on his cheek.",
+        "He came into school with a bruise on his cheek.",
+        "The twins are 4 months old. Father was arrested. He had a bruise on his face.",
+        "The baby's father shook him. He had a bruise on his head.",
+        "Mother came in with her hand bandaged after a burn to the baby.",
+        "Her arm was in a cast after a fracture.",
+        "The child was not injured at first. There was blood on the sheet later.",
+        "The child was not injured. Later, blood was found in her urine.",
+        "There was blood on the floor. Father said the child was not injured.",
+        "There was blood in the cot. The child was not injured.",
+        "Dad was changing the baby. He had a bruise on his cheek.",
+    ] {
+        assert!(injury(text), "{text}: {:?}", verdicts(text));
+    }
+    for text in [
+        "The babies were asleep upstairs. Father was arrested. He had a cut to his head and was bleeding.",
+        "There was blood on the kitchen floor. The child was not injured.",
+        "Dad's hand was bandaged after a burn.",
+        "His marks in spelling have improved.",
+    ] {
+        assert!(!injury(text), "{text}: {:?}", verdicts(text));
+    }
 }
