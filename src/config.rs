@@ -305,6 +305,9 @@ impl Settings {
         if self.http.max_batch_body_bytes < self.http.max_body_bytes {
             return Err(ConfigError::new("http.max_batch_body_bytes", "must be at least http.max_body_bytes"));
         }
+        if self.http.key_cache_seconds > 60 {
+            return Err(ConfigError::new("http.key_cache_seconds", "must be from 0 to 60"));
+        }
         if self.http.retry_after_seconds == 0 {
             return Err(ConfigError::new("http.retry_after_seconds", "must be at least 1"));
         }

@@ -130,31 +130,40 @@ pub(crate) async fn find_principal_by_key_hash(
 /// The channel on which a committed change to a key, a member of staff or an agency's kind is
 /// announced (by the triggers of migration `20261204000002`).
 const KEYS_CHANGED: &str = "mash_keys_changed";
+/// The channel of the listeners' heartbeats, which prove that notifications arrive.
+const KEYS_HEARD: &str = "mash_keys_heard";
 
-/// Listens for key changes on a connection of its own (taken from `db`): `on_connected(true)`
-/// once listening, `on_change` for every notification and whenever the connection was lost and
-/// made again (notifications sent while it was down are lost, so anything may have changed),
-/// and `on_connected(false)` before returning the error that reconnecting could not mend; the
-/// caller waits and calls again.
-pub(crate) async fn listen_for_key_changes(
-    db: &PgPool,
-    on_connected: impl Fn(bool),
-    on_change: impl Fn(),
-) -> Result<(), sqlx::Error> {
+/// What a key-change listener hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyNews {
+    /// A key, a member of staff or an agency's kind changed.
+    Changed,
+    /// A heartbeat: notifications arrive.
+    Heard,
+}
+
+/// Listens for key changes and heartbeats on a connection of its own (taken from `db`),
+/// calling `on_news` for each, until the connection is lost (`Ok`: the caller stops trusting
+/// what it cached, since notifications sent meanwhile are lost, and listens again) or fails.
+pub(crate) async fn listen_for_key_changes(db: &PgPool, on_news: impl Fn(KeyNews)) -> Result<(), sqlx::Error> {
     let mut listener = sqlx::postgres::PgListener::connect_with(db).await?;
-    listener.listen(KEYS_CHANGED).await?;
-    on_connected(true);
+    // A lost connection is reported at once rather than after reconnecting, so that the cache
+    // stops before the reconnection's wait, not after it.
+    listener.eager_reconnect(false);
+    listener.listen_all([KEYS_CHANGED, KEYS_HEARD]).await?;
     loop {
-        // `try_recv` (not `recv`) reports a lost connection, as `None` once it has reconnected
-        // and listens again.
-        match listener.try_recv().await {
-            Ok(_) => on_change(),
-            Err(err) => {
-                on_connected(false);
-                return Err(err);
-            }
+        match listener.try_recv().await? {
+            Some(n) if n.channel() == KEYS_CHANGED => on_news(KeyNews::Changed),
+            Some(_) => on_news(KeyNews::Heard),
+            None => return Ok(()),
         }
     }
+}
+
+/// Sends a heartbeat to every key-change listener.
+pub(crate) async fn send_key_heartbeat(db: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, '')").bind(KEYS_HEARD).execute(db).await?;
+    Ok(())
 }
 
 pub(crate) async fn agency_exists(conn: &mut PgConnection, id: AgencyId) -> Result<bool, sqlx::Error> {

@@ -109,30 +109,64 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
     Ok(principal)
 }
 
+/// How often a process proves that its key-change listener hears notifications.
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Keeps this process's key cache told of every committed change to a key, a member of staff
-/// or an agency's kind, until `shutdown`: the cache is used only while this listens (see
-/// `cache::revocable`). Runs beside every HTTP server (`app::bind`).
+/// or an agency's kind, until `shutdown`: the cache is used only while notifications are seen
+/// to arrive (see `cache::revocable`). Runs beside every HTTP server (`app::bind`), on a pool of
+/// its own (one connection listens, one sends the heartbeat), so that a busy request pool
+/// neither delays the heartbeat nor takes the listener's connection.
 pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio_util::sync::CancellationToken) {
-    while !shutdown.is_cancelled() {
-        let listening = repo::listen_for_key_changes(
-            &state.db,
-            |connected| state.keys.set_listening(connected),
-            || state.keys.forget_all(),
-        );
-        tokio::select! {
-            () = shutdown.cancelled() => {}
-            result = listening => {
-                if let Err(err) = result {
-                    tracing::warn!(error = %err, "not told of key changes; keys are read from PostgreSQL until reconnected");
-                }
-                tokio::select! {
-                    () = shutdown.cancelled() => {}
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                }
-            }
+    /// Stops the cache however this ends, a panic included.
+    struct StopOnDrop<'a>(&'a crate::cache::Revocable);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.stop();
         }
     }
-    state.keys.set_listening(false);
+    let _stop = StopOnDrop(&state.keys);
+    let pool = match crate::db::listener_pool(&state.settings.database) {
+        Ok(pool) => pool,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for key changes; keys are read from PostgreSQL on every request");
+            return;
+        }
+    };
+    let pause = async || {
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(HEARTBEAT_EVERY) => {}
+        }
+    };
+    let heartbeat = async {
+        while !shutdown.is_cancelled() {
+            if let Err(err) = repo::send_key_heartbeat(&pool).await {
+                tracing::debug!(error = %err, "key-change heartbeat not sent");
+            }
+            pause().await;
+        }
+    };
+    let listening = async {
+        while !shutdown.is_cancelled() {
+            let heard = repo::listen_for_key_changes(&pool, |news| {
+                if news == repo::KeyNews::Changed {
+                    state.keys.forget_all();
+                }
+                state.keys.heard();
+            });
+            let result = tokio::select! {
+                () = shutdown.cancelled() => Ok(()),
+                result = heard => result,
+            };
+            state.keys.stop();
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "not told of key changes; keys are read from PostgreSQL until reconnected");
+                pause().await;
+            }
+        }
+    };
+    tokio::join!(heartbeat, listening);
 }
 
 impl Principal {

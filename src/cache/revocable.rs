@@ -12,9 +12,13 @@
 //! Three things bound how long a revoked key could still be let in:
 //! - the process that made the change forgets at once, so its own next request is refused;
 //! - every other process forgets when the notification arrives, milliseconds after the commit;
-//! - the cache is used only while the listener is connected. When the connection drops,
-//!   everything is forgotten again once it is back (notifications sent meanwhile are lost), and
-//!   no entry is trusted for longer than its lifetime (`http.key_cache_seconds`) in any case.
+//! - the cache is used only while notifications are seen to arrive: each process also sends a
+//!   heartbeat notification every second on a connection of its own, and the cache stays on
+//!   for [`ALIVE_FOR`] after any notification is heard. A listening connection that is lost
+//!   turns it off at once and empties it; one that dies silently (a half-open connection that
+//!   never errors) hears no heartbeat, so the cache turns itself off within [`ALIVE_FOR`], and
+//!   everything is forgotten before it is used again. No entry is trusted for longer than its
+//!   lifetime (`http.key_cache_seconds`, at most 60) in any case, counted from before the read.
 //!
 //! A lookup that started before a change and finishes after the notification must not put its
 //! stale answer back: every entry is stored under the generation read before the lookup, and
@@ -33,7 +37,7 @@ use std::{
     collections::HashMap,
     sync::{
         Mutex, PoisonError,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -47,13 +51,15 @@ use tokio::time::Instant;
 /// More live keys than a hub has: past this the cache starts again rather than grow.
 pub const MAX_ENTRIES: usize = 50_000;
 
+/// How long the cache stays on after the last notification heard (heartbeats come every second).
+pub const ALIVE_FOR: Duration = Duration::from_secs(3);
+
 /// A key's SHA-256, the form in which keys are stored and looked up.
 pub type KeyHash = [u8; 32];
 
 /// The cache (one per process, in `AppState`).
 pub struct Revocable {
     ttl: Duration,
-    listening: AtomicBool,
     inner: Mutex<Inner>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -62,48 +68,55 @@ pub struct Revocable {
 #[derive(Default)]
 struct Inner {
     generation: u64,
+    /// Until when notifications are known to arrive; `None` when the listener is not connected.
+    alive_until: Option<Instant>,
     entries: HashMap<KeyHash, Entry>,
+}
+
+impl Inner {
+    fn alive(&self) -> bool {
+        self.alive_until.is_some_and(|until| until > Instant::now())
+    }
+
+    fn forget(&mut self) {
+        self.generation += 1;
+        self.entries.clear();
+    }
 }
 
 struct Entry {
     value: Box<dyn Any + Send + Sync>,
     expires_at: Option<DateTime<Utc>>,
-    stored: Instant,
+    /// When the lookup that read it started.
+    read: Instant,
 }
 
-/// A ticket for storing the answer of one lookup: the generation it started in.
+/// A ticket for storing the answer of one lookup: the generation it started in, and when.
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket(Option<u64>);
+pub struct Ticket(Option<(u64, Instant)>);
 
 impl Revocable {
     /// A cache whose entries live at most `ttl`; zero turns it off.
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            listening: AtomicBool::new(false),
-            inner: Mutex::new(Inner::default()),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
-        }
+        Self { ttl, inner: Mutex::new(Inner::default()), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn enabled(&self) -> bool {
-        !self.ttl.is_zero() && self.listening.load(Ordering::Acquire)
-    }
-
     /// The value cached for `hash` if it is still good at `now` (its own expiry is checked on
     /// every use), or a ticket to store what the lookup reads.
     pub fn get<V: Clone + 'static>(&self, hash: &KeyHash, now: DateTime<Utc>) -> Result<V, Ticket> {
-        if !self.enabled() {
+        if self.ttl.is_zero() {
             return Err(Ticket(None));
         }
         let mut inner = self.inner();
+        if !inner.alive() {
+            return Err(Ticket(None));
+        }
         let found = inner.entries.get(hash).map(|e| {
-            (e.stored.elapsed() < self.ttl && e.expires_at.is_none_or(|at| at > now))
+            (e.read.elapsed() < self.ttl && e.expires_at.is_none_or(|at| at > now))
                 .then(|| e.value.downcast_ref::<V>().cloned())
                 .flatten()
         });
@@ -117,13 +130,13 @@ impl Revocable {
                     inner.entries.remove(hash);
                 }
                 self.misses.fetch_add(1, Ordering::Relaxed);
-                Err(Ticket(Some(inner.generation)))
+                Err(Ticket(Some((inner.generation, Instant::now()))))
             }
         }
     }
 
     /// Stores what a lookup read, good until `expires_at` at most, unless something changed
-    /// since its ticket was taken.
+    /// since its ticket was taken or the cache has turned off.
     pub fn put<V: Send + Sync + 'static>(
         &self,
         ticket: Ticket,
@@ -131,35 +144,44 @@ impl Revocable {
         value: V,
         expires_at: Option<DateTime<Utc>>,
     ) {
-        let Ticket(Some(generation)) = ticket else { return };
+        let Ticket(Some((generation, read))) = ticket else { return };
         let mut inner = self.inner();
-        if inner.generation != generation || !self.enabled() {
+        if inner.generation != generation || !inner.alive() {
             return;
         }
         if inner.entries.len() >= MAX_ENTRIES {
             inner.entries.clear();
         }
-        inner.entries.insert(hash, Entry { value: Box::new(value), expires_at, stored: Instant::now() });
+        inner.entries.insert(hash, Entry { value: Box::new(value), expires_at, read });
     }
 
     /// Forgets every entry: something they were read from changed.
     pub fn forget_all(&self) {
+        self.inner().forget();
+    }
+
+    /// A notification was heard: the listener is connected and notifications arrive, so the
+    /// cache may be used for [`ALIVE_FOR`]. After a silence that turned it off, everything is
+    /// forgotten first (a change may have gone unheard).
+    pub fn heard(&self) {
         let mut inner = self.inner();
-        inner.generation += 1;
-        inner.entries.clear();
+        if !inner.alive() {
+            inner.forget();
+        }
+        inner.alive_until = Some(Instant::now() + ALIVE_FOR);
     }
 
-    /// Whether the listener for changes is connected: the cache is only used while it is.
-    pub fn set_listening(&self, listening: bool) {
-        // Forget under the lock before the flag changes either way: entries from before a
-        // disconnection may have missed a notification.
-        self.forget_all();
-        self.listening.store(listening, Ordering::Release);
+    /// The listener is not connected (or never was): the cache is off, and empty, until a
+    /// notification is heard again.
+    pub fn stop(&self) {
+        let mut inner = self.inner();
+        inner.alive_until = None;
+        inner.forget();
     }
 
-    /// Whether the cache is in use: its lifetime is not zero and the listener is connected.
+    /// Whether the cache is in use: its lifetime is not zero and notifications arrive.
     pub fn listening(&self) -> bool {
-        self.enabled()
+        !self.ttl.is_zero() && self.inner().alive()
     }
 
     /// Lookups answered from the cache and from PostgreSQL (while it was in use), since start.
@@ -180,28 +202,40 @@ mod tests {
 
     fn live_cache() -> Revocable {
         let cache = Revocable::new(Duration::from_secs(5));
-        cache.set_listening(true);
+        cache.heard();
         cache
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_entry_serves_until_its_lifetime_or_the_keys_expiry() {
-        let cache = live_cache();
+        let cache = Revocable::new(Duration::from_secs(5));
         let now = Utc::now();
         let (hash, who) = ([1; 32], principal());
         let ticket = cache.get::<Id>(&hash, now).unwrap_err();
+        cache.put(ticket, hash, who, None);
+        assert!(cache.get::<Id>(&hash, now).is_err(), "nothing is cached before a notification is heard");
+        cache.heard();
+        let ticket = cache.get::<Id>(&hash, now).unwrap_err();
         cache.put(ticket, hash, who, Some(now + chrono::TimeDelta::seconds(60)));
         assert_eq!(cache.get::<Id>(&hash, now).ok(), Some(who));
-        assert!(cache.get::<u32>(&hash, now).is_err(), "a value of another type is not there");
         assert!(cache.get::<Id>(&hash, now + chrono::TimeDelta::seconds(60)).is_err(), "past the key's own expiry");
-
         let ticket = cache.get::<Id>(&hash, now).unwrap_err();
         cache.put(ticket, hash, who, None);
-        tokio::time::advance(Duration::from_millis(4_900)).await;
+        assert!(cache.get::<u32>(&hash, now).is_err(), "a value of another type is not there");
+
+        // The lifetime counts from before the read.
+        let ticket = cache.get::<Id>(&hash, now).unwrap_err();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        cache.heard();
+        cache.put(ticket, hash, who, None);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        cache.heard();
+        tokio::time::advance(Duration::from_millis(1_900)).await;
+        cache.heard();
         assert!(cache.get::<Id>(&hash, now).is_ok());
         tokio::time::advance(Duration::from_millis(200)).await;
         assert!(cache.get::<Id>(&hash, now).is_err(), "never trusted past http.key_cache_seconds");
-        assert_eq!(cache.stats(), (2, 5));
+        assert_eq!(cache.stats(), (2, 6));
     }
 
     #[test]
@@ -215,21 +249,31 @@ mod tests {
         assert!(cache.get::<Id>(&hash, now).is_err(), "the answer read before the change is dropped");
     }
 
-    #[test]
-    fn nothing_is_cached_while_the_listener_is_down_or_the_lifetime_is_zero() {
+    #[tokio::test(start_paused = true)]
+    async fn nothing_is_cached_while_notifications_do_not_arrive_or_the_lifetime_is_zero() {
         let now = Utc::now();
         let hash = [3; 32];
         let cache = live_cache();
         let ticket = cache.get::<Id>(&hash, now).unwrap_err();
         cache.put(ticket, hash, principal(), None);
-        cache.set_listening(false);
-        assert!(cache.get::<Id>(&hash, now).is_err(), "a disconnection forgets and stops the cache");
+        cache.stop();
+        assert!(cache.get::<Id>(&hash, now).is_err(), "a lost listener empties and stops the cache");
         cache.put(ticket, hash, principal(), None);
-        cache.set_listening(true);
+        cache.heard();
         assert!(cache.get::<Id>(&hash, now).is_err(), "nothing was stored while it was down");
 
+        // A silent connection: no heartbeat for ALIVE_FOR turns it off, and what it held is
+        // forgotten before it is used again.
+        let ticket = cache.get::<Id>(&hash, now).unwrap_err();
+        cache.put(ticket, hash, principal(), None);
+        assert!(cache.get::<Id>(&hash, now).is_ok());
+        tokio::time::advance(ALIVE_FOR).await;
+        assert!(!cache.listening() && cache.get::<Id>(&hash, now).is_err(), "off after a silence");
+        cache.heard();
+        assert!(cache.get::<Id>(&hash, now).is_err(), "emptied: a change may have gone unheard");
+
         let off = Revocable::new(Duration::ZERO);
-        off.set_listening(true);
+        off.heard();
         let ticket = off.get::<Id>(&hash, now).unwrap_err();
         off.put(ticket, hash, principal(), None);
         assert!(off.get::<Id>(&hash, now).is_err());

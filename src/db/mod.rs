@@ -99,6 +99,12 @@ pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> 
     Ok(pool_options(settings).connect_lazy_with(connect_options(settings)?))
 }
 
+/// A small pool of its own for the key-change listener: one connection held by the listener,
+/// one for its heartbeat. Connects on first use, like the main pool.
+pub fn listener_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    Ok(pool_options(settings).max_connections(2).min_connections(0).connect_lazy_with(connect_options(settings)?))
+}
+
 /// A pool that connects now; for one-shot commands.
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     pool_options(settings).connect_with(connect_options(settings)?).await

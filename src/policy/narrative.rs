@@ -95,11 +95,10 @@ impl Roles {
     /// A pronoun that may be a possessive ("his", "her").
     pub const POSSESSIVE_FORM: Self = Self(1 << 36);
     pub const STARTS_CHILD_CONTEXT: Self = Self(1 << 37);
-    pub const STARTS_CHILD_PLACE: Self = Self(1 << 38);
-    /// A people word for more than one ("children", "boys"): no "he" or "she" stands for it.
-    pub const PLURAL: Self = Self(1 << 39);
-    /// Gives an injury as the cause of what a body part before it has ("after", "from").
-    pub const CAUSE: Self = Self(1 << 40);
+    /// Gives an injury as the cause of a treated body part before it ("after", "from").
+    pub const CAUSE: Self = Self(1 << 38);
+    /// A treatment of a body part ("cast", "sling", "bandaged").
+    pub const TREATMENT: Self = Self(1 << 39);
 
     /// Whether any of `other`'s roles is among these.
     pub const fn any(self, other: Self) -> bool {
@@ -203,10 +202,6 @@ pub struct NarrativeSignals {
     /// after"); empty when the policy has no `[narrative.pronouns]`, and then no pronoun is read
     /// as an adult's.
     pub child_context: Phrases,
-    /// Places where children are ("school", "playground"): a child may be about in their own
-    /// sentence only, so one stops a pronoun there and nowhere else ("The pupil's father
-    /// collapsed in the playground. He had a nosebleed." is the father's).
-    pub child_places: Phrases,
     pub sentence_ends: Vec<char>,
     pub clause_ends: Vec<char>,
     pub label_marks: Vec<char>,
@@ -368,6 +363,7 @@ impl Compiler<'_, '_> {
         self.words(Some(&o.having), &format!("{p}.having"), true, Roles::HAVING);
         self.words(o.attaching.as_ref(), &format!("{p}.attaching"), false, Roles::ATTACHING);
         self.words(o.causes.as_ref(), &format!("{p}.causes"), false, Roles::CAUSE);
+        self.words(o.treatments.as_ref(), &format!("{p}.treatments"), false, Roles::TREATMENT);
         self.words(Some(&o.modifiers), &format!("{p}.modifiers"), false, Roles::MODIFIER);
         self.words(o.pronouns.as_ref(), &format!("{p}.pronouns"), false, Roles::PRONOUN);
         self.words(Some(&o.prepositions), &format!("{p}.prepositions"), true, Roles::PREPOSITION);
@@ -390,10 +386,7 @@ impl Compiler<'_, '_> {
         self.cues(Some(&r.child_context), &format!("{p}.child_context"), true, Roles::STARTS_CHILD_CONTEXT, |o| {
             &mut o.child_context
         });
-        self.cues(r.child_places.as_ref(), &format!("{p}.child_places"), false, Roles::STARTS_CHILD_PLACE, |o| {
-            &mut o.child_places
-        });
-        self.words(r.plural.as_ref(), &format!("{p}.plural"), false, Roles::PLURAL);
+
         let forms = Roles::SUBJECT_FORM | Roles::OBJECT_FORM | Roles::POSSESSIVE_FORM;
         let people = Roles::CHILD | Roles::ADULT | Roles::TITLE;
         let lists: [(&RawWords, &str, Roles, &str); 5] = [
@@ -403,9 +396,9 @@ impl Compiler<'_, '_> {
             (&r.objects, "objects", Roles::HE | Roles::SHE, "is in neither he nor she"),
             (&r.possessives, "possessives", Roles::HE | Roles::SHE, "is in neither he nor she"),
         ];
-        // People words with a gender or a number: each must be a person.
-        let gendered: [(&[Spanned<String>], &str); 3] =
-            [(items(Some(&r.men)), "men"), (items(Some(&r.women)), "women"), (items(r.plural.as_ref()), "plural")];
+        // People words with a gender: each must be a person.
+        let gendered: [(&[Spanned<String>], &str); 2] =
+            [(items(Some(&r.men)), "men"), (items(Some(&r.women)), "women")];
         let mut problems = Vec::new();
         for (list, key, needs, problem) in lists {
             for (i, item) in list.get_ref().iter().enumerate() {
@@ -728,10 +721,8 @@ mod tests {
                 "also in pronouns.women",
             ),
             ("child_context = [", "child_context = [\"*\",", "narrative.pronouns.child_context[0]", "has no words"),
-            ("child_places = [", "child_places = [\"*\",", "narrative.pronouns.child_places[0]", "has no words"),
-            ("\nplural = [", "\nplural = [\"nappies\",", "narrative.pronouns.plural[0]", "not a person"),
-            ("\nplural = [", "\nplural = [\"many children\",", "narrative.pronouns.plural[0]", "single word"),
             ("causes = [", "causes = [\"due to\",", "narrative.owners.causes[0]", "single word"),
+            ("treatments = [", "treatments = [\"in a cast\",", "narrative.owners.treatments[0]", "single word"),
         ];
         for (from, to, path, words) in cases {
             assert!(DEFAULT_POLICY.contains(from), "{from}");
@@ -749,13 +740,15 @@ mod tests {
         assert!(Policy::parse(&without).unwrap().narrative.child_context.is_empty());
         // The 2026.4 lists are optional: a 2026.3 file (without them) still loads.
         let mut older = DEFAULT_POLICY.to_owned();
-        for list in ["\nchild_places = [", "\nplural = [", "\ncauses = ["] {
+        for list in ["\ncauses = [", "\ntreatments = ["] {
             let start = older.find(list).unwrap();
             let end = start + older[start..].find("]\n").unwrap() + 2;
             older.replace_range(start + 1..end, "");
         }
         let older = Policy::parse(&older).unwrap().narrative;
-        assert!(older.child_places.is_empty() && !older.child_context.is_empty());
+        assert!(
+            !older.child_context.is_empty() && older.lexicon != Policy::default_policy().unwrap().narrative.lexicon
+        );
     }
 
     #[test]

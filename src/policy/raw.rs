@@ -224,10 +224,12 @@ pub(super) struct RawOwners {
     pub(super) having: RawWords,
     #[serde(default)]
     pub(super) attaching: Option<RawWords>,
-    /// Optional (2026.4): words that give an injury as the cause of what a body part has ("her
-    /// arm in a cast after a fracture").
+    /// Optional (2026.4): words that give an injury as the cause of a treated body part ("her
+    /// arm in a cast after a fracture"), and the treatments.
     #[serde(default)]
     pub(super) causes: Option<RawWords>,
+    #[serde(default)]
+    pub(super) treatments: Option<RawWords>,
     pub(super) modifiers: RawWords,
     #[serde(default)]
     pub(super) pronouns: Option<RawWords>,
@@ -247,13 +249,6 @@ pub(super) struct RawPronouns {
     pub(super) men: RawWords,
     pub(super) women: RawWords,
     pub(super) child_context: RawWords,
-    /// Optional (2026.4): places where children are, which stop a pronoun only in their own
-    /// sentence.
-    #[serde(default)]
-    pub(super) child_places: Option<RawWords>,
-    /// Optional (2026.4): people words for more than one, which no singular pronoun stands for.
-    #[serde(default)]
-    pub(super) plural: Option<RawWords>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -291,3 +291,38 @@ async fn a_key_is_read_from_postgresql_once_and_forgotten_when_any_change_to_key
         "the school's key from memory; the revoked key read twice"
     );
 }
+
+#[tokio::test]
+async fn a_listener_that_loses_its_connection_forgets_every_key_and_listens_again() {
+    let app = spawn_app().await;
+    let until_listening = async || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !app.key_cache().listening() {
+            assert!(std::time::Instant::now() < deadline, "the key-change listener is not listening");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    until_listening().await;
+    let police = app.police();
+    assert_eq!(door(&police).await, 404);
+    let (_, misses) = app.key_cache().stats();
+    assert_eq!(door(&police).await, 404);
+    assert_eq!(app.key_cache().stats().1, misses, "from memory");
+
+    // Its connection is cut (a failover, a proxy's timeout): notifications sent meanwhile are
+    // lost, so everything it held is forgotten, and it listens again on a new connection.
+    let admin = sqlx::PgPool::connect(&admin_url()).await.unwrap();
+    let cut: i64 = sqlx::query_scalar(
+        "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = $1 and query ilike 'listen%') t",
+    )
+    .bind(&app.db_name)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(cut, 1, "one listening connection");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    until_listening().await;
+    assert_eq!(door(&police).await, 404);
+    assert_eq!(app.key_cache().stats().1, misses + 1, "read from PostgreSQL again after the cut");
+}

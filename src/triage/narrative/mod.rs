@@ -146,32 +146,12 @@ pub struct Reading {
 pub fn read(text: &str, signals: &NarrativeSignals, people: &People) -> Vec<Reading> {
     let tokens = token::tokens(text, signals, people);
     let reader = read::Reader::new(&tokens.tokens, &tokens.sentences, signals);
-    let terms = reader.terms();
-    let verdicts: Vec<Verdict> = terms.iter().map(|(start, end)| reader.verdict(*start, *end)).collect();
-    // "There was blood on the kitchen floor. The child was not injured.": an injury that nothing
-    // ties to a child is not the child's when the text says plainly that the child was not hurt.
-    // Only an injury before the statement: "not injured at first. There was blood later." counts.
-    let children = reader.children();
-    let unhurt = terms
-        .iter()
-        .zip(&verdicts)
-        .filter(|((start, _), v)| **v == Verdict::Negated && reader.child_unhurt(*start, &children))
-        .map(|((start, _), _)| tokens.tokens[*start].sentence)
-        .max();
-    terms
-        .iter()
-        .zip(verdicts)
-        .map(|((start, _), verdict)| Reading {
-            sentence: usize::try_from(tokens.tokens[*start].sentence).map_or(usize::MAX, |s| s + 1),
-            verdict: match verdict {
-                Verdict::Counted(None | Some(Doubt::AdultNearby))
-                    if unhurt.is_some_and(|s| tokens.tokens[*start].sentence < s)
-                        && reader.tied_to_no_child(*start) =>
-                {
-                    Verdict::Negated
-                }
-                other => other,
-            },
+    reader
+        .terms()
+        .into_iter()
+        .map(|(start, end)| Reading {
+            sentence: usize::try_from(tokens.tokens[start].sentence).map_or(usize::MAX, |s| s + 1),
+            verdict: reader.verdict(start, end),
         })
         .collect()
 }

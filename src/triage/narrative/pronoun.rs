@@ -97,9 +97,7 @@ pub(super) fn resolve(tokens: &mut [Token], ids: &[WordId], sentences: &mut [Sen
             None
         };
         match t.person() {
-            // A child stands for "he" or "she" unless named only to say whose an adult is ("the
-            // pupil's father") or as more than one ("the children").
-            Some(Owner::Child) if !names_no_one(tokens, i) => match gender {
+            Some(Owner::Child) => match gender {
                 Some(g) => blocked[g.index()] = true,
                 None => blocked = [true; 2],
             },
@@ -129,24 +127,13 @@ pub(super) fn resolve(tokens: &mut [Token], ids: &[WordId], sentences: &mut [Sen
                     blocked[k] = true;
                 }
             }
-            // A child named as more than one or as an adult's possessor; any other word.
-            Some(Owner::Child) | None => {}
+            None => {}
         }
     }
 }
 
-/// Whether the child at `i` is no one a singular pronoun could stand for: more than one
-/// ("the children") or named only to say whose the adult after it is ("the pupil's father").
-fn names_no_one(tokens: &[Token], i: usize) -> bool {
-    let t = &tokens[i];
-    let whose = t.has(flag::POSSESSIVE)
-        && tokens.get(i + 1).is_some_and(|n| n.person() == Some(Owner::Adult) || n.has(flag::ADULTS_RELATIVE));
-    whose || t.roles.any(Roles::PLURAL)
-}
-
-/// Marks the tokens of each `child_context` phrase; and, per sentence, whether it has one, a
-/// `child_places` phrase or a child (other than an adult's possessor: "the pupil's mother had
-/// her arm in a cast").
+/// Marks the tokens of each `child_context` phrase; and, per sentence, whether it has one or
+/// names a child.
 fn child_context(
     tokens: &[Token],
     ids: &[WordId],
@@ -154,30 +141,22 @@ fn child_context(
     signals: &NarrativeSignals,
 ) -> (Vec<bool>, Vec<bool>) {
     let mut context = vec![false; tokens.len()];
-    let mut place = vec![false; tokens.len()];
     let mut i = 0;
     while i < tokens.len() {
-        let t = &tokens[i];
-        let (len, marks) = if t.is_word() && t.roles.any(Roles::STARTS_CHILD_CONTEXT) {
-            (signals.child_context.longest_at(&ids[i..]), &mut context)
+        let len = if tokens[i].is_word() && tokens[i].roles.any(Roles::STARTS_CHILD_CONTEXT) {
+            signals.child_context.longest_at(&ids[i..])
         } else {
-            (0, &mut context)
+            0
         };
-        let (len, marks) = if len == 0 && t.is_word() && t.roles.any(Roles::STARTS_CHILD_PLACE) {
-            (signals.child_places.longest_at(&ids[i..]), &mut place)
-        } else {
-            (len, marks)
-        };
-        for c in &mut marks[i..i + len] {
+        for c in &mut context[i..i + len] {
             *c = true;
         }
         i += len.max(1);
     }
     let mut young = vec![false; sentences];
-    for (i, t) in tokens.iter().enumerate() {
+    for (t, c) in tokens.iter().zip(&context) {
         if let Some(y) = usize::try_from(t.sentence).ok().and_then(|s| young.get_mut(s)) {
-            let whose = t.has(flag::POSSESSIVE) && tokens.get(i + 1).is_some_and(|n| n.person() == Some(Owner::Adult));
-            *y |= context[i] || place[i] || (t.person() == Some(Owner::Child) && !whose);
+            *y |= *c || t.person() == Some(Owner::Child);
         }
     }
     (context, young)

@@ -134,52 +134,6 @@ impl<'a> Reader<'a> {
         self.t.get(i).filter(|t| t.is_word())
     }
 
-    /// The tokens of the sentence that `i` is in.
-    fn sentence_tokens(&self, i: usize) -> &[Token] {
-        let s = self.t[i].sentence;
-        let start = self.t[..i].iter().rposition(|t| t.sentence != s).map_or(0, |p| p + 1);
-        let end = self.t[i..].iter().position(|t| t.sentence != s).map_or(self.t.len(), |p| i + p);
-        &self.t[start..end]
-    }
-
-    /// Whether nothing in the sentence of the term at `start` ties it to a child: no child, no
-    /// pronoun, no part of a body, no baby's things or place ("There was blood on the kitchen
-    /// floor", "... after the father punched the window").
-    pub(super) fn tied_to_no_child(&self, start: usize) -> bool {
-        let ties = Roles::PRONOUN | Roles::HE | Roles::SHE | Roles::BODY | Roles::STARTS_CHILD_CONTEXT;
-        !self
-            .sentence_tokens(start)
-            .iter()
-            .any(|t| t.is_word() && (t.person() == Some(Owner::Child) || t.roles.any(ties | Roles::STARTS_CHILD_PLACE)))
-    }
-
-    /// Whether the negated term at `start` says that every child the text mentions was not
-    /// hurt: the only person before it in its sentence is a child ("The child was not
-    /// injured.", "Ava had no injuries"), and every child elsewhere in the text is called the
-    /// same ("the baby" elsewhere may be another child) unless that child is more than one ("The
-    /// children were not injured."). "Mother said the child was not injured" is hers to say,
-    /// and is not read so.
-    pub(super) fn child_unhurt(&self, start: usize, children: &[(u32, WordId)]) -> bool {
-        let sentence = self.t[start].sentence;
-        let before = self.t[..start].iter().rev().take_while(|t| t.sentence == sentence);
-        let mut people = before
-            .filter(|t| t.is_word() && (t.person().is_some() || t.roles.any(Roles::PRONOUN | Roles::HE | Roles::SHE)));
-        let Some(subject) = people.next() else { return false };
-        if subject.person() != Some(Owner::Child) || subject.has(flag::POSSESSIVE) || people.next().is_some() {
-            return false;
-        }
-        let here = |id: &WordId| children.iter().any(|(s, other)| *s == sentence && other == id);
-        // Names are not in the lexicon, so two names cannot be told apart: a child named
-        // elsewhere may be another child.
-        subject.roles.any(Roles::PLURAL)
-            || children.iter().filter(|(s, _)| *s != sentence).all(|(_, id)| *id != UNKNOWN_WORD && here(id))
-    }
-
-    /// Every mention of a child: its sentence and word (for [`Self::child_unhurt`]).
-    pub(super) fn children(&self) -> Vec<(u32, WordId)> {
-        self.t.iter().filter(|t| t.person() == Some(Owner::Child)).map(|t| (t.sentence, t.id)).collect()
-    }
-
     /// An injury word (counted or not) that is no name or ignored phrase.
     fn injury(&self, i: usize) -> bool {
         self.word(i).is_some_and(|t| {
@@ -642,6 +596,7 @@ impl<'a> Reader<'a> {
                         };
                     }
                     let bridge = Roles::HAVING
+                        | Roles::TREATMENT
                         | Roles::MODIFIER
                         | Roles::BODY
                         | Roles::OTHER_INJURY
@@ -685,26 +640,50 @@ impl<'a> Reader<'a> {
         if linked { Before::Stranger } else { Before::Nobody }
     }
 
-    /// The owner of the part of the body before the `causes` word at `cause`, in its clause and
-    /// within the window, with no person between: a possessive ("mother's arm") or a possessive
-    /// pronoun read as an adult's ("her arm" after "the mother had"). `None` when there is no
-    /// such part, or no owner the text names (an unread "her").
+    /// The owner of the part of the body treated before the `causes` word at `cause` ("her arm
+    /// in a cast after", "mother's hand bandaged following"): in its clause, within the window,
+    /// with a `treatments` word between and no person. The owner is a possessive ("mother's
+    /// arm"), a possessive pronoun read as an adult's, or one that an adult of its gender has
+    /// just before it ("the mother had her arm"). `None` without a treatment ("Mum's arms were
+    /// wet after a scald" decides nothing), or without an owner the text names.
     fn body_owner_before(&self, cause: usize) -> Option<usize> {
-        let mut k = cause;
+        let (mut k, mut treated) = (cause, false);
         for _ in 0..self.s.window {
             k = k.checked_sub(1)?;
             let t = self.word(k)?;
             if t.roles.any(Roles::CLAUSE_BREAK) || t.person().is_some() || t.roles.any(Roles::PRONOUN) {
                 return None;
             }
+            treated |= t.roles.any(Roles::TREATMENT);
             if t.roles.any(Roles::BODY) && !t.is_name() {
+                // The treatment may also come before the part: "a bandaged hand from a burn".
                 let mut owner = k.checked_sub(1)?;
-                while self.word(owner).is_some_and(|o| o.roles.any(Roles::MODIFIER) && o.person().is_none()) {
+                while self.word(owner).is_some_and(|o| {
+                    o.roles.any(Roles::MODIFIER | Roles::TREATMENT) && o.person().is_none() && !o.is_name()
+                }) {
+                    treated |= self.t[owner].roles.any(Roles::TREATMENT);
                     owner = owner.checked_sub(1)?;
                 }
+                if !treated {
+                    return None;
+                }
                 let o = self.word(owner)?;
-                let possessive = o.has(flag::POSSESSIVE) || o.roles.any(Roles::POSSESSIVE_FORM);
-                return (possessive && o.person().is_some()).then_some(owner);
+                if o.has(flag::POSSESSIVE) && o.person().is_some() {
+                    return Some(owner);
+                }
+                if !o.roles.any(Roles::POSSESSIVE_FORM) {
+                    return None;
+                }
+                if o.person().is_some() {
+                    return Some(owner);
+                }
+                // "the mother had her arm": the subject just before binds the possessive.
+                let verb = self.word(owner.checked_sub(1)?)?;
+                let subject = owner.checked_sub(2)?;
+                let adult = self.word(subject).filter(|a| a.person() == Some(Owner::Adult))?;
+                let same = (o.roles.any(Roles::HE) && adult.roles.any(Roles::MAN))
+                    || (o.roles.any(Roles::SHE) && adult.roles.any(Roles::WOMAN));
+                return (verb.roles.any(Roles::HAVING) && same).then_some(subject);
             }
         }
         None

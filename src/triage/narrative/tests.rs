@@ -337,15 +337,13 @@ fn a_pronoun_whose_adult_is_named_just_before_is_the_adults() {
         "Mr. J. Hale was detained. He had burns to both forearms.",
         "The mother's sister was there. She had a black eye.",
         "Grandfather is the main carer. He had a fall last month and fractured his hip.",
-        // A gendered child is no one "he" could mean if she is a girl; nor is a child who is
-        // more than one, or named only to say whose an adult is (policy 2026.4).
+        // A gendered child is no one "he" could mean if she is a girl.
         "The girls were in bed. Father was arrested. He had a bruise on his face.",
-        "The boys were in bed. Father was arrested. He had a bruise on his face.",
-        "Mum came to collect the children. She had a black eye and was upset.",
-        "The pupil's father collapsed in the playground. He had a nosebleed and was taken to hospital.",
+        // Policy 2026.4: the treated body part's owner, "her own", a possessive bound by its
+        // clause's adult ("the mother had her arm").
         "The pupil's mother had her arm in a cast after a fracture.",
         "Mother attended with her own mother. She had a bruised cheek.",
-        "Dad came into school. He had a black eye.",
+        "Mother attended with her new partner. She had a black eye.",
     ] {
         assert!(!injury(text), "{text}: {:?}", verdicts(text));
     }
@@ -368,6 +366,7 @@ fn a_pronoun_that_may_be_a_child_is_never_given_to_an_adult() {
         "The parent hit her. She had a swollen lip.",
         "Dad said he rolled off the sofa. He had a lump on his head.",
         "Mother brought the baby to ED. She had a bruise on her cheek.",
+        "The boys were in bed. Father was arrested. He had a bruise on his face.",
         "The baby is 3 months old. Father was arrested. He had a bruise on his face.",
         "Noah is 3 months old. Mother was drunk. She had a bruise on her forehead.",
         "Father came home drunk and shook him. He had a bruise on his face.",
@@ -409,9 +408,10 @@ fn without_the_pronouns_table_no_pronoun_is_an_adults() {
     assert!(!injury(passage));
 }
 
-/// Policy 2026.4's readings (children who are more than one or only an adult's possessor, places,
-/// "her own", a body part's cause, a child said to be unhurt) and their near-misses: each of
-/// these must still count.
+/// Policy 2026.4's readings (a treated body part's cause, "her own", school subjects' marks)
+/// and the wordings a review found that looser readings of plural children, adults' possessors,
+/// school places and "the child was not injured" (tried, and withdrawn) would have missed: each
+/// of these must count.
 #[test]
 fn the_2026_4_readings_leave_every_child_who_may_be_meant_counted() {
     for text in [
@@ -421,18 +421,46 @@ fn the_2026_4_readings_leave_every_child_who_may_be_meant_counted() {
         "The baby's father shook him. He had a bruise on his head.",
         "Mother came in with her hand bandaged after a burn to the baby.",
         "Her arm was in a cast after a fracture.",
-        "The child was not injured at first. There was blood on the sheet later.",
-        "The child was not injured. Later, blood was found in her urine.",
-        "There was blood on the floor. Father said the child was not injured.",
-        "There was blood in the cot. The child was not injured.",
+        "The baby had her arm in a sling after a fracture.",
+        "Mother had the baby's leg in a splint after a fracture.",
+        "Father had his son's arm in a sling after a fracture.",
+        "Mum's arms were wet after a scald in the bath.",
         "Dad was changing the baby. He had a bruise on his cheek.",
+        // "The child was not injured" may be about a birth, a fall, somewhere else, another child
+        // or what someone said.
+        "There was blood on the kitchen floor. The child was not injured.",
+        "Skeletal survey showed multiple healing fractures. The baby was not injured during delivery.",
+        "Fractures confirmed on skeletal survey. The other children were not injured.",
+        "Fracture confirmed on X-ray. The child was not injured elsewhere.",
+        "Bruising was noted. The baby was not injured in the fall.",
+        "Petechiae and bruising seen. The child was not injured in the fall, per mother.",
+        "Bleeding noted by paramedics. The twin was not injured.",
+        "Bite marks seen on examination. The children were not injured by the dog.",
+        // A child named as an adult's possessor may be the one "he" or "she" means.
+        "The toddler's mother called 999. She had fallen down the stairs and had a head injury.",
+        "The baby's father called an ambulance. He had stopped breathing and had bruising to his chest.",
+        "The girl's mother rang the school. She had a burn on her hand.",
+        "The pupils' mother came in. She had a black eye.",
+        // So may one of several children.
+        "Father brought the boys to school. He had a bruise on his cheek.",
+        "The children were at home with father. He had a bruise on his cheek.",
+        "Mother and the babies were seen at home. She had a bruise on her forehead.",
+        "The siblings were seen at school with mum. She had a black eye.",
+        "Mum came to collect the children. She had a black eye and was upset.",
+        // And a pupil a school's note leaves unnamed.
+        "Collected from school by dad. He had a bruise on his neck.",
+        "Arrived at school late with mum. She had a burn on her arm.",
+        "Dad brought into class this morning. He had a black eye.",
     ] {
         assert!(injury(text), "{text}: {:?}", verdicts(text));
     }
+    let s = signals();
+    let mut people = People::default();
+    people.add("Noah Reid", Owner::Child);
+    assert!(mentions_injury("Noah's father called 999. He had a head injury and was not responding.", &s, &people));
     for text in [
-        "The babies were asleep upstairs. Father was arrested. He had a cut to his head and was bleeding.",
-        "There was blood on the kitchen floor. The child was not injured.",
         "Dad's hand was bandaged after a burn.",
+        "Mother had her wrist in a splint after a fracture last month.",
         "His marks in spelling have improved.",
     ] {
         assert!(!injury(text), "{text}: {:?}", verdicts(text));
