@@ -315,8 +315,8 @@ mod tests {
         assert_eq!(p.rules.len(), 8);
         assert_eq!(p.modifiers.len(), 2);
         assert_eq!(p.queues, ["immediate", "exploitation", "domestic-abuse", "screening"]);
-        assert!(p.version.starts_with("default-2026.4+sha256:"));
-        assert_eq!(p.version.len(), "default-2026.4+sha256:".len() + 64);
+        assert!(p.version.starts_with("default-2026.3+sha256:"));
+        assert_eq!(p.version.len(), "default-2026.3+sha256:".len() + 64);
         assert_eq!(
             p.clocks.ladder.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
             ["notify_duty_manager", "reminder", "escalate", "breach"]

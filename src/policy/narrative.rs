@@ -95,10 +95,6 @@ impl Roles {
     /// A pronoun that may be a possessive ("his", "her").
     pub const POSSESSIVE_FORM: Self = Self(1 << 36);
     pub const STARTS_CHILD_CONTEXT: Self = Self(1 << 37);
-    /// Gives an injury as the cause of a treated body part before it ("after", "from").
-    pub const CAUSE: Self = Self(1 << 38);
-    /// A treatment of a body part ("cast", "sling", "bandaged").
-    pub const TREATMENT: Self = Self(1 << 39);
 
     /// Whether any of `other`'s roles is among these.
     pub const fn any(self, other: Self) -> bool {
@@ -362,8 +358,6 @@ impl Compiler<'_, '_> {
         self.words(o.siblings.as_ref(), &format!("{p}.siblings"), false, Roles::SIBLING);
         self.words(Some(&o.having), &format!("{p}.having"), true, Roles::HAVING);
         self.words(o.attaching.as_ref(), &format!("{p}.attaching"), false, Roles::ATTACHING);
-        self.words(o.causes.as_ref(), &format!("{p}.causes"), false, Roles::CAUSE);
-        self.words(o.treatments.as_ref(), &format!("{p}.treatments"), false, Roles::TREATMENT);
         self.words(Some(&o.modifiers), &format!("{p}.modifiers"), false, Roles::MODIFIER);
         self.words(o.pronouns.as_ref(), &format!("{p}.pronouns"), false, Roles::PRONOUN);
         self.words(Some(&o.prepositions), &format!("{p}.prepositions"), true, Roles::PREPOSITION);
@@ -386,7 +380,6 @@ impl Compiler<'_, '_> {
         self.cues(Some(&r.child_context), &format!("{p}.child_context"), true, Roles::STARTS_CHILD_CONTEXT, |o| {
             &mut o.child_context
         });
-
         let forms = Roles::SUBJECT_FORM | Roles::OBJECT_FORM | Roles::POSSESSIVE_FORM;
         let people = Roles::CHILD | Roles::ADULT | Roles::TITLE;
         let lists: [(&RawWords, &str, Roles, &str); 5] = [
@@ -396,9 +389,7 @@ impl Compiler<'_, '_> {
             (&r.objects, "objects", Roles::HE | Roles::SHE, "is in neither he nor she"),
             (&r.possessives, "possessives", Roles::HE | Roles::SHE, "is in neither he nor she"),
         ];
-        // People words with a gender: each must be a person.
-        let gendered: [(&[Spanned<String>], &str); 2] =
-            [(items(Some(&r.men)), "men"), (items(Some(&r.women)), "women")];
+        let gendered: [(&RawWords, &str); 2] = [(&r.men, "men"), (&r.women, "women")];
         let mut problems = Vec::new();
         for (list, key, needs, problem) in lists {
             for (i, item) in list.get_ref().iter().enumerate() {
@@ -408,7 +399,7 @@ impl Compiler<'_, '_> {
             }
         }
         for (list, key) in gendered {
-            for (i, item) in list.iter().enumerate() {
+            for (i, item) in list.get_ref().iter().enumerate() {
                 if !self.has_role(item.get_ref(), people) {
                     problems.push((
                         item.span(),
@@ -721,8 +712,6 @@ mod tests {
                 "also in pronouns.women",
             ),
             ("child_context = [", "child_context = [\"*\",", "narrative.pronouns.child_context[0]", "has no words"),
-            ("causes = [", "causes = [\"due to\",", "narrative.owners.causes[0]", "single word"),
-            ("treatments = [", "treatments = [\"in a cast\",", "narrative.owners.treatments[0]", "single word"),
         ];
         for (from, to, path, words) in cases {
             assert!(DEFAULT_POLICY.contains(from), "{from}");
@@ -738,17 +727,6 @@ mod tests {
             .unwrap();
         let without = format!("{}{}", &DEFAULT_POLICY[..start], &DEFAULT_POLICY[end..]);
         assert!(Policy::parse(&without).unwrap().narrative.child_context.is_empty());
-        // The 2026.4 lists are optional: a 2026.3 file (without them) still loads.
-        let mut older = DEFAULT_POLICY.to_owned();
-        for list in ["\ncauses = [", "\ntreatments = ["] {
-            let start = older.find(list).unwrap();
-            let end = start + older[start..].find("]\n").unwrap() + 2;
-            older.replace_range(start + 1..end, "");
-        }
-        let older = Policy::parse(&older).unwrap().narrative;
-        assert!(
-            !older.child_context.is_empty() && older.lexicon != Policy::default_policy().unwrap().narrative.lexicon
-        );
     }
 
     #[test]

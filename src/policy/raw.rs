@@ -224,12 +224,6 @@ pub(super) struct RawOwners {
     pub(super) having: RawWords,
     #[serde(default)]
     pub(super) attaching: Option<RawWords>,
-    /// Optional (2026.4): words that give an injury as the cause of a treated body part ("her
-    /// arm in a cast after a fracture"), and the treatments.
-    #[serde(default)]
-    pub(super) causes: Option<RawWords>,
-    #[serde(default)]
-    pub(super) treatments: Option<RawWords>,
     pub(super) modifiers: RawWords,
     #[serde(default)]
     pub(super) pronouns: Option<RawWords>,

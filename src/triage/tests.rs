@@ -203,7 +203,7 @@ fn green_has_a_default_reason() {
     let d = decide(&contact(&[Concern::YoungCarer]), &[aged_years(12)]);
     assert_eq!((d.urgency.as_str(), d.queue.as_str()), ("green", "screening"));
     assert_eq!(rules(&d), ["default", "route:screening"]);
-    assert!(d.policy_version.starts_with("default-2026.4+sha256:"));
+    assert!(d.policy_version.starts_with("default-2026.3+sha256:"));
 }
 
 #[test]

@@ -42,7 +42,7 @@ async fn the_api_example_is_created_with_location_triaged_and_undecided_fields_n
     assert_eq!(contact["queue"], "immediate");
     assert_eq!(contact["classification"]["urgency"], "red");
     assert_eq!(contact["classification"]["reasons"][0]["rule"], "injury_non_mobile");
-    assert!(contact["classification"]["policy_version"].as_str().unwrap().starts_with("default-2026.4+sha256:"));
+    assert!(contact["classification"]["policy_version"].as_str().unwrap().starts_with("default-2026.3+sha256:"));
     // The red decision clock: 4 elapsed hours from receipt.
     let received = chrono::DateTime::parse_from_rfc3339(contact["received_at"].as_str().unwrap()).unwrap();
     let due = chrono::DateTime::parse_from_rfc3339(contact["decision_due_at"].as_str().unwrap()).unwrap();

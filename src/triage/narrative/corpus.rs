@@ -1,11 +1,12 @@
 //! The matcher measured on the labelled corpus (`tests/fixtures/narrative-corpus.tsv`): every
 //! item labelled "injury" must be found (recall 100%: a missed injury on a baby is the failure
 //! that matters most), and precision must not fall below its measured floor. The issue's goal is
-//! 98%: the matcher reaches 99.4% on the 376 items written before the `pronoun` batch and 96.1%
+//! 98%: the matcher reaches 98.3% on the 376 items written before the `pronoun` batch and 94.0%
 //! on the whole corpus, whose later items include wordings it leaves counted on purpose (a
 //! pronoun after a child is mentioned, a named adult of unknown gender, blood that nothing ties
 //! to anyone); rules that read them were tried and withdrawn, because they missed real injuries
-//! (docs/NARRATIVE.md lists both). The figures are printed; with
+//! (docs/NARRATIVE.md lists both, and `tests::wordings_that_looser_readings_missed_still_count`
+//! keeps the misses). The figures are printed; with
 //! `cargo test --lib narrative_corpus -- --nocapture` they are the ones docs/NARRATIVE.md quotes.
 
 use std::collections::BTreeMap;
@@ -18,12 +19,12 @@ const CORPUS: &str = include_str!("../../../tests/fixtures/narrative-corpus.tsv"
 /// The precision the issue asks for.
 const PRECISION_GOAL: f64 = 0.98;
 /// The precision the matcher must not fall below on the whole corpus: what it measures now
-/// (221 of 230, 0.961), so that a change that over-counts more fails here.
-const PRECISION_FLOOR: f64 = 0.96;
+/// (221 of 235, 0.940), so that a change that over-counts more fails here.
+const PRECISION_FLOOR: f64 = 0.94;
 /// The items written before the `pronoun` batch (N001-N376), on which the floor was first
-/// measured (0.96, then 0.983), and its floor now: what it measures (171 of 172, 0.994).
+/// measured (0.96), and its floor now: what it measures (171 of 174, 0.983).
 const LAST_BEFORE_PRONOUNS: u32 = 376;
-const PRECISION_FLOOR_BEFORE_PRONOUNS: f64 = 0.99;
+const PRECISION_FLOOR_BEFORE_PRONOUNS: f64 = 0.98;
 
 struct Item<'c> {
     id: &'c str,

@@ -173,17 +173,15 @@ fn form_allows(
     reach: usize,
 ) -> bool {
     let t = &tokens[i];
+    let next = tokens.get(i + 1).filter(|n| n.is_word());
     if possessive(t, tokens, context, i) {
-        // "his bail" is the adult's; "his hand", "his nappy", "his son" may be a child's, except
-        // a part of the body an adult of its gender has just before it ("the mother had her
-        // arm in a cast").
-        let n = noun_after(tokens, i);
-        let noun = tokens.get(n).filter(|t| t.is_word());
-        let body = noun.is_some_and(|t| t.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY));
-        let childs =
-            body || context.get(n).is_some_and(|c| *c) || noun.is_some_and(|t| t.person() == Some(Owner::Child));
-        let own_body = body && !context.get(n).is_some_and(|c| *c) && has_just_before(tokens, genders, i, g);
-        return !childs || own_body;
+        // "his bail" is the adult's; "his hand", "his nappy", "his son" may be a child's.
+        let childs = next.is_some_and(|n| {
+            n.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY)
+                || context[i + 1]
+                || n.person() == Some(Owner::Child)
+        });
+        return !childs;
     }
     if t.roles.any(Roles::OBJECT_FORM) {
         return object_of_other(tokens, genders, i, g, reach);
@@ -194,38 +192,16 @@ fn form_allows(
     false
 }
 
-/// Whether the possessive at `i` follows an adult of gender `g` and a `having` word at once
-/// ("mother had her", "the father has his").
-fn has_just_before(tokens: &[Token], genders: &[Option<Gender>], i: usize, g: Gender) -> bool {
-    let verb = i.checked_sub(1).and_then(|v| tokens.get(v)).is_some_and(|v| v.is_word() && v.roles.any(Roles::HAVING));
-    let owner = i.checked_sub(2).filter(|o| {
-        let t = &tokens[*o];
-        t.is_word() && (t.person() == Some(Owner::Adult) || t.has(flag::ADULT_PRONOUN)) && genders[*o] == Some(g)
-    });
-    verb && owner.is_some()
-}
-
 /// Whether the pronoun `t` at `i` is read as a possessive: it is one ("his"), or it may be one
 /// ("her") and stands before what a possessive may stand before and an object may not (a
 /// person, a part of the body, an injury, a child context).
 fn possessive(t: &Token, tokens: &[Token], context: &[bool], i: usize) -> bool {
     let noun = || {
-        let n = noun_after(tokens, i);
-        tokens.get(n).filter(|n| n.is_word()).is_some_and(|t| {
-            t.person().is_some() || t.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY) || context[n]
+        tokens.get(i + 1).filter(|n| n.is_word()).is_some_and(|n| {
+            n.person().is_some() || n.roles.any(Roles::BODY | Roles::TERM_WORD | Roles::OTHER_INJURY) || context[i + 1]
         })
     };
     t.roles.any(Roles::POSSESSIVE_FORM) && (!t.roles.any(Roles::OBJECT_FORM) || noun())
-}
-
-/// The position of the word a possessive at `i` stands before, past `owners.modifiers` words
-/// ("her own mother", "his left hand" with "left" listed).
-fn noun_after(tokens: &[Token], i: usize) -> usize {
-    let mut n = i + 1;
-    while tokens.get(n).is_some_and(|t| t.is_word() && t.roles.any(Roles::MODIFIER) && t.person().is_none()) {
-        n += 1;
-    }
-    n
 }
 
 /// Whether the nearest person (or pronoun) before the object pronoun at `i`, in its clause, is

@@ -582,12 +582,6 @@ impl<'a> Reader<'a> {
             let t = &self.t[j];
             match t.kind {
                 Kind::Word => {
-                    // "her arm in a cast after a fracture": the body part's owner's.
-                    if t.roles.any(Roles::CAUSE)
-                        && let Some(p) = self.body_owner_before(j)
-                    {
-                        return Before::Person(p);
-                    }
                     if let Some(o) = t.person() {
                         return if o == Owner::Child || linked || t.has(flag::POSSESSIVE) {
                             Before::Person(j)
@@ -596,7 +590,6 @@ impl<'a> Reader<'a> {
                         };
                     }
                     let bridge = Roles::HAVING
-                        | Roles::TREATMENT
                         | Roles::MODIFIER
                         | Roles::BODY
                         | Roles::OTHER_INJURY
@@ -638,55 +631,6 @@ impl<'a> Reader<'a> {
             }
         }
         if linked { Before::Stranger } else { Before::Nobody }
-    }
-
-    /// The owner of the part of the body treated before the `causes` word at `cause` ("her arm
-    /// in a cast after", "mother's hand bandaged following"): in its clause, within the window,
-    /// with a `treatments` word between and no person. The owner is a possessive ("mother's
-    /// arm"), a possessive pronoun read as an adult's, or one that an adult of its gender has
-    /// just before it ("the mother had her arm"). `None` without a treatment ("Mum's arms were
-    /// wet after a scald" decides nothing), or without an owner the text names.
-    fn body_owner_before(&self, cause: usize) -> Option<usize> {
-        let (mut k, mut treated) = (cause, false);
-        for _ in 0..self.s.window {
-            k = k.checked_sub(1)?;
-            let t = self.word(k)?;
-            if t.roles.any(Roles::CLAUSE_BREAK) || t.person().is_some() || t.roles.any(Roles::PRONOUN) {
-                return None;
-            }
-            treated |= t.roles.any(Roles::TREATMENT);
-            if t.roles.any(Roles::BODY) && !t.is_name() {
-                // The treatment may also come before the part: "a bandaged hand from a burn".
-                let mut owner = k.checked_sub(1)?;
-                while self.word(owner).is_some_and(|o| {
-                    o.roles.any(Roles::MODIFIER | Roles::TREATMENT) && o.person().is_none() && !o.is_name()
-                }) {
-                    treated |= self.t[owner].roles.any(Roles::TREATMENT);
-                    owner = owner.checked_sub(1)?;
-                }
-                if !treated {
-                    return None;
-                }
-                let o = self.word(owner)?;
-                if o.has(flag::POSSESSIVE) && o.person().is_some() {
-                    return Some(owner);
-                }
-                if !o.roles.any(Roles::POSSESSIVE_FORM) {
-                    return None;
-                }
-                if o.person().is_some() {
-                    return Some(owner);
-                }
-                // "the mother had her arm": the subject just before binds the possessive.
-                let verb = self.word(owner.checked_sub(1)?)?;
-                let subject = owner.checked_sub(2)?;
-                let adult = self.word(subject).filter(|a| a.person() == Some(Owner::Adult))?;
-                let same = (o.roles.any(Roles::HE) && adult.roles.any(Roles::MAN))
-                    || (o.roles.any(Roles::SHE) && adult.roles.any(Roles::WOMAN));
-                return (verb.roles.any(Roles::HAVING) && same).then_some(subject);
-            }
-        }
-        None
     }
 
     /// Whether a verb-form term ending before `end` has an object ("bitten the baby", "burned

@@ -339,11 +339,6 @@ fn a_pronoun_whose_adult_is_named_just_before_is_the_adults() {
         "Grandfather is the main carer. He had a fall last month and fractured his hip.",
         // A gendered child is no one "he" could mean if she is a girl.
         "The girls were in bed. Father was arrested. He had a bruise on his face.",
-        // Policy 2026.4: the treated body part's owner, "her own", a possessive bound by its
-        // clause's adult ("the mother had her arm").
-        "The pupil's mother had her arm in a cast after a fracture.",
-        "Mother attended with her own mother. She had a bruised cheek.",
-        "Mother attended with her new partner. She had a black eye.",
     ] {
         assert!(!injury(text), "{text}: {:?}", verdicts(text));
     }
@@ -408,12 +403,14 @@ fn without_the_pronouns_table_no_pronoun_is_an_adults() {
     assert!(!injury(passage));
 }
 
-/// Policy 2026.4's readings (a treated body part's cause, "her own", school subjects' marks)
-/// and the wordings a review found that looser readings of plural children, adults' possessors,
-/// school places and "the child was not injured" (tried, and withdrawn) would have missed: each
-/// of these must count.
+/// Wordings two reviews found that looser readings would have missed (tried on 2026-12-04 to
+/// meet the precision goal, and withdrawn): plural children and adults' possessors as no one a
+/// pronoun means, school places stopping a pronoun only in their own sentence, "the child was
+/// not injured" cancelling an injury nothing ties to a child, a treated body part's cause, a
+/// possessive bound by the adult just before it, "her new/own ...", and school subjects' marks
+/// as ignore phrases. Each is, or may be, an injury to a child, and must count.
 #[test]
-fn the_2026_4_readings_leave_every_child_who_may_be_meant_counted() {
+fn wordings_that_looser_readings_missed_still_count() {
     for text in [
         "The pupil was in class. Dad came to the school. He had a bruise on his cheek.",
         "He came into school with a bruise on his cheek.",
@@ -451,6 +448,24 @@ fn the_2026_4_readings_leave_every_child_who_may_be_meant_counted() {
         "Collected from school by dad. He had a bruise on his neck.",
         "Arrived at school late with mum. She had a burn on her arm.",
         "Dad brought into class this morning. He had a black eye.",
+        // A treatment by an adult, "after" meaning later, an adult's treated body part.
+        "Nan had bandaged the burns at home rather than take him to hospital.",
+        "Mother had bandaged the burns herself and did not seek medical advice.",
+        "The doctor had splinted the fractured wrist before he was transferred.",
+        "The paramedic had bandaged the head wound before arrival at A&E.",
+        "Mother brought him in with a bandaged burn to his hand.",
+        "The midwife had stitched the torn frenulum.",
+        "Mother had splinted the broken finger with a lolly stick.",
+        "Father had his hand bandaged after bruises were found on the baby.",
+        "Mother's arm was in a sling after bruising appeared on her son's back.",
+        "Father had his knuckles bandaged after a fracture was confirmed in his son's arm.",
+        // Marks seen during a lesson.
+        "Teacher noticed marks in maths on his arms when he rolled up his sleeves.",
+        "I noticed bite marks in reading group on his forearm.",
+        "Class teacher saw finger marks in science today on both of her upper arms.",
+        // A possessive bound by the adult before it does not say who "he" is next.
+        "Dad had his hand bandaged. He is 4 and had a burn on his arm.",
+        "Police attended. Father had his knuckles bandaged. He was hiding under the table with a bruise on his cheek.",
     ] {
         assert!(injury(text), "{text}: {:?}", verdicts(text));
     }
@@ -458,11 +473,4 @@ fn the_2026_4_readings_leave_every_child_who_may_be_meant_counted() {
     let mut people = People::default();
     people.add("Noah Reid", Owner::Child);
     assert!(mentions_injury("Noah's father called 999. He had a head injury and was not responding.", &s, &people));
-    for text in [
-        "Dad's hand was bandaged after a burn.",
-        "Mother had her wrist in a splint after a fracture last month.",
-        "His marks in spelling have improved.",
-    ] {
-        assert!(!injury(text), "{text}: {:?}", verdicts(text));
-    }
 }
