@@ -134,35 +134,43 @@ const KEYS_CHANGED: &str = "mash_keys_changed";
 const KEYS_HEARD: &str = "mash_keys_heard";
 
 /// What a key-change listener hears.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum KeyNews {
     /// A key, a member of staff or an agency's kind changed.
     Changed,
-    /// A heartbeat: notifications arrive.
-    Heard,
+    /// A heartbeat, with the payload its sender gave it.
+    Heard(String),
 }
 
 /// Listens for key changes and heartbeats on a connection of its own (taken from `db`),
-/// calling `on_news` for each, until the connection is lost (`Ok`: the caller stops trusting
-/// what it cached, since notifications sent meanwhile are lost, and listens again) or fails.
-pub(crate) async fn listen_for_key_changes(db: &PgPool, on_news: impl Fn(KeyNews)) -> Result<(), sqlx::Error> {
+/// calling `on_news` for each. Returns `Ok` when the connection is lost or nothing at all is
+/// heard for `silence` (a connection that died without an error: heartbeats come every
+/// second), so that the caller stops trusting what it cached and listens again on a new
+/// connection; or the error that made listening fail.
+pub(crate) async fn listen_for_key_changes(
+    db: &PgPool,
+    silence: std::time::Duration,
+    on_news: impl Fn(KeyNews),
+) -> Result<(), sqlx::Error> {
     let mut listener = sqlx::postgres::PgListener::connect_with(db).await?;
     // A lost connection is reported at once rather than after reconnecting, so that the cache
     // stops before the reconnection's wait, not after it.
     listener.eager_reconnect(false);
     listener.listen_all([KEYS_CHANGED, KEYS_HEARD]).await?;
     loop {
-        match listener.try_recv().await? {
-            Some(n) if n.channel() == KEYS_CHANGED => on_news(KeyNews::Changed),
-            Some(_) => on_news(KeyNews::Heard),
-            None => return Ok(()),
+        // Cancelling `try_recv` may leave the connection mid-message: it is dropped right after.
+        match tokio::time::timeout(silence, listener.try_recv()).await {
+            Ok(Ok(Some(n))) if n.channel() == KEYS_CHANGED => on_news(KeyNews::Changed),
+            Ok(Ok(Some(n))) => on_news(KeyNews::Heard(n.payload().to_owned())),
+            Ok(Ok(None)) | Err(_) => return Ok(()),
+            Ok(Err(err)) => return Err(err),
         }
     }
 }
 
-/// Sends a heartbeat to every key-change listener.
-pub(crate) async fn send_key_heartbeat(db: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("select pg_notify($1, '')").bind(KEYS_HEARD).execute(db).await?;
+/// Sends a heartbeat with `payload` to every key-change listener.
+pub(crate) async fn send_key_heartbeat(db: &PgPool, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_notify($1, $2)").bind(KEYS_HEARD).bind(payload).execute(db).await?;
     Ok(())
 }
 

@@ -113,10 +113,13 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
 const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Keeps this process's key cache told of every committed change to a key, a member of staff
-/// or an agency's kind, until `shutdown`: the cache is used only while notifications are seen
-/// to arrive (see `cache::revocable`). Runs beside every HTTP server (`app::bind`), on a pool of
-/// its own (one connection listens, one sends the heartbeat), so that a busy request pool
-/// neither delays the heartbeat nor takes the listener's connection.
+/// or an agency's kind, until `shutdown`: the cache is used only while this process's own
+/// heartbeats come back (see `cache::revocable`). PostgreSQL delivers notifications in commit
+/// order, so a heartbeat sent at `t` and heard proves that every change committed before `t`
+/// has been heard; the cache then stays on until `t` plus `cache::revocable::ALIVE_FOR`.
+/// Runs beside every HTTP server (`app::bind`), on a pool of its own (one connection listens,
+/// one sends the heartbeat), so that a busy request pool neither delays the heartbeat nor takes
+/// the listener's connection.
 pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio_util::sync::CancellationToken) {
     /// Stops the cache however this ends, a panic included.
     struct StopOnDrop<'a>(&'a crate::cache::Revocable);
@@ -126,6 +129,9 @@ pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio
         }
     }
     let _stop = StopOnDrop(&state.keys);
+    if state.settings.http.key_cache_seconds == 0 {
+        return;
+    }
     let pool = match crate::db::listener_pool(&state.settings.database) {
         Ok(pool) => pool,
         Err(err) => {
@@ -133,6 +139,9 @@ pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio
             return;
         }
     };
+    // This process's heartbeats: a random tag and a sequence number, and when each was sent.
+    let tag = format!("{:016x}", rand::random::<u64>());
+    let sent: std::sync::Mutex<std::collections::VecDeque<(u64, tokio::time::Instant)>> = std::sync::Mutex::default();
     let pause = async || {
         tokio::select! {
             () = shutdown.cancelled() => {}
@@ -140,28 +149,64 @@ pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio
         }
     };
     let heartbeat = async {
+        let mut seq = 0u64;
         while !shutdown.is_cancelled() {
-            if let Err(err) = repo::send_key_heartbeat(&pool).await {
-                tracing::debug!(error = %err, "key-change heartbeat not sent");
+            seq += 1;
+            {
+                let mut sent = sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                sent.push_back((seq, tokio::time::Instant::now()));
+                if sent.len() > 16 {
+                    sent.pop_front();
+                }
+            }
+            let payload = format!("{tag}:{seq}");
+            let beat = tokio::time::timeout(HEARTBEAT_EVERY, repo::send_key_heartbeat(&pool, &payload));
+            if !matches!(beat.await, Ok(Ok(()))) {
+                tracing::debug!("key-change heartbeat not sent in time");
             }
             pause().await;
         }
     };
-    let listening = async {
-        while !shutdown.is_cancelled() {
-            let heard = repo::listen_for_key_changes(&pool, |news| {
-                if news == repo::KeyNews::Changed {
-                    state.keys.forget_all();
-                }
-                state.keys.heard();
+    let on_news = |news: repo::KeyNews| match news {
+        repo::KeyNews::Changed => state.keys.forget_all(),
+        repo::KeyNews::Heard(payload) => {
+            let ours = payload.strip_prefix(&tag).and_then(|s| s.strip_prefix(':')).and_then(|s| s.parse::<u64>().ok());
+            let at = ours.and_then(|seq| {
+                let sent = sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                sent.iter().find(|(s, _)| *s == seq).map(|(_, at)| *at)
             });
+            if let Some(at) = at {
+                state.keys.heard(at);
+            }
+        }
+    };
+    let listening = async {
+        // Said once per outage, not every second of it.
+        let mut reported = false;
+        while !shutdown.is_cancelled() {
+            let heard = repo::listen_for_key_changes(&pool, crate::cache::revocable::ALIVE_FOR, &on_news);
             let result = tokio::select! {
                 () = shutdown.cancelled() => Ok(()),
                 result = heard => result,
             };
+            let was_live = state.keys.listening();
             state.keys.stop();
-            if let Err(err) = result {
-                tracing::warn!(error = %err, "not told of key changes; keys are read from PostgreSQL until reconnected");
+            if shutdown.is_cancelled() {
+                break;
+            }
+            reported &= !was_live;
+            if !reported {
+                match &result {
+                    Ok(()) => tracing::warn!(
+                        "key-change listener lost or silent; keys are read from PostgreSQL until it is back"
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "key-change listener failed; keys are read from PostgreSQL until it is back")
+                    }
+                }
+                reported = true;
+            }
+            if result.is_err() {
                 pause().await;
             }
         }

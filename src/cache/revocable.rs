@@ -14,10 +14,12 @@
 //! - every other process forgets when the notification arrives, milliseconds after the commit;
 //! - the cache is used only while notifications are seen to arrive: each process also sends a
 //!   heartbeat notification every second on a connection of its own, and the cache stays on
-//!   for [`ALIVE_FOR`] after any notification is heard. A listening connection that is lost
-//!   turns it off at once and empties it; one that dies silently (a half-open connection that
-//!   never errors) hears no heartbeat, so the cache turns itself off within [`ALIVE_FOR`], and
-//!   everything is forgotten before it is used again. No entry is trusted for longer than its
+//!   until [`ALIVE_FOR`] after the sending of the last of its own heartbeats it heard
+//!   (notifications arrive in commit order, so every change committed before that heartbeat
+//!   has been heard). A listening connection that is lost turns it off at once and empties it;
+//!   one that dies silently (a half-open connection that never errors) hears no heartbeat, so
+//!   the cache turns itself off within [`ALIVE_FOR`] of the last one sent, everything is
+//!   forgotten before it is used again, and the listener is replaced. No entry is trusted for longer than its
 //!   lifetime (`http.key_cache_seconds`, at most 60) in any case, counted from before the read.
 //!
 //! A lookup that started before a change and finishes after the notification must not put its
@@ -160,15 +162,16 @@ impl Revocable {
         self.inner().forget();
     }
 
-    /// A notification was heard: the listener is connected and notifications arrive, so the
-    /// cache may be used for [`ALIVE_FOR`]. After a silence that turned it off, everything is
-    /// forgotten first (a change may have gone unheard).
-    pub fn heard(&self) {
+    /// A heartbeat sent at `sent` was heard: every change committed before it has been heard
+    /// too, so the cache may be used until `sent` plus [`ALIVE_FOR`]. After a silence that
+    /// turned it off, everything is forgotten first (a change may have gone unheard).
+    pub fn heard(&self, sent: Instant) {
         let mut inner = self.inner();
         if !inner.alive() {
             inner.forget();
         }
-        inner.alive_until = Some(Instant::now() + ALIVE_FOR);
+        let until = sent + ALIVE_FOR;
+        inner.alive_until = Some(inner.alive_until.map_or(until, |old| old.max(until)));
     }
 
     /// The listener is not connected (or never was): the cache is off, and empty, until a
@@ -202,7 +205,7 @@ mod tests {
 
     fn live_cache() -> Revocable {
         let cache = Revocable::new(Duration::from_secs(5));
-        cache.heard();
+        cache.heard(Instant::now());
         cache
     }
 
@@ -214,7 +217,7 @@ mod tests {
         let ticket = cache.get::<Id>(&hash, now).unwrap_err();
         cache.put(ticket, hash, who, None);
         assert!(cache.get::<Id>(&hash, now).is_err(), "nothing is cached before a notification is heard");
-        cache.heard();
+        cache.heard(Instant::now());
         let ticket = cache.get::<Id>(&hash, now).unwrap_err();
         cache.put(ticket, hash, who, Some(now + chrono::TimeDelta::seconds(60)));
         assert_eq!(cache.get::<Id>(&hash, now).ok(), Some(who));
@@ -226,12 +229,12 @@ mod tests {
         // The lifetime counts from before the read.
         let ticket = cache.get::<Id>(&hash, now).unwrap_err();
         tokio::time::advance(Duration::from_secs(1)).await;
-        cache.heard();
+        cache.heard(Instant::now());
         cache.put(ticket, hash, who, None);
         tokio::time::advance(Duration::from_secs(2)).await;
-        cache.heard();
+        cache.heard(Instant::now());
         tokio::time::advance(Duration::from_millis(1_900)).await;
-        cache.heard();
+        cache.heard(Instant::now());
         assert!(cache.get::<Id>(&hash, now).is_ok());
         tokio::time::advance(Duration::from_millis(200)).await;
         assert!(cache.get::<Id>(&hash, now).is_err(), "never trusted past http.key_cache_seconds");
@@ -259,7 +262,7 @@ mod tests {
         cache.stop();
         assert!(cache.get::<Id>(&hash, now).is_err(), "a lost listener empties and stops the cache");
         cache.put(ticket, hash, principal(), None);
-        cache.heard();
+        cache.heard(Instant::now());
         assert!(cache.get::<Id>(&hash, now).is_err(), "nothing was stored while it was down");
 
         // A silent connection: no heartbeat for ALIVE_FOR turns it off, and what it held is
@@ -269,11 +272,17 @@ mod tests {
         assert!(cache.get::<Id>(&hash, now).is_ok());
         tokio::time::advance(ALIVE_FOR).await;
         assert!(!cache.listening() && cache.get::<Id>(&hash, now).is_err(), "off after a silence");
-        cache.heard();
+        cache.heard(Instant::now());
         assert!(cache.get::<Id>(&hash, now).is_err(), "emptied: a change may have gone unheard");
 
+        // A heartbeat heard late counts from when it was sent.
+        let sent = Instant::now();
+        tokio::time::advance(ALIVE_FOR).await;
+        cache.heard(sent);
+        assert!(!cache.listening(), "a heartbeat sent ALIVE_FOR ago proves nothing about now");
+
         let off = Revocable::new(Duration::ZERO);
-        off.heard();
+        off.heard(Instant::now());
         let ticket = off.get::<Id>(&hash, now).unwrap_err();
         off.put(ticket, hash, principal(), None);
         assert!(off.get::<Id>(&hash, now).is_err());

@@ -245,22 +245,41 @@ async fn a_deactivated_staff_member_is_refused_with_every_key_and_their_claims_g
     assert!(!cli(&app, &["staff", "deactivate", &uuid::Uuid::now_v7().to_string()]).status.success());
 }
 
+/// Waits until `app`'s key cache is in use (its listener hears its heartbeats).
+async fn until_listening(app: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !app.key_cache().listening() {
+        assert!(std::time::Instant::now() < deadline, "the key-change listener is not listening");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The hits and misses of the key cache during `work`, from an empty cache in use. A cache that
+/// paused meanwhile (a heartbeat late by seconds on a loaded machine) counts differently, so a
+/// caller that needs exact counts retries: `None` then.
+async fn counted(app: &TestApp, work: impl AsyncFn()) -> Option<(u64, u64)> {
+    until_listening(app).await;
+    app.key_cache().forget_all();
+    let (hits, misses) = app.key_cache().stats();
+    work().await;
+    let (hits_after, misses_after) = app.key_cache().stats();
+    app.key_cache().listening().then_some((hits_after - hits, misses_after - misses))
+}
+
 #[tokio::test]
 async fn a_key_is_read_from_postgresql_once_and_forgotten_when_any_change_to_keys_commits() {
     let app = spawn_app().await;
-    // The cache is used once the process listens for key changes (it starts with the server).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !app.key_cache().listening() {
-        assert!(std::time::Instant::now() < deadline, "the key-change listener never connected");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
     let police = app.police();
-    let (hits, misses) = app.key_cache().stats();
-    for _ in 0..5 {
-        assert_eq!(door(&police).await, 404);
+    let five = async || {
+        for _ in 0..5 {
+            assert_eq!(door(&police).await, 404);
+        }
+    };
+    let mut counts = None;
+    for _ in 0..3 {
+        counts = counted(&app, five).await.filter(|c| *c == (4, 1)).or(counts);
     }
-    let (hits_after, misses_after) = app.key_cache().stats();
-    assert_eq!((hits_after - hits, misses_after - misses), (4, 1), "one lookup in PostgreSQL, four from memory");
+    assert_eq!(counts, Some((4, 1)), "one lookup in PostgreSQL, four from memory");
 
     // An operator's SQL, outside the service: announced by the trigger when it commits.
     sqlx::query("update api_keys set revoked_at = now() where agency_id = $1::uuid")
@@ -272,37 +291,31 @@ async fn a_key_is_read_from_postgresql_once_and_forgotten_when_any_change_to_key
     assert_eq!(door(&app.school()).await, 404, "the others are read again and still work");
 
     // A change that rolls back announces nothing, and a key never let in is never remembered.
-    let (hits, misses) = app.key_cache().stats();
-    let mut tx = app.owner_db().begin().await.unwrap();
-    sqlx::query("update api_keys set revoked_at = now() where agency_id = $1::uuid")
-        .bind(app.school().agency_id())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.rollback().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(door(&app.school()).await, 404);
-    assert_eq!(door(&police).await, 401);
-    assert_eq!(door(&police).await, 401);
-    let (hits_after, misses_after) = app.key_cache().stats();
-    assert_eq!(
-        (hits_after - hits, misses_after - misses),
-        (1, 2),
-        "the school's key from memory; the revoked key read twice"
-    );
+    let rolled_back = async || {
+        assert_eq!(door(&app.school()).await, 404);
+        let mut tx = app.owner_db().begin().await.unwrap();
+        sqlx::query("update api_keys set revoked_at = now() where agency_id = $1::uuid")
+            .bind(app.school().agency_id())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(door(&app.school()).await, 404);
+        assert_eq!(door(&police).await, 401);
+        assert_eq!(door(&police).await, 401);
+    };
+    let mut counts = None;
+    for _ in 0..3 {
+        counts = counted(&app, rolled_back).await.filter(|c| *c == (1, 3)).or(counts);
+    }
+    assert_eq!(counts, Some((1, 3)), "the school's key read once, then from memory; the revoked key read twice");
 }
 
 #[tokio::test]
 async fn a_listener_that_loses_its_connection_forgets_every_key_and_listens_again() {
     let app = spawn_app().await;
-    let until_listening = async || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !app.key_cache().listening() {
-            assert!(std::time::Instant::now() < deadline, "the key-change listener is not listening");
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    };
-    until_listening().await;
+    until_listening(&app).await;
     let police = app.police();
     assert_eq!(door(&police).await, 404);
     let (_, misses) = app.key_cache().stats();
@@ -322,7 +335,7 @@ async fn a_listener_that_loses_its_connection_forgets_every_key_and_listens_agai
     .unwrap();
     assert_eq!(cut, 1, "one listening connection");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    until_listening().await;
+    until_listening(&app).await;
     assert_eq!(door(&police).await, 404);
     assert_eq!(app.key_cache().stats().1, misses + 1, "read from PostgreSQL again after the cut");
 }
