@@ -196,14 +196,11 @@ pub async fn follow_key_changes(state: std::sync::Arc<AppState>, shutdown: tokio
             }
             reported &= !was_live;
             if !reported {
-                match &result {
-                    Ok(()) => tracing::warn!(
-                        "key-change listener lost or silent; keys are read from PostgreSQL until it is back"
-                    ),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "key-change listener failed; keys are read from PostgreSQL until it is back")
-                    }
-                }
+                let error = result.as_ref().err().map(ToString::to_string);
+                tracing::warn!(
+                    error = error.as_deref().unwrap_or("lost or silent"),
+                    "key-change listener down; keys are read from PostgreSQL until it is back"
+                );
                 reported = true;
             }
             if result.is_err() {
