@@ -205,6 +205,9 @@ def check_release(case, objects, notes, values):
         check(get.get("path") == path and get.get("port") in ("http", 8080), f"{case}: {probe} GET {path} on http")
     grace = spec.get("terminationGracePeriodSeconds", 30)
     drain = int(env.get("MASH_HTTP__SHUTDOWN_GRACE_SECONDS", {}).get("value", 20))
+    cache = env.get("MASH_HTTP__KEY_CACHE_SECONDS", {}).get("value")
+    check(cache == str(values.get("config", {}).get("keyCacheSeconds", 5)),
+          f"{case}: MASH_HTTP__KEY_CACHE_SECONDS from config.keyCacheSeconds ({cache})")
     pre_stop = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
     check(pre_stop > 0, f"{case}: preStop sleep")
     check(grace > 20 and grace > drain + pre_stop,
@@ -302,6 +305,7 @@ for what, values, reason in [
     ("terminationGracePeriodSeconds 20", {"terminationGracePeriodSeconds": 20}, "terminationGracePeriodSeconds must"),
     ("redisKeyPrefix without ':'", {"config": {"redisKeyPrefix": "mash"}}, "config.redisKeyPrefix must"),
     ("publicBaseUrl with trailing '/'", {"config": {"publicBaseUrl": "https://x.example/"}}, "config.publicBaseUrl must"),
+    ("keyCacheSeconds 61", {"config": {"keyCacheSeconds": 61}}, "config.keyCacheSeconds must"),
 ]:
     try:
         render(values)

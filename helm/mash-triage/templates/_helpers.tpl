@@ -100,6 +100,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ include "mash-triage.publicBaseUrl" . | quote }}
 - name: MASH_HTTP__SHUTDOWN_GRACE_SECONDS
   value: {{ .Values.config.shutdownGraceSeconds | quote }}
+{{- if or (lt (int .Values.config.keyCacheSeconds) 0) (gt (int .Values.config.keyCacheSeconds) 60) }}
+{{- fail "config.keyCacheSeconds must be from 0 to 60" }}
+{{- end }}
+- name: MASH_HTTP__KEY_CACHE_SECONDS
+  value: {{ .Values.config.keyCacheSeconds | quote }}
 - name: MASH_TELEMETRY__LOG_FORMAT
   value: {{ .Values.config.logFormat | quote }}
 - name: MASH_WEBHOOKS__ALLOW_HOSTS
