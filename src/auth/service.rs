@@ -5,8 +5,8 @@
 //! staff. [`authenticate`] checks all three against PostgreSQL, and reuses the answer for a few
 //! seconds (`cache::revocable`) only while it is told of every change: a change committed by the
 //! command line (or an admin) on any machine announces itself with the commit
-//! ([`follow_key_changes`]), so every replica refuses the key within milliseconds, and the
-//! process that made the change from its next request.
+//! ([`follow_key_changes`]), so every replica, the one that made the change included, refuses
+//! the key within milliseconds.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
@@ -79,8 +79,8 @@ pub struct IssuedKey {
 }
 
 /// The stored form of a key.
-pub(crate) fn hash_key(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
+pub(crate) fn hash_key(secret: &str) -> crate::cache::revocable::KeyHash {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 fn generate_secret() -> String {
@@ -97,7 +97,7 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, A
     }
     // A key's expiry is in real time, even for a sandbox agency whose test clock has moved.
     let now = state.clock.wall();
-    let hash: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+    let hash = hash_key(secret);
     let ticket = match state.keys.get::<Principal>(&hash, now) {
         Ok(principal) => return Ok(principal),
         Err(ticket) => ticket,
@@ -437,9 +437,8 @@ fn owner_detail(agency_id: Option<AgencyId>, staff_id: Option<StaffId>) -> serde
     }
 }
 
-/// Revokes a key: 401 from this process's next request, and within milliseconds on every
-/// other replica (`follow_key_changes`). `Ok(false)` when it was
-/// revoked already (nothing changes, so nothing is audited).
+/// Revokes a key: 401 within milliseconds on every replica (`follow_key_changes`). `Ok(false)`
+/// when it was revoked already (nothing changes, so nothing is audited).
 pub async fn revoke_key(state: &AppState, actor: &Actor, key_id: ApiKeyId) -> Result<bool, AuthError> {
     let now = state.clock.now();
     crate::db::in_transaction(&state.db, async |tx| {
@@ -454,8 +453,6 @@ pub async fn revoke_key(state: &AppState, actor: &Actor, key_id: ApiKeyId) -> Re
         Ok(true)
     })
     .await
-    // Every other process forgets when the commit's notification arrives; this one at once.
-    .inspect(|_| state.keys.forget_all())
 }
 
 /// Issues a new key for the owner of a live key, shown once, and ends the old one after
@@ -496,8 +493,6 @@ pub async fn rotate_key(
         Ok(RotatedKey { new, old_stops_at })
     })
     .await
-    // Every other process forgets when the commit's notification arrives; this one at once.
-    .inspect(|_| state.keys.forget_all())
 }
 
 /// Deactivates a member of staff who has left, in one audited transaction: every key of theirs
@@ -534,8 +529,6 @@ pub async fn deactivate_staff(
         Ok(Some(DeactivatedStaff { revoked_keys, ended_claims }))
     })
     .await
-    // Every other process forgets when the commit's notification arrives; this one at once.
-    .inspect(|_| state.keys.forget_all())
 }
 
 #[cfg(test)]

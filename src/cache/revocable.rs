@@ -9,9 +9,8 @@
 //! (`auth::service::follow_key_changes`) and forgets every entry when one arrives. Revocations
 //! are rare; forgetting everything costs one lookup per active key.
 //!
-//! Three things bound how long a revoked key could still be let in:
-//! - the process that made the change forgets at once, so its own next request is refused;
-//! - every other process forgets when the notification arrives, milliseconds after the commit;
+//! Two things bound how long a revoked key could still be let in:
+//! - every process forgets when the notification arrives, milliseconds after the commit;
 //! - the cache is used only while notifications are seen to arrive: each process also sends a
 //!   heartbeat notification every second on a connection of its own, and the cache stays on
 //!   until [`ALIVE_FOR`] after the sending of the last of its own heartbeats it heard
@@ -19,8 +18,10 @@
 //!   has been heard). A listening connection that is lost turns it off at once and empties it;
 //!   one that dies silently (a half-open connection that never errors) hears no heartbeat, so
 //!   the cache turns itself off within [`ALIVE_FOR`] of the last one sent, everything is
-//!   forgotten before it is used again, and the listener is replaced. No entry is trusted for longer than its
-//!   lifetime (`http.key_cache_seconds`, at most 60) in any case, counted from before the read.
+//!   forgotten before it is used again, and the listener is replaced.
+//!
+//! No entry is trusted for longer than its lifetime (`http.key_cache_seconds`, at most 60) in
+//! any case, counted from before the read.
 //!
 //! A lookup that started before a change and finishes after the notification must not put its
 //! stale answer back: every entry is stored under the generation read before the lookup, and
@@ -36,6 +37,7 @@
 //! offer; everything else it needs is a `HashMap` and an instant.
 
 use std::{
+    any::Any,
     collections::HashMap,
     sync::{
         Mutex, PoisonError,
@@ -43,8 +45,6 @@ use std::{
     },
     time::Duration,
 };
-
-use std::any::Any;
 
 use chrono::{DateTime, Utc};
 // Tokio's instant, so the tests can run the lifetime on a paused clock.

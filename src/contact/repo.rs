@@ -452,7 +452,6 @@ pub(crate) async fn lock_contact_rating(
         .await
 }
 
-/// Flags a new contact as a re-referral (in its intake transaction).
 /// A new contact's rating, the agency's view of it, and whether it is a re-referral, in one
 /// statement (intake's transaction: one round trip where three were).
 pub(crate) async fn set_intake_rating(

@@ -96,6 +96,33 @@ pub(crate) struct IntakeRows {
     pub matched_on: Vec<String>,
 }
 
+/// A rating row's insert, `$1` to `$10` bound by [`bind_rating`]; intake's statement ends with it.
+macro_rules! insert_rating_sql {
+    () => {
+        "insert into contact_ratings
+            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    };
+}
+
+/// Binds a rating's ten columns, in the order of [`insert_rating_sql`].
+fn bind_rating<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    r: &NewRating<'q>,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(r.contact_id)
+        .bind(r.kind)
+        .bind(r.urgency)
+        .bind(r.queue)
+        .bind(r.previous_urgency)
+        .bind(r.reason)
+        .bind(r.actor.kind.as_str())
+        .bind(r.actor.id)
+        .bind(r.policy_version)
+        .bind(r.at)
+}
+
 /// A new contact's children, their matches and its first rating, in one statement (intake's
 /// transaction: one round trip where there was one per child, per match and for the rating).
 pub(crate) async fn insert_intake_rows(
@@ -103,7 +130,7 @@ pub(crate) async fn insert_intake_rows(
     rows: &IntakeRows,
     r: &NewRating<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let query = sqlx::query(concat!(
         "with children as (
             insert into contact_children (id, contact_id, ordinal, nhs_number, name_key, received_at)
             select c.id, $1, c.ordinal, c.nhs_number, c.name_key, $10
@@ -113,29 +140,19 @@ pub(crate) async fn insert_intake_rows(
             select m.child_id, m.matched_child_id, m.matched_on
               from unnest($15::uuid[], $16::uuid[], $17::text[]) as m(child_id, matched_child_id, matched_on)
             on conflict do nothing)
-         insert into contact_ratings
-            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(r.contact_id)
-    .bind(r.kind)
-    .bind(r.urgency)
-    .bind(r.queue)
-    .bind(r.previous_urgency)
-    .bind(r.reason)
-    .bind(r.actor.kind.as_str())
-    .bind(r.actor.id)
-    .bind(r.policy_version)
-    .bind(r.at)
-    .bind(&rows.child_ids)
-    .bind(&rows.ordinals)
-    .bind(&rows.nhs_numbers)
-    .bind(&rows.name_keys)
-    .bind(&rows.match_children)
-    .bind(&rows.matched_children)
-    .bind(&rows.matched_on)
-    .execute(conn)
-    .await?;
+         ",
+        insert_rating_sql!()
+    ));
+    bind_rating(query, r)
+        .bind(&rows.child_ids)
+        .bind(&rows.ordinals)
+        .bind(&rows.nhs_numbers)
+        .bind(&rows.name_keys)
+        .bind(&rows.match_children)
+        .bind(&rows.matched_children)
+        .bind(&rows.matched_on)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -153,23 +170,7 @@ pub(crate) struct NewRating<'a> {
 }
 
 pub(crate) async fn insert_rating(conn: &mut PgConnection, r: &NewRating<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into contact_ratings
-            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(r.contact_id)
-    .bind(r.kind)
-    .bind(r.urgency)
-    .bind(r.queue)
-    .bind(r.previous_urgency)
-    .bind(r.reason)
-    .bind(r.actor.kind.as_str())
-    .bind(r.actor.id)
-    .bind(r.policy_version)
-    .bind(r.at)
-    .execute(conn)
-    .await?;
+    bind_rating(sqlx::query(insert_rating_sql!()), r).execute(conn).await?;
     Ok(())
 }
 

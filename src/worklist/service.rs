@@ -190,14 +190,14 @@ pub async fn claim_next(
 pub async fn claim_contact(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let target = repo::lock_target(tx, id, lease_now).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         if target.claimed_by.is_some_and(|holder| holder != staff.staff_id) {
             return Err(WorklistError::ClaimedByOther);
         }
-        let lapsed = repo::expired_holder(tx, id, state.clock.wall()).await?;
-        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
-        let lease_now = state.clock.wall();
+        let lapsed = repo::expired_holder(tx, id, lease_now).await?;
         let expires_at = lease_now + state.policy.claim_lease;
         // With the contact locked, only a live claim could stop this, and there is none (or it
         // is the caller's own, which this renews).
@@ -232,12 +232,12 @@ pub async fn claim_contact(state: &AppState, staff: &StaffPrincipal, id: Contact
 pub async fn renew(state: &AppState, staff: &StaffPrincipal, id: ContactId) -> Result<Claimed, WorklistError> {
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let target = repo::lock_target(tx, id, lease_now).await?.ok_or(WorklistError::NotFound)?;
         if target.claimed_by != Some(staff.staff_id) {
             return Err(WorklistError::NotClaimHolder);
         }
-        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
-        let lease_now = state.clock.wall();
         let expires_at = lease_now + state.policy.claim_lease;
         repo::put_claim(tx, id, staff.staff_id, lease_now, expires_at).await?;
         audit::record(
@@ -292,11 +292,13 @@ pub async fn expire_claims(state: &AppState) -> Result<usize, WorklistError> {
         let now = state.clock.now();
         // Lock order: the contacts first (id order, skipping any in use: the next round gets
         // them), then their claims, as every other writer does.
-        let contacts = repo::lock_contacts_with_expired_claims(tx, state.clock.wall()).await?;
+        // Leases are on the wall clock; one reading, so what is locked is what expires.
+        let lease_now = state.clock.wall();
+        let contacts = repo::lock_contacts_with_expired_claims(tx, lease_now).await?;
         if contacts.is_empty() {
             return Ok(Vec::new());
         }
-        let expired = repo::expire_claims(tx, &contacts, state.clock.wall()).await?;
+        let expired = repo::expire_claims(tx, &contacts, lease_now).await?;
         if expired.is_empty() {
             return Ok(Vec::new());
         }
@@ -326,14 +328,14 @@ pub async fn assign(
     let reason = text(reason, 2000, "/reason")?;
     db::in_transaction(&state.db, async |tx| {
         let now = state.clock.now();
-        let target = repo::lock_target(tx, id, state.clock.wall()).await?.ok_or(WorklistError::NotFound)?;
+        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
+        let lease_now = state.clock.wall();
+        let target = repo::lock_target(tx, id, lease_now).await?.ok_or(WorklistError::NotFound)?;
         open(target.status)?;
         check_version(expected_version, target.version)?;
         if !repo::is_caseworker(tx, to).await? {
             return Err(WorklistError::UnknownStaff);
         }
-        // A lease is people's time: the hub's wall clock, even on a sandbox agency's test clock.
-        let lease_now = state.clock.wall();
         let expires_at = lease_now + state.policy.claim_lease;
         repo::put_claim(tx, id, to, lease_now, expires_at).await?;
         let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
@@ -635,8 +637,8 @@ pub async fn send_back(
         .await?
         .scheduled;
         // Back with its author, as when they decided; their lease starts now.
-        repo::put_claim(tx, id, decision.decided_by, state.clock.wall(), state.clock.wall() + state.policy.claim_lease)
-            .await?;
+        let lease_now = state.clock.wall();
+        repo::put_claim(tx, id, decision.decided_by, lease_now, lease_now + state.policy.claim_lease).await?;
         let version = contact::repo::set_status(tx, id, ContactStatus::InScreening, None).await?;
         audit::record(
             tx,
