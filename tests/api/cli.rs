@@ -302,6 +302,69 @@ async fn audit_verify_counts_a_sound_trail_and_names_the_row_the_owner_altered_b
     }
 }
 
+/// One audit row as the runtime role writes it, for the chain tests below.
+const AUDIT_ROW: &str = "insert into audit_events (occurred_at, actor_kind, action, detail)
+     select now(), 'system', 'test.chained', jsonb_build_object('i', i) from generate_series(1, $1) i";
+
+#[tokio::test]
+async fn a_transaction_reads_its_chains_head_once_and_links_its_later_rows_to_the_row_before() {
+    let app = spawn_app().await;
+    // Statistics from a nearly empty table: the head lookup must still be the index's.
+    sqlx::raw_sql("analyze audit_events").execute(app.owner_db()).await.unwrap();
+    // The scans this connection has made and not yet reported (they are reported between
+    // transactions, never within one).
+    let scans = "select coalesce(seq_scan, 0), coalesce(idx_scan, 0) from pg_stat_xact_user_tables
+                  where relname = 'audit_events'";
+    let mut tx = app.db().begin().await.unwrap();
+    let before: (i64, i64) = sqlx::query_as(scans).fetch_one(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(50).execute(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(5).execute(&mut *tx).await.unwrap();
+    let after: (i64, i64) = sqlx::query_as(scans).fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (0, 1),
+        "one index lookup of the head for 55 rows in two statements"
+    );
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[tokio::test]
+async fn audit_rows_chain_soundly_across_savepoints_rolled_back_and_a_head_left_in_the_session() {
+    let app = spawn_app().await;
+    let mut conn = PgConnection::connect(&app.database_url()).await.unwrap();
+    // A value for the session, as if left by something else: it names no transaction of ours.
+    sqlx::raw_sql("set mash.audit_chain_head = '2000-01-01/0/1 41 00'").execute(&mut conn).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(3).execute(&mut *tx).await.unwrap();
+    // Rows written after a savepoint and rolled back take the head they set with them.
+    sqlx::raw_sql("savepoint a").execute(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(2).execute(&mut *tx).await.unwrap();
+    sqlx::raw_sql("rollback to savepoint a").execute(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(1).execute(&mut *tx).await.unwrap();
+    sqlx::raw_sql("savepoint b").execute(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(2).execute(&mut *tx).await.unwrap();
+    sqlx::raw_sql("release savepoint b").execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    // A savepoint rolled back before the transaction's first row: the next row looks up again.
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql("savepoint c").execute(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(2).execute(&mut *tx).await.unwrap();
+    sqlx::raw_sql("rollback to savepoint c").execute(&mut *tx).await.unwrap();
+    sqlx::query(AUDIT_ROW).bind(2).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    conn.close().await.unwrap();
+    // Contacts submitted at once interleave with one another in the lanes.
+    submit_concurrently(&app, "SAVE", 8).await;
+
+    assert_eq!(app.count("select count(*) from audit_events where action = 'test.chained'").await, 8);
+    let rows = app.count("select count(*) from audit_events").await;
+    let (code, out) = audit_verify(&app);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("audit trail sound: {rows} events in ")), "{out}");
+}
+
 #[tokio::test]
 async fn audit_verify_finds_a_row_that_a_superuser_removed_in_replica_mode() {
     let app = spawn_app().await;

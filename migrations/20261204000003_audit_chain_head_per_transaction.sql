@@ -1,0 +1,66 @@
+-- Linking an audit row no longer looks its chain's head up for every row (issue 14).
+--
+-- Before: each row's BEFORE INSERT trigger took its lane's lock and read the lane's last row
+-- (`order by chain_seq desc limit 1`), so a transaction writing 250 rows (the ladder firing 250
+-- steps) ran that lookup 250 times, about an eighth of PostgreSQL's time when firing. And the
+-- lookup's plan, cached per connection, was made with whatever statistics the table had then: a
+-- table analysed while nearly empty got a sequential scan and a sort, which every later row
+-- repeated over the whole growing table until the next analyse (in the ladder benchmark, 250
+-- rows took up to a second, and firing fell to about 1,000 steps/s).
+--
+-- Now: the first row of a transaction takes the lock and reads the head, with sequential and
+-- bitmap scans turned off for that one statement, so it is always the unique index's backward
+-- scan, whatever the statistics. Every later row of the same transaction links to the row just
+-- written, whose position and hash the trigger keeps in a transaction-local setting,
+-- `mash.audit_chain_head`. That is sound because:
+-- - the transaction holds the lane's lock from its first row until it ends, so nobody else can
+--   append to the lane in between, and its own rows all go to the same day and lane (the day
+--   and lane are fixed per transaction: `now()` and the transaction id);
+-- - the setting names the day, the lane and the transaction id, so a value left from another
+--   transaction, or set for the session, never matches;
+-- - a setting made with `set_config(..., true)` is undone with the (sub)transaction that made it:
+--   after `rollback to savepoint`, the rows written since are gone and so is the head they set,
+--   and the next row links to the last row that stays;
+-- - audit rows are only ever inserted plainly (no `on conflict`, and no later BEFORE INSERT
+--   trigger that could drop a row after this one has linked it).
+--
+-- What it cannot stop: SQL run as the runtime role, outside the service, that sets the value
+-- itself inside its own transaction can make its rows link to a wrong head. `audit verify`
+-- reports such a row as not linked, as it does any row written out of turn.
+--
+-- The canonical text, the hash and the lock key are unchanged, so existing chains verify as before.
+
+create function audit_chain_head(day date, lane smallint, out chain_seq bigint, out hash bytea)
+    language sql stable
+    set enable_seqscan = off
+    set enable_bitmapscan = off
+as $$
+    select a.chain_seq, a.hash
+      from audit_events a
+     where a.chain_day = day and a.chain_lane = lane and a.chain_seq is not null
+     order by a.chain_seq desc
+     limit 1
+$$;
+
+create or replace function audit_event_link(e audit_events) returns audit_events
+    language plpgsql as $$
+declare
+    lane_key text := to_char(e.chain_day, 'YYYY-MM-DD') || '/' || e.chain_lane || '/' || pg_current_xact_id();
+    known text := current_setting('mash.audit_chain_head', true);
+    head record;
+begin
+    if known is not null and split_part(known, ' ', 1) = lane_key then
+        -- A later row of this transaction: its lock is held, and the head is the row just written.
+        e.chain_seq := split_part(known, ' ', 2)::bigint + 1;
+        e.prev_hash := decode(split_part(known, ' ', 3), 'hex');
+    else
+        perform pg_advisory_xact_lock(1635083380, (e.chain_day - date '2000-01-01') * 8 + e.chain_lane);
+        select h.chain_seq, h.hash into head from audit_chain_head(e.chain_day, e.chain_lane) h;
+        e.chain_seq := coalesce(head.chain_seq, 0) + 1;
+        e.prev_hash := coalesce(head.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+    end if;
+    e.hash := sha256(e.prev_hash || convert_to(audit_event_canonical(e), 'UTF8'));
+    perform set_config('mash.audit_chain_head', lane_key || ' ' || e.chain_seq || ' ' || encode(e.hash, 'hex'), true);
+    return e;
+end;
+$$;
