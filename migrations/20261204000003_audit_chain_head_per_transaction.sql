@@ -30,16 +30,20 @@
 --
 -- The canonical text, the hash and the lock key are unchanged, so existing chains verify as before.
 
-create function audit_chain_head(day date, lane smallint, out chain_seq bigint, out hash bytea)
-    language sql stable
+-- PL/pgSQL, so that its plan is made once per connection (an SQL function's would be made on
+-- every call), with the two settings in force while it is made.
+create function audit_chain_head(on_day date, in_lane smallint, out chain_seq bigint, out hash bytea)
+    language plpgsql
     set enable_seqscan = off
     set enable_bitmapscan = off
 as $$
-    select a.chain_seq, a.hash
+begin
+    select a.chain_seq, a.hash into chain_seq, hash
       from audit_events a
-     where a.chain_day = day and a.chain_lane = lane and a.chain_seq is not null
+     where a.chain_day = on_day and a.chain_lane = in_lane and a.chain_seq is not null
      order by a.chain_seq desc
-     limit 1
+     limit 1;
+end;
 $$;
 
 create or replace function audit_event_link(e audit_events) returns audit_events

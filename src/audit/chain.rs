@@ -1,8 +1,10 @@
 //! Verifying the audit trail's hash chains (`mash-triage audit verify`).
 //!
 //! The database links every audit row into a chain as it is inserted (migration
-//! `20261130000010_chain_audit_events.sql`): one chain per UTC day and lane, positions 1, 2, 3...,
-//! and `hash = sha256(prev_hash || canonical text)`, the first `prev_hash` being 32 zero bytes.
+//! `20261130000010_chain_audit_events.sql`; since `20261204000003`, a transaction reads its
+//! lane's head once and links its later rows to the row before): one chain per UTC day and lane,
+//! positions 1, 2, 3..., and `hash = sha256(prev_hash || canonical text)`, the first `prev_hash`
+//! being 32 zero bytes.
 //! [`ChainWalk`] re-checks that in chain order. It trusts nothing the database computes except the
 //! canonical text of each row, which the verifying query builds from the columns itself.
 //!
