@@ -64,7 +64,8 @@ begin
         e.prev_hash := coalesce(head.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
     end if;
     e.hash := sha256(e.prev_hash || convert_to(audit_event_canonical(e), 'UTF8'));
-    perform set_config('mash.audit_chain_head', lane_key || ' ' || e.chain_seq || ' ' || encode(e.hash, 'hex'), true);
+    -- An assignment rather than PERFORM: a simple expression, not a query per row.
+    known := set_config('mash.audit_chain_head', lane_key || ' ' || e.chain_seq || ' ' || encode(e.hash, 'hex'), true);
     return e;
 end;
 $$;
