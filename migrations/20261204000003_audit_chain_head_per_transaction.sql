@@ -21,12 +21,15 @@
 -- - a setting made with `set_config(..., true)` is undone with the (sub)transaction that made it:
 --   after `rollback to savepoint`, the rows written since are gone and so is the head they set,
 --   and the next row links to the last row that stays;
--- - audit rows are only ever inserted plainly (no `on conflict`, and no later BEFORE INSERT
---   trigger that could drop a row after this one has linked it).
+-- - only the trigger writes the setting (a trigger function cannot be called directly), and
+--   the service only ever inserts audit rows plainly: no `on conflict`, and no later BEFORE
+--   INSERT trigger that could drop a row after this one has linked it.
 --
--- What it cannot stop: SQL run as the runtime role, outside the service, that sets the value
--- itself inside its own transaction can make its rows link to a wrong head. `audit verify`
--- reports such a row as not linked, as it does any row written out of turn.
+-- What it cannot stop, from SQL run as the runtime role outside the service: setting the value
+-- itself inside its own transaction, or inserting with `on conflict do nothing` a row that is
+-- then skipped. Either makes that transaction's next row link to a row that is not there, and
+-- `audit verify` reports the break, as it does any row written out of turn. (Before, a skipped
+-- row left no trace.)
 --
 -- The canonical text, the hash and the lock key are unchanged, so existing chains verify as before.
 
@@ -46,26 +49,52 @@ begin
 end;
 $$;
 
+-- A row linked after the row at `seq` whose hash is `prev`: its position, its link and its hash.
+-- Pure; the one place a row's hash is computed.
+create function audit_event_linked_after(e audit_events, seq bigint, prev bytea) returns audit_events
+    language plpgsql stable as $$
+begin
+    e.chain_seq := seq + 1;
+    e.prev_hash := prev;
+    e.hash := sha256(e.prev_hash || convert_to(audit_event_canonical(e), 'UTF8'));
+    return e;
+end;
+$$;
+
+-- Links a row after its lane's head, read under the lane's lock (as before; it keeps no state).
 create or replace function audit_event_link(e audit_events) returns audit_events
     language plpgsql as $$
 declare
-    lane_key text := to_char(e.chain_day, 'YYYY-MM-DD') || '/' || e.chain_lane || '/' || pg_current_xact_id();
-    known text := current_setting('mash.audit_chain_head', true);
     head record;
 begin
+    perform pg_advisory_xact_lock(1635083380, (e.chain_day - date '2000-01-01') * 8 + e.chain_lane);
+    select h.chain_seq, h.hash into head from audit_chain_head(e.chain_day, e.chain_lane) h;
+    return audit_event_linked_after(e, coalesce(head.chain_seq, 0),
+        coalesce(head.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea));
+end;
+$$;
+
+-- The trigger keeps the head for the rest of the transaction. Only a trigger can run this
+-- (PostgreSQL refuses to call a trigger function directly), so the setting is only ever written
+-- for a row that is being inserted.
+create or replace function audit_events_chain() returns trigger
+    language plpgsql as $$
+declare
+    known text := current_setting('mash.audit_chain_head', true);
+    lane_key text;
+begin
+    new.recorded_at := now();
+    new.chain_day := (now() at time zone 'UTC')::date;
+    new.chain_lane := (pg_current_xact_id()::text::bigint % 8)::smallint;
+    lane_key := to_char(new.chain_day, 'YYYY-MM-DD') || '/' || new.chain_lane || '/' || pg_current_xact_id();
     if known is not null and split_part(known, ' ', 1) = lane_key then
         -- A later row of this transaction: its lock is held, and the head is the row just written.
-        e.chain_seq := split_part(known, ' ', 2)::bigint + 1;
-        e.prev_hash := decode(split_part(known, ' ', 3), 'hex');
+        new := audit_event_linked_after(new, split_part(known, ' ', 2)::bigint, decode(split_part(known, ' ', 3), 'hex'));
     else
-        perform pg_advisory_xact_lock(1635083380, (e.chain_day - date '2000-01-01') * 8 + e.chain_lane);
-        select h.chain_seq, h.hash into head from audit_chain_head(e.chain_day, e.chain_lane) h;
-        e.chain_seq := coalesce(head.chain_seq, 0) + 1;
-        e.prev_hash := coalesce(head.hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+        new := audit_event_link(new);
     end if;
-    e.hash := sha256(e.prev_hash || convert_to(audit_event_canonical(e), 'UTF8'));
     -- An assignment rather than PERFORM: a simple expression, not a query per row.
-    known := set_config('mash.audit_chain_head', lane_key || ' ' || e.chain_seq || ' ' || encode(e.hash, 'hex'), true);
-    return e;
+    known := set_config('mash.audit_chain_head', lane_key || ' ' || new.chain_seq || ' ' || encode(new.hash, 'hex'), true);
+    return new;
 end;
 $$;
