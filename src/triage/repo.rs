@@ -23,11 +23,19 @@ pub(crate) struct PriorChild {
 }
 
 /// Serialises intake of contacts about the same child: concurrent contacts about one child take
-/// these locks in the same (sorted) order, so each sees the ones committed before it.
+/// these locks in the same (sorted) order, so each sees the ones committed before it. One
+/// statement for all the keys: the ordered subquery takes them in the order given.
 pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
-    for key in keys {
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut *conn).await?;
+    if keys.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "select count(pg_advisory_xact_lock(hashtextextended(k.key, 0)))
+           from (select key from unnest($1::text[]) with ordinality as t(key, n) order by n) k",
+    )
+    .bind(keys)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -36,33 +44,54 @@ pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) ->
 /// that), and staff see the full history through `/v1/children/{id}/contacts`.
 pub use crate::policy::PRIOR_LIMIT;
 
-/// The most recent [`PRIOR_LIMIT`] children of other contacts received between `since` and
-/// `before` with the same NHS number or name key, newest first.
+/// For each `(nhs_number, name_key)` in `keys`, the most recent [`PRIOR_LIMIT`] children of other
+/// contacts received between `since` and `before` with the same NHS number or name key, newest
+/// first; in one statement for all the keys (one round trip, however many children). Each row
+/// carries the index in `keys` it answers.
 pub(crate) async fn prior_children(
     conn: &mut PgConnection,
-    nhs_number: Option<&str>,
-    name_key: Option<&str>,
+    keys: &[(Option<String>, Option<String>)],
     since: DateTime<Utc>,
     before: DateTime<Utc>,
     exclude: ContactId,
-) -> Result<Vec<PriorChild>, sqlx::Error> {
-    sqlx::query_as(
-        "select cc.id as child_id, cc.contact_id, c.agency_id, cc.received_at,
-                case when cc.nhs_number = $1 then 'nhs_number' else 'name_and_date_of_birth' end as matched_on
-           from contact_children cc join contacts c on c.id = cc.contact_id
-          where (cc.nhs_number = $1 or (cc.name_key = $2 and (cc.nhs_number is null or $1::text is null)))
-            and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> $5
-          order by cc.received_at desc
-          limit $6",
+) -> Result<Vec<(usize, PriorChild)>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (nhs_numbers, name_keys): (Vec<Option<&str>>, Vec<Option<&str>>) =
+        keys.iter().map(|(nhs, name)| (nhs.as_deref(), name.as_deref())).unzip();
+    let rows: Vec<PriorRow> = sqlx::query_as(
+        "select k.n - 1 as key_index, p.child_id, p.contact_id, p.agency_id, p.received_at, p.matched_on
+           from unnest($1::text[], $2::text[]) with ordinality as k(nhs_number, name_key, n)
+          cross join lateral (
+                select cc.id as child_id, cc.contact_id, c.agency_id, cc.received_at,
+                       case when cc.nhs_number = k.nhs_number then 'nhs_number' else 'name_and_date_of_birth' end
+                         as matched_on
+                  from contact_children cc join contacts c on c.id = cc.contact_id
+                 where (cc.nhs_number = k.nhs_number
+                        or (cc.name_key = k.name_key and (cc.nhs_number is null or k.nhs_number is null)))
+                   and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> $5
+                 order by cc.received_at desc
+                 limit $6) p
+          order by k.n, p.received_at desc",
     )
-    .bind(nhs_number)
-    .bind(name_key)
+    .bind(&nhs_numbers)
+    .bind(&name_keys)
     .bind(since)
     .bind(before)
     .bind(exclude)
     .bind(PRIOR_LIMIT)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (usize::try_from(r.key_index).unwrap_or(usize::MAX), r.prior)).collect())
+}
+
+/// A row of [`prior_children`]: the key it answers and the child found.
+#[derive(sqlx::FromRow)]
+struct PriorRow {
+    key_index: i64,
+    #[sqlx(flatten)]
+    prior: PriorChild,
 }
 
 /// Whether any of `contacts` was decided with one of `outcomes` at or after `since`.

@@ -123,25 +123,21 @@ pub async fn classify_new_contact(
     let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
 
     let mut children = ChildFacts::of(contact);
-    let mut matches = Vec::with_capacity(children.len());
-    for ((nhs, name), facts) in keys.iter().zip(&mut children) {
-        let priors = if nhs.is_some() || name.is_some() {
-            repo::prior_children(
-                conn,
-                nhs.as_deref(),
-                name.as_deref(),
-                received_at - MATCH_HORIZON,
-                received_at,
-                contact_id,
-            )
-            .await?
-        } else {
-            Vec::new()
-        };
+    // Every child's earlier contacts in one round trip; a child with no key has none.
+    let mut matches: Vec<Vec<repo::PriorChild>> = vec![Vec::new(); keys.len()];
+    let keyed: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].0.is_some() || keys[i].1.is_some()).collect();
+    let asked: Vec<(Option<String>, Option<String>)> = keyed.iter().map(|&i| keys[i].clone()).collect();
+    for (asked_index, prior) in
+        repo::prior_children(conn, &asked, received_at - MATCH_HORIZON, received_at, contact_id).await?
+    {
+        if let Some(&child) = keyed.get(asked_index) {
+            matches[child].push(prior);
+        }
+    }
+    for (priors, facts) in matches.iter().zip(&mut children) {
         let mut contacts_seen = std::collections::BTreeSet::new();
         facts.prior_contacts =
             priors.iter().filter(|p| contacts_seen.insert(p.contact_id)).map(|p| p.received_at).collect();
-        matches.push(priors);
     }
     // The same children as the agency alone knows them.
     let mut own_children = children.clone();

@@ -86,6 +86,34 @@ async fn the_third_contact_about_a_child_is_raised_and_only_staff_see_why() {
 }
 
 #[tokio::test]
+async fn each_child_of_a_contact_is_matched_to_its_own_earlier_contacts() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let ada = json!({"given_name": "Ada", "family_name": "Mensah", "date_of_birth": "2017-05-01", "nhs_number": "9434765919"});
+    let ben = json!({"given_name": "Ben", "family_name": "Mensah", "date_of_birth": "2019-06-02"});
+    let cal = json!({"given_name": "Cal", "family_name": "Mensah", "date_of_birth": "2021-07-03"});
+    let about = |reference: &str, children: Value| {
+        let mut c = contact_about(today, reference, ada.clone(), "neglect", "Concern about home conditions.");
+        c["children"] = children;
+        c
+    };
+    let (school, police) = (app.school(), app.police());
+    school.create_contact(&about("M-1", json!([ada]))).await.created();
+    school.create_contact(&about("M-2", json!([ada]))).await.created();
+    police.create_contact(&about("M-3", json!([ben]))).await.created();
+    // Three children, in an order unlike their histories': Cal has none, Ada two, Ben one.
+    let third = school.create_contact(&about("M-4", json!([cal, ada, ben]))).await.created();
+    let full = app.practitioner().get_contact(third["id"].as_str().unwrap()).await.ok();
+    let matched: Vec<usize> = full["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["matched_contact_ids"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(matched, vec![0, 2, 1], "each child keeps its own earlier contacts");
+}
+
+#[tokio::test]
 async fn a_different_child_with_the_same_surname_is_not_a_match() {
     let app = spawn_app().await;
     let today = app.today();
