@@ -6,7 +6,8 @@
 # postgresql-client) committing one contact-sized row and one audit-sized row per transaction on
 # CONNECTIONS connections into scratch tables. It prints both figures and their ratio, so the
 # ratio cannot drift from its reference.
-#   make load-test                       # or: DURATION=60 CONNECTIONS=32 load-tests/run.sh
+# CHILDREN (1) sets the children per contact (at most 28), each with its own match keys.
+#   make load-test                       # or: DURATION=60 CONNECTIONS=32 CHILDREN=3 load-tests/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .local/services.env
@@ -20,6 +21,7 @@ export REDIS_URL="$MASH_REDIS_URL"
 # Rate limits off: this measures the service, not the limiter (which refuses a key past 600 a minute).
 export MASH_REDIS__KEY_PREFIX=mash:load: MASH_LISTEN="127.0.0.1:$PORT" MASH_TELEMETRY__LOG_FILTER=warn
 export MASH_RATE_LIMIT__ENABLED=false
+export MASH_LOAD_CHILDREN=${CHILDREN:-1}
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-target}/release/mash-triage
 "$BIN" migrate >/dev/null
@@ -56,7 +58,7 @@ SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.2; done
 
-echo "== $(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s POST /v1/contacts"
+echo "== $(nproc) cores; wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s POST /v1/contacts, $MASH_LOAD_CHILDREN child(ren) each"
 WRK_OUT=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s load-tests/post_contact.lua "http://127.0.0.1:$PORT")
 echo "$WRK_OUT"
 # Only contacts stored count: a refused request is not intake.
