@@ -24,18 +24,12 @@ pub(crate) struct PriorChild {
 
 /// Serialises intake of contacts about the same child: concurrent contacts about one child take
 /// these locks in the same (sorted) order, so each sees the ones committed before it. One
-/// statement for all the keys: the ordered subquery takes them in the order given.
+/// statement per key: nothing in SQL promises the order in which one statement would call the
+/// lock function for several rows, and the order is what rules out a deadlock.
 pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
-    if keys.is_empty() {
-        return Ok(());
+    for key in keys {
+        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut *conn).await?;
     }
-    sqlx::query(
-        "select count(pg_advisory_xact_lock(hashtextextended(k.key, 0)))
-           from (select key from unnest($1::text[]) with ordinality as t(key, n) order by n) k",
-    )
-    .bind(keys)
-    .execute(conn)
-    .await?;
     Ok(())
 }
 
@@ -46,8 +40,9 @@ pub use crate::policy::PRIOR_LIMIT;
 
 /// For each `(nhs_number, name_key)` in `keys`, the most recent [`PRIOR_LIMIT`] children of other
 /// contacts received between `since` and `before` with the same NHS number or name key, newest
-/// first; in one statement for all the keys (one round trip, however many children). Each row
-/// carries the index in `keys` it answers.
+/// first (the child's id breaks a tie in time, so the limit always keeps the same rows); in one
+/// statement for all the keys (one round trip, however many children). Each row carries the
+/// index in `keys` it answers.
 pub(crate) async fn prior_children(
     conn: &mut PgConnection,
     keys: &[(Option<String>, Option<String>)],
@@ -71,9 +66,9 @@ pub(crate) async fn prior_children(
                  where (cc.nhs_number = k.nhs_number
                         or (cc.name_key = k.name_key and (cc.nhs_number is null or k.nhs_number is null)))
                    and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> $5
-                 order by cc.received_at desc
+                 order by cc.received_at desc, cc.id desc
                  limit $6) p
-          order by k.n, p.received_at desc",
+          order by k.n, p.received_at desc, p.child_id desc",
     )
     .bind(&nhs_numbers)
     .bind(&name_keys)
@@ -83,7 +78,12 @@ pub(crate) async fn prior_children(
     .bind(PRIOR_LIMIT)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (usize::try_from(r.key_index).unwrap_or(usize::MAX), r.prior)).collect())
+    rows.into_iter()
+        .map(|r| match usize::try_from(r.key_index) {
+            Ok(index) if index < keys.len() => Ok((index, r.prior)),
+            _ => Err(sqlx::Error::Decode("a prior child answers a key that was not asked".into())),
+        })
+        .collect()
 }
 
 /// A row of [`prior_children`]: the key it answers and the child found.

@@ -130,9 +130,8 @@ pub async fn classify_new_contact(
     for (asked_index, prior) in
         repo::prior_children(conn, &asked, received_at - MATCH_HORIZON, received_at, contact_id).await?
     {
-        if let Some(&child) = keyed.get(asked_index) {
-            matches[child].push(prior);
-        }
+        // `prior_children` refuses an index outside `asked`, which is as long as `keyed`.
+        matches[keyed[asked_index]].push(prior);
     }
     for (priors, facts) in matches.iter().zip(&mut children) {
         let mut contacts_seen = std::collections::BTreeSet::new();
