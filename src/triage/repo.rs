@@ -41,8 +41,9 @@ pub use crate::policy::PRIOR_LIMIT;
 /// For each `(nhs_number, name_key)` in `keys`, the most recent [`PRIOR_LIMIT`] children of other
 /// contacts received between `since` and `before` with the same NHS number or name key, newest
 /// first (the child's id breaks a tie in time, so the limit always keeps the same rows); in one
-/// statement for all the keys (one round trip, however many children). Each row carries the
-/// index in `keys` it answers.
+/// statement for all the keys (one round trip, however many children; none when no key has a
+/// value, and a key with neither matches nothing). Each row carries the index in `keys` it
+/// answers.
 pub(crate) async fn prior_children(
     conn: &mut PgConnection,
     keys: &[(Option<String>, Option<String>)],
@@ -50,7 +51,7 @@ pub(crate) async fn prior_children(
     before: DateTime<Utc>,
     exclude: ContactId,
 ) -> Result<Vec<(usize, PriorChild)>, sqlx::Error> {
-    if keys.is_empty() {
+    if keys.iter().all(|(nhs, name)| nhs.is_none() && name.is_none()) {
         return Ok(Vec::new());
     }
     let (nhs_numbers, name_keys): (Vec<Option<&str>>, Vec<Option<&str>>) =

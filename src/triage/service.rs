@@ -123,15 +123,13 @@ pub async fn classify_new_contact(
     let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
 
     let mut children = ChildFacts::of(contact);
-    // Every child's earlier contacts in one round trip; a child with no key has none.
+    // Every child's earlier contacts in one round trip (a child with no key matches nothing).
     let mut matches: Vec<Vec<repo::PriorChild>> = vec![Vec::new(); keys.len()];
-    let keyed: Vec<usize> = (0..keys.len()).filter(|&i| keys[i].0.is_some() || keys[i].1.is_some()).collect();
-    let asked: Vec<(Option<String>, Option<String>)> = keyed.iter().map(|&i| keys[i].clone()).collect();
-    for (asked_index, prior) in
-        repo::prior_children(conn, &asked, received_at - MATCH_HORIZON, received_at, contact_id).await?
+    for (child, prior) in
+        repo::prior_children(conn, &keys, received_at - MATCH_HORIZON, received_at, contact_id).await?
     {
-        // `prior_children` refuses an index outside `asked`, which is as long as `keyed`.
-        matches[keyed[asked_index]].push(prior);
+        // `prior_children` refuses an index outside `keys`.
+        matches[child].push(prior);
     }
     for (priors, facts) in matches.iter().zip(&mut children) {
         let mut contacts_seen = std::collections::BTreeSet::new();

@@ -334,9 +334,17 @@ async fn a_transaction_reads_its_chains_head_once_and_links_its_later_rows_to_th
 async fn audit_rows_chain_soundly_across_savepoints_rolled_back_and_a_head_left_in_the_session() {
     let app = spawn_app().await;
     let mut conn = PgConnection::connect(&app.database_url()).await.unwrap();
-    // A value for the session, as if left by something else: it names no transaction of ours.
-    sqlx::raw_sql("set mash.audit_chain_head = '2000-01-01/0/1 41 00'").execute(&mut conn).await.unwrap();
     let mut tx = conn.begin().await.unwrap();
+    // A value for the session, as if left by something else: today's day and this transaction's
+    // lane, but another transaction's id, so it must not be taken for this one's head.
+    sqlx::raw_sql(
+        "select set_config('mash.audit_chain_head',
+            to_char((now() at time zone 'UTC')::date, 'YYYY-MM-DD') || '/' || pg_current_xact_id()::text::bigint % 8
+              || '/' || pg_current_xact_id()::text::bigint + 1 || ' 41 ' || repeat('00', 32), false)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     sqlx::query(AUDIT_ROW).bind(3).execute(&mut *tx).await.unwrap();
     // Rows written after a savepoint and rolled back take the head they set with them.
     sqlx::raw_sql("savepoint a").execute(&mut *tx).await.unwrap();
