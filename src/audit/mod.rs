@@ -63,7 +63,21 @@ pub async fn record_many(
     contact_ids: &[ContactId],
     details: &[serde_json::Value],
 ) -> Result<(), StoreError> {
-    repo::insert_events(conn, at, actor, action, contact_ids, details).await.map_err(StoreError::from)
+    let actors = vec![actor; contact_ids.len()];
+    repo::insert_events(conn, at, action, &actors, contact_ids, details).await.map_err(StoreError::from)
+}
+
+/// Appends one audit event per contact, all with the same action, each by its own actor (the
+/// contacts one intake transaction stores).
+pub async fn record_each(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    action: AuditAction,
+    actors: &[&Actor],
+    contact_ids: &[ContactId],
+    details: &[serde_json::Value],
+) -> Result<(), StoreError> {
+    repo::insert_events(conn, at, action, actors, contact_ids, details).await.map_err(StoreError::from)
 }
 
 /// Lists audit events, oldest first, and records that the auditor looked.

@@ -8,7 +8,7 @@ use super::{
     chain::ChainLink,
     model::{Actor, AuditAction, AuditEvent, AuditFilter},
 };
-use crate::id::ContactId;
+use crate::id::{ApiKeyId, ContactId};
 
 pub(crate) async fn insert_event(
     conn: &mut PgConnection,
@@ -34,23 +34,29 @@ pub(crate) async fn insert_event(
     Ok(())
 }
 
+/// One event per contact, all with the same action and time, each by its own actor.
 pub(crate) async fn insert_events(
     conn: &mut PgConnection,
     at: DateTime<Utc>,
-    actor: &Actor,
     action: AuditAction,
+    actors: &[&Actor],
     contact_ids: &[ContactId],
     details: &[serde_json::Value],
 ) -> Result<(), sqlx::Error> {
+    let kinds: Vec<&str> = actors.iter().map(|a| a.kind.as_str()).collect();
+    let ids: Vec<Option<uuid::Uuid>> = actors.iter().map(|a| a.id).collect();
+    let keys: Vec<Option<ApiKeyId>> = actors.iter().map(|a| a.api_key_id).collect();
     sqlx::query(
         "insert into audit_events (occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail)
-         select $1, $2, $3, $4, $5, e.contact_id, e.detail from unnest($6::uuid[], $7::jsonb[]) as e(contact_id, detail)",
+         select $1, e.actor_kind, e.actor_id, e.api_key_id, $2, e.contact_id, e.detail
+           from unnest($3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
+                  as e(actor_kind, actor_id, api_key_id, contact_id, detail)",
     )
     .bind(at)
-    .bind(actor.kind.as_str())
-    .bind(actor.id)
-    .bind(actor.api_key_id)
     .bind(action.as_str())
+    .bind(&kinds)
+    .bind(&ids)
+    .bind(&keys)
     .bind(contact_ids)
     .bind(details)
     .execute(conn)

@@ -37,38 +37,63 @@ pub struct StepRow {
 const CLOCK_COLUMNS: &str =
     "id, contact_id, kind, level, budget, started_at, deadline, stopped_at, stop_reason, policy_version";
 
-/// Inserts a clock that starts running now, in one statement: the clock with its derived
-/// deadline and budget points, its one running segment from `started_at`, and its ladder steps
-/// (all pending, none existing yet). Intake's path, where every round trip counts.
-pub(crate) async fn insert_running_clock(
+/// A clock that starts running now, with its derived budget points and its ladder steps' due
+/// times (for [`insert_running_clocks`]).
+pub(crate) struct RunningClock {
+    pub clock: ClockRow,
+    pub points: BudgetPoints,
+    pub steps: Vec<String>,
+    pub due: Vec<Option<DateTime<Utc>>>,
+}
+
+/// Inserts clocks that start running now, in one statement: each clock with its derived deadline
+/// and budget points, its one running segment from `started_at`, and its ladder steps (all
+/// pending, none existing yet). Intake's path, where every round trip counts: one, however many
+/// contacts it stores.
+pub(crate) async fn insert_running_clocks(
     conn: &mut PgConnection,
-    c: &ClockRow,
-    points: BudgetPoints,
-    (steps, due_at): (&[String], &[Option<DateTime<Utc>>]),
+    clocks: &[RunningClock],
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
+    let column = |f: fn(&RunningClock) -> Option<String>| clocks.iter().map(f).collect::<Vec<_>>();
+    let instants = |f: fn(&RunningClock) -> Option<DateTime<Utc>>| clocks.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<ClockId> = clocks.iter().map(|c| c.clock.id).collect();
+    let contacts: Vec<ContactId> = clocks.iter().map(|c| c.clock.contact_id).collect();
+    let (mut step_clocks, mut steps, mut due) = (Vec::new(), Vec::new(), Vec::new());
+    for c in clocks {
+        for (step, at) in c.steps.iter().zip(&c.due) {
+            step_clocks.push(c.clock.id);
+            steps.push(step.as_str());
+            due.push(*at);
+        }
+    }
     sqlx::query(
         "with clock as (
             insert into clocks (id, contact_id, kind, level, budget, started_at, deadline, policy_version, half_at, three_quarters_at)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id),
+            select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                                 $7::timestamptz[], $8::text[], $9::timestamptz[], $10::timestamptz[])
+            returning id, started_at),
          segment as (
             insert into clock_segments (clock_id, state, started_at, reason, actor_kind, actor_id)
-            select id, 'running', $6, null, $13, $14 from clock)
+            select id, 'running', started_at, null, $14, $15 from clock)
          insert into ladder_steps (clock_id, step, due_at, status)
-         select clock.id, s.step, s.due_at, 'pending' from clock, unnest($11::text[], $12::timestamptz[]) as s(step, due_at)",
+         select s.clock_id, s.step, s.due_at, 'pending'
+           from unnest($11::uuid[], $12::text[], $13::timestamptz[]) as s(clock_id, step, due_at)
+           join clock on clock.id = s.clock_id",
     )
-    .bind(c.id)
-    .bind(c.contact_id)
-    .bind(&c.kind)
-    .bind(&c.level)
-    .bind(&c.budget)
-    .bind(c.started_at)
-    .bind(points.deadline)
-    .bind(&c.policy_version)
-    .bind(points.half)
-    .bind(points.three_quarters)
-    .bind(steps)
-    .bind(due_at)
+    .bind(&ids)
+    .bind(&contacts)
+    .bind(column(|c| Some(c.clock.kind.clone())))
+    .bind(column(|c| c.clock.level.clone()))
+    .bind(column(|c| Some(c.clock.budget.clone())))
+    .bind(instants(|c| Some(c.clock.started_at)))
+    .bind(instants(|c| c.points.deadline))
+    .bind(column(|c| Some(c.clock.policy_version.clone())))
+    .bind(instants(|c| c.points.half))
+    .bind(instants(|c| c.points.three_quarters))
+    .bind(&step_clocks)
+    .bind(&steps)
+    .bind(&due)
     .bind(actor.kind.as_str())
     .bind(actor.id)
     .execute(conn)

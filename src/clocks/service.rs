@@ -138,16 +138,20 @@ fn plan(policy: &Policy, kind: &str, level: Option<LevelIndex>, segments: &[Segm
     Plan { budget, points, steps, due }
 }
 
-/// Starts a contact's decision clock at receipt, with the budget of its urgency. Runs in the
-/// intake transaction; returns the deadline and the steps to index once committed.
-pub async fn start_decision_clock(
+/// A started clock's deadline and the steps to index once its transaction commits.
+pub type Started = (Option<DateTime<Utc>>, Vec<ScheduledStep>);
+
+/// Starts contacts' decision clocks at receipt, each with the budget of its urgency (`contacts`:
+/// each contact and its level), in one round trip. Runs in the intake transaction; returns, in
+/// the order given, each deadline and the steps to index once committed.
+pub async fn start_decision_clocks(
     conn: &mut PgConnection,
     policy: &Policy,
-    contact_id: ContactId,
-    level: LevelIndex,
+    contacts: &[(ContactId, LevelIndex)],
     received_at: DateTime<Utc>,
-) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), StoreError> {
-    start_clock(conn, policy, contact_id, "decision", Some(level), received_at).await.map_err(StoreError::from)
+) -> Result<Vec<Started>, StoreError> {
+    let clocks = contacts.iter().map(|(contact_id, level)| (*contact_id, Some(*level)));
+    start_clocks(conn, policy, clocks, "decision", received_at).await.map_err(StoreError::from)
 }
 
 async fn start_clock(
@@ -157,33 +161,57 @@ async fn start_clock(
     kind: &str,
     level: Option<LevelIndex>,
     at: DateTime<Utc>,
-) -> Result<(Option<DateTime<Utc>>, Vec<ScheduledStep>), sqlx::Error> {
-    let id = ClockId::generate();
-    // The one segment it starts with, as stored (to the microsecond, as sqlx sends it), so every
-    // instant derived now equals one derived later from the rows.
+) -> Result<Started, sqlx::Error> {
+    let mut started = start_clocks(conn, policy, [(contact_id, level)], kind, at).await?;
+    Ok(started.pop().unwrap_or_default())
+}
+
+/// Starts a clock of `kind` for each contact (at its level, if the kind has levels), all at `at`.
+async fn start_clocks(
+    conn: &mut PgConnection,
+    policy: &Policy,
+    contacts: impl IntoIterator<Item = (ContactId, Option<LevelIndex>)>,
+    kind: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<Started>, sqlx::Error> {
+    // The one segment each starts with, as stored (to the microsecond, as sqlx sends it), so
+    // every instant derived now equals one derived later from the rows.
     let at = at.trunc_subsecs(6);
-    let plan = plan(policy, kind, level, &[Segment { running: true, started_at: at, ended_at: None }]);
-    let clock = ClockRow {
-        id,
-        contact_id,
-        kind: kind.to_owned(),
-        level: level.and_then(|l| policy.levels.get(l)).cloned(),
-        budget: plan.budget.to_string(),
-        started_at: at,
-        deadline: plan.points.deadline,
-        stopped_at: None,
-        stop_reason: None,
-        policy_version: policy.version.clone(),
-    };
-    // Clock, segment and steps in one statement: intake's transaction pays one round trip here.
-    repo::insert_running_clock(conn, &clock, plan.points, (&plan.steps, &plan.due), &Actor::system()).await?;
-    let scheduled = plan
-        .steps
+    let running = [Segment { running: true, started_at: at, ended_at: None }];
+    let clocks: Vec<repo::RunningClock> = contacts
         .into_iter()
-        .zip(plan.due)
-        .map(|(step, due_at)| ScheduledStep { clock_id: id, step, due_at })
+        .map(|(contact_id, level)| {
+            let plan = plan(policy, kind, level, &running);
+            repo::RunningClock {
+                clock: ClockRow {
+                    id: ClockId::generate(),
+                    contact_id,
+                    kind: kind.to_owned(),
+                    level: level.and_then(|l| policy.levels.get(l)).cloned(),
+                    budget: plan.budget.to_string(),
+                    started_at: at,
+                    deadline: plan.points.deadline,
+                    stopped_at: None,
+                    stop_reason: None,
+                    policy_version: policy.version.clone(),
+                },
+                points: plan.points,
+                steps: plan.steps,
+                due: plan.due,
+            }
+        })
         .collect();
-    Ok((plan.points.deadline, scheduled))
+    // Clocks, segments and steps in one statement: intake's transaction pays one round trip here.
+    repo::insert_running_clocks(conn, &clocks, &Actor::system()).await?;
+    Ok(clocks
+        .into_iter()
+        .map(|c| {
+            let id = c.clock.id;
+            let scheduled =
+                c.steps.into_iter().zip(c.due).map(|(step, due_at)| ScheduledStep { clock_id: id, step, due_at }).collect();
+            (c.points.deadline, scheduled)
+        })
+        .collect())
 }
 
 /// Re-computes the decision clock under a new level, from the original receipt (a re-rating);

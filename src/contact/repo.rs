@@ -65,31 +65,45 @@ impl TryFrom<RecordRow> for ContactRecord {
     }
 }
 
-/// Inserts a contact; `None` when the agency already has a contact with this reference.
-pub(crate) async fn insert_contact(
+/// A contact to insert (for [`insert_contacts`]).
+pub(crate) struct NewRow<'a> {
+    pub id: ContactId,
+    pub agency_id: AgencyId,
+    pub agency_reference: &'a str,
+    pub request_hash: &'a [u8],
+    pub submission: &'a serde_json::Value,
+}
+
+/// Inserts contacts, all received at `received_at`, in one statement; returns those inserted. A
+/// row whose agency already has a contact with its reference is not inserted (and not
+/// returned): when another transaction holds the reference, this waits for it first.
+pub(crate) async fn insert_contacts(
     conn: &mut PgConnection,
-    id: ContactId,
-    agency_id: AgencyId,
-    agency_reference: &str,
-    request_hash: &[u8],
+    rows: &[NewRow<'_>],
     received_at: DateTime<Utc>,
-    submission: &serde_json::Value,
-) -> Result<Option<ContactRecord>, sqlx::Error> {
-    let row: Option<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+) -> Result<Vec<ContactRecord>, sqlx::Error> {
+    let ids: Vec<ContactId> = rows.iter().map(|r| r.id).collect();
+    let agencies: Vec<AgencyId> = rows.iter().map(|r| r.agency_id).collect();
+    let references: Vec<&str> = rows.iter().map(|r| r.agency_reference).collect();
+    let hashes: Vec<&[u8]> = rows.iter().map(|r| r.request_hash).collect();
+    let submissions: Vec<&serde_json::Value> = rows.iter().map(|r| r.submission).collect();
+    let inserted: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into contacts as c (id, agency_id, agency_reference, request_hash, received_at, submission)
-         values ($1, $2, $3, $4, $5, $6)
+         select n.id, n.agency_id, n.agency_reference, n.request_hash, $6, n.submission
+           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[])
+                  as n(id, agency_id, agency_reference, request_hash, submission)
          on conflict (agency_id, agency_reference) do nothing
          returning {RECORD_COLUMNS}"
     )))
-    .bind(id)
-    .bind(agency_id)
-    .bind(agency_reference)
-    .bind(request_hash)
+    .bind(&ids)
+    .bind(&agencies)
+    .bind(&references)
+    .bind(&hashes)
+    .bind(&submissions)
     .bind(received_at)
-    .bind(submission)
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    row.map(ContactRecord::try_from).transpose()
+    inserted.into_iter().map(ContactRecord::try_from).collect()
 }
 
 /// The contact with this reference and its request hash.
@@ -452,33 +466,54 @@ pub(crate) async fn lock_contact_rating(
         .await
 }
 
-/// A new contact's rating, the agency's view of it, and whether it is a re-referral, in one
-/// statement (intake's transaction: one round trip where three were).
-pub(crate) async fn set_intake_rating(
-    conn: &mut PgConnection,
-    contact_id: ContactId,
-    rating: &RatingChange<'_>,
-    (shown, own): (&AgencyView, &AgencyView),
-    re_referral: bool,
-) -> Result<(), sqlx::Error> {
+/// A new contact's rating, the agency's view of it (`shown`, and its `own` information's view),
+/// and whether it is a re-referral (for [`set_intake_ratings`]).
+pub(crate) struct IntakeRating<'a> {
+    pub contact_id: ContactId,
+    pub rating: RatingChange<'a>,
+    pub shown: &'a AgencyView,
+    pub own: &'a AgencyView,
+    pub re_referral: bool,
+}
+
+/// New contacts' ratings, agency views and re-referral flags, in one statement (intake's
+/// transaction: one round trip, however many contacts).
+pub(crate) async fn set_intake_ratings(conn: &mut PgConnection, rows: &[IntakeRating<'_>]) -> Result<(), sqlx::Error> {
+    let ids: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
+    let urgencies: Vec<&str> = rows.iter().map(|r| r.rating.urgency).collect();
+    let queues: Vec<&str> = rows.iter().map(|r| r.rating.queue).collect();
+    let classifications: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.rating.classification).collect();
+    let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.rating.decision_due_at).collect();
+    let shown_urgencies: Vec<&str> = rows.iter().map(|r| r.shown.urgency.as_str()).collect();
+    let shown_queues: Vec<&str> = rows.iter().map(|r| r.shown.queue.as_str()).collect();
+    let shown_classifications: Vec<sqlx::types::Json<&Classification>> =
+        rows.iter().map(|r| sqlx::types::Json(&r.shown.classification)).collect();
+    let shown_due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.shown.decision_due_at).collect();
+    let own: Vec<sqlx::types::Json<&AgencyView>> = rows.iter().map(|r| sqlx::types::Json(r.own)).collect();
+    let re_referrals: Vec<bool> = rows.iter().map(|r| r.re_referral).collect();
     sqlx::query(
-        "update contacts set urgency = $2, queue = $3, classification = coalesce($4, classification),
-                decision_due_at = $5,
-                agency_urgency = $6, agency_queue = $7, agency_classification = $8, agency_decision_due_at = $9,
-                own_view = $10, re_referral = re_referral or $11
-          where id = $1",
+        "update contacts c set urgency = n.urgency, queue = n.queue, classification = coalesce(n.classification, c.classification),
+                decision_due_at = n.decision_due_at,
+                agency_urgency = n.agency_urgency, agency_queue = n.agency_queue,
+                agency_classification = n.agency_classification, agency_decision_due_at = n.agency_decision_due_at,
+                own_view = n.own_view, re_referral = c.re_referral or n.re_referral
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::text[], $7::text[],
+                       $8::jsonb[], $9::timestamptz[], $10::jsonb[], $11::bool[])
+                  as n(id, urgency, queue, classification, decision_due_at, agency_urgency, agency_queue,
+                       agency_classification, agency_decision_due_at, own_view, re_referral)
+          where c.id = n.id",
     )
-    .bind(contact_id)
-    .bind(rating.urgency)
-    .bind(rating.queue)
-    .bind(rating.classification)
-    .bind(rating.decision_due_at)
-    .bind(&shown.urgency)
-    .bind(&shown.queue)
-    .bind(sqlx::types::Json(&shown.classification))
-    .bind(shown.decision_due_at)
-    .bind(sqlx::types::Json(own))
-    .bind(re_referral)
+    .bind(&ids)
+    .bind(&urgencies)
+    .bind(&queues)
+    .bind(&classifications)
+    .bind(&due)
+    .bind(&shown_urgencies)
+    .bind(&shown_queues)
+    .bind(&shown_classifications)
+    .bind(&shown_due)
+    .bind(&own)
+    .bind(&re_referrals)
     .execute(conn)
     .await?;
     Ok(())

@@ -88,6 +88,12 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether `err` is a serialisation failure or a deadlock: the store is up, and the work, tried
+/// again (or in smaller pieces), succeeds.
+pub fn is_contention(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|code| matches!(code.as_ref(), "40001" | "40P01")))
+}
+
 /// Connection options from the settings.
 pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, sqlx::Error> {
     PgConnectOptions::from_str(settings.url.expose_secret())

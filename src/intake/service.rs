@@ -2,23 +2,29 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::sync::{Arc, OnceLock};
+
 use chrono::{SubsecRound, TimeDelta};
 use futures_util::{StreamExt, stream};
+use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{model::Submitted, repo as key_repo, validate::FieldError};
 use crate::{
     audit::{self, Actor, AuditAction},
     auth::{AgencyPrincipal, AgencyScope},
-    clocks,
+    clocks::{self, service::ScheduledStep},
     contact::{
-        NewContact,
+        ContactRecord, NewContact,
         repo::{self, RatingChange},
     },
-    db::StoreError,
+    db::{self, StoreError},
     id::ContactId,
+    policy::LevelIndex,
     state::AppState,
-    triage,
+    triage::{self, service::NewIntake},
 };
 
 /// Why a submission or read did not succeed.
@@ -64,18 +70,40 @@ pub const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
 /// different body is [`IntakeError::KeyReused`]; and while a request with the key is still being
 /// processed, another is [`IntakeError::KeyInFlight`]. The agency reference still de-duplicates
 /// underneath: a new key with an old reference is a replay or a conflict as without a key.
+///
+/// Without a key, `coalescer` (when given) stores the contact in one transaction with others
+/// submitted at the same moment ([`Coalescer`]); the answer is the same as alone.
 #[tracing::instrument(skip_all, fields(agency_id = %agency.agency_id, contact_id))]
 pub async fn submit_contact(
+    state: &AppState,
+    coalescer: Option<&Coalescer>,
+    agency: &AgencyPrincipal,
+    contact: &NewContact,
+    key: Option<&str>,
+) -> Result<Submitted, IntakeError> {
+    let submitted = match coalescer {
+        // A sandbox moves each agency's time by its own offset, which only its own task sees.
+        Some(coalescer) if key.is_none() && !state.settings.sandbox.enabled => {
+            coalescer.submit(*agency, contact.clone()).await
+        }
+        _ => submit_alone(state, agency, contact, key).await,
+    }?;
+    if let Submitted::Created(record) = &submitted {
+        tracing::Span::current().record("contact_id", tracing::field::display(record.id));
+    }
+    Ok(submitted)
+}
+
+/// Stores one contact in a transaction of its own (see [`submit_contact`]).
+async fn submit_alone(
     state: &AppState,
     agency: &AgencyPrincipal,
     contact: &NewContact,
     key: Option<&str>,
 ) -> Result<Submitted, IntakeError> {
-    let hash = request_hash(contact)?;
-    let submission = serde_json::to_value(contact)?;
-    let (db, clock, policy) = (&state.db, state.clock.as_ref(), &*state.policy);
-    let id = ContactId::generate();
-    let mut tx = db.begin().await?;
+    let item = Pending::new(agency, contact)?;
+    let clock = state.clock.as_ref();
+    let mut tx = state.db.begin().await?;
     if let Some(key) = key {
         if !key_repo::try_lock_key(&mut tx, agency.agency_id, key).await? {
             return Err(IntakeError::KeyInFlight);
@@ -84,79 +112,182 @@ pub async fn submit_contact(
             key_repo::find_key(&mut tx, agency.agency_id, key, clock.now() - KEY_LIFETIME).await?
         {
             tx.rollback().await?;
-            if first_hash != hash {
+            if first_hash != item.hash {
                 tracing::info!(contact_id = %contact_id, "idempotency key reused with a different body");
                 return Err(IntakeError::KeyReused);
             }
             return repeat(state, agency, contact_id, status).await;
         }
     }
-    triage::service::lock_children(&mut tx, contact).await?;
+    if let Some(Stored::Created(created)) = store(&mut tx, state, std::slice::from_ref(&item)).await?.pop() {
+        if let Some(key) = key {
+            let now = created.record.received_at;
+            key_repo::record_key(&mut tx, agency.agency_id, key, (&item.hash, item.id, 201), now).await?;
+        }
+        tx.commit().await?;
+        let record = after_commit(state, vec![*created]).await.pop();
+        Ok(Submitted::Created(record.ok_or(IntakeError::Store(StoreError::Query(sqlx::Error::RowNotFound)))?))
+    } else {
+        tx.rollback().await?;
+        replay(state, agency, &contact.agency_reference, &item.hash, key).await
+    }
+}
+
+/// A contact to store: who sent it, what, its fingerprint and stored form, and the id it gets.
+struct Pending<'a> {
+    agency: &'a AgencyPrincipal,
+    contact: &'a NewContact,
+    hash: Vec<u8>,
+    submission: serde_json::Value,
+    id: ContactId,
+}
+
+impl<'a> Pending<'a> {
+    fn new(agency: &'a AgencyPrincipal, contact: &'a NewContact) -> Result<Self, IntakeError> {
+        Ok(Self {
+            agency,
+            contact,
+            hash: request_hash(contact)?,
+            submission: serde_json::to_value(contact)?,
+            id: ContactId::generate(),
+        })
+    }
+}
+
+/// What storing a contact did, in its transaction.
+enum Stored {
+    Created(Box<Created>),
+    /// The agency already has a contact with this reference: a retry or a conflict, answered
+    /// by [`replay`] once the transaction is over.
+    Taken,
+}
+
+/// A contact stored, with what to do once its transaction commits.
+struct Created {
+    record: ContactRecord,
+    agency_kind: &'static str,
+    urgency: String,
+    steps: Vec<ScheduledStep>,
+}
+
+/// Stores `items` in the transaction `tx`, all received at one instant, in a fixed number of
+/// round trips however many there are: the children's locks, the contacts, their earlier
+/// contacts (and re-referrals), the children and first ratings, the clocks, the ratings and
+/// agency views, and the audit events. Returns each item's outcome, in order. The items must be
+/// about different children and carry different references (the [`Coalescer`] keeps items
+/// that share either apart), so none is matched to or de-duplicated against another.
+async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -> Result<Vec<Stored>, IntakeError> {
+    let policy = &*state.policy;
+    let contacts: Vec<&NewContact> = items.iter().map(|p| p.contact).collect();
+    triage::service::lock_children(tx, &contacts).await?;
     // Read the clock only once the child locks are held (see `lock_children`). To the
     // microsecond, as PostgreSQL stores it: every instant derived from receipt (the hub's
     // deadline, read back from stored segments, and the agency's own) then has the same
     // precision, and none betrays by its digits how it was computed.
-    let now = clock.now().trunc_subsecs(6);
-    // The insert comes first: when another transaction holds the same reference, this waits for
+    let now = state.clock.now().trunc_subsecs(6);
+    // The inserts come first: when another transaction holds the same reference, this waits for
     // it and then does nothing, so a losing racer writes nothing at all.
-    let inserted =
-        repo::insert_contact(&mut tx, id, agency.agency_id, &contact.agency_reference, &hash, now, &submission).await?;
-    let Some(mut record) = inserted else {
-        tx.rollback().await?;
-        return replay(state, agency, &contact.agency_reference, &hash, key).await;
-    };
-    if let Some(key) = key {
-        key_repo::record_key(&mut tx, agency.agency_id, key, (&hash, id, 201), now).await?;
+    let rows: Vec<repo::NewRow<'_>> = items
+        .iter()
+        .map(|p| repo::NewRow {
+            id: p.id,
+            agency_id: p.agency.agency_id,
+            agency_reference: &p.contact.agency_reference,
+            request_hash: &p.hash,
+            submission: &p.submission,
+        })
+        .collect();
+    let mut inserted: HashMap<ContactId, ContactRecord> =
+        repo::insert_contacts(tx, &rows, now).await?.into_iter().map(|r| (r.id, r)).collect();
+    let new: Vec<(&Pending<'_>, ContactRecord)> =
+        items.iter().filter_map(|p| inserted.remove(&p.id).map(|r| (p, r))).collect();
+    if new.is_empty() {
+        return Ok(items.iter().map(|_| Stored::Taken).collect());
     }
     // Triage in the same transaction: a contact is never stored unclassified.
-    let classified =
-        triage::service::classify_new_contact(&mut tx, policy, id, contact, (agency.agency_id, agency.kind), now)
-            .await?;
-    let decision = &classified.hub;
-    // The decision clock starts at receipt, in the same transaction; the rating and the deadline
+    let intakes: Vec<NewIntake<'_>> = new
+        .iter()
+        .map(|(p, _)| NewIntake { id: p.id, contact: p.contact, agency: (p.agency.agency_id, p.agency.kind) })
+        .collect();
+    let classified = triage::service::classify_new_contacts(tx, policy, &intakes, now).await?;
+    // The decision clocks start at receipt, in the same transaction; the rating and the deadline
     // it implies are written to the contact together.
-    let (due, steps) = clocks::service::start_decision_clock(&mut tx, policy, id, decision.level, now).await?;
-    let classification = serde_json::to_value(triage::service::classification_of(decision))?;
-    // The agency is answered with what it may see, which never rests on other agencies' contacts.
-    let (shown, own_view) = triage::service::agency_view_at_intake(policy, &classified, due, now);
-    let rating = RatingChange {
-        urgency: &decision.urgency,
-        queue: &decision.queue,
-        classification: Some(&classification),
-        decision_due_at: due,
-    };
-    // The hub's rating, the agency's view and the re-referral flag: one statement.
-    repo::set_intake_rating(&mut tx, id, &rating, (&shown, &own_view), classified.re_referral).await?;
-    record.urgency = Some(shown.urgency);
-    record.queue = Some(shown.queue);
-    record.classification = Some(shown.classification);
-    record.decision_due_at = shown.decision_due_at;
-    audit::record(
-        &mut tx,
-        now,
-        &Actor::agency(agency.agency_id, agency.key_id),
-        AuditAction::ContactSubmitted,
-        Some(id),
-        serde_json::json!({
-            "children": contact.children.len(),
-            "concerns": contact.concerns,
-            "urgency": decision.urgency,
-            "queue": decision.queue,
-            "policy_version": decision.policy_version,
-        }),
-    )
-    .await?;
-    tx.commit().await?;
-    clocks::timer::schedule_or_log(&state.redis, &steps).await;
-    state.metrics.contact_received(agency.kind.into(), &decision.urgency);
-    tracing::Span::current().record("contact_id", tracing::field::display(id));
-    tracing::info!("contact received");
-    Ok(Submitted::Created(record))
+    let levels: Vec<(ContactId, LevelIndex)> = new.iter().zip(&classified).map(|((p, _), c)| (p.id, c.hub.level)).collect();
+    let started = clocks::service::start_decision_clocks(tx, policy, &levels, now).await?;
+    let mut classifications = Vec::with_capacity(new.len());
+    let mut views = Vec::with_capacity(new.len());
+    for (c, (due, _)) in classified.iter().zip(&started) {
+        classifications.push(serde_json::to_value(triage::service::classification_of(&c.hub))?);
+        // The agency is answered with what it may see, which never rests on other agencies' contacts.
+        views.push(triage::service::agency_view_at_intake(policy, c, *due, now));
+    }
+    // The hub's ratings, the agencies' views and the re-referral flags: one statement.
+    let ratings: Vec<repo::IntakeRating<'_>> = new
+        .iter()
+        .zip(&classified)
+        .zip(&started)
+        .zip(classifications.iter().zip(&views))
+        .map(|((((p, _), c), (due, _)), (classification, (shown, own)))| repo::IntakeRating {
+            contact_id: p.id,
+            rating: RatingChange {
+                urgency: &c.hub.urgency,
+                queue: &c.hub.queue,
+                classification: Some(classification),
+                decision_due_at: *due,
+            },
+            shown,
+            own,
+            re_referral: c.re_referral,
+        })
+        .collect();
+    repo::set_intake_ratings(tx, &ratings).await?;
+    let actors: Vec<Actor> = new.iter().map(|(p, _)| Actor::agency(p.agency.agency_id, p.agency.key_id)).collect();
+    let details: Vec<serde_json::Value> = new
+        .iter()
+        .zip(&classified)
+        .map(|((p, _), c)| {
+            serde_json::json!({
+                "children": p.contact.children.len(),
+                "concerns": p.contact.concerns,
+                "urgency": c.hub.urgency,
+                "queue": c.hub.queue,
+                "policy_version": c.hub.policy_version,
+            })
+        })
+        .collect();
+    let ids: Vec<ContactId> = new.iter().map(|(p, _)| p.id).collect();
+    audit::record_each(tx, now, AuditAction::ContactSubmitted, &actors.iter().collect::<Vec<_>>(), &ids, &details)
+        .await?;
+    let mut created: HashMap<ContactId, Created> = HashMap::default();
+    for ((((p, mut record), c), (_, steps)), (shown, _)) in new.into_iter().zip(classified).zip(started).zip(views) {
+        record.urgency = Some(shown.urgency);
+        record.queue = Some(shown.queue);
+        record.classification = Some(shown.classification);
+        record.decision_due_at = shown.decision_due_at;
+        let agency_kind = p.agency.kind.into();
+        created.insert(p.id, Created { record, agency_kind, urgency: c.hub.urgency, steps });
+    }
+    Ok(items.iter().map(|p| created.remove(&p.id).map_or(Stored::Taken, |c| Stored::Created(Box::new(c)))).collect())
 }
 
-/// Batch items stored at once: enough to overlap round trips, few enough to leave the pool
-/// connections for other requests.
-const BATCH_CONCURRENCY: usize = 4;
+/// What follows a commit of contacts stored: their ladder steps indexed (in one pipeline), and
+/// counted and logged. Returns their records.
+async fn after_commit(state: &AppState, created: Vec<Created>) -> Vec<ContactRecord> {
+    let steps: Vec<ScheduledStep> = created.iter().flat_map(|c| c.steps.iter().cloned()).collect();
+    clocks::timer::schedule_or_log(&state.redis, &steps).await;
+    created
+        .into_iter()
+        .map(|c| {
+            state.metrics.contact_received(c.agency_kind, &c.urgency);
+            tracing::info!(contact_id = %c.record.id, agency_id = %c.record.agency_id, "contact received");
+            c.record
+        })
+        .collect()
+}
+
+/// Batch items submitted at once: enough for the [`Coalescer`] to store them a transaction's
+/// worth at a time, few enough to leave the pool connections for other requests.
+const BATCH_CONCURRENCY: usize = MAX_BATCH;
 
 /// Why one item of a batch was not stored.
 #[derive(Debug, thiserror::Error)]
@@ -173,8 +304,8 @@ pub enum BatchItemError {
     StoreUnavailable,
 }
 
-/// Stores each item of a batch on its own, in request order of the answers: one bad item never
-/// loses the others, and each gets the outcome it would have had alone.
+/// Stores each item of a batch as if it were sent alone, in request order of the answers: one
+/// bad item never loses the others, and each gets the outcome it would have had alone.
 ///
 /// Items that repeat an earlier item's `agency_reference` wait until the earlier ones are stored,
 /// so the first occurrence wins and the repeats are replays or conflicts, exactly as if they had
@@ -182,6 +313,7 @@ pub enum BatchItemError {
 /// tried.
 pub async fn submit_batch(
     state: &AppState,
+    coalescer: Option<&Coalescer>,
     agency: &AgencyPrincipal,
     items: Vec<Result<NewContact, Vec<FieldError>>>,
 ) -> Vec<Result<Submitted, BatchItemError>> {
@@ -196,7 +328,8 @@ pub async fn submit_batch(
             Err(errors) => Err(BatchItemError::Invalid(errors)),
             Ok(_) if store_down.load(Ordering::Relaxed) => Err(BatchItemError::StoreUnavailable),
             Ok(contact) => {
-                let outcome = submit_contact(state, agency, &contact, None).await.map_err(BatchItemError::from);
+                let outcome =
+                    submit_contact(state, coalescer, agency, &contact, None).await.map_err(BatchItemError::from);
                 if matches!(outcome, Err(BatchItemError::Intake(IntakeError::Store(StoreError::Unavailable(_))))) {
                     store_down.store(true, Ordering::Relaxed);
                 }
@@ -212,6 +345,166 @@ pub async fn submit_batch(
     }
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
+/// The most contacts one transaction stores.
+pub const MAX_BATCH: usize = 16;
+
+/// Transactions of contacts in flight at once, per process: one filling while another commits.
+const WRITERS: usize = 2;
+
+/// A contact waiting for a [`Coalescer`]'s writer.
+struct Job {
+    agency: AgencyPrincipal,
+    contact: NewContact,
+    reply: oneshot::Sender<Result<Submitted, IntakeError>>,
+}
+
+/// Group commit for intake: contacts submitted at the same moment (without an
+/// `Idempotency-Key`) are stored in one transaction, with one set-based statement per step for
+/// all of them, instead of a transaction each. Most of a contact's cost in PostgreSQL is per
+/// statement and per commit, not per row, so this is where intake's throughput comes from
+/// (docs/PERFORMANCE.md).
+///
+/// Nothing is weaker than storing each alone: every contact gets the same rows, audit event,
+/// locks and answer. Contacts that share a child's match key or a reference never share a
+/// transaction (the later waits for the next one), so each still sees the ones before it; a
+/// batch that fails for any other reason than the store being down is stored again one contact
+/// at a time, so one bad contact never fails the others. [`WRITERS`] writer tasks take whatever
+/// has queued, up to [`MAX_BATCH`], as soon as the previous transaction is done: a lone
+/// contact waits for no one.
+pub struct Coalescer {
+    state: Arc<AppState>,
+    jobs: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl Coalescer {
+    /// A coalescer storing into `state`'s database. Its writers start with the first contact.
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state, jobs: OnceLock::new() }
+    }
+
+    async fn submit(&self, agency: AgencyPrincipal, contact: NewContact) -> Result<Submitted, IntakeError> {
+        let (reply, answer) = oneshot::channel();
+        let jobs = self.jobs.get_or_init(|| self.start());
+        if let Err(mpsc::error::SendError(job)) = jobs.send(Job { agency, contact, reply }).await {
+            // Every writer has stopped (the runtime is shutting down): store it here.
+            return submit_alone(&self.state, &job.agency, &job.contact, None).await;
+        }
+        // A writer that panicked drops the reply: answered as a store that failed, which the
+        // caller may retry (the agency reference makes a retry safe).
+        answer.await.unwrap_or(Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::WorkerCrashed))))
+    }
+
+    fn start(&self) -> mpsc::Sender<Job> {
+        let (jobs, queue) = mpsc::channel(MAX_BATCH * WRITERS * 4);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..WRITERS {
+            tokio::spawn(write(Arc::clone(&self.state), Arc::clone(&queue)));
+        }
+        jobs
+    }
+}
+
+/// A writer: takes what has queued (up to [`MAX_BATCH`]), keeps apart the contacts that may not
+/// share a transaction, stores the rest together, and goes round again.
+async fn write(state: Arc<AppState>, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    let mut waiting: Vec<Job> = Vec::new();
+    loop {
+        if waiting.is_empty() {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else { return };
+            waiting.push(first);
+            while waiting.len() < MAX_BATCH
+                && let Ok(job) = queue.try_recv()
+            {
+                waiting.push(job);
+            }
+        }
+        let (batch, later) = apart(std::mem::take(&mut waiting));
+        waiting = later;
+        // In a task of its own, so that a panic loses one batch's answers, not the writer.
+        if let Err(err) = tokio::spawn(store_batch(Arc::clone(&state), batch)).await {
+            tracing::error!(error = %err, "storing a batch of contacts panicked");
+        }
+    }
+}
+
+/// Splits `jobs` into those that may share a transaction (in order, the first of any that share
+/// a child's match key or an agency reference) and the rest, for the next.
+fn apart(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
+    let mut taken = std::collections::HashSet::new();
+    let (mut batch, mut later) = (Vec::new(), Vec::new());
+    for job in jobs {
+        let keys: Vec<String> = triage::service::lock_keys(&[&job.contact])
+            .chain([format!("reference:{}:{}", job.agency.agency_id, job.contact.agency_reference)])
+            .collect();
+        if keys.iter().any(|k| taken.contains(k)) {
+            later.push(job);
+        } else {
+            taken.extend(keys);
+            batch.push(job);
+        }
+    }
+    (batch, later)
+}
+
+/// Stores `jobs` in one transaction and answers each; if that fails, answers each as stored
+/// alone (or, when the store is down, as unavailable).
+async fn store_batch(state: Arc<AppState>, jobs: Vec<Job>) {
+    match store_together(&state, &jobs).await {
+        Ok(answers) => {
+            for (job, answer) in jobs.into_iter().zip(answers) {
+                // A caller that has gone away needs no answer: its contact is stored.
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(err) if jobs.len() == 1 => {
+            let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
+        }
+        Err(IntakeError::Store(StoreError::Unavailable(err))) if !db::is_contention(&err) => {
+            tracing::warn!(error = %err, contacts = jobs.len(), "the store is unavailable for a batch of contacts");
+            for job in jobs {
+                let _ = job.reply.send(Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::PoolTimedOut))));
+            }
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, contacts = jobs.len(), "a batch of contacts failed; storing each alone");
+            let alone = jobs.into_iter().map(|job| {
+                let state = &state;
+                async move {
+                    let answer = submit_alone(state, &job.agency, &job.contact, None).await;
+                    let _ = job.reply.send(answer);
+                }
+            });
+            futures_util::future::join_all(alone).await;
+        }
+    }
+}
+
+/// Stores `jobs` in one transaction; returns each one's answer, in order.
+async fn store_together(state: &AppState, jobs: &[Job]) -> Result<Vec<Result<Submitted, IntakeError>>, IntakeError> {
+    let items = jobs.iter().map(|job| Pending::new(&job.agency, &job.contact)).collect::<Result<Vec<_>, _>>()?;
+    let mut tx = state.db.begin().await?;
+    let stored = store(&mut tx, state, &items).await?;
+    tx.commit().await?;
+    let (mut created, mut taken) = (Vec::new(), Vec::new());
+    for (index, outcome) in stored.into_iter().enumerate() {
+        match outcome {
+            Stored::Created(c) => created.push((index, *c)),
+            Stored::Taken => taken.push(index),
+        }
+    }
+    let (indexes, created): (Vec<usize>, Vec<Created>) = created.into_iter().unzip();
+    let mut answers: Vec<Option<Result<Submitted, IntakeError>>> = jobs.iter().map(|_| None).collect();
+    for (index, record) in indexes.into_iter().zip(after_commit(state, created).await) {
+        answers[index] = Some(Ok(Submitted::Created(record)));
+    }
+    for index in taken {
+        let (job, item) = (&jobs[index], &items[index]);
+        answers[index] = Some(replay(state, &job.agency, &job.contact.agency_reference, &item.hash, None).await);
+    }
+    Ok(answers.into_iter().map(|a| a.unwrap_or(Err(IntakeError::Store(StoreError::Query(sqlx::Error::RowNotFound))))).collect())
 }
 
 /// A retry: the stored contact when the body matches, a conflict when it does not. With an

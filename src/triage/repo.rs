@@ -23,12 +23,13 @@ pub(crate) struct PriorChild {
 }
 
 /// Serialises intake of contacts about the same child: concurrent contacts about one child take
-/// these locks in the same (sorted) order, so each sees the ones committed before it. One
-/// statement per key: nothing in SQL promises the order in which one statement would call the
-/// lock function for several rows, and the order is what rules out a deadlock.
+/// these locks in the same (sorted) order, so each sees the ones committed before it. One round
+/// trip, in the order given: the `lock_child_keys` function loops over the array (nothing in SQL
+/// promises the order in which one select would call the lock function for several rows, and
+/// the order is what rules out a deadlock).
 pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
-    for key in keys {
-        sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(&mut *conn).await?;
+    if !keys.is_empty() {
+        sqlx::query("select lock_child_keys($1)").bind(keys).execute(conn).await?;
     }
     Ok(())
 }
@@ -42,14 +43,14 @@ pub use crate::policy::PRIOR_LIMIT;
 /// contacts received between `since` and `before` with the same NHS number or name key, newest
 /// first (the child's id breaks a tie in time, so the limit always keeps the same rows); in one
 /// statement for all the keys (one round trip, however many children; none when no key has a
-/// value, and a key with neither matches nothing). Each row carries the index in `keys` it
-/// answers.
+/// value, and a key with neither matches nothing). Children of the contacts in `exclude` (those
+/// being stored with it) are never matched. Each row carries the index in `keys` it answers.
 pub(crate) async fn prior_children(
     conn: &mut PgConnection,
     keys: &[(Option<String>, Option<String>)],
     since: DateTime<Utc>,
     before: DateTime<Utc>,
-    exclude: ContactId,
+    exclude: &[ContactId],
 ) -> Result<Vec<(usize, PriorChild)>, sqlx::Error> {
     if keys.iter().all(|(nhs, name)| nhs.is_none() && name.is_none()) {
         return Ok(Vec::new());
@@ -66,7 +67,7 @@ pub(crate) async fn prior_children(
                   from contact_children cc join contacts c on c.id = cc.contact_id
                  where (cc.nhs_number = k.nhs_number
                         or (cc.name_key = k.name_key and (cc.nhs_number is null or k.nhs_number is null)))
-                   and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> $5
+                   and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> all($5)
                  order by cc.received_at desc, cc.id desc
                  limit $6) p
           order by k.n, p.received_at desc, p.child_id desc",
@@ -95,28 +96,29 @@ struct PriorRow {
     prior: PriorChild,
 }
 
-/// Whether any of `contacts` was decided with one of `outcomes` at or after `since`.
+/// Those of `contacts` decided with one of `outcomes` at or after `since`.
 pub(crate) async fn decided_as_any(
     conn: &mut PgConnection,
     contacts: &[ContactId],
     outcomes: &[String],
     since: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Vec<ContactId>, sqlx::Error> {
     sqlx::query_scalar(
-        "select exists (select 1 from decisions
-                         where contact_id = any($1) and outcome = any($2) and decided_at >= $3)",
+        "select distinct contact_id from decisions
+          where contact_id = any($1) and outcome = any($2) and decided_at >= $3",
     )
     .bind(contacts)
     .bind(outcomes)
     .bind(since)
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await
 }
 
-/// A new contact's children (in order), their matches to earlier children, for
+/// New contacts' children (in order), their matches to earlier children, for
 /// [`insert_intake_rows`]: one array per column.
 #[derive(Debug, Default)]
 pub(crate) struct IntakeRows {
+    pub contact_ids: Vec<ContactId>,
     pub child_ids: Vec<ChildId>,
     pub ordinals: Vec<i32>,
     pub nhs_numbers: Vec<Option<String>>,
@@ -126,63 +128,56 @@ pub(crate) struct IntakeRows {
     pub matched_on: Vec<String>,
 }
 
-/// A rating row's insert, `$1` to `$10` bound by [`bind_rating`]; intake's statement ends with it.
-macro_rules! insert_rating_sql {
-    () => {
-        "insert into contact_ratings
-            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    };
-}
-
-/// Binds a rating's ten columns, in the order of [`insert_rating_sql`].
-fn bind_rating<'q>(
-    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    r: &NewRating<'q>,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    query
-        .bind(r.contact_id)
-        .bind(r.kind)
-        .bind(r.urgency)
-        .bind(r.queue)
-        .bind(r.previous_urgency)
-        .bind(r.reason)
-        .bind(r.actor.kind.as_str())
-        .bind(r.actor.id)
-        .bind(r.policy_version)
-        .bind(r.at)
-}
-
-/// A new contact's children, their matches and its first rating, in one statement (intake's
-/// transaction: one round trip where there was one per child, per match and for the rating).
+/// New contacts' children, their matches and their first ratings, in one statement (intake's
+/// transaction: one round trip, however many contacts, children and matches).
 pub(crate) async fn insert_intake_rows(
     conn: &mut PgConnection,
     rows: &IntakeRows,
-    r: &NewRating<'_>,
+    ratings: &[NewRating<'_>],
 ) -> Result<(), sqlx::Error> {
-    let query = sqlx::query(concat!(
+    let column = |f: fn(&NewRating<'_>) -> Option<String>| ratings.iter().map(f).collect::<Vec<_>>();
+    let contacts: Vec<ContactId> = ratings.iter().map(|r| r.contact_id).collect();
+    let actor_ids: Vec<Option<uuid::Uuid>> = ratings.iter().map(|r| r.actor.id).collect();
+    let ats: Vec<DateTime<Utc>> = ratings.iter().map(|r| r.at).collect();
+    sqlx::query(
         "with children as (
             insert into contact_children (id, contact_id, ordinal, nhs_number, name_key, received_at)
-            select c.id, $1, c.ordinal, c.nhs_number, c.name_key, $10
-              from unnest($11::uuid[], $12::int[], $13::text[], $14::text[]) as c(id, ordinal, nhs_number, name_key)),
+            select c.id, c.contact_id, c.ordinal, c.nhs_number, c.name_key, k.received_at
+              from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[])
+                     as c(id, contact_id, ordinal, nhs_number, name_key)
+              join (select r.contact_id, r.at as received_at
+                      from unnest($9::uuid[], $17::timestamptz[]) as r(contact_id, at)) k
+                on k.contact_id = c.contact_id),
          matches as (
             insert into child_matches (child_id, matched_child_id, matched_on)
             select m.child_id, m.matched_child_id, m.matched_on
-              from unnest($15::uuid[], $16::uuid[], $17::text[]) as m(child_id, matched_child_id, matched_on)
+              from unnest($6::uuid[], $7::uuid[], $8::text[]) as m(child_id, matched_child_id, matched_on)
             on conflict do nothing)
-         ",
-        insert_rating_sql!()
-    ));
-    bind_rating(query, r)
-        .bind(&rows.child_ids)
-        .bind(&rows.ordinals)
-        .bind(&rows.nhs_numbers)
-        .bind(&rows.name_keys)
-        .bind(&rows.match_children)
-        .bind(&rows.matched_children)
-        .bind(&rows.matched_on)
-        .execute(conn)
-        .await?;
+         insert into contact_ratings
+            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+         select * from unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
+                              $15::text[], $16::uuid[], $18::text[], $17::timestamptz[])",
+    )
+    .bind(&rows.child_ids)
+    .bind(&rows.contact_ids)
+    .bind(&rows.ordinals)
+    .bind(&rows.nhs_numbers)
+    .bind(&rows.name_keys)
+    .bind(&rows.match_children)
+    .bind(&rows.matched_children)
+    .bind(&rows.matched_on)
+    .bind(&contacts)
+    .bind(column(|r| Some(r.kind.to_owned())))
+    .bind(column(|r| Some(r.urgency.to_owned())))
+    .bind(column(|r| Some(r.queue.to_owned())))
+    .bind(column(|r| r.previous_urgency.map(str::to_owned)))
+    .bind(column(|r| r.reason.map(str::to_owned)))
+    .bind(column(|r| Some(r.actor.kind.as_str().to_owned())))
+    .bind(&actor_ids)
+    .bind(&ats)
+    .bind(column(|r| Some(r.policy_version.to_owned())))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -200,7 +195,23 @@ pub(crate) struct NewRating<'a> {
 }
 
 pub(crate) async fn insert_rating(conn: &mut PgConnection, r: &NewRating<'_>) -> Result<(), sqlx::Error> {
-    bind_rating(sqlx::query(insert_rating_sql!()), r).execute(conn).await?;
+    sqlx::query(
+        "insert into contact_ratings
+            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(r.contact_id)
+    .bind(r.kind)
+    .bind(r.urgency)
+    .bind(r.queue)
+    .bind(r.previous_urgency)
+    .bind(r.reason)
+    .bind(r.actor.kind.as_str())
+    .bind(r.actor.id)
+    .bind(r.policy_version)
+    .bind(r.at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

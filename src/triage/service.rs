@@ -77,22 +77,24 @@ pub fn classification_of(decision: &Decision) -> Classification {
     }
 }
 
-/// Takes the intake transaction's locks on the children's match keys. Call it first in the
-/// transaction, before reading the clock for the receipt time: concurrent contacts about the
-/// same child then queue up here, so each is received after, and counts, the ones committed
-/// before it. Locks are taken in sorted order, so two contacts can never deadlock.
-pub async fn lock_children(conn: &mut PgConnection, contact: &NewContact) -> Result<(), StoreError> {
-    let mut locks: Vec<String> = contact
-        .children
-        .iter()
-        .map(matching::keys_of)
-        .flat_map(|(nhs, name)| {
-            nhs.into_iter().map(|n| format!("nhs:{n}")).chain(name.into_iter().map(|k| format!("name:{k}")))
-        })
-        .collect();
+/// Takes the intake transaction's locks on the match keys of the children of `contacts` (all
+/// the contacts it stores). Call it first in the transaction, before reading the clock for the
+/// receipt time: concurrent contacts about the same child then queue up here, so each is
+/// received after, and counts, the ones committed before it. Locks are taken in sorted order, so
+/// two transactions can never deadlock.
+pub async fn lock_children(conn: &mut PgConnection, contacts: &[&NewContact]) -> Result<(), StoreError> {
+    let mut locks: Vec<String> = lock_keys(contacts).collect();
     locks.sort_unstable();
     locks.dedup();
     repo::lock_child_keys(conn, &locks).await.map_err(StoreError::from)
+}
+
+/// The match-key locks a contact's children take (see [`lock_children`]): two contacts that
+/// share one may be about the same child.
+pub fn lock_keys<'a>(contacts: &'a [&'a NewContact]) -> impl Iterator<Item = String> + 'a {
+    contacts.iter().flat_map(|c| c.children.iter()).map(matching::keys_of).flat_map(|(nhs, name)| {
+        nhs.into_iter().map(|n| format!("nhs:{n}")).chain(name.into_iter().map(|k| format!("name:{k}")))
+    })
 }
 
 /// A new contact's two ratings.
@@ -108,29 +110,111 @@ pub struct Classified {
     pub re_referral: bool,
 }
 
-/// Classifies a just-inserted contact on `conn` (its intake transaction, which took
-/// [`lock_children`] first): matches each child to earlier contacts, records the matches,
-/// applies the policy, and stores the decision and the first rating.
-pub async fn classify_new_contact(
+/// A contact being classified at intake: its id, what was sent, and the agency that sent it.
+pub struct NewIntake<'a> {
+    pub id: ContactId,
+    pub contact: &'a NewContact,
+    pub agency: (AgencyId, AgencyKind),
+}
+
+/// Classifies just-inserted contacts on `conn` (their intake transaction, which took
+/// [`lock_children`] first), in the order given: matches each child to earlier contacts, records
+/// the matches, applies the policy, and stores each decision and first rating. A fixed number of
+/// round trips, however many contacts and children: one for every child's earlier contacts, one
+/// for re-referrals (only when a child was seen before), one for the rows. The contacts must be
+/// about different children (intake keeps contacts that share a match key apart): a contact is
+/// never matched to another stored in the same transaction.
+pub async fn classify_new_contacts(
     conn: &mut PgConnection,
     policy: &Policy,
-    contact_id: ContactId,
-    contact: &NewContact,
-    agency: (AgencyId, AgencyKind),
+    items: &[NewIntake<'_>],
     received_at: DateTime<Utc>,
-) -> Result<Classified, StoreError> {
-    let (agency_id, agency_kind) = agency;
-    let keys: Vec<(Option<String>, Option<String>)> = contact.children.iter().map(matching::keys_of).collect();
-
-    let mut children = ChildFacts::of(contact);
+) -> Result<Vec<Classified>, StoreError> {
+    let keys: Vec<(Option<String>, Option<String>)> =
+        items.iter().flat_map(|item| item.contact.children.iter().map(matching::keys_of)).collect();
+    let stored: Vec<ContactId> = items.iter().map(|item| item.id).collect();
     // Every child's earlier contacts in one round trip (a child with no key matches nothing).
     let mut matches: Vec<Vec<repo::PriorChild>> = vec![Vec::new(); keys.len()];
     for (child, prior) in
-        repo::prior_children(conn, &keys, received_at - MATCH_HORIZON, received_at, contact_id).await?
+        repo::prior_children(conn, &keys, received_at - MATCH_HORIZON, received_at, &stored).await?
     {
         // `prior_children` refuses an index outside `keys`.
         matches[child].push(prior);
     }
+
+    // A re-referral: a child of the contact had a contact decided as a referral within the
+    // previous 12 months. Asked only when a child was seen before (no round trip otherwise).
+    let mut seen: Vec<ContactId> = matches.iter().flatten().map(|p| p.contact_id).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    let referred: std::collections::HashSet<ContactId> = if seen.is_empty() || policy.referral_outcomes.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        repo::decided_as_any(
+            conn,
+            &seen,
+            &policy.referral_outcomes,
+            received_at.checked_sub_months(chrono::Months::new(12)).unwrap_or(received_at),
+        )
+        .await?
+        .into_iter()
+        .collect()
+    };
+
+    let mut rows = repo::IntakeRows::default();
+    let mut classified = Vec::with_capacity(items.len());
+    let mut first = 0;
+    for item in items {
+        let count = item.contact.children.len();
+        let (keys, matches) = (&keys[first..first + count], &matches[first..first + count]);
+        first += count;
+        classified.push(classify_one(policy, item, matches, &referred, received_at));
+        for (ordinal, ((nhs, name), priors)) in keys.iter().zip(matches).enumerate() {
+            let child_id = ChildId::generate();
+            rows.contact_ids.push(item.id);
+            rows.child_ids.push(child_id);
+            rows.ordinals.push(i32::try_from(ordinal).unwrap_or(i32::MAX));
+            rows.nhs_numbers.push(nhs.clone());
+            rows.name_keys.push(name.clone());
+            for prior in priors {
+                rows.match_children.push(child_id);
+                rows.matched_children.push(prior.child_id);
+                rows.matched_on.push(prior.matched_on.clone());
+            }
+        }
+    }
+    // The children, their matches and the first ratings: one statement.
+    let system = Actor::system();
+    let ratings: Vec<NewRating<'_>> = items
+        .iter()
+        .zip(&classified)
+        .map(|(item, c)| NewRating {
+            contact_id: item.id,
+            kind: "classification",
+            urgency: &c.hub.urgency,
+            queue: &c.hub.queue,
+            previous_urgency: None,
+            reason: None,
+            actor: &system,
+            policy_version: &c.hub.policy_version,
+            at: received_at,
+        })
+        .collect();
+    repo::insert_intake_rows(conn, &rows, &ratings).await?;
+    Ok(classified)
+}
+
+/// One contact's two ratings, from its children's earlier contacts (`matches`, one list per
+/// child) and the earlier contacts decided as referrals.
+fn classify_one(
+    policy: &Policy,
+    item: &NewIntake<'_>,
+    matches: &[Vec<repo::PriorChild>],
+    referred: &std::collections::HashSet<ContactId>,
+    received_at: DateTime<Utc>,
+) -> Classified {
+    let (agency_id, agency_kind) = item.agency;
+    let mut children = ChildFacts::of(item.contact);
     for (priors, facts) in matches.iter().zip(&mut children) {
         let mut contacts_seen = std::collections::BTreeSet::new();
         facts.prior_contacts =
@@ -138,7 +222,7 @@ pub async fn classify_new_contact(
     }
     // The same children as the agency alone knows them.
     let mut own_children = children.clone();
-    for (facts, priors) in own_children.iter_mut().zip(&matches) {
+    for (facts, priors) in own_children.iter_mut().zip(matches) {
         let mut contacts_seen = std::collections::BTreeSet::new();
         facts.prior_contacts = priors
             .iter()
@@ -146,50 +230,11 @@ pub async fn classify_new_contact(
             .map(|p| p.received_at)
             .collect();
     }
-
-    // A re-referral: a child of this contact had a contact decided as a referral within the
-    // previous 12 months. Asked only when a child was seen before (no round trip otherwise).
-    let seen: Vec<ContactId> = matches.iter().flatten().map(|p| p.contact_id).collect();
-    let re_referral = !seen.is_empty()
-        && !policy.referral_outcomes.is_empty()
-        && repo::decided_as_any(
-            conn,
-            &seen,
-            &policy.referral_outcomes,
-            received_at.checked_sub_months(chrono::Months::new(12)).unwrap_or(received_at),
-        )
-        .await?;
-    let facts = ContactFacts::of(contact, agency_kind, received_at, policy);
+    let re_referral = matches.iter().flatten().any(|p| referred.contains(&p.contact_id));
+    let facts = ContactFacts::of(item.contact, agency_kind, received_at, policy);
     let decision = classify(policy, &facts, &children);
     let own = classify(policy, &facts, &own_children);
-
-    // The children, their matches and the first rating: one statement.
-    let mut rows = repo::IntakeRows::default();
-    for (ordinal, ((nhs, name), priors)) in keys.iter().zip(&matches).enumerate() {
-        let child_id = ChildId::generate();
-        rows.child_ids.push(child_id);
-        rows.ordinals.push(i32::try_from(ordinal).unwrap_or(i32::MAX));
-        rows.nhs_numbers.push(nhs.clone());
-        rows.name_keys.push(name.clone());
-        for prior in priors {
-            rows.match_children.push(child_id);
-            rows.matched_children.push(prior.child_id);
-            rows.matched_on.push(prior.matched_on.clone());
-        }
-    }
-    let rating = NewRating {
-        contact_id,
-        kind: "classification",
-        urgency: &decision.urgency,
-        queue: &decision.queue,
-        previous_urgency: None,
-        reason: None,
-        actor: &Actor::system(),
-        policy_version: &decision.policy_version,
-        at: received_at,
-    };
-    repo::insert_intake_rows(conn, &rows, &rating).await?;
-    Ok(Classified { hub: decision, own, re_referral })
+    Classified { hub: decision, own, re_referral }
 }
 
 /// What the submitting agency is shown of a new contact: the rating its own information

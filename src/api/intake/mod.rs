@@ -37,6 +37,8 @@ use crate::{
 /// Contact intake and reading.
 pub struct IntakeApi {
     pub state: Arc<AppState>,
+    /// Stores contacts submitted at the same moment together (group commit).
+    pub coalescer: intake::service::Coalescer,
 }
 
 impl IntakeApi {
@@ -54,7 +56,7 @@ impl IntakeApi {
         contact: &NewContact,
         key: Option<&str>,
     ) -> Result<Submitted, ApiError> {
-        Ok(intake::service::submit_contact(&self.state, agency, contact, key).await?)
+        Ok(intake::service::submit_contact(&self.state, Some(&self.coalescer), agency, contact, key).await?)
     }
 }
 
@@ -152,7 +154,7 @@ impl IntakeApi {
     ) -> Result<BatchSubmitResponse, BatchError> {
         let agency = auth.0.require_agency()?;
         let items = validate::parse_batch(&body.read().await?, self.today()).map_err(ApiError::validation)?;
-        let outcomes = intake::service::submit_batch(&self.state, &agency, items).await;
+        let outcomes = intake::service::submit_batch(&self.state, Some(&self.coalescer), &agency, items).await;
         let results: Vec<BatchItemResult> =
             outcomes.into_iter().zip(0u32..).map(|(outcome, index)| BatchItemResult::new(index, outcome)).collect();
         // A store that was down for some items: their answer is 503, and resending is safe.
