@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    fixtures::{cases, example_contact, unknown_id},
+    fixtures::{cases, contact_about, example_contact, unknown_id},
     helpers::spawn_app,
 };
 
@@ -118,6 +118,78 @@ async fn racing_different_bodies_under_one_reference_store_one_and_refuse_the_re
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
     assert_eq!(app.count("select count(*) from contacts").await, 1);
+}
+
+/// Contacts sent at the same moment are stored together, a transaction for several (group
+/// commit), and each still gets all it would have had alone: its children, first rating, clock
+/// and ladder steps, agency view, and an audit event by the agency that sent it.
+#[tokio::test]
+async fn contacts_sent_at_once_share_transactions_and_each_keeps_its_own_rows_and_audit_event() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let (police, school) = (&app.police(), &app.school());
+    let requests = (0..24).map(|i| {
+        let caller = if i % 2 == 0 { police } else { school };
+        let child = json!({"given_name": "Sam", "family_name": format!("Together{i}"), "date_of_birth": "2016-03-04"});
+        let body = contact_about(today, &format!("TOGETHER-{i}"), child, "neglect", "Found alone at home at night.");
+        async move { caller.create_contact(&body).await }
+    });
+    for resp in futures_util::future::join_all(requests).await {
+        assert_eq!(resp.status(), 201, "{}", resp.text());
+        let body: Value = resp.json();
+        assert!(body["urgency"].is_string() && body["decision_due_at"].is_string(), "answered triaged: {body}");
+    }
+    assert_eq!(app.count("select count(*) from contacts").await, 24);
+    // A row's xmin is the transaction that wrote it (its rating is written in the same one).
+    let transactions = app.count("select count(distinct xmin::text) from contacts").await;
+    assert!(transactions < 24, "24 contacts sent at once were stored in {transactions} transactions");
+    let each_has = [
+        "select count(*) from contacts c where c.urgency is null or c.agency_urgency is null or c.own_view is null",
+        "select count(*) from contacts c where (select count(*) from contact_children h where h.contact_id = c.id) <> 1",
+        "select count(*) from contacts c where (select count(*) from contact_ratings r where r.contact_id = c.id) <> 1",
+        "select count(*) from contacts c where (select count(*) from clocks k where k.contact_id = c.id) <> 1",
+        "select count(*) from clocks k where (select count(*) from ladder_steps s where s.clock_id = k.id) not in (3, 4)",
+        "select count(*) from clocks k join contacts c on c.id = k.contact_id where k.deadline is distinct from c.decision_due_at",
+        "select count(*) from contacts c where (select count(*) from audit_events e where e.contact_id = c.id
+            and e.action = 'contact.submitted' and e.actor_kind = 'agency' and e.actor_id = c.agency_id) <> 1",
+    ];
+    for sql in each_has {
+        assert_eq!(app.count(sql).await, 0, "a contact stored with others lacks its own rows: {sql}");
+    }
+}
+
+/// A contact the database refuses fails alone: the transaction it shared is stored again one
+/// contact at a time, so the contacts sent with it are stored and answered 201.
+#[tokio::test]
+async fn a_contact_the_database_refuses_never_fails_the_contacts_sent_with_it() {
+    let app = spawn_app().await;
+    // A refusal as a broken invariant would give, for one reference only.
+    sqlx::raw_sql(
+        "create function refuse_poison() returns trigger language plpgsql as $$
+         begin
+             if new.agency_reference = 'POISON' then raise exception 'refused'; end if;
+             return new;
+         end $$;
+         create trigger refuse_poison before insert on contacts for each row execute function refuse_poison();",
+    )
+    .execute(app.owner_db())
+    .await
+    .unwrap();
+    let today = app.today();
+    let police = &app.police();
+    let requests = (0..16).map(|i| {
+        let reference = if i == 5 { "POISON".to_owned() } else { format!("SAFE-{i}") };
+        let child = json!({"given_name": "Kit", "family_name": format!("Safe{i}"), "date_of_birth": "2015-07-01"});
+        let body = contact_about(today, &reference, child, "neglect", "Found alone at home at night.");
+        async move { (reference, police.create_contact(&body).await.status()) }
+    });
+    for (reference, status) in futures_util::future::join_all(requests).await {
+        let expected = if reference == "POISON" { 500 } else { 201 };
+        assert_eq!(status, expected, "{reference}");
+    }
+    assert_eq!(app.count("select count(*) from contacts").await, 15);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'contact.submitted'").await, 15);
+    assert_eq!(app.count("select count(*) from clocks").await, 15);
 }
 
 #[tokio::test]
