@@ -141,17 +141,37 @@ fn plan(policy: &Policy, kind: &str, level: Option<LevelIndex>, segments: &[Segm
 /// A started clock's deadline and the steps to index once its transaction commits.
 pub type Started = (Option<DateTime<Utc>>, Vec<ScheduledStep>);
 
-/// Starts contacts' decision clocks at receipt, each with the budget of its urgency (`contacts`:
-/// each contact and its level), in one round trip. Runs in the intake transaction; returns, in
-/// the order given, each deadline and the steps to index once committed.
-pub async fn start_decision_clocks(
-    conn: &mut PgConnection,
+/// A contact's decision clock as it will start at receipt (see [`plan_decision_clocks`]).
+pub struct PlannedClock(repo::RunningClock);
+
+impl PlannedClock {
+    /// When the decision is due (none for a clock without a deadline).
+    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        self.0.points.deadline
+    }
+
+    pub fn contact_id(&self) -> ContactId {
+        self.0.clock.contact_id
+    }
+}
+
+/// Contacts' decision clocks as they start at receipt, each with the budget of its urgency
+/// (`contacts`: each contact and its level). Pure: intake needs the deadlines for the contact
+/// rows before it stores them, and [`start_planned_clocks`] stores the clocks after.
+pub fn plan_decision_clocks(
     policy: &Policy,
     contacts: &[(ContactId, LevelIndex)],
     received_at: DateTime<Utc>,
-) -> Result<Vec<Started>, StoreError> {
+) -> Vec<PlannedClock> {
     let clocks = contacts.iter().map(|(contact_id, level)| (*contact_id, Some(*level)));
-    start_clocks(conn, policy, clocks, "decision", received_at).await.map_err(StoreError::from)
+    plan_clocks(policy, clocks, "decision", received_at).into_iter().map(PlannedClock).collect()
+}
+
+/// Starts the planned clocks (their contacts stored), in one round trip. Runs in the intake
+/// transaction; returns, in the order given, each deadline and the steps to index once committed.
+pub async fn start_planned_clocks(conn: &mut PgConnection, clocks: Vec<PlannedClock>) -> Result<Vec<Started>, StoreError> {
+    let clocks: Vec<repo::RunningClock> = clocks.into_iter().map(|c| c.0).collect();
+    insert_clocks(conn, clocks).await.map_err(StoreError::from)
 }
 
 async fn start_clock(
@@ -162,23 +182,23 @@ async fn start_clock(
     level: Option<LevelIndex>,
     at: DateTime<Utc>,
 ) -> Result<Started, sqlx::Error> {
-    let mut started = start_clocks(conn, policy, [(contact_id, level)], kind, at).await?;
+    let mut started = insert_clocks(conn, plan_clocks(policy, [(contact_id, level)], kind, at)).await?;
     Ok(started.pop().unwrap_or_default())
 }
 
-/// Starts a clock of `kind` for each contact (at its level, if the kind has levels), all at `at`.
-async fn start_clocks(
-    conn: &mut PgConnection,
+/// A clock of `kind` for each contact (at its level, if the kind has levels), all starting at
+/// `at`.
+fn plan_clocks(
     policy: &Policy,
     contacts: impl IntoIterator<Item = (ContactId, Option<LevelIndex>)>,
     kind: &str,
     at: DateTime<Utc>,
-) -> Result<Vec<Started>, sqlx::Error> {
+) -> Vec<repo::RunningClock> {
     // The one segment each starts with, as stored (to the microsecond, as sqlx sends it), so
     // every instant derived now equals one derived later from the rows.
     let at = at.trunc_subsecs(6);
     let running = [Segment { running: true, started_at: at, ended_at: None }];
-    let clocks: Vec<repo::RunningClock> = contacts
+    contacts
         .into_iter()
         .map(|(contact_id, level)| {
             let plan = plan(policy, kind, level, &running);
@@ -200,8 +220,12 @@ async fn start_clocks(
                 due: plan.due,
             }
         })
-        .collect();
-    // Clocks, segments and steps in one statement: intake's transaction pays one round trip here.
+        .collect()
+}
+
+/// Stores running clocks: clocks, segments and steps in one statement (intake's transaction pays
+/// one round trip here, however many contacts it stores).
+async fn insert_clocks(conn: &mut PgConnection, clocks: Vec<repo::RunningClock>) -> Result<Vec<Started>, sqlx::Error> {
     repo::insert_running_clocks(conn, &clocks, &Actor::system()).await?;
     Ok(clocks
         .into_iter()

@@ -65,18 +65,25 @@ impl TryFrom<RecordRow> for ContactRecord {
     }
 }
 
-/// A contact to insert (for [`insert_contacts`]).
+/// A contact to insert, already classified (for [`insert_contacts`]).
 pub(crate) struct NewRow<'a> {
     pub id: ContactId,
     pub agency_id: AgencyId,
     pub agency_reference: &'a str,
     pub request_hash: &'a [u8],
     pub submission: &'a serde_json::Value,
+    /// The hub's rating and classification, and the deadline it implies.
+    pub rating: RatingChange<'a>,
+    /// What the agency is shown, and what its own information warrants.
+    pub shown: &'a AgencyView,
+    pub own: &'a AgencyView,
+    pub re_referral: bool,
 }
 
-/// Inserts contacts, all received at `received_at`, in one statement; returns those inserted. A
-/// row whose agency already has a contact with its reference is not inserted (and not
-/// returned): when another transaction holds the reference, this waits for it first.
+/// Inserts contacts, all received at `received_at` and each with its rating, agency view and
+/// re-referral flag, in one statement; returns those inserted. A row whose agency
+/// already has a contact with its reference is not inserted (nor returned): when another
+/// transaction holds the reference, this waits for it first.
 pub(crate) async fn insert_contacts(
     conn: &mut PgConnection,
     rows: &[NewRow<'_>],
@@ -87,11 +94,30 @@ pub(crate) async fn insert_contacts(
     let references: Vec<&str> = rows.iter().map(|r| r.agency_reference).collect();
     let hashes: Vec<&[u8]> = rows.iter().map(|r| r.request_hash).collect();
     let submissions: Vec<&serde_json::Value> = rows.iter().map(|r| r.submission).collect();
+    let urgencies: Vec<&str> = rows.iter().map(|r| r.rating.urgency).collect();
+    let queues: Vec<&str> = rows.iter().map(|r| r.rating.queue).collect();
+    let classifications: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.rating.classification).collect();
+    let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.rating.decision_due_at).collect();
+    let shown_urgencies: Vec<&str> = rows.iter().map(|r| r.shown.urgency.as_str()).collect();
+    let shown_queues: Vec<&str> = rows.iter().map(|r| r.shown.queue.as_str()).collect();
+    let shown_classifications: Vec<sqlx::types::Json<&Classification>> =
+        rows.iter().map(|r| sqlx::types::Json(&r.shown.classification)).collect();
+    let shown_due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.shown.decision_due_at).collect();
+    let own: Vec<sqlx::types::Json<&AgencyView>> = rows.iter().map(|r| sqlx::types::Json(r.own)).collect();
+    let re_referrals: Vec<bool> = rows.iter().map(|r| r.re_referral).collect();
     let inserted: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into contacts as c (id, agency_id, agency_reference, request_hash, received_at, submission)
-         select n.id, n.agency_id, n.agency_reference, n.request_hash, $6, n.submission
-           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[])
-                  as n(id, agency_id, agency_reference, request_hash, submission)
+        "insert into contacts as c (id, agency_id, agency_reference, request_hash, received_at, submission,
+                                    urgency, queue, classification, decision_due_at, agency_urgency, agency_queue,
+                                    agency_classification, agency_decision_due_at, own_view, re_referral)
+         select n.id, n.agency_id, n.agency_reference, n.request_hash, $6, n.submission,
+                n.urgency, n.queue, n.classification, n.decision_due_at, n.agency_urgency, n.agency_queue,
+                n.agency_classification, n.agency_decision_due_at, n.own_view, n.re_referral
+           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[], $7::text[], $8::text[],
+                       $9::jsonb[], $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[], $14::timestamptz[],
+                       $15::jsonb[], $16::bool[])
+                  as n(id, agency_id, agency_reference, request_hash, submission, urgency, queue, classification,
+                       decision_due_at, agency_urgency, agency_queue, agency_classification,
+                       agency_decision_due_at, own_view, re_referral)
          on conflict (agency_id, agency_reference) do nothing
          returning {RECORD_COLUMNS}"
     )))
@@ -101,6 +127,16 @@ pub(crate) async fn insert_contacts(
     .bind(&hashes)
     .bind(&submissions)
     .bind(received_at)
+    .bind(&urgencies)
+    .bind(&queues)
+    .bind(&classifications)
+    .bind(&due)
+    .bind(&shown_urgencies)
+    .bind(&shown_queues)
+    .bind(&shown_classifications)
+    .bind(&shown_due)
+    .bind(&own)
+    .bind(&re_referrals)
     .fetch_all(conn)
     .await?;
     inserted.into_iter().map(ContactRecord::try_from).collect()
@@ -464,59 +500,6 @@ pub(crate) async fn lock_contact_rating(
         .bind(contact_id)
         .fetch_optional(conn)
         .await
-}
-
-/// A new contact's rating, the agency's view of it (`shown`, and its `own` information's view),
-/// and whether it is a re-referral (for [`set_intake_ratings`]).
-pub(crate) struct IntakeRating<'a> {
-    pub contact_id: ContactId,
-    pub rating: RatingChange<'a>,
-    pub shown: &'a AgencyView,
-    pub own: &'a AgencyView,
-    pub re_referral: bool,
-}
-
-/// New contacts' ratings, agency views and re-referral flags, in one statement (intake's
-/// transaction: one round trip, however many contacts).
-pub(crate) async fn set_intake_ratings(conn: &mut PgConnection, rows: &[IntakeRating<'_>]) -> Result<(), sqlx::Error> {
-    let ids: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
-    let urgencies: Vec<&str> = rows.iter().map(|r| r.rating.urgency).collect();
-    let queues: Vec<&str> = rows.iter().map(|r| r.rating.queue).collect();
-    let classifications: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.rating.classification).collect();
-    let due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.rating.decision_due_at).collect();
-    let shown_urgencies: Vec<&str> = rows.iter().map(|r| r.shown.urgency.as_str()).collect();
-    let shown_queues: Vec<&str> = rows.iter().map(|r| r.shown.queue.as_str()).collect();
-    let shown_classifications: Vec<sqlx::types::Json<&Classification>> =
-        rows.iter().map(|r| sqlx::types::Json(&r.shown.classification)).collect();
-    let shown_due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.shown.decision_due_at).collect();
-    let own: Vec<sqlx::types::Json<&AgencyView>> = rows.iter().map(|r| sqlx::types::Json(r.own)).collect();
-    let re_referrals: Vec<bool> = rows.iter().map(|r| r.re_referral).collect();
-    sqlx::query(
-        "update contacts c set urgency = n.urgency, queue = n.queue, classification = coalesce(n.classification, c.classification),
-                decision_due_at = n.decision_due_at,
-                agency_urgency = n.agency_urgency, agency_queue = n.agency_queue,
-                agency_classification = n.agency_classification, agency_decision_due_at = n.agency_decision_due_at,
-                own_view = n.own_view, re_referral = c.re_referral or n.re_referral
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::text[], $7::text[],
-                       $8::jsonb[], $9::timestamptz[], $10::jsonb[], $11::bool[])
-                  as n(id, urgency, queue, classification, decision_due_at, agency_urgency, agency_queue,
-                       agency_classification, agency_decision_due_at, own_view, re_referral)
-          where c.id = n.id",
-    )
-    .bind(&ids)
-    .bind(&urgencies)
-    .bind(&queues)
-    .bind(&classifications)
-    .bind(&due)
-    .bind(&shown_urgencies)
-    .bind(&shown_queues)
-    .bind(&shown_classifications)
-    .bind(&shown_due)
-    .bind(&own)
-    .bind(&re_referrals)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 pub(crate) async fn mark_escalated_many(conn: &mut PgConnection, contact_ids: &[ContactId]) -> Result<(), sqlx::Error> {

@@ -8,7 +8,7 @@ use chrono::{SubsecRound, TimeDelta};
 use futures_util::{StreamExt, stream};
 use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{model::Submitted, repo as key_repo, validate::FieldError};
@@ -171,11 +171,11 @@ struct Created {
 }
 
 /// Stores `items` in the transaction `tx`, all received at one instant, in a fixed number of
-/// round trips however many there are: the children's locks, the contacts, their earlier
-/// contacts (and re-referrals), the children and first ratings, the clocks, the ratings and
-/// agency views, and the audit events. Returns each item's outcome, in order. The items must be
-/// about different children and carry different references (the [`Coalescer`] keeps items
-/// that share either apart), so none is matched to or de-duplicated against another.
+/// round trips however many there are: the children's locks, their earlier contacts (and
+/// re-referrals), the contacts with their ratings, the children and first ratings, the clocks,
+/// and the audit events. Returns each item's outcome, in order. The items must be about
+/// different children and carry different references (the [`Coalescer`] keeps items that share
+/// either apart), so none is matched to or de-duplicated against another.
 async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -> Result<Vec<Stored>, IntakeError> {
     let policy = &*state.policy;
     let contacts: Vec<&NewContact> = items.iter().map(|p| p.contact).collect();
@@ -185,89 +185,87 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
     // deadline, read back from stored segments, and the agency's own) then has the same
     // precision, and none betrays by its digits how it was computed.
     let now = state.clock.now().trunc_subsecs(6);
-    // The inserts come first: when another transaction holds the same reference, this waits for
-    // it and then does nothing, so a losing racer writes nothing at all.
-    let rows: Vec<repo::NewRow<'_>> = items
+    // Triage before the insert, in the same transaction: a contact is never stored
+    // unclassified, and its row is written once, with its rating.
+    let intakes: Vec<NewIntake<'_>> = items
         .iter()
-        .map(|p| repo::NewRow {
-            id: p.id,
-            agency_id: p.agency.agency_id,
-            agency_reference: &p.contact.agency_reference,
-            request_hash: &p.hash,
-            submission: &p.submission,
-        })
+        .map(|p| NewIntake { id: p.id, contact: p.contact, agency: (p.agency.agency_id, p.agency.kind) })
         .collect();
-    let mut inserted: HashMap<ContactId, ContactRecord> =
-        repo::insert_contacts(tx, &rows, now).await?.into_iter().map(|r| (r.id, r)).collect();
-    let new: Vec<(&Pending<'_>, ContactRecord)> =
-        items.iter().filter_map(|p| inserted.remove(&p.id).map(|r| (p, r))).collect();
-    if new.is_empty() {
+    let triaged = triage::service::classify_new_contacts(tx, policy, &intakes, now).await?;
+    // The decision clocks start at receipt; the deadline each implies is written with the rating.
+    let levels: Vec<(ContactId, LevelIndex)> = triaged.iter().map(|t| (t.contact_id, t.classified.hub.level)).collect();
+    let clocks = clocks::service::plan_decision_clocks(policy, &levels, now);
+    let mut classifications = Vec::with_capacity(items.len());
+    let mut views = Vec::with_capacity(items.len());
+    for (t, clock) in triaged.iter().zip(&clocks) {
+        classifications.push(serde_json::to_value(triage::service::classification_of(&t.classified.hub))?);
+        // The agency is answered with what it may see, which never rests on other agencies' contacts.
+        views.push(triage::service::agency_view_at_intake(policy, &t.classified, clock.deadline(), now));
+    }
+    // The insert comes before any other write: when another transaction holds the same
+    // reference, this waits for it and then does nothing, so a losing racer writes nothing else.
+    let mut inserted: HashMap<ContactId, ContactRecord> = {
+        let rows: Vec<repo::NewRow<'_>> = items
+            .iter()
+            .zip(&triaged)
+            .zip(&clocks)
+            .zip(classifications.iter().zip(&views))
+            .map(|(((p, t), clock), (classification, (shown, own)))| repo::NewRow {
+                id: p.id,
+                agency_id: p.agency.agency_id,
+                agency_reference: &p.contact.agency_reference,
+                request_hash: &p.hash,
+                submission: &p.submission,
+                rating: RatingChange {
+                    urgency: &t.classified.hub.urgency,
+                    queue: &t.classified.hub.queue,
+                    classification: Some(classification),
+                    decision_due_at: clock.deadline(),
+                },
+                shown,
+                own,
+                re_referral: t.classified.re_referral,
+            })
+            .collect();
+        repo::insert_contacts(tx, &rows, now).await?.into_iter().map(|r| (r.id, r)).collect()
+    };
+    if inserted.is_empty() {
         return Ok(items.iter().map(|_| Stored::Taken).collect());
     }
-    // Triage in the same transaction: a contact is never stored unclassified.
-    let intakes: Vec<NewIntake<'_>> = new
-        .iter()
-        .map(|(p, _)| NewIntake { id: p.id, contact: p.contact, agency: (p.agency.agency_id, p.agency.kind) })
-        .collect();
-    let classified = triage::service::classify_new_contacts(tx, policy, &intakes, now).await?;
-    // The decision clocks start at receipt, in the same transaction; the rating and the deadline
-    // it implies are written to the contact together.
-    let levels: Vec<(ContactId, LevelIndex)> = new.iter().zip(&classified).map(|((p, _), c)| (p.id, c.hub.level)).collect();
-    let started = clocks::service::start_decision_clocks(tx, policy, &levels, now).await?;
-    let mut classifications = Vec::with_capacity(new.len());
-    let mut views = Vec::with_capacity(new.len());
-    for (c, (due, _)) in classified.iter().zip(&started) {
-        classifications.push(serde_json::to_value(triage::service::classification_of(&c.hub))?);
-        // The agency is answered with what it may see, which never rests on other agencies' contacts.
-        views.push(triage::service::agency_view_at_intake(policy, c, *due, now));
+    let stored: Vec<&triage::service::Triaged> =
+        triaged.iter().filter(|t| inserted.contains_key(&t.contact_id)).collect();
+    triage::service::record_new_contacts(tx, &stored, now).await?;
+    let clocks: Vec<_> = clocks.into_iter().filter(|c| inserted.contains_key(&c.contact_id())).collect();
+    let mut started = clocks::service::start_planned_clocks(tx, clocks).await?.into_iter();
+    let (mut actors, mut ids, mut details) = (Vec::new(), Vec::new(), Vec::new());
+    for (p, t) in items.iter().zip(&triaged).filter(|(p, _)| inserted.contains_key(&p.id)) {
+        actors.push(Actor::agency(p.agency.agency_id, p.agency.key_id));
+        ids.push(p.id);
+        details.push(serde_json::json!({
+            "children": p.contact.children.len(),
+            "concerns": p.contact.concerns,
+            "urgency": t.classified.hub.urgency,
+            "queue": t.classified.hub.queue,
+            "policy_version": t.classified.hub.policy_version,
+        }));
     }
-    // The hub's ratings, the agencies' views and the re-referral flags: one statement.
-    let ratings: Vec<repo::IntakeRating<'_>> = new
-        .iter()
-        .zip(&classified)
-        .zip(&started)
-        .zip(classifications.iter().zip(&views))
-        .map(|((((p, _), c), (due, _)), (classification, (shown, own)))| repo::IntakeRating {
-            contact_id: p.id,
-            rating: RatingChange {
-                urgency: &c.hub.urgency,
-                queue: &c.hub.queue,
-                classification: Some(classification),
-                decision_due_at: *due,
-            },
-            shown,
-            own,
-            re_referral: c.re_referral,
-        })
-        .collect();
-    repo::set_intake_ratings(tx, &ratings).await?;
-    let actors: Vec<Actor> = new.iter().map(|(p, _)| Actor::agency(p.agency.agency_id, p.agency.key_id)).collect();
-    let details: Vec<serde_json::Value> = new
-        .iter()
-        .zip(&classified)
-        .map(|((p, _), c)| {
-            serde_json::json!({
-                "children": p.contact.children.len(),
-                "concerns": p.contact.concerns,
-                "urgency": c.hub.urgency,
-                "queue": c.hub.queue,
-                "policy_version": c.hub.policy_version,
-            })
-        })
-        .collect();
-    let ids: Vec<ContactId> = new.iter().map(|(p, _)| p.id).collect();
     audit::record_each(tx, now, AuditAction::ContactSubmitted, &actors.iter().collect::<Vec<_>>(), &ids, &details)
         .await?;
-    let mut created: HashMap<ContactId, Created> = HashMap::default();
-    for ((((p, mut record), c), (_, steps)), (shown, _)) in new.into_iter().zip(classified).zip(started).zip(views) {
+    let mut outcomes = Vec::with_capacity(items.len());
+    for ((p, t), (shown, _)) in items.iter().zip(triaged).zip(views) {
+        let Some(mut record) = inserted.remove(&p.id) else {
+            outcomes.push(Stored::Taken);
+            continue;
+        };
+        let (_, steps) = started.next().unwrap_or_default();
         record.urgency = Some(shown.urgency);
         record.queue = Some(shown.queue);
         record.classification = Some(shown.classification);
         record.decision_due_at = shown.decision_due_at;
         let agency_kind = p.agency.kind.into();
-        created.insert(p.id, Created { record, agency_kind, urgency: c.hub.urgency, steps });
+        outcomes.push(Stored::Created(Box::new(Created { record, agency_kind, urgency: t.classified.hub.urgency, steps })));
     }
-    Ok(items.iter().map(|p| created.remove(&p.id).map_or(Stored::Taken, |c| Stored::Created(Box::new(c)))).collect())
+    Ok(outcomes)
 }
 
 /// What follows a commit of contacts stored: their ladder steps indexed (in one pipeline), and
@@ -407,9 +405,11 @@ impl Coalescer {
 }
 
 /// A writer: takes what has queued (up to [`MAX_BATCH`]), keeps apart the contacts that may not
-/// share a transaction, stores the rest together, and goes round again.
+/// share a transaction, stores the rest together, and goes round again. It keeps its connection
+/// between transactions (a pool's acquire and release each cost a round trip).
 async fn write(state: Arc<AppState>, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
     let mut waiting: Vec<Job> = Vec::new();
+    let mut conn: Option<PoolConnection<Postgres>> = None;
     loop {
         if waiting.is_empty() {
             let mut queue = queue.lock().await;
@@ -424,8 +424,9 @@ async fn write(state: Arc<AppState>, queue: Arc<tokio::sync::Mutex<mpsc::Receive
         let (batch, later) = apart(std::mem::take(&mut waiting));
         waiting = later;
         // In a task of its own, so that a panic loses one batch's answers, not the writer.
-        if let Err(err) = tokio::spawn(store_batch(Arc::clone(&state), batch)).await {
-            tracing::error!(error = %err, "storing a batch of contacts panicked");
+        match tokio::spawn(store_batch(Arc::clone(&state), batch, conn.take())).await {
+            Ok(kept) => conn = kept,
+            Err(err) => tracing::error!(error = %err, "storing a batch of contacts panicked"),
         }
     }
 }
@@ -449,20 +450,33 @@ fn apart(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     (batch, later)
 }
 
-/// Stores `jobs` in one transaction and answers each; if that fails, answers each as stored
-/// alone (or, when the store is down, as unavailable).
-async fn store_batch(state: Arc<AppState>, jobs: Vec<Job>) {
-    match store_together(&state, &jobs).await {
+/// Stores `jobs` in one transaction on `conn` (or a connection from the pool) and answers each;
+/// if that fails, answers each as stored alone (or, when the pool found the store down, as
+/// unavailable). Returns the connection to keep, unless it failed.
+async fn store_batch(
+    state: Arc<AppState>,
+    jobs: Vec<Job>,
+    mut conn: Option<PoolConnection<Postgres>>,
+) -> Option<PoolConnection<Postgres>> {
+    let kept = conn.is_some();
+    let outcome = store_together(&state, &jobs, &mut conn).await;
+    if outcome.is_err() {
+        // It may be the connection that failed.
+        conn = None;
+    }
+    match outcome {
         Ok(answers) => {
             for (job, answer) in jobs.into_iter().zip(answers) {
                 // A caller that has gone away needs no answer: its contact is stored.
                 let _ = job.reply.send(answer);
             }
         }
-        Err(err) if jobs.len() == 1 => {
+        Err(err) if jobs.len() == 1 && !kept => {
             let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
         }
-        Err(IntakeError::Store(StoreError::Unavailable(err))) if !db::is_contention(&err) => {
+        // A kept connection may only have gone stale (the database restarted since): then each is
+        // tried alone, on fresh connections.
+        Err(IntakeError::Store(StoreError::Unavailable(err))) if !kept && !db::is_contention(&err) => {
             tracing::warn!(error = %err, contacts = jobs.len(), "the store is unavailable for a batch of contacts");
             for job in jobs {
                 let _ = job.reply.send(Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::PoolTimedOut))));
@@ -480,12 +494,21 @@ async fn store_batch(state: Arc<AppState>, jobs: Vec<Job>) {
             futures_util::future::join_all(alone).await;
         }
     }
+    conn
 }
 
 /// Stores `jobs` in one transaction; returns each one's answer, in order.
-async fn store_together(state: &AppState, jobs: &[Job]) -> Result<Vec<Result<Submitted, IntakeError>>, IntakeError> {
+async fn store_together(
+    state: &AppState,
+    jobs: &[Job],
+    conn: &mut Option<PoolConnection<Postgres>>,
+) -> Result<Vec<Result<Submitted, IntakeError>>, IntakeError> {
     let items = jobs.iter().map(|job| Pending::new(&job.agency, &job.contact)).collect::<Result<Vec<_>, _>>()?;
-    let mut tx = state.db.begin().await?;
+    let conn = match conn {
+        Some(kept) => kept,
+        None => conn.insert(state.db.acquire().await?),
+    };
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     let stored = store(&mut tx, state, &items).await?;
     tx.commit().await?;
     let (mut created, mut taken) = (Vec::new(), Vec::new());

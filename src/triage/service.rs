@@ -117,19 +117,19 @@ pub struct NewIntake<'a> {
     pub agency: (AgencyId, AgencyKind),
 }
 
-/// Classifies just-inserted contacts on `conn` (their intake transaction, which took
-/// [`lock_children`] first), in the order given: matches each child to earlier contacts, records
-/// the matches, applies the policy, and stores each decision and first rating. A fixed number of
-/// round trips, however many contacts and children: one for every child's earlier contacts, one
-/// for re-referrals (only when a child was seen before), one for the rows. The contacts must be
-/// about different children (intake keeps contacts that share a match key apart): a contact is
-/// never matched to another stored in the same transaction.
+/// Classifies contacts about to be stored on `conn` (their intake transaction, which took
+/// [`lock_children`] first), in the order given: matches each child to earlier contacts and
+/// applies the policy. Reads only, in at most two round trips however many contacts and children
+/// there are: one for every child's earlier contacts, one for re-referrals (only when a child was
+/// seen before). [`record_new_contacts`] then stores the children, matches and first ratings of
+/// those stored. The contacts must be about different children (intake keeps contacts that share
+/// a match key apart), so none is matched to another stored in the same transaction.
 pub async fn classify_new_contacts(
     conn: &mut PgConnection,
     policy: &Policy,
     items: &[NewIntake<'_>],
     received_at: DateTime<Utc>,
-) -> Result<Vec<Classified>, StoreError> {
+) -> Result<Vec<Triaged>, StoreError> {
     let keys: Vec<(Option<String>, Option<String>)> =
         items.iter().flat_map(|item| item.contact.children.iter().map(matching::keys_of)).collect();
     let stored: Vec<ContactId> = items.iter().map(|item| item.id).collect();
@@ -161,47 +161,83 @@ pub async fn classify_new_contacts(
         .collect()
     };
 
-    let mut rows = repo::IntakeRows::default();
-    let mut classified = Vec::with_capacity(items.len());
+    let mut triaged = Vec::with_capacity(items.len());
     let mut first = 0;
     for item in items {
         let count = item.contact.children.len();
         let (keys, matches) = (&keys[first..first + count], &matches[first..first + count]);
         first += count;
-        classified.push(classify_one(policy, item, matches, &referred, received_at));
-        for (ordinal, ((nhs, name), priors)) in keys.iter().zip(matches).enumerate() {
-            let child_id = ChildId::generate();
-            rows.contact_ids.push(item.id);
-            rows.child_ids.push(child_id);
+        let classified = classify_one(policy, item, matches, &referred, received_at);
+        let children = keys
+            .iter()
+            .zip(matches)
+            .map(|((nhs, name), priors)| NewChild {
+                id: ChildId::generate(),
+                nhs_number: nhs.clone(),
+                name_key: name.clone(),
+                matches: priors.iter().map(|p| (p.child_id, p.matched_on.clone())).collect(),
+            })
+            .collect();
+        triaged.push(Triaged { contact_id: item.id, classified, children });
+    }
+    Ok(triaged)
+}
+
+/// A contact classified at intake, with its children's rows to store.
+#[derive(Debug, Clone)]
+pub struct Triaged {
+    pub contact_id: ContactId,
+    pub classified: Classified,
+    children: Vec<NewChild>,
+}
+
+/// A new contact's child: its id and match keys, and the earlier children it matched.
+#[derive(Debug, Clone)]
+struct NewChild {
+    id: ChildId,
+    nhs_number: Option<String>,
+    name_key: Option<String>,
+    matches: Vec<(ChildId, String)>,
+}
+
+/// Stores the children, their matches and the first rating of each contact `triaged` (the
+/// contacts already inserted), in one statement.
+pub async fn record_new_contacts(
+    conn: &mut PgConnection,
+    triaged: &[&Triaged],
+    received_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut rows = repo::IntakeRows::default();
+    for t in triaged {
+        for (ordinal, child) in t.children.iter().enumerate() {
+            rows.contact_ids.push(t.contact_id);
+            rows.child_ids.push(child.id);
             rows.ordinals.push(i32::try_from(ordinal).unwrap_or(i32::MAX));
-            rows.nhs_numbers.push(nhs.clone());
-            rows.name_keys.push(name.clone());
-            for prior in priors {
-                rows.match_children.push(child_id);
-                rows.matched_children.push(prior.child_id);
-                rows.matched_on.push(prior.matched_on.clone());
+            rows.nhs_numbers.push(child.nhs_number.clone());
+            rows.name_keys.push(child.name_key.clone());
+            for (matched, on) in &child.matches {
+                rows.match_children.push(child.id);
+                rows.matched_children.push(*matched);
+                rows.matched_on.push(on.clone());
             }
         }
     }
-    // The children, their matches and the first ratings: one statement.
     let system = Actor::system();
-    let ratings: Vec<NewRating<'_>> = items
+    let ratings: Vec<NewRating<'_>> = triaged
         .iter()
-        .zip(&classified)
-        .map(|(item, c)| NewRating {
-            contact_id: item.id,
+        .map(|t| NewRating {
+            contact_id: t.contact_id,
             kind: "classification",
-            urgency: &c.hub.urgency,
-            queue: &c.hub.queue,
+            urgency: &t.classified.hub.urgency,
+            queue: &t.classified.hub.queue,
             previous_urgency: None,
             reason: None,
             actor: &system,
-            policy_version: &c.hub.policy_version,
+            policy_version: &t.classified.hub.policy_version,
             at: received_at,
         })
         .collect();
-    repo::insert_intake_rows(conn, &rows, &ratings).await?;
-    Ok(classified)
+    repo::insert_intake_rows(conn, &rows, &ratings).await.map_err(StoreError::from)
 }
 
 /// One contact's two ratings, from its children's earlier contacts (`matches`, one list per
