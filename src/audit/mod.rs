@@ -67,17 +67,17 @@ pub async fn record_many(
     repo::insert_events(conn, at, action, &actors, contact_ids, details).await.map_err(StoreError::from)
 }
 
-/// Appends one audit event per contact, all with the same action, each by its own actor (the
-/// contacts one intake transaction stores).
-pub async fn record_each(
-    conn: &mut PgConnection,
+/// Adds to a statement one audit event per contact, all with the same action, each by its own
+/// actor (the contacts one intake transaction stores, in intake's statement for its rows).
+pub fn push_each(
+    qb: &mut sqlx::QueryBuilder<sqlx::Postgres>,
     at: DateTime<Utc>,
     action: AuditAction,
     actors: &[&Actor],
     contact_ids: &[ContactId],
     details: &[serde_json::Value],
-) -> Result<(), StoreError> {
-    repo::insert_events(conn, at, action, actors, contact_ids, details).await.map_err(StoreError::from)
+) {
+    repo::push_events(qb, at, action, actors, contact_ids, details);
 }
 
 /// Lists audit events, oldest first, and records that the auditor looked.

@@ -2,7 +2,7 @@
 //! set by the database's trigger, never here; the verifier reads them.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{
     chain::ChainLink,
@@ -43,25 +43,37 @@ pub(crate) async fn insert_events(
     contact_ids: &[ContactId],
     details: &[serde_json::Value],
 ) -> Result<(), sqlx::Error> {
+    let mut qb = QueryBuilder::new("with ");
+    push_events(&mut qb, at, action, actors, contact_ids, details);
+    qb.push(" select 1").build().execute(conn).await?;
+    Ok(())
+}
+
+/// The events of [`insert_events`] as a common table expression (`new_events`) of a statement:
+/// intake's statement for its rows (`intake::repo`) holds its audit events.
+pub(crate) fn push_events(
+    qb: &mut QueryBuilder<Postgres>,
+    at: DateTime<Utc>,
+    action: AuditAction,
+    actors: &[&Actor],
+    contact_ids: &[ContactId],
+    details: &[serde_json::Value],
+) {
     let kinds: Vec<&str> = actors.iter().map(|a| a.kind.as_str()).collect();
     let ids: Vec<Option<uuid::Uuid>> = actors.iter().map(|a| a.id).collect();
     let keys: Vec<Option<ApiKeyId>> = actors.iter().map(|a| a.api_key_id).collect();
-    sqlx::query(
-        "insert into audit_events (occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail)
-         select $1, e.actor_kind, e.actor_id, e.api_key_id, $2, e.contact_id, e.detail
-           from unnest($3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::jsonb[])
-                  as e(actor_kind, actor_id, api_key_id, contact_id, detail)",
-    )
-    .bind(at)
-    .bind(action.as_str())
-    .bind(&kinds)
-    .bind(&ids)
-    .bind(&keys)
-    .bind(contact_ids)
-    .bind(details)
-    .execute(conn)
-    .await?;
-    Ok(())
+    qb.push(
+        "new_events as (
+            insert into audit_events (occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail)
+            select ",
+    );
+    qb.push_bind(at).push("::timestamptz, e.actor_kind, e.actor_id, e.api_key_id, ");
+    qb.push_bind(action.as_str()).push("::text, e.contact_id, e.detail from unnest(");
+    qb.push_bind(kinds).push("::text[], ");
+    qb.push_bind(ids).push("::uuid[], ");
+    qb.push_bind(keys).push("::uuid[], ");
+    qb.push_bind(contact_ids).push("::uuid[], ");
+    qb.push_bind(details).push("::jsonb[]) as e(actor_kind, actor_id, api_key_id, contact_id, detail))");
 }
 
 const EVENT_COLUMNS: &str = "id, occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail";

@@ -1,7 +1,7 @@
 //! SQL for clocks, their segments, ladder steps, breaches and the events outbox.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 
 use crate::worktime::deadline::Segment;
 use crate::{
@@ -46,15 +46,24 @@ pub(crate) struct RunningClock {
     pub due: Vec<Option<DateTime<Utc>>>,
 }
 
-/// Inserts clocks that start running now, in one statement: each clock with its derived deadline
-/// and budget points, its one running segment from `started_at`, and its ladder steps (all
-/// pending, none existing yet). Intake's path, where every round trip counts: one, however many
-/// contacts it stores.
+/// Inserts clocks that start running now, in one statement (see [`push_running_clocks`]).
 pub(crate) async fn insert_running_clocks(
     conn: &mut PgConnection,
     clocks: &[RunningClock],
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
+    let mut qb = QueryBuilder::new("with ");
+    push_running_clocks(&mut qb, clocks, actor);
+    qb.push(" select 1").build().execute(conn).await?;
+    Ok(())
+}
+
+/// Clocks that start running now, as common table expressions (`new_clocks`, `new_segments`,
+/// `new_steps`) of a statement: each clock with its derived deadline and budget points, its one
+/// running segment from `started_at`, and its ladder steps (all pending, none existing yet).
+/// Intake's path, where every round trip counts: its statement for its rows (`intake::repo`)
+/// holds these, however many contacts it stores.
+pub(crate) fn push_running_clocks(qb: &mut QueryBuilder<Postgres>, clocks: &[RunningClock], actor: &Actor) {
     let column = |f: fn(&RunningClock) -> Option<String>| clocks.iter().map(f).collect::<Vec<_>>();
     let instants = |f: fn(&RunningClock) -> Option<DateTime<Utc>>| clocks.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<ClockId> = clocks.iter().map(|c| c.clock.id).collect();
@@ -67,38 +76,37 @@ pub(crate) async fn insert_running_clocks(
             due.push(*at);
         }
     }
-    sqlx::query(
-        "with clock as (
+    qb.push(
+        "new_clocks as (
             insert into clocks (id, contact_id, kind, level, budget, started_at, deadline, policy_version, half_at, three_quarters_at)
-            select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                                 $7::timestamptz[], $8::text[], $9::timestamptz[], $10::timestamptz[])
+            select * from unnest(",
+    );
+    qb.push_bind(ids).push("::uuid[], ");
+    qb.push_bind(contacts).push("::uuid[], ");
+    qb.push_bind(column(|c| Some(c.clock.kind.clone()))).push("::text[], ");
+    qb.push_bind(column(|c| c.clock.level.clone())).push("::text[], ");
+    qb.push_bind(column(|c| Some(c.clock.budget.clone()))).push("::text[], ");
+    qb.push_bind(instants(|c| Some(c.clock.started_at))).push("::timestamptz[], ");
+    qb.push_bind(instants(|c| c.points.deadline)).push("::timestamptz[], ");
+    qb.push_bind(column(|c| Some(c.clock.policy_version.clone()))).push("::text[], ");
+    qb.push_bind(instants(|c| c.points.half)).push("::timestamptz[], ");
+    qb.push_bind(instants(|c| c.points.three_quarters)).push(
+        "::timestamptz[])
             returning id, started_at),
-         segment as (
+         new_segments as (
             insert into clock_segments (clock_id, state, started_at, reason, actor_kind, actor_id)
-            select id, 'running', started_at, null, $14, $15 from clock)
-         insert into ladder_steps (clock_id, step, due_at, status)
-         select s.clock_id, s.step, s.due_at, 'pending'
-           from unnest($11::uuid[], $12::text[], $13::timestamptz[]) as s(clock_id, step, due_at)
-           join clock on clock.id = s.clock_id",
-    )
-    .bind(&ids)
-    .bind(&contacts)
-    .bind(column(|c| Some(c.clock.kind.clone())))
-    .bind(column(|c| c.clock.level.clone()))
-    .bind(column(|c| Some(c.clock.budget.clone())))
-    .bind(instants(|c| Some(c.clock.started_at)))
-    .bind(instants(|c| c.points.deadline))
-    .bind(column(|c| Some(c.clock.policy_version.clone())))
-    .bind(instants(|c| c.points.half))
-    .bind(instants(|c| c.points.three_quarters))
-    .bind(&step_clocks)
-    .bind(&steps)
-    .bind(&due)
-    .bind(actor.kind.as_str())
-    .bind(actor.id)
-    .execute(conn)
-    .await?;
-    Ok(())
+            select id, 'running', started_at, null, ",
+    );
+    qb.push_bind(actor.kind.as_str()).push("::text, ");
+    qb.push_bind(actor.id).push(
+        "::uuid from new_clocks),
+         new_steps as (
+            insert into ladder_steps (clock_id, step, due_at, status)
+            select s.clock_id, s.step, s.due_at, 'pending' from unnest(",
+    );
+    qb.push_bind(step_clocks).push("::uuid[], ");
+    qb.push_bind(steps).push("::text[], ");
+    qb.push_bind(due).push("::timestamptz[]) as s(clock_id, step, due_at) join new_clocks on new_clocks.id = s.clock_id)");
 }
 
 pub(crate) async fn open_segment(

@@ -3,7 +3,7 @@
 //! is never lost and a re-rating re-computes from the original receipt.
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{
     repo::{self, ClockRow, StepRow},
@@ -167,11 +167,12 @@ pub fn plan_decision_clocks(
     plan_clocks(policy, clocks, "decision", received_at).into_iter().map(PlannedClock).collect()
 }
 
-/// Starts the planned clocks (their contacts stored), in one round trip. Runs in the intake
-/// transaction; returns, in the order given, each deadline and the steps to index once committed.
-pub async fn start_planned_clocks(conn: &mut PgConnection, clocks: Vec<PlannedClock>) -> Result<Vec<Started>, StoreError> {
+/// Adds the planned clocks (their contacts stored) to intake's statement for its rows; returns,
+/// in the order given, each deadline and the steps to index once it has committed.
+pub fn push_planned_clocks(qb: &mut QueryBuilder<Postgres>, clocks: Vec<PlannedClock>) -> Vec<Started> {
     let clocks: Vec<repo::RunningClock> = clocks.into_iter().map(|c| c.0).collect();
-    insert_clocks(conn, clocks).await.map_err(StoreError::from)
+    repo::push_running_clocks(qb, &clocks, &Actor::system());
+    started(clocks)
 }
 
 async fn start_clock(
@@ -227,7 +228,12 @@ fn plan_clocks(
 /// one round trip here, however many contacts it stores).
 async fn insert_clocks(conn: &mut PgConnection, clocks: Vec<repo::RunningClock>) -> Result<Vec<Started>, sqlx::Error> {
     repo::insert_running_clocks(conn, &clocks, &Actor::system()).await?;
-    Ok(clocks
+    Ok(started(clocks))
+}
+
+/// Each clock's deadline and the steps to index once its transaction commits.
+fn started(clocks: Vec<repo::RunningClock>) -> Vec<Started> {
+    clocks
         .into_iter()
         .map(|c| {
             let id = c.clock.id;
@@ -235,7 +241,7 @@ async fn insert_clocks(conn: &mut PgConnection, clocks: Vec<repo::RunningClock>)
                 c.steps.into_iter().zip(c.due).map(|(step, due_at)| ScheduledStep { clock_id: id, step, due_at }).collect();
             (c.points.deadline, scheduled)
         })
-        .collect())
+        .collect()
 }
 
 /// Re-computes the decision clock under a new level, from the original receipt (a re-rating);

@@ -1,8 +1,8 @@
-//! SQL for `Idempotency-Key`s on submissions (the contact itself is written by
-//! [`crate::contact::repo`]).
+//! SQL for `Idempotency-Key`s on submissions, and the one statement that writes the rows that
+//! follow new contacts (the contacts themselves are written by [`crate::contact::repo`]).
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use crate::id::{AgencyId, ContactId};
 
@@ -70,4 +70,24 @@ pub(crate) async fn prune_keys(conn: &mut PgConnection, before: DateTime<Utc>) -
         .execute(conn)
         .await?
         .rows_affected())
+}
+
+/// The statement that writes what follows new contacts: their children, matches and first
+/// ratings, their clocks with segments and steps, and their audit events. Each module adds its
+/// own rows' SQL as common table expressions (`push_*`), after [`next_part`] between them;
+/// [`execute`] runs it: one round trip where there was one per module.
+pub(crate) fn rows_statement() -> QueryBuilder<Postgres> {
+    QueryBuilder::new("with ")
+}
+
+/// Separates two modules' parts of [`rows_statement`].
+pub(crate) fn next_part(qb: &mut QueryBuilder<Postgres>) {
+    qb.push(", ");
+}
+
+/// Runs [`rows_statement`] (every part is a data-modifying expression, which runs whether or not
+/// the final select reads it).
+pub(crate) async fn execute(conn: &mut PgConnection, mut qb: QueryBuilder<Postgres>) -> Result<(), sqlx::Error> {
+    qb.push(" select 1").build().execute(conn).await?;
+    Ok(())
 }

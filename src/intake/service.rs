@@ -232,11 +232,14 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
     if inserted.is_empty() {
         return Ok(items.iter().map(|_| Stored::Taken).collect());
     }
+    // Everything else the stored contacts need, in one statement.
+    let mut rows = key_repo::rows_statement();
     let stored: Vec<&triage::service::Triaged> =
         triaged.iter().filter(|t| inserted.contains_key(&t.contact_id)).collect();
-    triage::service::record_new_contacts(tx, &stored, now).await?;
+    triage::service::push_new_contacts(&mut rows, &stored, now);
+    key_repo::next_part(&mut rows);
     let clocks: Vec<_> = clocks.into_iter().filter(|c| inserted.contains_key(&c.contact_id())).collect();
-    let mut started = clocks::service::start_planned_clocks(tx, clocks).await?.into_iter();
+    let mut started = clocks::service::push_planned_clocks(&mut rows, clocks).into_iter();
     let (mut actors, mut ids, mut details) = (Vec::new(), Vec::new(), Vec::new());
     for (p, t) in items.iter().zip(&triaged).filter(|(p, _)| inserted.contains_key(&p.id)) {
         actors.push(Actor::agency(p.agency.agency_id, p.agency.key_id));
@@ -249,8 +252,9 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
             "policy_version": t.classified.hub.policy_version,
         }));
     }
-    audit::record_each(tx, now, AuditAction::ContactSubmitted, &actors.iter().collect::<Vec<_>>(), &ids, &details)
-        .await?;
+    key_repo::next_part(&mut rows);
+    audit::push_each(&mut rows, now, AuditAction::ContactSubmitted, &actors.iter().collect::<Vec<_>>(), &ids, &details);
+    key_repo::execute(tx, rows).await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for ((p, t), (shown, _)) in items.iter().zip(triaged).zip(views) {
         let Some(mut record) = inserted.remove(&p.id) else {

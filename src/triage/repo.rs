@@ -2,7 +2,7 @@
 //! classification columns.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use crate::{
     audit::Actor,
@@ -128,57 +128,56 @@ pub(crate) struct IntakeRows {
     pub matched_on: Vec<String>,
 }
 
-/// New contacts' children, their matches and their first ratings, in one statement (intake's
-/// transaction: one round trip, however many contacts, children and matches).
-pub(crate) async fn insert_intake_rows(
-    conn: &mut PgConnection,
+/// New contacts' children, their matches and their first ratings (all received at `at`), as
+/// common table expressions (`intake_children`, `intake_matches`, `intake_ratings`) of intake's
+/// one statement for its rows (`intake::repo`): one round trip, however many contacts, children
+/// and matches.
+pub(crate) fn push_intake_rows(
+    qb: &mut QueryBuilder<Postgres>,
     rows: &IntakeRows,
     ratings: &[NewRating<'_>],
-) -> Result<(), sqlx::Error> {
+    at: DateTime<Utc>,
+) {
     let column = |f: fn(&NewRating<'_>) -> Option<String>| ratings.iter().map(f).collect::<Vec<_>>();
     let contacts: Vec<ContactId> = ratings.iter().map(|r| r.contact_id).collect();
     let actor_ids: Vec<Option<uuid::Uuid>> = ratings.iter().map(|r| r.actor.id).collect();
     let ats: Vec<DateTime<Utc>> = ratings.iter().map(|r| r.at).collect();
-    sqlx::query(
-        "with children as (
+    qb.push(
+        "intake_children as (
             insert into contact_children (id, contact_id, ordinal, nhs_number, name_key, received_at)
-            select c.id, c.contact_id, c.ordinal, c.nhs_number, c.name_key, k.received_at
-              from unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[])
-                     as c(id, contact_id, ordinal, nhs_number, name_key)
-              join (select r.contact_id, r.at as received_at
-                      from unnest($9::uuid[], $17::timestamptz[]) as r(contact_id, at)) k
-                on k.contact_id = c.contact_id),
-         matches as (
+            select c.id, c.contact_id, c.ordinal, c.nhs_number, c.name_key, ",
+    );
+    qb.push_bind(at).push("::timestamptz from unnest(");
+    qb.push_bind(&rows.child_ids).push("::uuid[], ");
+    qb.push_bind(&rows.contact_ids).push("::uuid[], ");
+    qb.push_bind(&rows.ordinals).push("::int[], ");
+    qb.push_bind(&rows.nhs_numbers).push("::text[], ");
+    qb.push_bind(&rows.name_keys).push(
+        "::text[]) as c(id, contact_id, ordinal, nhs_number, name_key)),
+         intake_matches as (
             insert into child_matches (child_id, matched_child_id, matched_on)
-            select m.child_id, m.matched_child_id, m.matched_on
-              from unnest($6::uuid[], $7::uuid[], $8::text[]) as m(child_id, matched_child_id, matched_on)
-            on conflict do nothing)
-         insert into contact_ratings
-            (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
-         select * from unnest($9::uuid[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],
-                              $15::text[], $16::uuid[], $18::text[], $17::timestamptz[])",
-    )
-    .bind(&rows.child_ids)
-    .bind(&rows.contact_ids)
-    .bind(&rows.ordinals)
-    .bind(&rows.nhs_numbers)
-    .bind(&rows.name_keys)
-    .bind(&rows.match_children)
-    .bind(&rows.matched_children)
-    .bind(&rows.matched_on)
-    .bind(&contacts)
-    .bind(column(|r| Some(r.kind.to_owned())))
-    .bind(column(|r| Some(r.urgency.to_owned())))
-    .bind(column(|r| Some(r.queue.to_owned())))
-    .bind(column(|r| r.previous_urgency.map(str::to_owned)))
-    .bind(column(|r| r.reason.map(str::to_owned)))
-    .bind(column(|r| Some(r.actor.kind.as_str().to_owned())))
-    .bind(&actor_ids)
-    .bind(&ats)
-    .bind(column(|r| Some(r.policy_version.to_owned())))
-    .execute(conn)
-    .await?;
-    Ok(())
+            select m.child_id, m.matched_child_id, m.matched_on from unnest(",
+    );
+    qb.push_bind(&rows.match_children).push("::uuid[], ");
+    qb.push_bind(&rows.matched_children).push("::uuid[], ");
+    qb.push_bind(&rows.matched_on).push(
+        "::text[]) as m(child_id, matched_child_id, matched_on)
+            on conflict do nothing),
+         intake_ratings as (
+            insert into contact_ratings
+                (contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+            select * from unnest(",
+    );
+    qb.push_bind(contacts).push("::uuid[], ");
+    qb.push_bind(column(|r| Some(r.kind.to_owned()))).push("::text[], ");
+    qb.push_bind(column(|r| Some(r.urgency.to_owned()))).push("::text[], ");
+    qb.push_bind(column(|r| Some(r.queue.to_owned()))).push("::text[], ");
+    qb.push_bind(column(|r| r.previous_urgency.map(str::to_owned))).push("::text[], ");
+    qb.push_bind(column(|r| r.reason.map(str::to_owned))).push("::text[], ");
+    qb.push_bind(column(|r| Some(r.actor.kind.as_str().to_owned()))).push("::text[], ");
+    qb.push_bind(actor_ids).push("::uuid[], ");
+    qb.push_bind(column(|r| Some(r.policy_version.to_owned()))).push("::text[], ");
+    qb.push_bind(ats).push("::timestamptz[]))");
 }
 
 /// One rating row.

@@ -2,7 +2,7 @@
 //! re-rating by a manager, and a child's contacts.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::{
     ChildFacts, ContactFacts, Decision, classify,
@@ -121,7 +121,7 @@ pub struct NewIntake<'a> {
 /// [`lock_children`] first), in the order given: matches each child to earlier contacts and
 /// applies the policy. Reads only, in at most two round trips however many contacts and children
 /// there are: one for every child's earlier contacts, one for re-referrals (only when a child was
-/// seen before). [`record_new_contacts`] then stores the children, matches and first ratings of
+/// seen before). [`push_new_contacts`] then stores the children, matches and first ratings of
 /// those stored. The contacts must be about different children (intake keeps contacts that share
 /// a match key apart), so none is matched to another stored in the same transaction.
 pub async fn classify_new_contacts(
@@ -200,13 +200,9 @@ struct NewChild {
     matches: Vec<(ChildId, String)>,
 }
 
-/// Stores the children, their matches and the first rating of each contact `triaged` (the
-/// contacts already inserted), in one statement.
-pub async fn record_new_contacts(
-    conn: &mut PgConnection,
-    triaged: &[&Triaged],
-    received_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+/// Adds to intake's statement for its rows the children, their matches and the first rating of
+/// each contact `triaged` (the contacts already inserted).
+pub fn push_new_contacts(qb: &mut QueryBuilder<Postgres>, triaged: &[&Triaged], received_at: DateTime<Utc>) {
     let mut rows = repo::IntakeRows::default();
     for t in triaged {
         for (ordinal, child) in t.children.iter().enumerate() {
@@ -237,7 +233,7 @@ pub async fn record_new_contacts(
             at: received_at,
         })
         .collect();
-    repo::insert_intake_rows(conn, &rows, &ratings).await.map_err(StoreError::from)
+    repo::push_intake_rows(qb, &rows, &ratings, received_at);
 }
 
 /// One contact's two ratings, from its children's earlier contacts (`matches`, one list per
