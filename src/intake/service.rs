@@ -469,11 +469,8 @@ async fn store_batch(
         conn = None;
     }
     match outcome {
-        Ok(answers) => {
-            for (job, answer) in jobs.into_iter().zip(answers) {
-                // A caller that has gone away needs no answer: its contact is stored.
-                let _ = job.reply.send(answer);
-            }
+        Ok(outcomes) => {
+            tokio::spawn(answer(Arc::clone(&state), jobs, outcomes));
         }
         Err(err) if jobs.len() == 1 && !kept => {
             let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
@@ -501,12 +498,12 @@ async fn store_batch(
     conn
 }
 
-/// Stores `jobs` in one transaction; returns each one's answer, in order.
+/// Stores `jobs` in one transaction; returns each one's outcome and request hash, in order.
 async fn store_together(
     state: &AppState,
     jobs: &[Job],
     conn: &mut Option<PoolConnection<Postgres>>,
-) -> Result<Vec<Result<Submitted, IntakeError>>, IntakeError> {
+) -> Result<Vec<(Stored, Vec<u8>)>, IntakeError> {
     let items = jobs.iter().map(|job| Pending::new(&job.agency, &job.contact)).collect::<Result<Vec<_>, _>>()?;
     let conn = match conn {
         Some(kept) => kept,
@@ -515,23 +512,31 @@ async fn store_together(
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     let stored = store(&mut tx, state, &items).await?;
     tx.commit().await?;
-    let (mut created, mut taken) = (Vec::new(), Vec::new());
-    for (index, outcome) in stored.into_iter().enumerate() {
+    Ok(stored.into_iter().zip(items.into_iter().map(|item| item.hash)).collect())
+}
+
+/// Answers each of `jobs` once their transaction has committed: the stored ones after their
+/// steps are indexed, the taken ones as replays. Off the writer's path, so the next transaction
+/// starts at once.
+async fn answer(state: Arc<AppState>, jobs: Vec<Job>, outcomes: Vec<(Stored, Vec<u8>)>) {
+    let mut created = Vec::new();
+    let mut replies = Vec::new();
+    for (job, (outcome, hash)) in jobs.into_iter().zip(outcomes) {
         match outcome {
-            Stored::Created(c) => created.push((index, *c)),
-            Stored::Taken => taken.push(index),
+            Stored::Created(c) => {
+                created.push(*c);
+                replies.push(job.reply);
+            }
+            Stored::Taken => {
+                let reply = replay(&state, &job.agency, &job.contact.agency_reference, &hash, None).await;
+                let _ = job.reply.send(reply);
+            }
         }
     }
-    let (indexes, created): (Vec<usize>, Vec<Created>) = created.into_iter().unzip();
-    let mut answers: Vec<Option<Result<Submitted, IntakeError>>> = jobs.iter().map(|_| None).collect();
-    for (index, record) in indexes.into_iter().zip(after_commit(state, created).await) {
-        answers[index] = Some(Ok(Submitted::Created(record)));
+    for (reply, record) in replies.into_iter().zip(after_commit(&state, created).await) {
+        // A caller that has gone away needs no answer: its contact is stored.
+        let _ = reply.send(Ok(Submitted::Created(record)));
     }
-    for index in taken {
-        let (job, item) = (&jobs[index], &items[index]);
-        answers[index] = Some(replay(state, &job.agency, &job.contact.agency_reference, &item.hash, None).await);
-    }
-    Ok(answers.into_iter().map(|a| a.unwrap_or(Err(IntakeError::Store(StoreError::Query(sqlx::Error::RowNotFound))))).collect())
 }
 
 /// A retry: the stored contact when the body matches, a conflict when it does not. With an
