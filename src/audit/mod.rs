@@ -68,16 +68,16 @@ pub async fn record_many(
 }
 
 /// Adds to a statement one audit event per contact, all with the same action, each by its own
-/// actor (the contacts one intake transaction stores, in intake's statement for its rows).
+/// actor, for the contacts the expression `only` lists (in intake's statement, those it
+/// inserted).
 pub fn push_each(
     qb: &mut sqlx::QueryBuilder<sqlx::Postgres>,
     at: DateTime<Utc>,
     action: AuditAction,
-    actors: &[&Actor],
-    contact_ids: &[ContactId],
-    details: &[serde_json::Value],
+    (actors, contact_ids, details): (&[&Actor], &[ContactId], &[serde_json::Value]),
+    only: &'static str,
 ) {
-    repo::push_events(qb, at, action, actors, contact_ids, details);
+    repo::push_events(qb, at, action, actors, contact_ids, details, only);
 }
 
 /// Lists audit events, oldest first, and records that the auditor looked.

@@ -52,8 +52,10 @@ pub(crate) async fn insert_running_clocks(
     clocks: &[RunningClock],
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
-    let mut qb = QueryBuilder::new("with ");
-    push_running_clocks(&mut qb, clocks, actor);
+    let ids: Vec<ContactId> = clocks.iter().map(|c| c.clock.contact_id).collect();
+    let mut qb = QueryBuilder::new("with clock_contacts as (select unnest(");
+    qb.push_bind(ids).push("::uuid[]) as id), ");
+    push_running_clocks(&mut qb, clocks, actor, "clock_contacts");
     qb.push(" select 1").build().execute(conn).await?;
     Ok(())
 }
@@ -61,9 +63,14 @@ pub(crate) async fn insert_running_clocks(
 /// Clocks that start running now, as common table expressions (`new_clocks`, `new_segments`,
 /// `new_steps`) of a statement: each clock with its derived deadline and budget points, its one
 /// running segment from `started_at`, and its ladder steps (all pending, none existing yet).
-/// Intake's path, where every round trip counts: its statement for its rows (`intake::repo`)
-/// holds these, however many contacts it stores.
-pub(crate) fn push_running_clocks(qb: &mut QueryBuilder<Postgres>, clocks: &[RunningClock], actor: &Actor) {
+/// Intake's path, where every round trip counts: its one statement (`intake::repo`) holds these,
+/// however many contacts it stores. Only for the contacts listed by the expression `only`.
+pub(crate) fn push_running_clocks(
+    qb: &mut QueryBuilder<Postgres>,
+    clocks: &[RunningClock],
+    actor: &Actor,
+    only: &'static str,
+) {
     let column = |f: fn(&RunningClock) -> Option<String>| clocks.iter().map(f).collect::<Vec<_>>();
     let instants = |f: fn(&RunningClock) -> Option<DateTime<Utc>>| clocks.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<ClockId> = clocks.iter().map(|c| c.clock.id).collect();
@@ -90,13 +97,16 @@ pub(crate) fn push_running_clocks(qb: &mut QueryBuilder<Postgres>, clocks: &[Run
     qb.push_bind(instants(|c| c.points.deadline)).push("::timestamptz[], ");
     qb.push_bind(column(|c| Some(c.clock.policy_version.clone()))).push("::text[], ");
     qb.push_bind(instants(|c| c.points.half)).push("::timestamptz[], ");
-    qb.push_bind(instants(|c| c.points.three_quarters)).push(
+    qb.push_bind(instants(|c| c.points.three_quarters)).push(format_args!(
         "::timestamptz[])
+                   as u(id, contact_id, kind, level, budget, started_at, deadline, policy_version, half_at,
+                        three_quarters_at)
+             where u.contact_id in (select id from {only})
             returning id, started_at),
          new_segments as (
             insert into clock_segments (clock_id, state, started_at, reason, actor_kind, actor_id)
-            select id, 'running', started_at, null, ",
-    );
+            select id, 'running', started_at, null, "
+    ));
     qb.push_bind(actor.kind.as_str()).push("::text, ");
     qb.push_bind(actor.id).push(
         "::uuid from new_clocks),

@@ -167,12 +167,18 @@ pub fn plan_decision_clocks(
     plan_clocks(policy, clocks, "decision", received_at).into_iter().map(PlannedClock).collect()
 }
 
-/// Adds the planned clocks (their contacts stored) to intake's statement for its rows; returns,
-/// in the order given, each deadline and the steps to index once it has committed.
-pub fn push_planned_clocks(qb: &mut QueryBuilder<Postgres>, clocks: Vec<PlannedClock>) -> Vec<Started> {
+/// Adds the planned clocks to intake's statement, for the contacts the expression `only` lists
+/// (those it inserted); returns, in the order given, each one's contact, deadline and the steps to
+/// index once the statement has committed (only those of contacts stored).
+pub fn push_planned_clocks(
+    qb: &mut QueryBuilder<Postgres>,
+    clocks: Vec<PlannedClock>,
+    only: &'static str,
+) -> Vec<(ContactId, Started)> {
     let clocks: Vec<repo::RunningClock> = clocks.into_iter().map(|c| c.0).collect();
-    repo::push_running_clocks(qb, &clocks, &Actor::system());
-    started(clocks)
+    repo::push_running_clocks(qb, &clocks, &Actor::system(), only);
+    let contacts: Vec<ContactId> = clocks.iter().map(|c| c.clock.contact_id).collect();
+    contacts.into_iter().zip(started(clocks)).collect()
 }
 
 async fn start_clock(

@@ -2,7 +2,7 @@
 //! case file. Every lookup of a contact by id or reference takes an [`AgencyScope`].
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::model::{
     CaseChild, Classification, ContactRecord, ContactStatus, Decision, DeliveryStatus, NewContact, Note, Rating,
@@ -80,15 +80,13 @@ pub(crate) struct NewRow<'a> {
     pub re_referral: bool,
 }
 
-/// Inserts contacts, all received at `received_at` and each with its rating, agency view and
-/// re-referral flag, in one statement; returns those inserted. A row whose agency
-/// already has a contact with its reference is not inserted (nor returned): when another
-/// transaction holds the reference, this waits for it first.
-pub(crate) async fn insert_contacts(
-    conn: &mut PgConnection,
-    rows: &[NewRow<'_>],
-    received_at: DateTime<Utc>,
-) -> Result<Vec<ContactRecord>, sqlx::Error> {
+/// Starts intake's statement (`intake::repo::rows_statement`) with the insert of contacts, all
+/// received at `received_at` and each with its rating, agency view and re-referral flag, as the
+/// common table expression `new_contacts`: the other parts write their rows only for the
+/// contacts in it ([`NEW_CONTACTS`]), and [`fetch_new_contacts`] returns them. A row whose agency
+/// already has a contact with its reference is not inserted: when another transaction holds the
+/// reference, this waits for it first.
+pub(crate) fn push_contacts(qb: &mut QueryBuilder<Postgres>, rows: &[NewRow<'_>], received_at: DateTime<Utc>) {
     let ids: Vec<ContactId> = rows.iter().map(|r| r.id).collect();
     let agencies: Vec<AgencyId> = rows.iter().map(|r| r.agency_id).collect();
     let references: Vec<&str> = rows.iter().map(|r| r.agency_reference).collect();
@@ -105,40 +103,54 @@ pub(crate) async fn insert_contacts(
     let shown_due: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.shown.decision_due_at).collect();
     let own: Vec<sqlx::types::Json<&AgencyView>> = rows.iter().map(|r| sqlx::types::Json(r.own)).collect();
     let re_referrals: Vec<bool> = rows.iter().map(|r| r.re_referral).collect();
-    let inserted: Vec<RecordRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into contacts as c (id, agency_id, agency_reference, request_hash, received_at, submission,
-                                    urgency, queue, classification, decision_due_at, agency_urgency, agency_queue,
-                                    agency_classification, agency_decision_due_at, own_view, re_referral)
-         select n.id, n.agency_id, n.agency_reference, n.request_hash, $6, n.submission,
-                n.urgency, n.queue, n.classification, n.decision_due_at, n.agency_urgency, n.agency_queue,
-                n.agency_classification, n.agency_decision_due_at, n.own_view, n.re_referral
-           from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[], $5::jsonb[], $7::text[], $8::text[],
-                       $9::jsonb[], $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[], $14::timestamptz[],
-                       $15::jsonb[], $16::bool[])
-                  as n(id, agency_id, agency_reference, request_hash, submission, urgency, queue, classification,
-                       decision_due_at, agency_urgency, agency_queue, agency_classification,
-                       agency_decision_due_at, own_view, re_referral)
-         on conflict (agency_id, agency_reference) do nothing
-         returning {RECORD_COLUMNS}"
-    )))
-    .bind(&ids)
-    .bind(&agencies)
-    .bind(&references)
-    .bind(&hashes)
-    .bind(&submissions)
-    .bind(received_at)
-    .bind(&urgencies)
-    .bind(&queues)
-    .bind(&classifications)
-    .bind(&due)
-    .bind(&shown_urgencies)
-    .bind(&shown_queues)
-    .bind(&shown_classifications)
-    .bind(&shown_due)
-    .bind(&own)
-    .bind(&re_referrals)
-    .fetch_all(conn)
-    .await?;
+    qb.push(
+        "new_contacts as (
+            insert into contacts as c (id, agency_id, agency_reference, request_hash, received_at, submission,
+                                       urgency, queue, classification, decision_due_at, agency_urgency, agency_queue,
+                                       agency_classification, agency_decision_due_at, own_view, re_referral)
+            select n.id, n.agency_id, n.agency_reference, n.request_hash, ",
+    );
+    qb.push_bind(received_at).push(
+        "::timestamptz, n.submission,
+                   n.urgency, n.queue, n.classification, n.decision_due_at, n.agency_urgency, n.agency_queue,
+                   n.agency_classification, n.agency_decision_due_at, n.own_view, n.re_referral
+              from unnest(",
+    );
+    qb.push_bind(ids).push("::uuid[], ");
+    qb.push_bind(agencies).push("::uuid[], ");
+    qb.push_bind(references).push("::text[], ");
+    qb.push_bind(hashes).push("::bytea[], ");
+    qb.push_bind(submissions).push("::jsonb[], ");
+    qb.push_bind(urgencies).push("::text[], ");
+    qb.push_bind(queues).push("::text[], ");
+    qb.push_bind(classifications).push("::jsonb[], ");
+    qb.push_bind(due).push("::timestamptz[], ");
+    qb.push_bind(shown_urgencies).push("::text[], ");
+    qb.push_bind(shown_queues).push("::text[], ");
+    qb.push_bind(shown_classifications).push("::jsonb[], ");
+    qb.push_bind(shown_due).push("::timestamptz[], ");
+    qb.push_bind(own).push("::jsonb[], ");
+    qb.push_bind(re_referrals).push(
+        "::bool[])
+                     as n(id, agency_id, agency_reference, request_hash, submission, urgency, queue, classification,
+                          decision_due_at, agency_urgency, agency_queue, agency_classification,
+                          agency_decision_due_at, own_view, re_referral)
+            on conflict (agency_id, agency_reference) do nothing
+            returning c.*)",
+    );
+}
+
+/// The name of the common table expression that [`push_contacts`] starts intake's statement
+/// with: `select id from` it gives the contacts inserted.
+pub(crate) const NEW_CONTACTS: &str = "new_contacts";
+
+/// Ends and runs intake's statement (see [`push_contacts`]); returns the contacts it inserted.
+pub(crate) async fn fetch_new_contacts(
+    conn: &mut PgConnection,
+    mut qb: QueryBuilder<Postgres>,
+) -> Result<Vec<ContactRecord>, sqlx::Error> {
+    qb.push(format_args!(" select {RECORD_COLUMNS} from new_contacts c"));
+    let inserted: Vec<RecordRow> = qb.build_query_as().fetch_all(conn).await?;
     inserted.into_iter().map(ContactRecord::try_from).collect()
 }
 

@@ -72,10 +72,11 @@ pub(crate) async fn prune_keys(conn: &mut PgConnection, before: DateTime<Utc>) -
         .rows_affected())
 }
 
-/// The statement that writes what follows new contacts: their children, matches and first
-/// ratings, their clocks with segments and steps, and their audit events. Each module adds its
-/// own rows' SQL as common table expressions (`push_*`), after [`next_part`] between them;
-/// [`execute`] runs it: one round trip where there was one per module.
+/// Intake's one statement: the contacts (`contact::repo::push_contacts`, first, as the
+/// expression its other parts read the inserted contacts from), their children, matches and
+/// first ratings, their clocks with segments and steps, and their audit events. Each module adds
+/// its own rows' SQL as common table expressions (`push_*`), after [`next_part`] between them;
+/// `contact::repo::fetch_new_contacts` runs it: one round trip where there was one per module.
 pub(crate) fn rows_statement() -> QueryBuilder<Postgres> {
     QueryBuilder::new("with ")
 }
@@ -83,11 +84,4 @@ pub(crate) fn rows_statement() -> QueryBuilder<Postgres> {
 /// Separates two modules' parts of [`rows_statement`].
 pub(crate) fn next_part(qb: &mut QueryBuilder<Postgres>) {
     qb.push(", ");
-}
-
-/// Runs [`rows_statement`] (every part is a data-modifying expression, which runs whether or not
-/// the final select reads it).
-pub(crate) async fn execute(conn: &mut PgConnection, mut qb: QueryBuilder<Postgres>) -> Result<(), sqlx::Error> {
-    qb.push(" select 1").build().execute(conn).await?;
-    Ok(())
 }

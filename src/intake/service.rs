@@ -202,66 +202,66 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
         // The agency is answered with what it may see, which never rests on other agencies' contacts.
         views.push(triage::service::agency_view_at_intake(policy, &t.classified, clock.deadline(), now));
     }
-    // The insert comes before any other write: when another transaction holds the same
-    // reference, this waits for it and then does nothing, so a losing racer writes nothing else.
-    let mut inserted: HashMap<ContactId, ContactRecord> = {
-        let rows: Vec<repo::NewRow<'_>> = items
-            .iter()
-            .zip(&triaged)
-            .zip(&clocks)
-            .zip(classifications.iter().zip(&views))
-            .map(|(((p, t), clock), (classification, (shown, own)))| repo::NewRow {
-                id: p.id,
-                agency_id: p.agency.agency_id,
-                agency_reference: &p.contact.agency_reference,
-                request_hash: &p.hash,
-                submission: &p.submission,
-                rating: RatingChange {
-                    urgency: &t.classified.hub.urgency,
-                    queue: &t.classified.hub.queue,
-                    classification: Some(classification),
-                    decision_due_at: clock.deadline(),
-                },
-                shown,
-                own,
-                re_referral: t.classified.re_referral,
+    // One statement writes the contacts and, for those inserted, everything else they need.
+    // When another transaction holds a contact's reference, it waits for it and then inserts
+    // nothing for that contact, so a losing racer writes nothing at all.
+    let mut statement = key_repo::rows_statement();
+    let rows: Vec<repo::NewRow<'_>> = items
+        .iter()
+        .zip(&triaged)
+        .zip(&clocks)
+        .zip(classifications.iter().zip(&views))
+        .map(|(((p, t), clock), (classification, (shown, own)))| repo::NewRow {
+            id: p.id,
+            agency_id: p.agency.agency_id,
+            agency_reference: &p.contact.agency_reference,
+            request_hash: &p.hash,
+            submission: &p.submission,
+            rating: RatingChange {
+                urgency: &t.classified.hub.urgency,
+                queue: &t.classified.hub.queue,
+                classification: Some(classification),
+                decision_due_at: clock.deadline(),
+            },
+            shown,
+            own,
+            re_referral: t.classified.re_referral,
+        })
+        .collect();
+    repo::push_contacts(&mut statement, &rows, now);
+    key_repo::next_part(&mut statement);
+    triage::service::push_new_contacts(&mut statement, &triaged, now, repo::NEW_CONTACTS);
+    key_repo::next_part(&mut statement);
+    let started = clocks::service::push_planned_clocks(&mut statement, clocks, repo::NEW_CONTACTS);
+    let actors: Vec<Actor> = items.iter().map(|p| Actor::agency(p.agency.agency_id, p.agency.key_id)).collect();
+    let ids: Vec<ContactId> = items.iter().map(|p| p.id).collect();
+    let details: Vec<serde_json::Value> = items
+        .iter()
+        .zip(&triaged)
+        .map(|(p, t)| {
+            serde_json::json!({
+                "children": p.contact.children.len(),
+                "concerns": p.contact.concerns,
+                "urgency": t.classified.hub.urgency,
+                "queue": t.classified.hub.queue,
+                "policy_version": t.classified.hub.policy_version,
             })
-            .collect();
-        repo::insert_contacts(tx, &rows, now).await?.into_iter().map(|r| (r.id, r)).collect()
-    };
-    if inserted.is_empty() {
-        return Ok(items.iter().map(|_| Stored::Taken).collect());
-    }
-    // Everything else the stored contacts need, in one statement.
-    let mut rows = key_repo::rows_statement();
-    let stored: Vec<&triage::service::Triaged> =
-        triaged.iter().filter(|t| inserted.contains_key(&t.contact_id)).collect();
-    triage::service::push_new_contacts(&mut rows, &stored, now);
-    key_repo::next_part(&mut rows);
-    let clocks: Vec<_> = clocks.into_iter().filter(|c| inserted.contains_key(&c.contact_id())).collect();
-    let mut started = clocks::service::push_planned_clocks(&mut rows, clocks).into_iter();
-    let (mut actors, mut ids, mut details) = (Vec::new(), Vec::new(), Vec::new());
-    for (p, t) in items.iter().zip(&triaged).filter(|(p, _)| inserted.contains_key(&p.id)) {
-        actors.push(Actor::agency(p.agency.agency_id, p.agency.key_id));
-        ids.push(p.id);
-        details.push(serde_json::json!({
-            "children": p.contact.children.len(),
-            "concerns": p.contact.concerns,
-            "urgency": t.classified.hub.urgency,
-            "queue": t.classified.hub.queue,
-            "policy_version": t.classified.hub.policy_version,
-        }));
-    }
-    key_repo::next_part(&mut rows);
-    audit::push_each(&mut rows, now, AuditAction::ContactSubmitted, &actors.iter().collect::<Vec<_>>(), &ids, &details);
-    key_repo::execute(tx, rows).await?;
+        })
+        .collect();
+    key_repo::next_part(&mut statement);
+    let actors: Vec<&Actor> = actors.iter().collect();
+    audit::push_each(&mut statement, now, AuditAction::ContactSubmitted, (&actors, &ids, &details), repo::NEW_CONTACTS);
+    let mut inserted: HashMap<ContactId, ContactRecord> =
+        repo::fetch_new_contacts(tx, statement).await?.into_iter().map(|r| (r.id, r)).collect();
+    drop(rows);
+    let mut started: HashMap<ContactId, clocks::service::Started> = started.into_iter().collect();
     let mut outcomes = Vec::with_capacity(items.len());
     for ((p, t), (shown, _)) in items.iter().zip(triaged).zip(views) {
         let Some(mut record) = inserted.remove(&p.id) else {
             outcomes.push(Stored::Taken);
             continue;
         };
-        let (_, steps) = started.next().unwrap_or_default();
+        let (_, steps) = started.remove(&p.id).unwrap_or_default();
         record.urgency = Some(shown.urgency);
         record.queue = Some(shown.queue);
         record.classification = Some(shown.classification);

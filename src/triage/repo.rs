@@ -130,13 +130,14 @@ pub(crate) struct IntakeRows {
 
 /// New contacts' children, their matches and their first ratings (all received at `at`), as
 /// common table expressions (`intake_children`, `intake_matches`, `intake_ratings`) of intake's
-/// one statement for its rows (`intake::repo`): one round trip, however many contacts, children
-/// and matches.
+/// one statement (`intake::repo`): one round trip, however many contacts, children and matches.
+/// Only for the contacts listed by the expression `only` (the contacts the statement inserted).
 pub(crate) fn push_intake_rows(
     qb: &mut QueryBuilder<Postgres>,
     rows: &IntakeRows,
     ratings: &[NewRating<'_>],
     at: DateTime<Utc>,
+    only: &'static str,
 ) {
     let column = |f: fn(&NewRating<'_>) -> Option<String>| ratings.iter().map(f).collect::<Vec<_>>();
     let contacts: Vec<ContactId> = ratings.iter().map(|r| r.contact_id).collect();
@@ -152,16 +153,19 @@ pub(crate) fn push_intake_rows(
     qb.push_bind(&rows.contact_ids).push("::uuid[], ");
     qb.push_bind(&rows.ordinals).push("::int[], ");
     qb.push_bind(&rows.nhs_numbers).push("::text[], ");
-    qb.push_bind(&rows.name_keys).push(
-        "::text[]) as c(id, contact_id, ordinal, nhs_number, name_key)),
+    qb.push_bind(&rows.name_keys).push(format_args!(
+        "::text[]) as c(id, contact_id, ordinal, nhs_number, name_key)
+             where c.contact_id in (select id from {only})
+            returning id),
          intake_matches as (
             insert into child_matches (child_id, matched_child_id, matched_on)
-            select m.child_id, m.matched_child_id, m.matched_on from unnest(",
-    );
+            select m.child_id, m.matched_child_id, m.matched_on from unnest("
+    ));
     qb.push_bind(&rows.match_children).push("::uuid[], ");
     qb.push_bind(&rows.matched_children).push("::uuid[], ");
     qb.push_bind(&rows.matched_on).push(
         "::text[]) as m(child_id, matched_child_id, matched_on)
+             where m.child_id in (select id from intake_children)
             on conflict do nothing),
          intake_ratings as (
             insert into contact_ratings
@@ -177,7 +181,11 @@ pub(crate) fn push_intake_rows(
     qb.push_bind(column(|r| Some(r.actor.kind.as_str().to_owned()))).push("::text[], ");
     qb.push_bind(actor_ids).push("::uuid[], ");
     qb.push_bind(column(|r| Some(r.policy_version.to_owned()))).push("::text[], ");
-    qb.push_bind(ats).push("::timestamptz[]))");
+    qb.push_bind(ats).push(format_args!(
+        "::timestamptz[])
+                   as r(contact_id, kind, urgency, queue, previous_urgency, reason, actor_kind, actor_id, policy_version, at)
+             where r.contact_id in (select id from {only}))"
+    ));
 }
 
 /// One rating row.

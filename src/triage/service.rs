@@ -200,9 +200,14 @@ struct NewChild {
     matches: Vec<(ChildId, String)>,
 }
 
-/// Adds to intake's statement for its rows the children, their matches and the first rating of
-/// each contact `triaged` (the contacts already inserted).
-pub fn push_new_contacts(qb: &mut QueryBuilder<Postgres>, triaged: &[&Triaged], received_at: DateTime<Utc>) {
+/// Adds to intake's statement the children, their matches and the first rating of each contact
+/// `triaged`, for those the expression `only` lists (the contacts the statement inserted).
+pub fn push_new_contacts(
+    qb: &mut QueryBuilder<Postgres>,
+    triaged: &[Triaged],
+    received_at: DateTime<Utc>,
+    only: &'static str,
+) {
     let mut rows = repo::IntakeRows::default();
     for t in triaged {
         for (ordinal, child) in t.children.iter().enumerate() {
@@ -233,7 +238,7 @@ pub fn push_new_contacts(qb: &mut QueryBuilder<Postgres>, triaged: &[&Triaged], 
             at: received_at,
         })
         .collect();
-    repo::push_intake_rows(qb, &rows, &ratings, received_at);
+    repo::push_intake_rows(qb, &rows, &ratings, received_at, only);
 }
 
 /// One contact's two ratings, from its children's earlier contacts (`matches`, one list per
