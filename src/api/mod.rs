@@ -76,7 +76,10 @@ pub type Apis = (
 pub fn openapi_service(state: &Arc<AppState>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            intake::IntakeApi { state: state.clone(), coalescer: crate::intake::service::Coalescer::new(state.clone()) },
+            intake::IntakeApi {
+                state: state.clone(),
+                coalescer: crate::intake::service::Coalescer::new(state.clone()),
+            },
             triage::TriageApi { state: state.clone() },
             clocks::ClocksApi { state: state.clone() },
             worklist::WorklistApi { state: state.clone() },

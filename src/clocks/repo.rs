@@ -116,7 +116,8 @@ pub(crate) fn push_running_clocks(
     );
     qb.push_bind(step_clocks).push("::uuid[], ");
     qb.push_bind(steps).push("::text[], ");
-    qb.push_bind(due).push("::timestamptz[]) as s(clock_id, step, due_at) join new_clocks on new_clocks.id = s.clock_id)");
+    qb.push_bind(due)
+        .push("::timestamptz[]) as s(clock_id, step, due_at) join new_clocks on new_clocks.id = s.clock_id)");
 }
 
 pub(crate) async fn open_segment(

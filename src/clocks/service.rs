@@ -243,8 +243,12 @@ fn started(clocks: Vec<repo::RunningClock>) -> Vec<Started> {
         .into_iter()
         .map(|c| {
             let id = c.clock.id;
-            let scheduled =
-                c.steps.into_iter().zip(c.due).map(|(step, due_at)| ScheduledStep { clock_id: id, step, due_at }).collect();
+            let scheduled = c
+                .steps
+                .into_iter()
+                .zip(c.due)
+                .map(|(step, due_at)| ScheduledStep { clock_id: id, step, due_at })
+                .collect();
             (c.points.deadline, scheduled)
         })
         .collect()

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{SubsecRound, TimeDelta};
-use futures_util::{StreamExt, stream};
+use futures_util::{FutureExt, StreamExt, stream};
 use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres, pool::PoolConnection};
@@ -261,13 +261,20 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
             outcomes.push(Stored::Taken);
             continue;
         };
-        let (_, steps) = started.remove(&p.id).unwrap_or_default();
+        // Every contact inserted had its clock planned (a missing one is a bug: nothing is stored).
+        let (_, steps) =
+            started.remove(&p.id).ok_or(IntakeError::Store(StoreError::Query(sqlx::Error::RowNotFound)))?;
         record.urgency = Some(shown.urgency);
         record.queue = Some(shown.queue);
         record.classification = Some(shown.classification);
         record.decision_due_at = shown.decision_due_at;
         let agency_kind = p.agency.kind.into();
-        outcomes.push(Stored::Created(Box::new(Created { record, agency_kind, urgency: t.classified.hub.urgency, steps })));
+        outcomes.push(Stored::Created(Box::new(Created {
+            record,
+            agency_kind,
+            urgency: t.classified.hub.urgency,
+            steps,
+        })));
     }
     Ok(outcomes)
 }
@@ -288,8 +295,10 @@ async fn after_commit(state: &AppState, created: Vec<Created>) -> Vec<ContactRec
 }
 
 /// Batch items submitted at once: enough for the [`Coalescer`] to store them a transaction's
-/// worth at a time, few enough to leave the pool connections for other requests.
+/// worth at a time; without one, each item takes a pool connection, so few enough to leave the
+/// pool's connections for other requests.
 const BATCH_CONCURRENCY: usize = MAX_BATCH;
+const BATCH_CONCURRENCY_ALONE: usize = 4;
 
 /// Why one item of a batch was not stored.
 #[derive(Debug, thiserror::Error)]
@@ -325,6 +334,8 @@ pub async fn submit_batch(
         Err(_) => true,
     });
     let store_down = AtomicBool::new(false);
+    let grouped = coalescer.is_some() && !state.settings.sandbox.enabled;
+    let concurrency = if grouped { BATCH_CONCURRENCY } else { BATCH_CONCURRENCY_ALONE };
     let one = async |index: usize, item: Result<NewContact, Vec<FieldError>>| {
         let outcome = match item {
             Err(errors) => Err(BatchItemError::Invalid(errors)),
@@ -341,7 +352,7 @@ pub async fn submit_batch(
         (index, outcome)
     };
     let mut results: Vec<(usize, Result<Submitted, BatchItemError>)> =
-        stream::iter(firsts).map(|(index, item)| one(index, item)).buffered(BATCH_CONCURRENCY).collect().await;
+        stream::iter(firsts).map(|(index, item)| one(index, item)).buffered(concurrency).collect().await;
     for (index, item) in repeats {
         results.push(one(index, item).await);
     }
@@ -378,31 +389,52 @@ struct Job {
 pub struct Coalescer {
     state: Arc<AppState>,
     jobs: OnceLock<mpsc::Sender<Job>>,
+    /// Set while the pool finds the store down: contacts then skip the queue and each tries the
+    /// store on its own, as without a coalescer, so each gets its 503 within one pool timeout.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How long a contact waits for its writer's answer before it is answered 503 (the writer may
+/// still store it: the agency reference makes the retry a replay). Far beyond a transaction's
+/// usual few milliseconds, so it only ends a wait on a stuck store.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Coalescer {
     /// A coalescer storing into `state`'s database. Its writers start with the first contact.
     pub fn new(state: Arc<AppState>) -> Self {
-        Self { state, jobs: OnceLock::new() }
+        Self { state, jobs: OnceLock::new(), down: Arc::default() }
     }
 
     async fn submit(&self, agency: AgencyPrincipal, contact: NewContact) -> Result<Submitted, IntakeError> {
+        if self.down.load(Ordering::Relaxed) {
+            let result = submit_alone(&self.state, &agency, &contact, None).await;
+            if !matches!(result, Err(IntakeError::Store(StoreError::Unavailable(_)))) {
+                self.down.store(false, Ordering::Relaxed);
+            }
+            return result;
+        }
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.get_or_init(|| self.start());
-        if let Err(mpsc::error::SendError(job)) = jobs.send(Job { agency, contact, reply }).await {
-            // Every writer has stopped (the runtime is shutting down): store it here.
+        // A full queue (or writers that have stopped, as the runtime shuts down): stored here.
+        if let Err(mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job)) =
+            jobs.try_send(Job { agency, contact, reply })
+        {
             return submit_alone(&self.state, &job.agency, &job.contact, None).await;
         }
-        // A writer that panicked drops the reply: answered as a store that failed, which the
-        // caller may retry (the agency reference makes a retry safe).
-        answer.await.unwrap_or(Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::WorkerCrashed))))
+        match tokio::time::timeout(ANSWER_WITHIN, answer).await {
+            Ok(Ok(answer)) => answer,
+            // A dropped reply (a writer that panicked) or no answer in time: answered as a store
+            // that failed, which the caller may retry (the agency reference makes a retry safe).
+            Ok(Err(_)) => Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::WorkerCrashed))),
+            Err(_) => Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::PoolTimedOut))),
+        }
     }
 
     fn start(&self) -> mpsc::Sender<Job> {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * WRITERS * 4);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         for _ in 0..WRITERS {
-            tokio::spawn(write(Arc::clone(&self.state), Arc::clone(&queue)));
+            tokio::spawn(write(Arc::clone(&self.state), Arc::clone(&queue), Arc::clone(&self.down)));
         }
         jobs
     }
@@ -411,7 +443,11 @@ impl Coalescer {
 /// A writer: takes what has queued (up to [`MAX_BATCH`]), keeps apart the contacts that may not
 /// share a transaction, stores the rest together, and goes round again. It keeps its connection
 /// between transactions (a pool's acquire and release each cost a round trip).
-async fn write(state: Arc<AppState>, queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+async fn write(
+    state: Arc<AppState>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    down: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut waiting: Vec<Job> = Vec::new();
     let mut conn: Option<PoolConnection<Postgres>> = None;
     loop {
@@ -425,18 +461,20 @@ async fn write(state: Arc<AppState>, queue: Arc<tokio::sync::Mutex<mpsc::Receive
                 waiting.push(job);
             }
         }
-        let (batch, later) = apart(std::mem::take(&mut waiting));
+        let (mut batch, later) = apart(std::mem::take(&mut waiting));
         waiting = later;
-        // In a task of its own, so that a panic loses one batch's answers, not the writer.
-        match tokio::spawn(store_batch(Arc::clone(&state), batch, conn.take())).await {
-            Ok(kept) => conn = kept,
-            Err(err) => tracing::error!(error = %err, "storing a batch of contacts panicked"),
-        }
+        // Inserted in one order by every transaction, two batches that share references (a
+        // retry racing its original) wait for each other rather than deadlock.
+        batch.sort_by(|a, b| {
+            (a.agency.agency_id, &a.contact.agency_reference).cmp(&(b.agency.agency_id, &b.contact.agency_reference))
+        });
+        conn = store_batch(&state, batch, conn.take(), &down).await;
     }
 }
 
 /// Splits `jobs` into those that may share a transaction (in order, the first of any that share
-/// a child's match key or an agency reference) and the rest, for the next.
+/// a child's match key or an agency reference, and none that shares one with a contact held
+/// back) and the rest, for the next.
 fn apart(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     let mut taken = std::collections::HashSet::new();
     let (mut batch, mut later) = (Vec::new(), Vec::new());
@@ -445,6 +483,8 @@ fn apart(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
             .chain([format!("reference:{}:{}", job.agency.agency_id, job.contact.agency_reference)])
             .collect();
         if keys.iter().any(|k| taken.contains(k)) {
+            // Its keys stay taken, so no contact queued after it overtakes it.
+            taken.extend(keys);
             later.push(job);
         } else {
             taken.extend(keys);
@@ -455,22 +495,35 @@ fn apart(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
 }
 
 /// Stores `jobs` in one transaction on `conn` (or a connection from the pool) and answers each;
-/// if that fails, answers each as stored alone (or, when the pool found the store down, as
-/// unavailable). Returns the connection to keep, unless it failed.
+/// if that fails or panics, stores each alone (or, when the pool found the store down, answers
+/// each as unavailable and sets `down` until a contact is stored again). Returns the connection
+/// to keep, unless it failed.
 async fn store_batch(
-    state: Arc<AppState>,
+    state: &Arc<AppState>,
     jobs: Vec<Job>,
     mut conn: Option<PoolConnection<Postgres>>,
+    down: &std::sync::atomic::AtomicBool,
 ) -> Option<PoolConnection<Postgres>> {
+    if down.load(Ordering::Relaxed) {
+        // Each on its own, at once: every one has its answer within one pool timeout.
+        alone(state, jobs).await;
+        return None;
+    }
     let kept = conn.is_some();
-    let outcome = store_together(&state, &jobs, &mut conn).await;
+    let outcome = std::panic::AssertUnwindSafe(store_together(state, &jobs, &mut conn)).catch_unwind().await;
+    let Ok(outcome) = outcome else {
+        tracing::error!(contacts = jobs.len(), "storing a batch of contacts panicked; storing each alone");
+        alone(state, jobs).await;
+        return None;
+    };
     if outcome.is_err() {
         // It may be the connection that failed.
         conn = None;
     }
     match outcome {
         Ok(outcomes) => {
-            tokio::spawn(answer(Arc::clone(&state), jobs, outcomes));
+            down.store(false, Ordering::Relaxed);
+            tokio::spawn(answer(Arc::clone(state), jobs, outcomes));
         }
         Err(err) if jobs.len() == 1 && !kept => {
             let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
@@ -478,24 +531,51 @@ async fn store_batch(
         // A kept connection may only have gone stale (the database restarted since): then each is
         // tried alone, on fresh connections.
         Err(IntakeError::Store(StoreError::Unavailable(err))) if !kept && !db::is_contention(&err) => {
-            tracing::warn!(error = %err, contacts = jobs.len(), "the store is unavailable for a batch of contacts");
+            tracing::warn!(error = %causes(&err), contacts = jobs.len(), "the store is unavailable for a batch of contacts");
+            down.store(true, Ordering::Relaxed);
             for job in jobs {
-                let _ = job.reply.send(Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::PoolTimedOut))));
+                let _ = job.reply.send(Err(IntakeError::Store(StoreError::Unavailable(err_like(&err)))));
             }
         }
         Err(err) => {
-            tracing::warn!(error = %err, contacts = jobs.len(), "a batch of contacts failed; storing each alone");
-            let alone = jobs.into_iter().map(|job| {
-                let state = &state;
-                async move {
-                    let answer = submit_alone(state, &job.agency, &job.contact, None).await;
-                    let _ = job.reply.send(answer);
-                }
-            });
-            futures_util::future::join_all(alone).await;
+            tracing::warn!(error = %causes(&err), contacts = jobs.len(), "a batch of contacts failed; storing each alone");
+            alone(state, jobs).await;
         }
     }
     conn
+}
+
+/// Stores each of `jobs` in a transaction of its own (a few at a time) and answers it; a store
+/// that is still down answers each 503 within one pool timeout, and one that is up again clears
+/// the writer's `down` through the next batch.
+async fn alone(state: &AppState, jobs: Vec<Job>) {
+    stream::iter(jobs)
+        .for_each_concurrent(4, async |job| {
+            let answer = submit_alone(state, &job.agency, &job.contact, None).await;
+            let _ = job.reply.send(answer);
+        })
+        .await;
+}
+
+/// An error's message and its causes' (sqlx's messages carry no values from the rows).
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The same kind of unavailability as `err`, for the other contacts of its batch.
+fn err_like(err: &sqlx::Error) -> sqlx::Error {
+    match err {
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        _ => sqlx::Error::PoolTimedOut,
+    }
 }
 
 /// Stores `jobs` in one transaction; returns each one's outcome and request hash, in order.
@@ -510,7 +590,14 @@ async fn store_together(
         None => conn.insert(state.db.acquire().await?),
     };
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
-    let stored = store(&mut tx, state, &items).await?;
+    let stored = match store(&mut tx, state, &items).await {
+        Ok(stored) => stored,
+        Err(err) => {
+            // At once, so the child locks are free for the contacts stored alone next.
+            let _ = tx.rollback().await;
+            return Err(err);
+        }
+    };
     tx.commit().await?;
     Ok(stored.into_iter().zip(items.into_iter().map(|item| item.hash)).collect())
 }
@@ -519,23 +606,25 @@ async fn store_together(
 /// steps are indexed, the taken ones as replays. Off the writer's path, so the next transaction
 /// starts at once.
 async fn answer(state: Arc<AppState>, jobs: Vec<Job>, outcomes: Vec<(Stored, Vec<u8>)>) {
-    let mut created = Vec::new();
-    let mut replies = Vec::new();
+    let (mut created, mut replies, mut taken) = (Vec::new(), Vec::new(), Vec::new());
     for (job, (outcome, hash)) in jobs.into_iter().zip(outcomes) {
         match outcome {
             Stored::Created(c) => {
                 created.push(*c);
                 replies.push(job.reply);
             }
-            Stored::Taken => {
-                let reply = replay(&state, &job.agency, &job.contact.agency_reference, &hash, None).await;
-                let _ = job.reply.send(reply);
-            }
+            Stored::Taken => taken.push((job, hash)),
         }
     }
-    for (reply, record) in replies.into_iter().zip(after_commit(&state, created).await) {
+    // The stored contacts first: a replay may wait for the pool.
+    let records = after_commit(&state, created).await;
+    for (reply, record) in replies.into_iter().zip(records) {
         // A caller that has gone away needs no answer: its contact is stored.
         let _ = reply.send(Ok(Submitted::Created(record)));
+    }
+    for (job, hash) in taken {
+        let answer = replay(&state, &job.agency, &job.contact.agency_reference, &hash, None).await;
+        let _ = job.reply.send(answer);
     }
 }
 

@@ -132,11 +132,17 @@ async fn contacts_sent_at_once_share_transactions_and_each_keeps_its_own_rows_an
         let caller = if i % 2 == 0 { police } else { school };
         let child = json!({"given_name": "Sam", "family_name": format!("Together{i}"), "date_of_birth": "2016-03-04"});
         let body = contact_about(today, &format!("TOGETHER-{i}"), child, "neglect", "Found alone at home at night.");
-        async move { caller.create_contact(&body).await }
+        async move { (format!("TOGETHER-{i}"), caller.create_contact(&body).await) }
     });
-    for resp in futures_util::future::join_all(requests).await {
+    for (reference, resp) in futures_util::future::join_all(requests).await {
         assert_eq!(resp.status(), 201, "{}", resp.text());
         let body: Value = resp.json();
+        // Each answer is its own request's contact.
+        assert_eq!(body["agency_reference"], reference.as_str());
+        let id = body["id"].as_str().unwrap();
+        assert!(resp.header("location").is_some_and(|l| l.ends_with(id)), "Location names the contact");
+        let stored: String = app.value("select id::text from contacts where agency_reference = $1", &reference).await;
+        assert_eq!(stored, id);
         assert!(body["urgency"].is_string() && body["decision_due_at"].is_string(), "answered triaged: {body}");
     }
     assert_eq!(app.count("select count(*) from contacts").await, 24);
@@ -156,6 +162,39 @@ async fn contacts_sent_at_once_share_transactions_and_each_keeps_its_own_rows_an
     for sql in each_has {
         assert_eq!(app.count(sql).await, 0, "a contact stored with others lacks its own rows: {sql}");
     }
+}
+
+/// A retry sent together with new contacts is answered as a replay of the stored contact, and
+/// writes nothing, while the others are stored.
+#[tokio::test]
+async fn a_retry_sent_with_new_contacts_is_a_replay_and_the_new_ones_are_stored() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let police = &app.police();
+    let first = example_contact(today, "RETRIED");
+    let id = police.submit(&first).await;
+    let requests = (0..12).map(|i| {
+        let body = if i == 6 {
+            first.clone()
+        } else {
+            let child = json!({"given_name": "Noor", "family_name": format!("New{i}"), "date_of_birth": "2014-02-02"});
+            contact_about(today, &format!("NEW-{i}"), child, "neglect", "Found alone at home at night.")
+        };
+        async move { (i, police.create_contact(&body).await) }
+    });
+    for (i, resp) in futures_util::future::join_all(requests).await {
+        if i == 6 {
+            assert_eq!(resp.status(), 200, "{}", resp.text());
+            assert_eq!(resp.json::<Value>()["id"], id.as_str());
+        } else {
+            assert_eq!(resp.status(), 201, "{}", resp.text());
+        }
+    }
+    assert_eq!(app.count("select count(*) from contacts").await, 12);
+    assert_eq!(app.count("select count(*) from clocks").await, 12);
+    assert_eq!(app.count("select count(*) from contact_children").await, 12);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'contact.submitted'").await, 12);
+    assert_eq!(app.count("select count(*) from audit_events where action = 'contact.replayed'").await, 1);
 }
 
 /// A contact the database refuses fails alone: the transaction it shared is stored again one

@@ -51,6 +51,58 @@ async fn while_postgres_is_down_intake_answers_503_with_retry_after_and_writes_n
     assert_eq!(police.create_contact(&body).await.status(), 201);
 }
 
+/// Contacts arriving together are stored by writers that keep a connection between
+/// transactions: one cut since (a failover, a restarted database) costs no contact.
+#[tokio::test]
+async fn contacts_sent_together_after_the_database_cut_every_connection_are_stored() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let police = &app.police();
+    assert_eq!(police.create_contact(&amber_contact(today, "BEFORE-CUT")).await.status(), 201);
+    let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
+    let cut: i64 = sqlx::query_scalar(
+        "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = $1 and pid <> pg_backend_pid()) t",
+    )
+    .bind(&app.db_name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(cut > 0, "the app's connections were cut");
+    let requests = (0..12).map(|i| async move {
+        let resp = police.create_contact(&amber_contact(today, &format!("AFTER-CUT-{i}"))).await;
+        (resp.status(), resp.text())
+    });
+    for (status, text) in futures_util::future::join_all(requests).await {
+        assert_eq!(status, 201, "{text}");
+    }
+    assert_eq!(app.count("select count(*) from contacts").await, 13);
+}
+
+/// An outage that starts after contacts have been stored together: every contact sent during it
+/// is answered 503 with Retry-After (none waits in a queue for the store), nothing is written,
+/// and intake takes contacts again as soon as the store is back.
+#[tokio::test]
+async fn an_outage_after_contacts_were_stored_together_answers_each_503_and_ends_with_it() {
+    let app = spawn_app().await;
+    let today = app.today();
+    let police = &app.police();
+    assert_eq!(police.create_contact(&amber_contact(today, "BEFORE-OUTAGE")).await.status(), 201);
+    set_accepting_connections(&app.db_name, false).await;
+    let requests = (0..20).map(|i| async move {
+        let resp = police.create_contact(&amber_contact(today, &format!("DURING-OUTAGE-{i}"))).await;
+        (resp.status(), resp.header("retry-after").map(str::to_owned))
+    });
+    for (status, retry_after) in futures_util::future::join_all(requests).await {
+        assert_eq!((status, retry_after.as_deref()), (503, Some("5")));
+    }
+    set_accepting_connections(&app.db_name, true).await;
+    assert_eq!(app.count("select count(*) from contacts").await, 1, "nothing was written during the outage");
+    let after = (0..6)
+        .map(|i| async move { police.create_contact(&amber_contact(today, &format!("AFTER-{i}"))).await.status() });
+    assert_eq!(futures_util::future::join_all(after).await, [201; 6]);
+}
+
 #[tokio::test]
 async fn shutdown_drains_in_flight_requests() {
     let app = spawn_app().await;
