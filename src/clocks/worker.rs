@@ -362,12 +362,19 @@ async fn drain_index(state: &AppState) -> Result<usize, WorkerError> {
             Claim::IndexLost if !reseeded => {
                 reseeded = true;
                 if timer::take_reseed_turn(&state.redis).await? {
+                    // Counted as the periodic re-seed's are: at start-up this one often runs
+                    // first, and the periodic one then finds the lock taken.
+                    let started = std::time::Instant::now();
                     match timer::reseed_if_free(&state.db, &state.redis).await {
                         Ok(steps) => {
                             tracing::info!(steps = ?steps, "the ladder index was lost; re-seeded it (None: another replica is)");
+                            if steps.is_some() {
+                                state.metrics.reseed(true, started.elapsed().as_secs_f64());
+                            }
                         }
                         Err(err) => {
                             tracing::warn!(error = %err, "the ladder index was lost and could not be re-seeded");
+                            state.metrics.reseed(false, started.elapsed().as_secs_f64());
                         }
                     }
                 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     fixtures::{amber_contact, example_contact, green_contact, london, monday_10, unknown_id},
-    helpers::{Overrides, SWEEP_GRACE, TestApp, spawn_app, spawn_app_with},
+    helpers::{Overrides, SWEEP_GRACE, TestApp, sample, spawn_app, spawn_app_with},
 };
 
 async fn steps(app: &TestApp, id: &str) -> Vec<(String, String)> {
@@ -370,9 +370,14 @@ async fn when_redis_loses_its_data_the_next_round_reseeds_and_steps_fire_on_time
     // The escalations fall due this instant: within the sweep's grace, so only the index can
     // fire them now, and it must first notice that it was lost.
     app.set_time(london(2026, 11, 23, 16, 0));
+    let reseeds_before = sample(&app.scrape().await, "mash_reseed_duration_seconds_count", &[]);
     assert_eq!(app.fire_due_steps().await, 5, "the escalations, on time");
     assert_eq!(app.ladder_index_len().await, 5, "the breaches are indexed again");
     assert_eq!(app.count("select count(*) from events").await, 10);
+    // Monitoring sees that re-seed as it sees the periodic ones (at start-up it is often the
+    // only one: the periodic one then finds the lock taken).
+    let reseeds = sample(&app.scrape().await, "mash_reseed_duration_seconds_count", &[]);
+    assert_eq!(reseeds, reseeds_before + 1.0, "the re-seed is counted");
 }
 
 #[tokio::test]
