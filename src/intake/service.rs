@@ -389,9 +389,11 @@ struct Job {
 pub struct Coalescer {
     state: Arc<AppState>,
     jobs: OnceLock<mpsc::Sender<Job>>,
-    /// Set while the pool finds the store down: contacts then skip the queue and each tries the
-    /// store on its own, as without a coalescer, so each gets its 503 within one pool timeout.
+    /// Set while the store is found down (a breaker): contacts are then answered 503 at once,
+    /// but one at a time tries the store alone (`probe`), and the first that reaches it closes
+    /// the breaker.
     down: Arc<std::sync::atomic::AtomicBool>,
+    probe: tokio::sync::Semaphore,
 }
 
 /// How long a contact waits for its writer's answer before it is answered 503 (the writer may
@@ -402,11 +404,12 @@ const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 impl Coalescer {
     /// A coalescer storing into `state`'s database. Its writers start with the first contact.
     pub fn new(state: Arc<AppState>) -> Self {
-        Self { state, jobs: OnceLock::new(), down: Arc::default() }
+        Self { state, jobs: OnceLock::new(), down: Arc::default(), probe: tokio::sync::Semaphore::new(1) }
     }
 
     async fn submit(&self, agency: AgencyPrincipal, contact: NewContact) -> Result<Submitted, IntakeError> {
         if self.down.load(Ordering::Relaxed) {
+            let Ok(_probe) = self.probe.try_acquire() else { return Err(unavailable(&sqlx::Error::PoolTimedOut)) };
             let result = submit_alone(&self.state, &agency, &contact, None).await;
             if !matches!(result, Err(IntakeError::Store(StoreError::Unavailable(_)))) {
                 self.down.store(false, Ordering::Relaxed);
@@ -415,18 +418,21 @@ impl Coalescer {
         }
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.get_or_init(|| self.start());
-        // A full queue (or writers that have stopped, as the runtime shuts down): stored here.
-        if let Err(mpsc::error::TrySendError::Full(job) | mpsc::error::TrySendError::Closed(job)) =
-            jobs.try_send(Job { agency, contact, reply })
-        {
-            return submit_alone(&self.state, &job.agency, &job.contact, None).await;
+        match jobs.send_timeout(Job { agency, contact, reply }, ANSWER_WITHIN).await {
+            Ok(()) => {}
+            // The queue stayed full: the writers are stuck or far behind.
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => return Err(unavailable(&sqlx::Error::PoolTimedOut)),
+            // The writers have stopped (the runtime is shutting down): stored here.
+            Err(mpsc::error::SendTimeoutError::Closed(job)) => {
+                return submit_alone(&self.state, &job.agency, &job.contact, None).await;
+            }
         }
         match tokio::time::timeout(ANSWER_WITHIN, answer).await {
             Ok(Ok(answer)) => answer,
             // A dropped reply (a writer that panicked) or no answer in time: answered as a store
             // that failed, which the caller may retry (the agency reference makes a retry safe).
             Ok(Err(_)) => Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::WorkerCrashed))),
-            Err(_) => Err(IntakeError::Store(StoreError::Unavailable(sqlx::Error::PoolTimedOut))),
+            Err(_) => Err(unavailable(&sqlx::Error::PoolTimedOut)),
         }
     }
 
@@ -468,7 +474,15 @@ async fn write(
         batch.sort_by(|a, b| {
             (a.agency.agency_id, &a.contact.agency_reference).cmp(&(b.agency.agency_id, &b.contact.agency_reference))
         });
-        conn = store_batch(&state, batch, conn.take(), &down).await;
+        // A panic that escapes (storing a contact alone panicked too) loses this round's
+        // connection, never the writer.
+        conn = std::panic::AssertUnwindSafe(store_batch(&state, batch, conn.take(), &down))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!("a writer's round panicked");
+                None
+            });
     }
 }
 
@@ -494,10 +508,11 @@ fn apart(jobs: Vec<Job>) -> (Vec<Job>, Vec<Job>) {
     (batch, later)
 }
 
-/// Stores `jobs` in one transaction on `conn` (or a connection from the pool) and answers each;
-/// if that fails or panics, stores each alone (or, when the pool found the store down, answers
-/// each as unavailable and sets `down` until a contact is stored again). Returns the connection
-/// to keep, unless it failed.
+/// Stores `jobs` in one transaction on `conn` (or a connection from the pool) and answers each.
+/// A kept connection that fails is replaced and the transaction tried once more (it may only
+/// have gone stale: the database restarted since). Then, if the store is down, answers each 503
+/// at once and opens the breaker (`down`); if the transaction failed otherwise or panicked,
+/// stores each contact alone. Returns the connection to keep, unless it failed.
 async fn store_batch(
     state: &Arc<AppState>,
     jobs: Vec<Job>,
@@ -505,53 +520,70 @@ async fn store_batch(
     down: &std::sync::atomic::AtomicBool,
 ) -> Option<PoolConnection<Postgres>> {
     if down.load(Ordering::Relaxed) {
-        // Each on its own, at once: every one has its answer within one pool timeout.
-        alone(state, jobs).await;
+        // Queued before the breaker opened: answered at once, as new contacts are.
+        for job in jobs {
+            let _ = job.reply.send(Err(unavailable(&sqlx::Error::PoolTimedOut)));
+        }
         return None;
     }
-    let kept = conn.is_some();
-    let outcome = std::panic::AssertUnwindSafe(store_together(state, &jobs, &mut conn)).catch_unwind().await;
-    let Ok(outcome) = outcome else {
-        tracing::error!(contacts = jobs.len(), "storing a batch of contacts panicked; storing each alone");
-        alone(state, jobs).await;
-        return None;
+    let attempt = async |conn: &mut Option<PoolConnection<Postgres>>| {
+        std::panic::AssertUnwindSafe(store_together(state, &jobs, conn)).catch_unwind().await
     };
-    if outcome.is_err() {
-        // It may be the connection that failed.
-        conn = None;
+    let kept = conn.is_some();
+    let mut outcome = attempt(&mut conn).await;
+    if kept && !matches!(outcome, Ok(Ok(_))) {
+        close(&mut conn).await;
+        outcome = attempt(&mut conn).await;
+    }
+    if !matches!(outcome, Ok(Ok(_))) {
+        // The connection may hold the failed transaction (a panic leaves its rollback unsent,
+        // and its locks would stop the contacts stored alone next) or be broken: closed.
+        close(&mut conn).await;
     }
     match outcome {
-        Ok(outcomes) => {
-            down.store(false, Ordering::Relaxed);
+        Ok(Ok(outcomes)) => {
             tokio::spawn(answer(Arc::clone(state), jobs, outcomes));
         }
-        Err(err) if jobs.len() == 1 && !kept => {
-            let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
-        }
-        // A kept connection may only have gone stale (the database restarted since): then each is
-        // tried alone, on fresh connections.
-        Err(IntakeError::Store(StoreError::Unavailable(err))) if !kept && !db::is_contention(&err) => {
+        Ok(Err(IntakeError::Store(StoreError::Unavailable(err)))) if !db::is_contention(&err) => {
             tracing::warn!(error = %causes(&err), contacts = jobs.len(), "the store is unavailable for a batch of contacts");
             down.store(true, Ordering::Relaxed);
             for job in jobs {
-                let _ = job.reply.send(Err(IntakeError::Store(StoreError::Unavailable(err_like(&err)))));
+                let _ = job.reply.send(Err(unavailable(&err)));
             }
         }
-        Err(err) => {
+        Ok(Err(err)) if jobs.len() == 1 => {
+            let _ = jobs.into_iter().next().map(|job| job.reply.send(Err(err)));
+        }
+        Ok(Err(err)) => {
             tracing::warn!(error = %causes(&err), contacts = jobs.len(), "a batch of contacts failed; storing each alone");
+            alone(state, jobs).await;
+        }
+        Err(_) => {
+            tracing::error!(contacts = jobs.len(), "storing a batch of contacts panicked; storing each alone");
             alone(state, jobs).await;
         }
     }
     conn
 }
 
-/// Stores each of `jobs` in a transaction of its own (a few at a time) and answers it; a store
-/// that is still down answers each 503 within one pool timeout, and one that is up again clears
-/// the writer's `down` through the next batch.
+/// Closes a connection that failed (rather than return it to the pool).
+async fn close(conn: &mut Option<PoolConnection<Postgres>>) {
+    if let Some(conn) = conn.take() {
+        let _ = conn.close().await;
+    }
+}
+
+/// Stores each of `jobs` in a transaction of its own (four at a time) and answers it; one that
+/// panics is answered with an error, and the others are stored.
 async fn alone(state: &AppState, jobs: Vec<Job>) {
     stream::iter(jobs)
         .for_each_concurrent(4, async |job| {
-            let answer = submit_alone(state, &job.agency, &job.contact, None).await;
+            let stored =
+                std::panic::AssertUnwindSafe(submit_alone(state, &job.agency, &job.contact, None)).catch_unwind().await;
+            let answer = stored.unwrap_or_else(|_| {
+                tracing::error!("storing a contact panicked");
+                Err(IntakeError::Store(StoreError::Query(sqlx::Error::Protocol("storing the contact panicked".into()))))
+            });
             let _ = job.reply.send(answer);
         })
         .await;
@@ -569,13 +601,14 @@ fn causes(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// The same kind of unavailability as `err`, for the other contacts of its batch.
-fn err_like(err: &sqlx::Error) -> sqlx::Error {
-    match err {
+/// The store unavailable, as `err` found it, for each contact it answers.
+fn unavailable(err: &sqlx::Error) -> IntakeError {
+    let like = match err {
         sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
         sqlx::Error::Io(io) => sqlx::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
         _ => sqlx::Error::PoolTimedOut,
-    }
+    };
+    IntakeError::Store(StoreError::Unavailable(like))
 }
 
 /// Stores `jobs` in one transaction; returns each one's outcome and request hash, in order.
