@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use super::{model::Submitted, repo as key_repo, validate::FieldError};
 use crate::{
@@ -101,7 +102,7 @@ async fn submit_alone(
     contact: &NewContact,
     key: Option<&str>,
 ) -> Result<Submitted, IntakeError> {
-    let item = Pending::new(agency, contact)?;
+    let item = Pending::new(agency, contact, tracing::Span::current())?;
     let clock = state.clock.as_ref();
     let mut tx = state.db.begin().await?;
     if let Some(key) = key {
@@ -140,16 +141,19 @@ struct Pending<'a> {
     hash: Vec<u8>,
     submission: serde_json::Value,
     id: ContactId,
+    /// The span of the request that sent it.
+    span: tracing::Span,
 }
 
 impl<'a> Pending<'a> {
-    fn new(agency: &'a AgencyPrincipal, contact: &'a NewContact) -> Result<Self, IntakeError> {
+    fn new(agency: &'a AgencyPrincipal, contact: &'a NewContact, span: tracing::Span) -> Result<Self, IntakeError> {
         Ok(Self {
             agency,
             contact,
             hash: request_hash(contact)?,
             submission: serde_json::to_value(contact)?,
             id: ContactId::generate(),
+            span,
         })
     }
 }
@@ -168,6 +172,7 @@ struct Created {
     agency_kind: &'static str,
     urgency: String,
     steps: Vec<ScheduledStep>,
+    span: tracing::Span,
 }
 
 /// Stores `items` in the transaction `tx`, all received at one instant, in a fixed number of
@@ -274,6 +279,7 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
             agency_kind,
             urgency: t.classified.hub.urgency,
             steps,
+            span: p.span.clone(),
         })));
     }
     Ok(outcomes)
@@ -288,7 +294,9 @@ async fn after_commit(state: &AppState, created: Vec<Created>) -> Vec<ContactRec
         .into_iter()
         .map(|c| {
             state.metrics.contact_received(c.agency_kind, &c.urgency);
-            tracing::info!(contact_id = %c.record.id, agency_id = %c.record.agency_id, "contact received");
+            c.span.in_scope(|| {
+                tracing::info!(contact_id = %c.record.id, agency_id = %c.record.agency_id, "contact received");
+            });
             c.record
         })
         .collect()
@@ -371,6 +379,8 @@ struct Job {
     agency: AgencyPrincipal,
     contact: NewContact,
     reply: oneshot::Sender<Result<Submitted, IntakeError>>,
+    /// The request's span: what a writer logs of the contact carries the request's ids.
+    span: tracing::Span,
 }
 
 /// Group commit for intake: contacts submitted at the same moment (without an
@@ -418,7 +428,8 @@ impl Coalescer {
         }
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.get_or_init(|| self.start());
-        match jobs.send_timeout(Job { agency, contact, reply }, ANSWER_WITHIN).await {
+        let span = tracing::Span::current();
+        match jobs.send_timeout(Job { agency, contact, reply, span }, ANSWER_WITHIN).await {
             Ok(()) => {}
             // The queue stayed full: the writers are stuck or far behind.
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => return Err(unavailable(&sqlx::Error::PoolTimedOut)),
@@ -578,8 +589,11 @@ async fn close(conn: &mut Option<PoolConnection<Postgres>>) {
 async fn alone(state: &AppState, jobs: Vec<Job>) {
     stream::iter(jobs)
         .for_each_concurrent(4, async |job| {
-            let stored =
-                std::panic::AssertUnwindSafe(submit_alone(state, &job.agency, &job.contact, None)).catch_unwind().await;
+            let stored = std::panic::AssertUnwindSafe(
+                submit_alone(state, &job.agency, &job.contact, None).instrument(job.span.clone()),
+            )
+            .catch_unwind()
+            .await;
             let answer = stored.unwrap_or_else(|_| {
                 tracing::error!("storing a contact panicked");
                 Err(IntakeError::Store(StoreError::Query(sqlx::Error::Protocol("storing the contact panicked".into()))))
@@ -617,7 +631,10 @@ async fn store_together(
     jobs: &[Job],
     conn: &mut Option<PoolConnection<Postgres>>,
 ) -> Result<Vec<(Stored, Vec<u8>)>, IntakeError> {
-    let items = jobs.iter().map(|job| Pending::new(&job.agency, &job.contact)).collect::<Result<Vec<_>, _>>()?;
+    let items = jobs
+        .iter()
+        .map(|job| Pending::new(&job.agency, &job.contact, job.span.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
     let conn = match conn {
         Some(kept) => kept,
         None => conn.insert(state.db.acquire().await?),
@@ -656,7 +673,8 @@ async fn answer(state: Arc<AppState>, jobs: Vec<Job>, outcomes: Vec<(Stored, Vec
         let _ = reply.send(Ok(Submitted::Created(record)));
     }
     for (job, hash) in taken {
-        let answer = replay(&state, &job.agency, &job.contact.agency_reference, &hash, None).await;
+        let answer =
+            replay(&state, &job.agency, &job.contact.agency_reference, &hash, None).instrument(job.span.clone()).await;
         let _ = job.reply.send(answer);
     }
 }

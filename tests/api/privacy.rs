@@ -113,3 +113,29 @@ async fn logs_and_spans_never_carry_personal_data() {
         assert!(!logs.contains(caller.key()), "an API key reached the logs");
     }
 }
+
+/// A contact stored with others by a writer task is still logged under the request that sent
+/// it: its "contact received" line carries that request's id.
+#[tokio::test]
+async fn a_contact_stored_with_others_is_logged_under_its_own_request() {
+    let captured = capture();
+    let app = spawn_app().await;
+    let today = app.today();
+    let police = &app.police();
+    let requests = (0..8).map(|i| async move {
+        let body = crate::fixtures::amber_contact(today, &format!("LOGGED-{i}"));
+        let resp = police.create_contact(&body).await;
+        assert_eq!(resp.status(), 201, "{}", resp.text());
+        let id = resp.json::<serde_json::Value>()["id"].as_str().unwrap().to_owned();
+        (id, resp.header("x-request-id").unwrap().to_owned())
+    });
+    let sent = futures_util::future::join_all(requests).await;
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for (id, request_id) in sent {
+        let line = logs
+            .lines()
+            .find(|l| l.contains("contact received") && l.contains(&id))
+            .unwrap_or_else(|| panic!("no `contact received` line for {id}"));
+        assert!(line.contains(&request_id), "the line for {id} does not carry its request id: {line}");
+    }
+}
