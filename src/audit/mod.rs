@@ -77,7 +77,7 @@ pub fn push_each(
     (actors, contact_ids, details): (&[&Actor], &[ContactId], &[serde_json::Value]),
     only: &'static str,
 ) {
-    repo::push_events(qb, at, action, actors, contact_ids, details, only);
+    repo::push_events(qb, at, action, actors, contact_ids, details, Some(only));
 }
 
 /// Lists audit events, oldest first, and records that the auditor looked.

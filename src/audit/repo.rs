@@ -43,16 +43,15 @@ pub(crate) async fn insert_events(
     contact_ids: &[ContactId],
     details: &[serde_json::Value],
 ) -> Result<(), sqlx::Error> {
-    let mut qb = QueryBuilder::new("with event_contacts as (select unnest(");
-    qb.push_bind(contact_ids).push("::uuid[]) as id), ");
-    push_events(&mut qb, at, action, actors, contact_ids, details, "event_contacts");
+    let mut qb = QueryBuilder::new("with ");
+    push_events(&mut qb, at, action, actors, contact_ids, details, None);
     qb.push(" select 1").build().execute(conn).await?;
     Ok(())
 }
 
 /// The events of [`insert_events`] as a common table expression (`new_events`) of a statement:
-/// intake's one statement (`intake::repo`) holds its audit events. Only for the contacts listed
-/// by the expression `only`.
+/// intake's one statement (`intake::repo`) holds its audit events. With `only`, only for the
+/// contacts that expression lists (in intake's statement, those it inserted).
 pub(crate) fn push_events(
     qb: &mut QueryBuilder<Postgres>,
     at: DateTime<Utc>,
@@ -60,7 +59,7 @@ pub(crate) fn push_events(
     actors: &[&Actor],
     contact_ids: &[ContactId],
     details: &[serde_json::Value],
-    only: &'static str,
+    only: Option<&'static str>,
 ) {
     let kinds: Vec<&str> = actors.iter().map(|a| a.kind.as_str()).collect();
     let ids: Vec<Option<uuid::Uuid>> = actors.iter().map(|a| a.id).collect();
@@ -76,10 +75,11 @@ pub(crate) fn push_events(
     qb.push_bind(ids).push("::uuid[], ");
     qb.push_bind(keys).push("::uuid[], ");
     qb.push_bind(contact_ids).push("::uuid[], ");
-    qb.push_bind(details).push(format_args!(
-        "::jsonb[]) as e(actor_kind, actor_id, api_key_id, contact_id, detail)
-             where e.contact_id in (select id from {only}))"
-    ));
+    qb.push_bind(details).push("::jsonb[]) as e(actor_kind, actor_id, api_key_id, contact_id, detail)");
+    if let Some(only) = only {
+        qb.push(format_args!(" where e.contact_id in (select id from {only})"));
+    }
+    qb.push(")");
 }
 
 const EVENT_COLUMNS: &str = "id, occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail";

@@ -52,10 +52,8 @@ pub(crate) async fn insert_running_clocks(
     clocks: &[RunningClock],
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
-    let ids: Vec<ContactId> = clocks.iter().map(|c| c.clock.contact_id).collect();
-    let mut qb = QueryBuilder::new("with clock_contacts as (select unnest(");
-    qb.push_bind(ids).push("::uuid[]) as id), ");
-    push_running_clocks(&mut qb, clocks, actor, "clock_contacts");
+    let mut qb = QueryBuilder::new("with ");
+    push_running_clocks(&mut qb, clocks, actor, None);
     qb.push(" select 1").build().execute(conn).await?;
     Ok(())
 }
@@ -64,12 +62,13 @@ pub(crate) async fn insert_running_clocks(
 /// `new_steps`) of a statement: each clock with its derived deadline and budget points, its one
 /// running segment from `started_at`, and its ladder steps (all pending, none existing yet).
 /// Intake's path, where every round trip counts: its one statement (`intake::repo`) holds these,
-/// however many contacts it stores. Only for the contacts listed by the expression `only`.
+/// however many contacts it stores. With `only`, only for the contacts that expression lists (in
+/// intake's statement, those it inserted).
 pub(crate) fn push_running_clocks(
     qb: &mut QueryBuilder<Postgres>,
     clocks: &[RunningClock],
     actor: &Actor,
-    only: &'static str,
+    only: Option<&'static str>,
 ) {
     let column = |f: fn(&RunningClock) -> Option<String>| clocks.iter().map(f).collect::<Vec<_>>();
     let instants = |f: fn(&RunningClock) -> Option<DateTime<Utc>>| clocks.iter().map(f).collect::<Vec<_>>();
@@ -97,16 +96,21 @@ pub(crate) fn push_running_clocks(
     qb.push_bind(instants(|c| c.points.deadline)).push("::timestamptz[], ");
     qb.push_bind(column(|c| Some(c.clock.policy_version.clone()))).push("::text[], ");
     qb.push_bind(instants(|c| c.points.half)).push("::timestamptz[], ");
-    qb.push_bind(instants(|c| c.points.three_quarters)).push(format_args!(
+    qb.push_bind(instants(|c| c.points.three_quarters)).push(
         "::timestamptz[])
                    as u(id, contact_id, kind, level, budget, started_at, deadline, policy_version, half_at,
-                        three_quarters_at)
-             where u.contact_id in (select id from {only})
+                        three_quarters_at)",
+    );
+    if let Some(only) = only {
+        qb.push(format_args!(" where u.contact_id in (select id from {only})"));
+    }
+    qb.push(
+        "
             returning id, started_at),
          new_segments as (
             insert into clock_segments (clock_id, state, started_at, reason, actor_kind, actor_id)
-            select id, 'running', started_at, null, "
-    ));
+            select id, 'running', started_at, null, ",
+    );
     qb.push_bind(actor.kind.as_str()).push("::text, ");
     qb.push_bind(actor.id).push(
         "::uuid from new_clocks),

@@ -149,10 +149,6 @@ impl PlannedClock {
     pub fn deadline(&self) -> Option<DateTime<Utc>> {
         self.0.points.deadline
     }
-
-    pub fn contact_id(&self) -> ContactId {
-        self.0.clock.contact_id
-    }
 }
 
 /// Contacts' decision clocks as they start at receipt, each with the budget of its urgency
@@ -176,7 +172,7 @@ pub fn push_planned_clocks(
     only: &'static str,
 ) -> Vec<(ContactId, Started)> {
     let clocks: Vec<repo::RunningClock> = clocks.into_iter().map(|c| c.0).collect();
-    repo::push_running_clocks(qb, &clocks, &Actor::system(), only);
+    repo::push_running_clocks(qb, &clocks, &Actor::system(), Some(only));
     let contacts: Vec<ContactId> = clocks.iter().map(|c| c.clock.contact_id).collect();
     contacts.into_iter().zip(started(clocks)).collect()
 }

@@ -43,14 +43,13 @@ pub use crate::policy::PRIOR_LIMIT;
 /// contacts received between `since` and `before` with the same NHS number or name key, newest
 /// first (the child's id breaks a tie in time, so the limit always keeps the same rows); in one
 /// statement for all the keys (one round trip, however many children; none when no key has a
-/// value, and a key with neither matches nothing). Children of the contacts in `exclude` (those
-/// being stored with it) are never matched. Each row carries the index in `keys` it answers.
+/// value, and a key with neither matches nothing). Each row carries the index in `keys` it
+/// answers. Intake reads these before it inserts its contacts, so none matches itself.
 pub(crate) async fn prior_children(
     conn: &mut PgConnection,
     keys: &[(Option<String>, Option<String>)],
     since: DateTime<Utc>,
     before: DateTime<Utc>,
-    exclude: &[ContactId],
 ) -> Result<Vec<(usize, PriorChild)>, sqlx::Error> {
     if keys.iter().all(|(nhs, name)| nhs.is_none() && name.is_none()) {
         return Ok(Vec::new());
@@ -67,16 +66,15 @@ pub(crate) async fn prior_children(
                   from contact_children cc join contacts c on c.id = cc.contact_id
                  where (cc.nhs_number = k.nhs_number
                         or (cc.name_key = k.name_key and (cc.nhs_number is null or k.nhs_number is null)))
-                   and cc.received_at >= $3 and cc.received_at <= $4 and cc.contact_id <> all($5)
+                   and cc.received_at >= $3 and cc.received_at <= $4
                  order by cc.received_at desc, cc.id desc
-                 limit $6) p
+                 limit $5) p
           order by k.n, p.received_at desc, p.child_id desc",
     )
     .bind(&nhs_numbers)
     .bind(&name_keys)
     .bind(since)
     .bind(before)
-    .bind(exclude)
     .bind(PRIOR_LIMIT)
     .fetch_all(conn)
     .await?;

@@ -132,10 +132,9 @@ pub async fn classify_new_contacts(
 ) -> Result<Vec<Triaged>, StoreError> {
     let keys: Vec<(Option<String>, Option<String>)> =
         items.iter().flat_map(|item| item.contact.children.iter().map(matching::keys_of)).collect();
-    let stored: Vec<ContactId> = items.iter().map(|item| item.id).collect();
     // Every child's earlier contacts in one round trip (a child with no key matches nothing).
     let mut matches: Vec<Vec<repo::PriorChild>> = vec![Vec::new(); keys.len()];
-    for (child, prior) in repo::prior_children(conn, &keys, received_at - MATCH_HORIZON, received_at, &stored).await? {
+    for (child, prior) in repo::prior_children(conn, &keys, received_at - MATCH_HORIZON, received_at).await? {
         // `prior_children` refuses an index outside `keys`.
         matches[child].push(prior);
     }
