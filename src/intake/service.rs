@@ -399,9 +399,9 @@ struct Job {
 pub struct Coalescer {
     state: Arc<AppState>,
     jobs: OnceLock<mpsc::Sender<Job>>,
-    /// Set while the store is found down (a breaker): contacts are then answered 503 at once,
-    /// but one at a time tries the store alone (`probe`), and the first that reaches it closes
-    /// the breaker.
+    /// Set while the store is found down (a breaker): one contact at a time then tries the store
+    /// alone (`probe`), and the first that reaches it closes the breaker; contacts that arrive
+    /// meanwhile wait for that probe's outcome and are answered 503 if it failed.
     down: Arc<std::sync::atomic::AtomicBool>,
     probe: tokio::sync::Semaphore,
 }
@@ -419,12 +419,22 @@ impl Coalescer {
 
     async fn submit(&self, agency: AgencyPrincipal, contact: NewContact) -> Result<Submitted, IntakeError> {
         if self.down.load(Ordering::Relaxed) {
-            let Ok(_probe) = self.probe.try_acquire() else { return Err(unavailable(&sqlx::Error::PoolTimedOut)) };
-            let result = submit_alone(&self.state, &agency, &contact, None).await;
-            if !matches!(result, Err(IntakeError::Store(StoreError::Unavailable(_)))) {
-                self.down.store(false, Ordering::Relaxed);
+            if let Ok(_probe) = self.probe.try_acquire() {
+                let result = submit_alone(&self.state, &agency, &contact, None).await;
+                if !matches!(result, Err(IntakeError::Store(StoreError::Unavailable(_)))) {
+                    self.down.store(false, Ordering::Relaxed);
+                }
+                return result;
             }
-            return result;
+            // Another contact is probing: its outcome answers this one too. Waiting for it (no
+            // longer than a connection may take) means the contacts that arrive just as the
+            // store comes back are stored, not refused by a breaker that is about to close.
+            let wait = std::time::Duration::from_millis(self.state.settings.database.acquire_timeout_ms);
+            let probed = tokio::time::timeout(wait, self.probe.acquire()).await;
+            drop(probed);
+            if self.down.load(Ordering::Relaxed) {
+                return Err(unavailable(&sqlx::Error::PoolTimedOut));
+            }
         }
         let (reply, answer) = oneshot::channel();
         let jobs = self.jobs.get_or_init(|| self.start());

@@ -15,13 +15,13 @@ use figment::{
 use mash_triage::{
     app,
     audit::Actor,
-    auth::{AgencyKind, Role, service},
+    auth::{AgencyKind, AgencyPrincipal, Role, service},
     clock::{Clock, ManualClock, authority::AlignedClock},
     clocks::{self, timer, worker},
     config::{DEFAULT_CONFIG, Settings},
     db,
     id::ClockId,
-    sandbox,
+    intake, sandbox,
     state::AppState,
     webhook, worklist,
 };
@@ -408,6 +408,35 @@ impl TestApp {
             Role::Auditor => &self.auditor,
             Role::Admin => &self.admin,
         }
+    }
+
+    /// A group-commit writer of the app's own state, as intake's route holds one.
+    pub fn coalescer(&self) -> intake::service::Coalescer {
+        intake::service::Coalescer::new(Arc::clone(&self.state))
+    }
+
+    /// The police agency as intake sees it once its key is checked (checked now, so that later
+    /// submissions need no key lookup).
+    pub async fn police_principal(&self) -> AgencyPrincipal {
+        service::authenticate(&self.state, &self.police.key).await.unwrap().require_agency().unwrap()
+    }
+
+    /// `contacts` submitted by `agency` to `coalescer` all at once, as intake's route submits
+    /// them but without HTTP or the key lookup: each one's outcome, in order.
+    pub async fn submit_together(
+        &self,
+        coalescer: &intake::service::Coalescer,
+        agency: &AgencyPrincipal,
+        contacts: &[Value],
+    ) -> Vec<Result<u16, intake::IntakeError>> {
+        let today = intake::Today { date: self.today(), now: self.now() };
+        let submissions = contacts.iter().map(|contact| async move {
+            let contact = intake::validate::parse_new_contact(contact, today).expect("a valid contact");
+            intake::service::submit_contact(&self.state, Some(coalescer), agency, &contact, None)
+                .await
+                .map(|submitted| submitted.status())
+        });
+        futures_util::future::join_all(submissions).await
     }
 
     /// The secret of the police agency's key.
