@@ -176,15 +176,15 @@ struct Created {
 }
 
 /// Stores `items` in the transaction `tx`, all received at one instant, in a fixed number of
-/// round trips however many there are: the children's locks, their earlier contacts (and
-/// re-referrals), the contacts with their ratings, the children and first ratings, the clocks,
+/// round trips however many there are: the children's locks with their earlier contacts,
+/// re-referrals (only for children seen before), the contacts with their ratings, the children and first ratings, the clocks,
 /// and the audit events. Returns each item's outcome, in order. The items must be about
 /// different children and carry different references (the [`Coalescer`] keeps items that share
 /// either apart), so none is matched to or de-duplicated against another.
 async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -> Result<Vec<Stored>, IntakeError> {
     let policy = &*state.policy;
     let contacts: Vec<&NewContact> = items.iter().map(|p| p.contact).collect();
-    triage::service::lock_children(tx, &contacts).await?;
+    let earlier = triage::service::lock_children(tx, &contacts, state.clock.now()).await?;
     // Read the clock only once the child locks are held (see `lock_children`). To the
     // microsecond, as PostgreSQL stores it: every instant derived from receipt (the hub's
     // deadline, read back from stored segments, and the agency's own) then has the same
@@ -196,7 +196,7 @@ async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -
         .iter()
         .map(|p| NewIntake { id: p.id, contact: p.contact, agency: (p.agency.agency_id, p.agency.kind) })
         .collect();
-    let triaged = triage::service::classify_new_contacts(tx, policy, &intakes, now).await?;
+    let triaged = triage::service::classify_new_contacts(tx, policy, &intakes, now, earlier).await?;
     // The decision clocks start at receipt; the deadline each implies is written with the rating.
     let levels: Vec<(ContactId, LevelIndex)> = triaged.iter().map(|t| (t.contact_id, t.classified.hub.level)).collect();
     let clocks = clocks::service::plan_decision_clocks(policy, &levels, now);

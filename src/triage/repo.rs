@@ -22,18 +22,6 @@ pub(crate) struct PriorChild {
     pub matched_on: String,
 }
 
-/// Serialises intake of contacts about the same child: concurrent contacts about one child take
-/// these locks in the same (sorted) order, so each sees the ones committed before it. One round
-/// trip, in the order given: the `lock_child_keys` function loops over the array (nothing in SQL
-/// promises the order in which one select would call the lock function for several rows, and
-/// the order is what rules out a deadlock).
-pub(crate) async fn lock_child_keys(conn: &mut PgConnection, keys: &[String]) -> Result<(), sqlx::Error> {
-    if !keys.is_empty() {
-        sqlx::query("select lock_child_keys($1)").bind(keys).execute(conn).await?;
-    }
-    Ok(())
-}
-
 /// The most recent earlier contacts matched per child. Bounds the work for a child with a long
 /// history; a policy's `prior_contacts.at_least` may not exceed it (the policy check enforces
 /// that), and staff see the full history through `/v1/children/{id}/contacts`.
@@ -78,12 +66,48 @@ pub(crate) async fn prior_children(
     .bind(PRIOR_LIMIT)
     .fetch_all(conn)
     .await?;
+    index_rows(rows, keys.len())
+}
+
+/// Each row with the index of the key it answers, refusing an index outside the `asked` keys.
+fn index_rows(rows: Vec<PriorRow>, asked: usize) -> Result<Vec<(usize, PriorChild)>, sqlx::Error> {
     rows.into_iter()
         .map(|r| match usize::try_from(r.key_index) {
-            Ok(index) if index < keys.len() => Ok((index, r.prior)),
+            Ok(index) if index < asked => Ok((index, r.prior)),
             _ => Err(sqlx::Error::Decode("a prior child answers a key that was not asked".into())),
         })
         .collect()
+}
+
+/// [`lock_child_keys`] then [`prior_children`] received since `since` with no upper bound, in
+/// one round trip (the `lock_child_keys_then_read_prior` function: the read is a statement of its
+/// own after the locks, so it sees what their holders committed). The caller reads the time of
+/// receipt after this returns, and must check that nothing returned was received later (clocks
+/// that differ, as a sandbox agency's), reading again within its window if something was.
+pub(crate) async fn lock_child_keys_then_read_prior(
+    conn: &mut PgConnection,
+    locks: &[String],
+    keys: &[(Option<String>, Option<String>)],
+    since: DateTime<Utc>,
+) -> Result<Vec<(usize, PriorChild)>, sqlx::Error> {
+    if locks.is_empty() {
+        // No child has a match key: nothing to lock, and nothing would match.
+        return Ok(Vec::new());
+    }
+    let (nhs_numbers, name_keys): (Vec<Option<&str>>, Vec<Option<&str>>) =
+        keys.iter().map(|(nhs, name)| (nhs.as_deref(), name.as_deref())).unzip();
+    let rows: Vec<PriorRow> = sqlx::query_as(
+        "select key_index, child_id, contact_id, agency_id, received_at, matched_on
+           from lock_child_keys_then_read_prior($1, $2, $3, $4, $5)",
+    )
+    .bind(locks)
+    .bind(&nhs_numbers)
+    .bind(&name_keys)
+    .bind(since)
+    .bind(PRIOR_LIMIT)
+    .fetch_all(conn)
+    .await?;
+    index_rows(rows, keys.len())
 }
 
 /// A row of [`prior_children`]: the key it answers and the child found.

@@ -78,15 +78,33 @@ pub fn classification_of(decision: &Decision) -> Classification {
 }
 
 /// Takes the intake transaction's locks on the match keys of the children of `contacts` (all
-/// the contacts it stores). Call it first in the transaction, before reading the clock for the
-/// receipt time: concurrent contacts about the same child then queue up here, so each is
-/// received after, and counts, the ones committed before it. Locks are taken in sorted order, so
-/// two transactions can never deadlock.
-pub async fn lock_children(conn: &mut PgConnection, contacts: &[&NewContact]) -> Result<(), StoreError> {
+/// the contacts it stores) and, once they are held, reads the children's earlier contacts, in
+/// one round trip. Call it first in the transaction, before reading the clock for the receipt
+/// time (`now_before` is the clock read just before it): concurrent contacts about the same
+/// child then queue up here, so each is received after, and counts, the ones committed before
+/// it. Locks are taken in sorted order, so two transactions can never deadlock. Pass what it
+/// returns to [`classify_new_contacts`].
+pub async fn lock_children(
+    conn: &mut PgConnection,
+    contacts: &[&NewContact],
+    now_before: DateTime<Utc>,
+) -> Result<EarlierContacts, StoreError> {
     let mut locks: Vec<String> = lock_keys(contacts).collect();
     locks.sort_unstable();
     locks.dedup();
-    repo::lock_child_keys(conn, &locks).await.map_err(StoreError::from)
+    let keys: Vec<(Option<String>, Option<String>)> =
+        contacts.iter().flat_map(|c| c.children.iter()).map(matching::keys_of).collect();
+    let since = now_before - MATCH_HORIZON;
+    let rows = repo::lock_child_keys_then_read_prior(conn, &locks, &keys, since).await?;
+    Ok(EarlierContacts { keys, since, rows })
+}
+
+/// What [`lock_children`] read: the children's match keys, in order, and their earlier contacts
+/// received since `since`, with no upper bound in time.
+pub struct EarlierContacts {
+    keys: Vec<(Option<String>, Option<String>)>,
+    since: DateTime<Utc>,
+    rows: Vec<(usize, repo::PriorChild)>,
 }
 
 /// The match-key locks a contact's children take (see [`lock_children`]): two contacts that
@@ -118,10 +136,10 @@ pub struct NewIntake<'a> {
 }
 
 /// Classifies contacts about to be stored on `conn` (their intake transaction, which took
-/// [`lock_children`] first), in the order given: matches each child to earlier contacts and
-/// applies the policy. Reads only, in at most two round trips however many contacts and children
-/// there are: one for every child's earlier contacts, one for re-referrals (only when a child was
-/// seen before). [`push_new_contacts`] then stores the children, matches and first ratings of
+/// [`lock_children`] first, whose read of the earlier contacts is `earlier`), in the order given:
+/// matches each child to earlier contacts and applies the policy. Reads only: usually one round
+/// trip for re-referrals, only when a child was seen before (and one more for the earlier
+/// contacts, only when `earlier` cannot stand for this receipt time). [`push_new_contacts`] then stores the children, matches and first ratings of
 /// those stored. The contacts must be about different children (intake keeps contacts that share
 /// a match key apart), so none is matched to another stored in the same transaction.
 pub async fn classify_new_contacts(
@@ -129,13 +147,28 @@ pub async fn classify_new_contacts(
     policy: &Policy,
     items: &[NewIntake<'_>],
     received_at: DateTime<Utc>,
+    earlier: EarlierContacts,
 ) -> Result<Vec<Triaged>, StoreError> {
     let keys: Vec<(Option<String>, Option<String>)> =
         items.iter().flat_map(|item| item.contact.children.iter().map(matching::keys_of)).collect();
-    // Every child's earlier contacts in one round trip (a child with no key matches nothing).
+    let since = received_at - MATCH_HORIZON;
+    // What `lock_children` read is the window's answer when it read these children, from no
+    // later a start, and nothing in it was received after this contact. Otherwise (a clock moved
+    // back, or another's clock is ahead, as a sandbox agency's own clock may be) the window is
+    // read again: one more round trip, never a match with a contact from this one's future.
+    let prior = if earlier.keys == keys
+        && earlier.since <= since
+        && earlier.rows.iter().all(|(_, prior)| prior.received_at <= received_at)
+    {
+        // Newest first and limited per child: those left after dropping the ones before the
+        // window are the newest within it, as the window's own read would give.
+        earlier.rows.into_iter().filter(|(_, prior)| prior.received_at >= since).collect()
+    } else {
+        repo::prior_children(conn, &keys, since, received_at).await?
+    };
     let mut matches: Vec<Vec<repo::PriorChild>> = vec![Vec::new(); keys.len()];
-    for (child, prior) in repo::prior_children(conn, &keys, received_at - MATCH_HORIZON, received_at).await? {
-        // `prior_children` refuses an index outside `keys`.
+    for (child, prior) in prior {
+        // The repository refuses an index outside `keys`.
         matches[child].push(prior);
     }
 

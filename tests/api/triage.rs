@@ -113,6 +113,43 @@ async fn each_child_of_a_contact_is_matched_to_its_own_earlier_contacts() {
     assert_eq!(matched, vec![0, 2, 1], "each child keeps its own earlier contacts");
 }
 
+/// An earlier contact is one received before, by the time of receipt, not one stored before: a
+/// contact stored with a later time (as a sandbox agency that moved its own clock ahead stores
+/// them) is never matched to one received before it.
+#[tokio::test]
+async fn a_contact_is_matched_only_to_contacts_received_before_it() {
+    let app = spawn_app().await;
+    let at = |y, m, d| crate::fixtures::london(y, m, d, 10, 0);
+    let ada = json!({"given_name": "Ada", "family_name": "Mensah", "date_of_birth": "2017-05-01", "nhs_number": "9434765919"});
+    // Each key's time only moves forward (a key's rate-limit window does not go back).
+    let submit = async |agency: crate::client::Caller, when, reference: &str| {
+        app.set_time(when);
+        let mut contact =
+            contact_about(app.today(), reference, ada.clone(), "neglect", "Concern about home conditions.");
+        contact["incident_at"] = Value::Null;
+        Value::from(agency.submit(contact).await)
+    };
+    let june = submit(app.school(), at(2026, 6, 1), "T-JUNE").await;
+    let january = submit(app.police(), at(2026, 1, 5), "T-JANUARY").await;
+    let february = submit(app.health(), at(2026, 2, 2), "T-FEBRUARY").await;
+    let july = submit(app.school(), at(2026, 7, 1), "T-JULY").await;
+    let practitioner = app.practitioner();
+    let matched = async |id: &Value| {
+        let full = practitioner.get_contact(id.as_str().unwrap()).await.ok();
+        let mut ids = full["children"][0]["matched_contact_ids"].as_array().unwrap().clone();
+        ids.sort_by_key(ToString::to_string);
+        ids
+    };
+    let sorted = |mut ids: Vec<Value>| {
+        ids.sort_by_key(ToString::to_string);
+        ids
+    };
+    assert_eq!(matched(&june).await, Vec::<Value>::new());
+    assert_eq!(matched(&january).await, Vec::<Value>::new(), "June's contact is in January's future");
+    assert_eq!(matched(&february).await, std::slice::from_ref(&january), "only January's is before February");
+    assert_eq!(matched(&july).await, sorted(vec![june, january, february]), "all three are before July");
+}
+
 #[tokio::test]
 async fn a_different_child_with_the_same_surname_is_not_a_match() {
     let app = spawn_app().await;
