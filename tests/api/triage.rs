@@ -262,6 +262,38 @@ async fn three_contacts_about_one_child_in_one_batch_raise_exactly_the_last() {
     assert_eq!(urgencies, ["amber", "green", "green"], "exactly one of the three is the third contact");
 }
 
+/// Contacts about one child sent at the same moment, some with an `Idempotency-Key` (each stored
+/// in a transaction of its own) and some without (stored in groups, by two writers): each waits
+/// for the child's lock and is matched to every one received before it, so they form one chain.
+#[tokio::test]
+async fn contacts_about_one_child_sent_at_once_are_each_matched_to_all_received_before() {
+    let app =
+        spawn_app_with(Overrides { clock_step: Some(chrono::TimeDelta::milliseconds(1)), ..Overrides::default() })
+            .await;
+    let today = app.today();
+    let police = app.police();
+    let sends = (0..12).map(|i| {
+        let child = json!({"given_name": "Leo", "family_name": "Grant", "date_of_birth": "2017-04-09"});
+        let contact = contact_about(today, &format!("RACE-{i}"), child, "neglect", "Child found alone at home.");
+        let mut request = police.request(reqwest::Method::POST, "/v1/contacts");
+        if i % 2 == 0 {
+            request = request.header("idempotency-key", &format!("race-{i}"));
+        }
+        async move { request.json(&contact).send().await.created()["id"].as_str().unwrap().to_owned() }
+    });
+    let ids = futures_util::future::join_all(sends).await;
+    let practitioner = app.practitioner();
+    let mut chain = Vec::new();
+    for id in &ids {
+        let full = practitioner.get_contact(id).await.ok();
+        let matched = full["children"][0]["matched_contact_ids"].as_array().unwrap().len();
+        chain.push((full["received_at"].as_str().unwrap().to_owned(), matched));
+    }
+    chain.sort();
+    let counts: Vec<usize> = chain.iter().map(|(_, matched)| *matched).collect();
+    assert_eq!(counts, (0..12).collect::<Vec<_>>(), "in order of receipt, each sees all before it");
+}
+
 #[tokio::test]
 async fn a_re_rating_from_a_stale_read_is_refused_with_412() {
     let app = spawn_app().await;
