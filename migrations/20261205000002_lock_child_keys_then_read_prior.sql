@@ -1,21 +1,23 @@
 -- Intake's first round trip in a transaction: take the children's match-key locks, then read
 -- their earlier contacts, in one call (the locks were one round trip and the read another).
 -- The read is a statement of its own after the locks, so in READ COMMITTED it sees everything
--- committed by whoever held them. It has no upper bound in time: the service reads its clock
--- for the receipt time only once this returns, so nothing it returns was received later, save
--- where clocks differ (a sandbox agency's own clock), which the service detects and reads
--- again within its window. Newest first, at most `per_key` a key, as `prior_children` reads.
+-- committed by whoever held them. That needs the function to be VOLATILE (each statement then
+-- takes a new snapshot): a STABLE function would read with the snapshot taken before the lock
+-- wait and miss the contacts it waited for. It has no upper bound in time: the service reads
+-- its clock for the receipt time only once this returns, so nothing it returns was received
+-- later, save where clocks differ (a sandbox agency's own clock), which the service detects and
+-- reads again within its window. Newest first, at most `p_per_key` a key, as `prior_children`
+-- in src/triage/repo.rs reads. Every column is qualified, so no parameter can be taken for one.
 create function lock_child_keys_then_read_prior(
-    keys text[], nhs_numbers text[], name_keys text[], since timestamptz, per_key bigint
+    p_keys text[], p_nhs_numbers text[], p_name_keys text[], p_since timestamptz, p_per_key bigint
 ) returns table (key_index bigint, child_id uuid, contact_id uuid, agency_id uuid,
                  received_at timestamptz, matched_on text)
-language plpgsql as $$
-#variable_conflict use_column
+language plpgsql volatile as $$
 begin
-    perform lock_child_keys(keys);
+    perform lock_child_keys(p_keys);
     return query
     select k.n - 1, p.child_id, p.contact_id, p.agency_id, p.received_at, p.matched_on
-      from unnest(nhs_numbers, name_keys) with ordinality as k(nhs_number, name_key, n)
+      from unnest(p_nhs_numbers, p_name_keys) with ordinality as k(nhs_number, name_key, n)
      cross join lateral (
            select cc.id as child_id, cc.contact_id, c.agency_id, cc.received_at,
                   case when cc.nhs_number = k.nhs_number then 'nhs_number' else 'name_and_date_of_birth' end
@@ -23,9 +25,9 @@ begin
              from contact_children cc join contacts c on c.id = cc.contact_id
             where (cc.nhs_number = k.nhs_number
                    or (cc.name_key = k.name_key and (cc.nhs_number is null or k.nhs_number is null)))
-              and cc.received_at >= since
+              and cc.received_at >= p_since
             order by cc.received_at desc, cc.id desc
-            limit per_key) p
+            limit p_per_key) p
      order by k.n, p.received_at desc, p.child_id desc;
 end
 $$;

@@ -175,16 +175,17 @@ struct Created {
     span: tracing::Span,
 }
 
-/// Stores `items` in the transaction `tx`, all received at one instant, in a fixed number of
-/// round trips however many there are: the children's locks with their earlier contacts,
-/// re-referrals (only for children seen before), the contacts with their ratings, the children and first ratings, the clocks,
-/// and the audit events. Returns each item's outcome, in order. The items must be about
+/// Stores `items` in the transaction `tx`, all received at one instant, in at most four round
+/// trips however many there are (usually two): the children's locks with their earlier
+/// contacts; re-referrals, only for children seen before; the earlier contacts read again, only
+/// when clocks differ (see [`triage::service::classify_new_contacts`]); and one statement for
+/// the contacts with their ratings, children, first ratings, clocks and audit events. Returns each item's outcome, in order. The items must be about
 /// different children and carry different references (the [`Coalescer`] keeps items that share
 /// either apart), so none is matched to or de-duplicated against another.
 async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -> Result<Vec<Stored>, IntakeError> {
     let policy = &*state.policy;
     let contacts: Vec<&NewContact> = items.iter().map(|p| p.contact).collect();
-    let earlier = triage::service::lock_children(tx, &contacts, state.clock.now()).await?;
+    let earlier = triage::service::lock_children(tx, &contacts, state.clock.now().trunc_subsecs(6)).await?;
     // Read the clock only once the child locks are held (see `lock_children`). To the
     // microsecond, as PostgreSQL stores it: every instant derived from receipt (the hub's
     // deadline, read back from stored segments, and the agency's own) then has the same
@@ -374,9 +375,11 @@ pub const MAX_BATCH: usize = 16;
 /// Transactions of contacts in flight at once, per process: one filling while another commits.
 const WRITERS: usize = 2;
 
-/// While another writer is busy, a writer holding fewer contacts than this waits up to
+/// While another writer is storing at least this many contacts (so contacts are arriving
+/// faster than one transaction at a time stores them), a writer holding fewer waits up to
 /// [`LINGER`] for more before it starts its transaction.
 const FILL: usize = MAX_BATCH / 2;
+/// At most 1 ms; tokio's timer rounds up to its next millisecond tick, so 1-2 ms in fact.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A contact waiting for a [`Coalescer`]'s writer.
@@ -400,19 +403,23 @@ struct Job {
 /// batch that fails for any other reason than the store being down is stored again one contact
 /// at a time, so one bad contact never fails the others. [`WRITERS`] writer tasks take whatever
 /// has queued, up to [`MAX_BATCH`], as soon as the previous transaction is done; while another
-/// writer's transaction is under way, one holding fewer than [`FILL`] waits up to [`LINGER`]
-/// for more (without that, one writer took 14 contacts and the other a lone straggler, in a
-/// transaction that cost nearly as much). A lone contact with both writers idle waits for no
-/// one.
+/// writer is storing a group of at least [`FILL`], one holding fewer waits up to [`LINGER`] for
+/// more (without that, under load one writer took 14 contacts and the other a lone straggler,
+/// in a transaction that cost nearly as much). At lower rates no contact waits for others.
 pub struct Coalescer {
     state: Arc<AppState>,
     jobs: OnceLock<mpsc::Sender<Job>>,
     /// Set while the store is found down (a breaker): one contact at a time then tries the store
     /// alone (`probe`), and the first that reaches it closes the breaker; contacts that arrive
-    /// meanwhile wait for that probe's outcome and are answered 503 if it failed.
+    /// meanwhile wait for that probe's outcome (at most [`PROBE_WAIT`]) and are answered 503 if
+    /// it failed or is still trying.
     down: Arc<std::sync::atomic::AtomicBool>,
     probe: tokio::sync::Semaphore,
 }
+
+/// How long a contact that finds the breaker open waits for the probe under way (connecting
+/// to a store that is back takes milliseconds).
+const PROBE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long a contact waits for its writer's answer before it is answered 503 (the writer may
 /// still store it: the agency reference makes the retry a replay). Far beyond a transaction's
@@ -434,11 +441,12 @@ impl Coalescer {
                 }
                 return result;
             }
-            // Another contact is probing: its outcome answers this one too. Waiting for it (no
-            // longer than a connection may take) means the contacts that arrive just as the
-            // store comes back are stored, not refused by a breaker that is about to close.
-            let wait = std::time::Duration::from_millis(self.state.settings.database.acquire_timeout_ms);
-            let probed = tokio::time::timeout(wait, self.probe.acquire()).await;
+            // Another contact is probing: its outcome answers this one too. Waiting for it
+            // means the contacts that arrive just as the store comes back are stored, not
+            // refused by a breaker about to close; waiting briefly means a store that hangs
+            // (a probe may wait out the pool's acquire timeout) still gets a prompt 503.
+            let acquire = std::time::Duration::from_millis(self.state.settings.database.acquire_timeout_ms);
+            let probed = tokio::time::timeout(PROBE_WAIT.min(acquire), self.probe.acquire()).await;
             drop(probed);
             if self.down.load(Ordering::Relaxed) {
                 return Err(unavailable(&sqlx::Error::PoolTimedOut));
@@ -468,9 +476,15 @@ impl Coalescer {
     fn start(&self) -> mpsc::Sender<Job> {
         let (jobs, queue) = mpsc::channel(MAX_BATCH * WRITERS * 4);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
-        let busy = Arc::default();
+        // The contacts in the writers' transactions under way.
+        let storing = Arc::default();
         for _ in 0..WRITERS {
-            tokio::spawn(write(Arc::clone(&self.state), Arc::clone(&queue), Arc::clone(&self.down), Arc::clone(&busy)));
+            tokio::spawn(write(
+                Arc::clone(&self.state),
+                Arc::clone(&queue),
+                Arc::clone(&self.down),
+                Arc::clone(&storing),
+            ));
         }
         jobs
     }
@@ -483,7 +497,7 @@ async fn write(
     state: Arc<AppState>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     down: Arc<std::sync::atomic::AtomicBool>,
-    busy: Arc<std::sync::atomic::AtomicUsize>,
+    storing: Arc<std::sync::atomic::AtomicUsize>,
 ) {
     let mut waiting: Vec<Job> = Vec::new();
     let mut conn: Option<PoolConnection<Postgres>> = None;
@@ -497,10 +511,12 @@ async fn write(
             {
                 waiting.push(job);
             }
-            // While another writer's transaction is under way, a few contacts are worth a
-            // moment's wait for more: a transaction's cost is mostly fixed, and one started at
-            // once with a lone contact would leave the rest to queue behind both writers.
-            if waiting.len() < FILL && busy.load(Ordering::Relaxed) > 0 {
+            // While another writer stores a full group, contacts are arriving faster than
+            // transactions one at a time would store them, and a few are worth a moment's wait
+            // for more: a transaction's cost is mostly fixed, and one started at once with a
+            // lone contact would leave the rest to queue behind both writers. (At lower rates
+            // the other group is small, and nothing waits.)
+            if waiting.len() < FILL && storing.load(Ordering::Relaxed) >= FILL {
                 let until = tokio::time::Instant::now() + LINGER;
                 while waiting.len() < FILL
                     && let Ok(Some(job)) = tokio::time::timeout_at(until, queue.recv()).await
@@ -518,7 +534,8 @@ async fn write(
         });
         // A panic that escapes (storing a contact alone panicked too) loses this round's
         // connection, never the writer.
-        busy.fetch_add(1, Ordering::Relaxed);
+        let size = batch.len();
+        storing.fetch_add(size, Ordering::Relaxed);
         conn = std::panic::AssertUnwindSafe(store_batch(&state, batch, conn.take(), &down))
             .catch_unwind()
             .await
@@ -526,7 +543,7 @@ async fn write(
                 tracing::error!("a writer's round panicked");
                 None
             });
-        busy.fetch_sub(1, Ordering::Relaxed);
+        storing.fetch_sub(size, Ordering::Relaxed);
     }
 }
 

@@ -79,9 +79,9 @@ fn index_rows(rows: Vec<PriorRow>, asked: usize) -> Result<Vec<(usize, PriorChil
         .collect()
 }
 
-/// [`lock_child_keys`] then [`prior_children`] received since `since` with no upper bound, in
-/// one round trip (the `lock_child_keys_then_read_prior` function: the read is a statement of its
-/// own after the locks, so it sees what their holders committed). The caller reads the time of
+/// The `lock_child_keys` SQL function, then [`prior_children`] received since `since` with no
+/// upper bound, in one round trip (the `lock_child_keys_then_read_prior` SQL function: the read
+/// is a statement of its own after the locks, so it sees what their holders committed). The caller reads the time of
 /// receipt after this returns, and must check that nothing returned was received later (clocks
 /// that differ, as a sandbox agency's), reading again within its window if something was.
 pub(crate) async fn lock_child_keys_then_read_prior(
@@ -110,7 +110,8 @@ pub(crate) async fn lock_child_keys_then_read_prior(
     index_rows(rows, keys.len())
 }
 
-/// A row of [`prior_children`]: the key it answers and the child found.
+/// A row of [`prior_children`] or [`lock_child_keys_then_read_prior`]: the key it answers and the
+/// child found.
 #[derive(sqlx::FromRow)]
 struct PriorRow {
     key_index: i64,

@@ -137,10 +137,10 @@ pub struct NewIntake<'a> {
 
 /// Classifies contacts about to be stored on `conn` (their intake transaction, which took
 /// [`lock_children`] first, whose read of the earlier contacts is `earlier`), in the order given:
-/// matches each child to earlier contacts and applies the policy. Reads only: usually one round
-/// trip for re-referrals, only when a child was seen before (and one more for the earlier
-/// contacts, only when `earlier` cannot stand for this receipt time). [`push_new_contacts`] then stores the children, matches and first ratings of
-/// those stored. The contacts must be about different children (intake keeps contacts that share
+/// matches each child to earlier contacts and applies the policy. Reads only: one round trip
+/// for re-referrals, only when a child was seen before, and one more for the earlier contacts,
+/// only when `earlier` cannot stand for this receipt time. [`push_new_contacts`] then stores the
+/// children, matches and first ratings of those stored. The contacts must be about different children (intake keeps contacts that share
 /// a match key apart), so none is matched to another stored in the same transaction.
 pub async fn classify_new_contacts(
     conn: &mut PgConnection,

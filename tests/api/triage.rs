@@ -2,6 +2,7 @@
 //! re-rating.
 
 use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
 
 use crate::{
     fixtures::{amber_contact, cases, contact_about, example_contact, unknown_id},
@@ -114,8 +115,9 @@ async fn each_child_of_a_contact_is_matched_to_its_own_earlier_contacts() {
 }
 
 /// An earlier contact is one received before, by the time of receipt, not one stored before: a
-/// contact stored with a later time (as a sandbox agency that moved its own clock ahead stores
-/// them) is never matched to one received before it.
+/// contact stored with a later time is never matched to one received before it. (Clocks that
+/// differ store contacts out of time order: here the app's clock is set back; in a sandbox each
+/// agency moves its own.)
 #[tokio::test]
 async fn a_contact_is_matched_only_to_contacts_received_before_it() {
     let app = spawn_app().await;
@@ -263,8 +265,9 @@ async fn three_contacts_about_one_child_in_one_batch_raise_exactly_the_last() {
 }
 
 /// Contacts about one child sent at the same moment, some with an `Idempotency-Key` (each stored
-/// in a transaction of its own) and some without (stored in groups, by two writers): each waits
-/// for the child's lock and is matched to every one received before it, so they form one chain.
+/// in a transaction of its own) and some without (stored in groups, by two writers), while the
+/// child's lock is held: each waits for the lock and is then matched to every contact received
+/// before it, those it waited for included.
 #[tokio::test]
 async fn contacts_about_one_child_sent_at_once_are_each_matched_to_all_received_before() {
     let app =
@@ -272,26 +275,122 @@ async fn contacts_about_one_child_sent_at_once_are_each_matched_to_all_received_
             .await;
     let today = app.today();
     let police = app.police();
-    let sends = (0..12).map(|i| {
+    let leo = |reference: &str| {
         let child = json!({"given_name": "Leo", "family_name": "Grant", "date_of_birth": "2017-04-09"});
-        let contact = contact_about(today, &format!("RACE-{i}"), child, "neglect", "Child found alone at home.");
-        let mut request = police.request(reqwest::Method::POST, "/v1/contacts");
-        if i % 2 == 0 {
-            request = request.header("idempotency-key", &format!("race-{i}"));
+        contact_about(today, reference, child, "neglect", "Child found alone at home.")
+    };
+    let first = police.submit(leo("RACE-FIRST")).await;
+    // Hold the child's lock (as a slow transaction about the child would), so that the contacts
+    // sent next all reach it before any is stored.
+    let name_key: String = app.value("select name_key from contact_children where contact_id = $1::uuid", &first).await;
+    let mut holder = PgConnection::connect(&app.database_url()).await.unwrap();
+    sqlx::query("begin").execute(&mut holder).await.unwrap();
+    sqlx::query("select pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("name:{name_key}"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let sends: Vec<_> = (0..12)
+        .map(|i| {
+            let mut request = police.request(reqwest::Method::POST, "/v1/contacts").json(&leo(&format!("RACE-{i}")));
+            if i % 2 == 0 {
+                request = request.header("idempotency-key", &format!("race-{i}"));
+            }
+            tokio::spawn(async move { request.send().await.created()["id"].as_str().unwrap().to_owned() })
+        })
+        .collect();
+    let waiting = "select count(*) from pg_locks
+                    where locktype = 'advisory' and not granted
+                      and database = (select oid from pg_database where datname = current_database())";
+    for _ in 0..500 {
+        // The two writers' groups and the keyed contacts' transactions queue on the lock.
+        if app.count(waiting).await >= 4 {
+            break;
         }
-        async move { request.json(&contact).send().await.created()["id"].as_str().unwrap().to_owned() }
-    });
-    let ids = futures_util::future::join_all(sends).await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(app.count(waiting).await >= 4, "the contacts wait for the child's lock");
+    sqlx::query("commit").execute(&mut holder).await.unwrap();
+    let mut ids = vec![first];
+    for send in sends {
+        ids.push(send.await.unwrap());
+    }
     let practitioner = app.practitioner();
-    let mut chain = Vec::new();
     for id in &ids {
         let full = practitioner.get_contact(id).await.ok();
-        let matched = full["children"][0]["matched_contact_ids"].as_array().unwrap().len();
-        chain.push((full["received_at"].as_str().unwrap().to_owned(), matched));
+        let mut matched: Vec<String> = full["children"][0]["matched_contact_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect();
+        matched.sort();
+        let before: Vec<String> = app
+            .value(
+                "select coalesce(array_agg(c.id::text order by c.id::text), '{}') from contacts c, contacts me
+                  where me.id = $1::uuid and c.received_at < me.received_at",
+                id,
+            )
+            .await;
+        assert_eq!(matched, before, "{id} is matched to every contact received before it");
     }
-    chain.sort();
-    let counts: Vec<usize> = chain.iter().map(|(_, matched)| *matched).collect();
-    assert_eq!(counts, (0..12).collect::<Vec<_>>(), "in order of receipt, each sees all before it");
+}
+
+/// A child's matches are its 25 most recent earlier contacts, counted among those received
+/// before it: contacts stored earlier with later times (a clock set back) neither take a place
+/// nor are matched.
+#[tokio::test]
+async fn a_child_is_matched_to_its_25_most_recent_contacts_received_before() {
+    let app =
+        spawn_app_with(Overrides { clock_step: Some(chrono::TimeDelta::milliseconds(1)), ..Overrides::default() })
+            .await;
+    let at = |y, m, d| crate::fixtures::london(y, m, d, 10, 0);
+    let ada = json!({"given_name": "Ada", "family_name": "Mensah", "date_of_birth": "2017-05-01", "nhs_number": "9434765919"});
+    // Each agency's time only moves forward (a key's rate-limit window does not go back).
+    let send = async |agency: crate::client::Caller, when, prefix: &str, n: usize| {
+        app.set_time(when);
+        let contacts: Vec<Value> = (0..n)
+            .map(|i| {
+                let mut contact =
+                    contact_about(app.today(), &format!("{prefix}-{i}"), ada.clone(), "neglect", "Home conditions.");
+                contact["incident_at"] = Value::Null;
+                contact
+            })
+            .collect();
+        let body = agency.create_contacts(&contacts).await.expect(207);
+        assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == 201), "{body}");
+    };
+    let matched_and_expected = async |reference: &str| {
+        let id: String = app.value("select id::text from contacts where agency_reference = $1", reference).await;
+        let full = app.practitioner().get_contact(&id).await.ok();
+        let mut matched: Vec<String> = full["children"][0]["matched_contact_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap().to_owned())
+            .collect();
+        matched.sort();
+        let newest: Vec<String> = app
+            .value(
+                "select coalesce(array_agg(id order by id), '{}') from (
+                   select c.id::text as id from contacts c, contacts me
+                    where me.id = $1::uuid and c.received_at < me.received_at
+                    order by c.received_at desc limit 25) t",
+                &id,
+            )
+            .await;
+        (matched, newest)
+    };
+    send(app.school(), at(2026, 6, 1), "JUNE", 2).await;
+    send(app.police(), at(2026, 1, 5), "JANUARY", 27).await;
+    send(app.health(), at(2026, 1, 6), "LATER-IN-JANUARY", 1).await;
+    let (matched, newest) = matched_and_expected("LATER-IN-JANUARY-0").await;
+    assert_eq!(matched.len(), 25, "25 of January's 27; June's are in its future");
+    assert_eq!(matched, newest);
+    send(app.school(), at(2026, 7, 1), "JULY", 1).await;
+    let (matched, newest) = matched_and_expected("JULY-0").await;
+    assert_eq!(matched.len(), 25);
+    assert_eq!(matched, newest, "June's two, then the newest of January's");
 }
 
 #[tokio::test]
