@@ -375,10 +375,14 @@ pub const MAX_BATCH: usize = 16;
 /// Transactions of contacts in flight at once, per process: one filling while another commits.
 const WRITERS: usize = 2;
 
-/// While another writer is storing at least this many contacts (so contacts are arriving
-/// faster than one transaction at a time stores them), a writer holding fewer waits up to
-/// [`LINGER`] for more before it starts its transaction.
+/// While another writer is storing at least [`LINGER_WHEN`] contacts, a writer holding fewer
+/// than this waits up to [`LINGER`] for more before it starts its transaction.
 const FILL: usize = MAX_BATCH / 2;
+/// Contacts in another writer's transaction that make a writer wait for more: any. Waiting
+/// only while the other held two or more spared a contact about 0.7 ms with two callers
+/// sending one at a time, but left smaller groups under load, and intake was about 8% slower
+/// at 16 connections (docs/PERFORMANCE.md); the load is what the wait is for.
+const LINGER_WHEN: usize = 1;
 /// At most 1 ms; tokio's timer rounds up to its next millisecond tick, so 1-2 ms in fact.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
@@ -403,9 +407,9 @@ struct Job {
 /// batch that fails for any other reason than the store being down is stored again one contact
 /// at a time, so one bad contact never fails the others. [`WRITERS`] writer tasks take whatever
 /// has queued, up to [`MAX_BATCH`], as soon as the previous transaction is done; while another
-/// writer is storing a group of at least [`FILL`], one holding fewer waits up to [`LINGER`] for
-/// more (without that, under load one writer took 14 contacts and the other a lone straggler,
-/// in a transaction that cost nearly as much). At lower rates no contact waits for others.
+/// writer's transaction is under way, one holding fewer than [`FILL`] waits up to [`LINGER`] for
+/// more (without that, under load one writer took 14 contacts and the other a lone straggler, in
+/// a transaction that cost nearly as much). With both writers idle a contact waits for no one.
 pub struct Coalescer {
     state: Arc<AppState>,
     jobs: OnceLock<mpsc::Sender<Job>>,
@@ -511,12 +515,12 @@ async fn write(
             {
                 waiting.push(job);
             }
-            // While another writer stores a full group, contacts are arriving faster than
-            // transactions one at a time would store them, and a few are worth a moment's wait
-            // for more: a transaction's cost is mostly fixed, and one started at once with a
-            // lone contact would leave the rest to queue behind both writers. (At lower rates
-            // the other group is small, and nothing waits.)
-            if waiting.len() < FILL && storing.load(Ordering::Relaxed) >= FILL {
+            // While another writer's transaction is under way, a few contacts are worth a
+            // moment's wait for more: a transaction's cost is mostly fixed, and one started at once with a lone
+            // contact would leave the rest to queue behind both writers. (Ending the wait as
+            // soon as the other transaction ended made the groups smaller and intake about 10%
+            // slower; see docs/PERFORMANCE.md.)
+            if waiting.len() < FILL && storing.load(Ordering::Relaxed) >= LINGER_WHEN {
                 let until = tokio::time::Instant::now() + LINGER;
                 while waiting.len() < FILL
                     && let Ok(Some(job)) = tokio::time::timeout_at(until, queue.recv()).await
