@@ -179,9 +179,10 @@ struct Created {
 /// trips however many there are (usually two): the children's locks with their earlier
 /// contacts; re-referrals, only for children seen before; the earlier contacts read again, only
 /// when clocks differ (see [`triage::service::classify_new_contacts`]); and one statement for
-/// the contacts with their ratings, children, first ratings, clocks and audit events. Returns each item's outcome, in order. The items must be about
-/// different children and carry different references (the [`Coalescer`] keeps items that share
-/// either apart), so none is matched to or de-duplicated against another.
+/// the contacts with their ratings, children, first ratings, clocks and audit events. Returns
+/// each item's outcome, in order. The items must be about different children and carry
+/// different references (the [`Coalescer`] keeps items that share either apart), so none is
+/// matched to or de-duplicated against another.
 async fn store(tx: &mut PgConnection, state: &AppState, items: &[Pending<'_>]) -> Result<Vec<Stored>, IntakeError> {
     let policy = &*state.policy;
     let contacts: Vec<&NewContact> = items.iter().map(|p| p.contact).collect();
@@ -375,14 +376,9 @@ pub const MAX_BATCH: usize = 16;
 /// Transactions of contacts in flight at once, per process: one filling while another commits.
 const WRITERS: usize = 2;
 
-/// While another writer is storing at least [`LINGER_WHEN`] contacts, a writer holding fewer
-/// than this waits up to [`LINGER`] for more before it starts its transaction.
+/// While another writer's transaction is under way, a writer holding fewer contacts than this
+/// waits up to [`LINGER`] for more before it starts its own.
 const FILL: usize = MAX_BATCH / 2;
-/// Contacts in another writer's transaction that make a writer wait for more: any. Waiting
-/// only while the other held two or more spared a contact about 0.7 ms with two callers
-/// sending one at a time, but left smaller groups under load, and intake was about 8% slower
-/// at 16 connections (docs/PERFORMANCE.md); the load is what the wait is for.
-const LINGER_WHEN: usize = 1;
 /// At most 1 ms; tokio's timer rounds up to its next millisecond tick, so 1-2 ms in fact.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
@@ -448,10 +444,9 @@ impl Coalescer {
             // Another contact is probing: its outcome answers this one too. Waiting for it
             // means the contacts that arrive just as the store comes back are stored, not
             // refused by a breaker about to close; waiting briefly means a store that hangs
-            // (a probe may wait out the pool's acquire timeout) still gets a prompt 503.
-            let acquire = std::time::Duration::from_millis(self.state.settings.database.acquire_timeout_ms);
-            let probed = tokio::time::timeout(PROBE_WAIT.min(acquire), self.probe.acquire()).await;
-            drop(probed);
+            // (a probe may wait out the pool's acquire timeout) still gets a prompt 503. The
+            // permit, if the wait gets it, is released at once: this contact is no probe.
+            let _ = tokio::time::timeout(PROBE_WAIT, self.probe.acquire()).await;
             if self.down.load(Ordering::Relaxed) {
                 return Err(unavailable(&sqlx::Error::PoolTimedOut));
             }
@@ -516,11 +511,12 @@ async fn write(
                 waiting.push(job);
             }
             // While another writer's transaction is under way, a few contacts are worth a
-            // moment's wait for more: a transaction's cost is mostly fixed, and one started at once with a lone
-            // contact would leave the rest to queue behind both writers. (Ending the wait as
-            // soon as the other transaction ended made the groups smaller and intake about 10%
-            // slower; see docs/PERFORMANCE.md.)
-            if waiting.len() < FILL && storing.load(Ordering::Relaxed) >= LINGER_WHEN {
+            // moment's wait for more: a transaction's cost is mostly fixed, and one started at
+            // once with a lone contact would leave the rest to queue behind both writers. It
+            // costs a lone caller's contact about 0.7 ms; waiting only while the other writer
+            // holds two or more, or ending the wait when its transaction ends, left smaller
+            // groups under load and intake slower (docs/PERFORMANCE.md, "When a writer waits").
+            if waiting.len() < FILL && storing.load(Ordering::Relaxed) > 0 {
                 let until = tokio::time::Instant::now() + LINGER;
                 while waiting.len() < FILL
                     && let Ok(Some(job)) = tokio::time::timeout_at(until, queue.recv()).await

@@ -28,11 +28,12 @@ pub(crate) struct PriorChild {
 pub use crate::policy::PRIOR_LIMIT;
 
 /// For each `(nhs_number, name_key)` in `keys`, the most recent [`PRIOR_LIMIT`] children of other
-/// contacts received between `since` and `before` with the same NHS number or name key, newest
-/// first (the child's id breaks a tie in time, so the limit always keeps the same rows); in one
-/// statement for all the keys (one round trip, however many children; none when no key has a
-/// value, and a key with neither matches nothing). Each row carries the index in `keys` it
-/// answers. Intake reads these before it inserts its contacts, so none matches itself.
+/// contacts received between `since` and `before` with the same NHS number or name key (where the
+/// NHS numbers do not conflict), newest first (the child's id breaks a tie in time, so the limit
+/// always keeps the same rows); in one statement for all the keys (one round trip, however many
+/// children; none when no key has a value, and a key with neither matches nothing). Each row
+/// carries the index in `keys` it answers. Intake reads these before it inserts its contacts,
+/// so none matches itself.
 pub(crate) async fn prior_children(
     conn: &mut PgConnection,
     keys: &[(Option<String>, Option<String>)],
@@ -44,20 +45,11 @@ pub(crate) async fn prior_children(
     }
     let (nhs_numbers, name_keys): (Vec<Option<&str>>, Vec<Option<&str>>) =
         keys.iter().map(|(nhs, name)| (nhs.as_deref(), name.as_deref())).unzip();
+    // The matching rule is stated once, in SQL (`read_prior_children`, migration
+    // 20261205000002), for this read and for intake's (`lock_child_keys_then_read_prior`).
     let rows: Vec<PriorRow> = sqlx::query_as(
-        "select k.n - 1 as key_index, p.child_id, p.contact_id, p.agency_id, p.received_at, p.matched_on
-           from unnest($1::text[], $2::text[]) with ordinality as k(nhs_number, name_key, n)
-          cross join lateral (
-                select cc.id as child_id, cc.contact_id, c.agency_id, cc.received_at,
-                       case when cc.nhs_number = k.nhs_number then 'nhs_number' else 'name_and_date_of_birth' end
-                         as matched_on
-                  from contact_children cc join contacts c on c.id = cc.contact_id
-                 where (cc.nhs_number = k.nhs_number
-                        or (cc.name_key = k.name_key and (cc.nhs_number is null or k.nhs_number is null)))
-                   and cc.received_at >= $3 and cc.received_at <= $4
-                 order by cc.received_at desc, cc.id desc
-                 limit $5) p
-          order by k.n, p.received_at desc, p.child_id desc",
+        "select key_index, child_id, contact_id, agency_id, received_at, matched_on
+           from read_prior_children($1, $2, $3, $4, $5)",
     )
     .bind(&nhs_numbers)
     .bind(&name_keys)
@@ -81,9 +73,10 @@ fn index_rows(rows: Vec<PriorRow>, asked: usize) -> Result<Vec<(usize, PriorChil
 
 /// The `lock_child_keys` SQL function, then [`prior_children`] received since `since` with no
 /// upper bound, in one round trip (the `lock_child_keys_then_read_prior` SQL function: the read
-/// is a statement of its own after the locks, so it sees what their holders committed). The caller reads the time of
-/// receipt after this returns, and must check that nothing returned was received later (clocks
-/// that differ, as a sandbox agency's), reading again within its window if something was.
+/// is a statement of its own after the locks, so it sees what their holders committed). The
+/// caller reads the time of receipt after this returns, and must check that nothing returned
+/// was received later (clocks that differ, as a sandbox agency's), reading again within its
+/// window if something was.
 pub(crate) async fn lock_child_keys_then_read_prior(
     conn: &mut PgConnection,
     locks: &[String],

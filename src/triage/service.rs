@@ -140,8 +140,9 @@ pub struct NewIntake<'a> {
 /// matches each child to earlier contacts and applies the policy. Reads only: one round trip
 /// for re-referrals, only when a child was seen before, and one more for the earlier contacts,
 /// only when `earlier` cannot stand for this receipt time. [`push_new_contacts`] then stores the
-/// children, matches and first ratings of those stored. The contacts must be about different children (intake keeps contacts that share
-/// a match key apart), so none is matched to another stored in the same transaction.
+/// children, matches and first ratings of those stored. The contacts must be about different
+/// children (intake keeps contacts that share a match key apart), so none is matched to another
+/// stored in the same transaction.
 pub async fn classify_new_contacts(
     conn: &mut PgConnection,
     policy: &Policy,

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
 use crate::{
+    client::Caller,
     fixtures::{amber_contact, cases, contact_about, example_contact, unknown_id},
     helpers::{Overrides, spawn_app, spawn_app_with},
 };
@@ -12,6 +13,20 @@ use crate::{
 /// The `rule`s of a contact's classification reasons.
 fn rules(contact: &Value) -> Vec<&str> {
     contact["classification"]["reasons"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect()
+}
+
+/// The ids of the earlier contacts that contact `id`'s first child was matched to, as `staff`
+/// see them, sorted.
+async fn first_child_matches(staff: &Caller, id: &str) -> Vec<String> {
+    let full = staff.get_contact(id).await.ok();
+    let mut ids: Vec<String> = full["children"][0]["matched_contact_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
 }
 
 #[tokio::test]
@@ -129,27 +144,20 @@ async fn a_contact_is_matched_only_to_contacts_received_before_it() {
         let mut contact =
             contact_about(app.today(), reference, ada.clone(), "neglect", "Concern about home conditions.");
         contact["incident_at"] = Value::Null;
-        Value::from(agency.submit(contact).await)
+        agency.submit(contact).await
     };
     let june = submit(app.school(), at(2026, 6, 1), "T-JUNE").await;
     let january = submit(app.police(), at(2026, 1, 5), "T-JANUARY").await;
     let february = submit(app.health(), at(2026, 2, 2), "T-FEBRUARY").await;
     let july = submit(app.school(), at(2026, 7, 1), "T-JULY").await;
-    let practitioner = app.practitioner();
-    let matched = async |id: &Value| {
-        let full = practitioner.get_contact(id.as_str().unwrap()).await.ok();
-        let mut ids = full["children"][0]["matched_contact_ids"].as_array().unwrap().clone();
-        ids.sort_by_key(ToString::to_string);
-        ids
-    };
-    let sorted = |mut ids: Vec<Value>| {
-        ids.sort_by_key(ToString::to_string);
-        ids
-    };
-    assert_eq!(matched(&june).await, Vec::<Value>::new());
-    assert_eq!(matched(&january).await, Vec::<Value>::new(), "June's contact is in January's future");
+    let practitioner = &app.practitioner();
+    let matched = async |id: &str| first_child_matches(practitioner, id).await;
+    assert_eq!(matched(&june).await, Vec::<String>::new());
+    assert_eq!(matched(&january).await, Vec::<String>::new(), "June's contact is in January's future");
     assert_eq!(matched(&february).await, std::slice::from_ref(&january), "only January's is before February");
-    assert_eq!(matched(&july).await, sorted(vec![june, january, february]), "all three are before July");
+    let mut before_july = vec![june, january, february];
+    before_july.sort();
+    assert_eq!(matched(&july).await, before_july, "all three are before July");
 }
 
 #[tokio::test]
@@ -317,14 +325,7 @@ async fn contacts_about_one_child_sent_at_once_are_each_matched_to_all_received_
     }
     let practitioner = app.practitioner();
     for id in &ids {
-        let full = practitioner.get_contact(id).await.ok();
-        let mut matched: Vec<String> = full["children"][0]["matched_contact_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap().to_owned())
-            .collect();
-        matched.sort();
+        let matched = first_child_matches(&practitioner, id).await;
         let before: Vec<String> = app
             .value(
                 "select coalesce(array_agg(c.id::text order by c.id::text), '{}') from contacts c, contacts me
@@ -362,14 +363,7 @@ async fn a_child_is_matched_to_its_25_most_recent_contacts_received_before() {
     };
     let matched_and_expected = async |reference: &str| {
         let id: String = app.value("select id::text from contacts where agency_reference = $1", reference).await;
-        let full = app.practitioner().get_contact(&id).await.ok();
-        let mut matched: Vec<String> = full["children"][0]["matched_contact_ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m.as_str().unwrap().to_owned())
-            .collect();
-        matched.sort();
+        let matched = first_child_matches(&app.practitioner(), &id).await;
         let newest: Vec<String> = app
             .value(
                 "select coalesce(array_agg(id order by id), '{}') from (
