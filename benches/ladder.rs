@@ -9,7 +9,9 @@
 //! `cargo bench --bench ladder` (defaults: 1,000,000 indexed, 10,000 due, one worker), or issue
 //! 14's scale-out: `LADDER_INDEXED=3000000 LADDER_DUE=100000 LADDER_WORKERS=1,2,4 cargo bench
 //! --bench ladder`. The workers share this process's runtime and the machine's cores with
-//! PostgreSQL and Redis, as worker processes on one host would.
+//! PostgreSQL and Redis, as worker processes on one host would. `load-tests/ladder-ceiling.sh`
+//! measures what the database alone does with the workers' statements on the same machine: the
+//! reference these figures are read against.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails by panicking")]
 #![allow(clippy::too_many_lines, reason = "one linear script: seed, run, measure, clean up")]

@@ -2,7 +2,7 @@
 # The database's own ceiling for firing ladder steps on this machine. pgbench replays the
 # statements the ladder worker sends for each batch of 250 claimed steps (src/clocks/worker.rs,
 # `fire_together` and `write_effects`: lock the contacts, mark the steps fired, insert their
-# events, queue their staff notifications, insert their audit records, commit), as prepared
+# events with their staff notifications, insert their audit records, commit), as prepared
 # statements on CONNECTIONS connections (default 8: two workers with four batches in flight
 # each), with no service, no Redis and no claims in between. It prints the steps fired per
 # second and how long DUE steps (default 100,000) all due at once take at that rate: the least
@@ -60,17 +60,16 @@ with s as (
     returning l.clock_id, l.step, l.due_at, l.fired_at)
  select s.clock_id, s.step, s.due_at, c.contact_id, c.kind, c.level, c.deadline, s.fired_at, k.urgency, k.queue
    from s join clocks c on c.id = s.clock_id join contacts k on k.id = c.contact_id;
-insert into events (occurred_at, kind, contact_id, clock_id, step, payload)
-  select now(), e.step, e.contact_id, e.clock_id, e.step,
-         jsonb_build_object('clock', 'decision', 'level', 'amber', 'notify', 'practitioner', 'due_at', now(), 'deadline', now())
-    from unnest(:steps::text[], :ids::uuid[], :ids::uuid[]) as e(step, contact_id, clock_id)
-  on conflict (clock_id, step) do nothing;
+with e as (
+    insert into events (occurred_at, kind, contact_id, clock_id, step, payload)
+    select now(), e.step, e.contact_id, e.clock_id, e.step,
+           jsonb_build_object('clock', 'decision', 'level', 'amber', 'notify', 'practitioner', 'due_at', now(), 'deadline', now())
+      from unnest(:steps::text[], :ids::uuid[], :ids::uuid[]) as e(step, contact_id, clock_id)
+    returning id)
 insert into deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at)
   select gen_random_uuid(), e.id, w.id, 'pending', now(), now()
-    from events e join unnest(:ids::uuid[], :steps::text[]) as t(clock_id, step) on e.clock_id = t.clock_id and e.step = t.step
-   cross join webhook_endpoints w
-   where w.purpose = 'staff_notifications' and w.disabled_at is null
-  on conflict (event_id, endpoint_id) do nothing;
+    from e cross join webhook_endpoints w
+   where w.purpose = 'staff_notifications' and w.disabled_at is null;
 with new_events as (
     insert into audit_events (occurred_at, actor_kind, actor_id, api_key_id, action, contact_id, detail)
     select now(), e.actor_kind, e.actor_id, e.api_key_id, 'ladder_step_fired', e.contact_id, e.detail

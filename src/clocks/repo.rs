@@ -453,31 +453,6 @@ pub(crate) async fn record_breaches(
     Ok(())
 }
 
-pub(crate) async fn insert_step_events(
-    conn: &mut PgConnection,
-    at: DateTime<Utc>,
-    rows: &[FiredRow],
-    payloads: &[serde_json::Value],
-) -> Result<(), sqlx::Error> {
-    let steps: Vec<&str> = rows.iter().map(|r| r.step.as_str()).collect();
-    let contacts: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
-    let clocks: Vec<ClockId> = rows.iter().map(|r| r.clock_id).collect();
-    sqlx::query(
-        "insert into events (occurred_at, kind, contact_id, clock_id, step, payload)
-         select $1, e.step, e.contact_id, e.clock_id, e.step, e.payload
-           from unnest($2::text[], $3::uuid[], $4::uuid[], $5::jsonb[]) as e(step, contact_id, clock_id, payload)
-         on conflict (clock_id, step) do nothing",
-    )
-    .bind(at)
-    .bind(&steps)
-    .bind(&contacts)
-    .bind(&clocks)
-    .bind(payloads)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// The state of several steps, for claims that did not fire: status and the time to index it at
 /// (as in [`pending_steps`]; none while paused).
 pub(crate) async fn step_states(

@@ -279,10 +279,10 @@ async fn write_effects(
             })
         })
         .collect();
-    repo::insert_step_events(tx, fired_at, fired, &payloads).await?;
-    let (ids, names): (Vec<ClockId>, Vec<String>) = fired.iter().map(|f| (f.clock_id, f.step.clone())).unzip();
-    crate::outbox::service::queue_staff_notifications(tx, &ids, &names, fired_at).await?;
+    let steps: Vec<&str> = fired.iter().map(|f| f.step.as_str()).collect();
     let contacts: Vec<_> = fired.iter().map(|f| f.contact_id).collect();
+    let clocks: Vec<ClockId> = fired.iter().map(|f| f.clock_id).collect();
+    crate::outbox::service::queue_step_events(tx, fired_at, &steps, &contacts, &clocks, &payloads).await?;
     let details: Vec<serde_json::Value> =
         fired.iter().map(|f| serde_json::json!({ "clock_id": f.clock_id, "step": f.step })).collect();
     audit::record_many(tx, fired_at, &Actor::system(), AuditAction::LadderStepFired, &contacts, &details).await?;

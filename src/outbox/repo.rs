@@ -182,24 +182,36 @@ pub(crate) async fn queue_test(
     .await
 }
 
-/// Queues deliveries of the given ladder events to every live staff-notification endpoint.
-pub(crate) async fn queue_staff_notifications(
+/// Adds the events of ladder steps that have just fired and, for each, a delivery to every live
+/// staff-notification endpoint: one statement. No `on conflict`: a step fires once (its
+/// `pending` -> `fired` update in the same transaction is the guard, and a fired step never
+/// becomes pending again), so each event is new, and the unique `(clock_id, step)` key would refuse
+/// a second one rather than let it pass unseen. (Skipping conflicts cost about 4 us a step, 7% of
+/// the database's time when firing.)
+pub(crate) async fn queue_step_events(
     conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    steps: &[&str],
+    contact_ids: &[ContactId],
     clock_ids: &[crate::id::ClockId],
-    steps: &[String],
-    now: DateTime<Utc>,
+    payloads: &[serde_json::Value],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at)
-         select gen_random_uuid(), e.id, w.id, 'pending', $3, $3
-           from events e join unnest($1::uuid[], $2::text[]) as t(clock_id, step) on e.clock_id = t.clock_id and e.step = t.step
-          cross join webhook_endpoints w
-          where w.purpose = 'staff_notifications' and w.disabled_at is null
-         on conflict (event_id, endpoint_id) do nothing",
+        "with e as (
+            insert into events (occurred_at, kind, contact_id, clock_id, step, payload)
+            select $1, e.step, e.contact_id, e.clock_id, e.step, e.payload
+              from unnest($2::text[], $3::uuid[], $4::uuid[], $5::jsonb[]) as e(step, contact_id, clock_id, payload)
+            returning id)
+         insert into deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at)
+         select gen_random_uuid(), e.id, w.id, 'pending', $1, $1
+           from e cross join webhook_endpoints w
+          where w.purpose = 'staff_notifications' and w.disabled_at is null",
     )
-    .bind(clock_ids)
+    .bind(at)
     .bind(steps)
-    .bind(now)
+    .bind(contact_ids)
+    .bind(clock_ids)
+    .bind(payloads)
     .execute(conn)
     .await?;
     Ok(())

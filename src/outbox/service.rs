@@ -247,14 +247,17 @@ pub async fn queue_decision(
     repo::queue_decision(conn, contact_id, payload, now).await.map_err(StoreError::from)
 }
 
-/// Queues staff notifications for ladder events (in the worker's transaction).
-pub async fn queue_staff_notifications(
+/// Adds the events of ladder steps that have just fired, each with its staff notifications (in
+/// the worker's transaction); the slices run in parallel, one entry a step.
+pub async fn queue_step_events(
     conn: &mut sqlx::PgConnection,
+    at: DateTime<Utc>,
+    steps: &[&str],
+    contact_ids: &[ContactId],
     clock_ids: &[ClockId],
-    steps: &[String],
-    now: DateTime<Utc>,
+    payloads: &[serde_json::Value],
 ) -> Result<(), StoreError> {
-    repo::queue_staff_notifications(conn, clock_ids, steps, now).await.map_err(StoreError::from)
+    repo::queue_step_events(conn, at, steps, contact_ids, clock_ids, payloads).await.map_err(StoreError::from)
 }
 
 /// Leases up to `limit` deliveries due at `now` for `lease`, hiding them from other senders
