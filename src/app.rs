@@ -27,7 +27,7 @@
 use std::{collections::HashMap, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use futures_util::future::BoxFuture;
+use futures_util::{FutureExt as _, future::BoxFuture};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -82,8 +82,11 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
         ProcessRole::Worker => true,
     };
     if background {
+        // The loops start once the database holds this build's migrations (one check, shared).
+        let schema = schema_gate(state.clone(), shutdown.clone()).boxed().shared();
         for (name, task) in background_tasks(&state, &shutdown) {
-            tasks.spawn(name, task);
+            let schema = schema.clone();
+            tasks.spawn(name, async move { if schema.await { task.await } else { Ok(()) } });
         }
     }
     // Every process is scraped: `serve` for intake and HTTP, `worker` for the ladder.
@@ -106,6 +109,39 @@ pub async fn run(role: ProcessRole, settings: Settings) -> anyhow::Result<()> {
     state.metrics.shutdown();
     telemetry.shutdown();
     result
+}
+
+/// How often a process whose database lacks its build's migrations looks again.
+const SCHEMA_RECHECK: Duration = Duration::from_secs(1);
+/// How often it says so in the log while it waits.
+const SCHEMA_WARN_EVERY: Duration = Duration::from_mins(1);
+
+/// Waits until the database holds every migration this build embeds (`db::SchemaCheck`); `false`
+/// if shutdown came first. Background work against an older schema would fail statement by
+/// statement: ladder steps recorded as failing and retried minutes later, deliveries put off.
+/// Waiting costs nothing once `migrate` has run (the usual order), and a database that is down
+/// is the loops' own business (they wait for it and report it), so only a schema known to be
+/// behind holds them.
+async fn schema_gate(state: Arc<AppState>, shutdown: CancellationToken) -> bool {
+    let mut warned: Option<std::time::Instant> = None;
+    loop {
+        if shutdown.is_cancelled() {
+            return false;
+        }
+        if state.schema.is_current(&state.db).await.unwrap_or(true) {
+            if warned.is_some() {
+                tracing::info!("the database now holds this build's migrations; background work starts");
+            }
+            return true;
+        }
+        if warned.is_none_or(|at| at.elapsed() >= SCHEMA_WARN_EVERY) {
+            tracing::warn!(
+                "the database lacks migrations of this build; background work waits for `mash-triage migrate`"
+            );
+            warned = Some(std::time::Instant::now());
+        }
+        sleep_or_stop(&shutdown, SCHEMA_RECHECK).await;
+    }
 }
 
 /// Checks the database's deployment mark against `sandbox.enabled` before anything runs. A

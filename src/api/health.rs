@@ -1,6 +1,8 @@
 //! Liveness and readiness probes.
 //!
-//! Readiness follows PostgreSQL only, the store a request cannot do without. Redis is an index:
+//! Readiness follows PostgreSQL only, the store a request cannot do without, and asks that it
+//! hold every migration this build embeds (`db::SchemaCheck`): a replica started before
+//! `mash-triage migrate` stays out of rotation instead of answering 500. Redis is an index:
 //! while it is down contacts are still taken, and steps fire from PostgreSQL, so a replica that
 //! cannot reach Redis stays in service; were readiness to fail on Redis, a Redis outage would
 //! take every replica out at once, an intake outage caused by an index. Redis is reported in
@@ -25,14 +27,20 @@ pub struct HealthStatus {
     /// Redis reachable (readiness only); reported, never a reason to be not ready.
     #[oai(skip_serializing_if_is_none)]
     pub redis: Option<bool>,
+    /// The database holds every migration this build embeds (readiness only; absent when the
+    /// database does not answer). `false`: run `mash-triage migrate`.
+    #[oai(skip_serializing_if_is_none)]
+    pub schema: Option<bool>,
 }
 
 #[derive(ApiResponse)]
 pub enum ReadyResponse {
-    /// PostgreSQL answers (whatever Redis does: see `redis` in the body).
+    /// PostgreSQL answers and holds this build's migrations (whatever Redis does: see `redis` in
+    /// the body).
     #[oai(status = 200)]
     Ready(Json<HealthStatus>),
-    /// PostgreSQL does not answer; take this replica out of rotation.
+    /// PostgreSQL does not answer, or lacks a migration of this build (`schema` is `false`);
+    /// take this replica out of rotation.
     #[oai(status = 503)]
     NotReady(Json<HealthStatus>, #[oai(header = "Retry-After")] String),
 }
@@ -48,30 +56,32 @@ impl HealthApi {
     #[oai(path = "/health/live", method = "get", operation_id = "health.live")]
     #[expect(clippy::unused_async, reason = "poem-openapi operations are async")]
     async fn live(&self) -> Json<HealthStatus> {
-        Json(HealthStatus { status: "ok".into(), database: None, redis: None })
+        Json(HealthStatus { status: "ok".into(), database: None, redis: None, schema: None })
     }
 
-    /// Readiness: PostgreSQL answers.
+    /// Readiness: PostgreSQL answers and holds every migration of this build.
     ///
     /// Redis is reported in the body but does not decide: contacts are taken while it is down.
     #[oai(path = "/health/ready", method = "get", operation_id = "health.ready")]
     async fn ready(&self) -> ReadyResponse {
-        let (database, redis) = tokio::join!(crate::db::ping(&self.state.db), self.state.redis.ping());
+        let state = &self.state;
+        let (database, redis) = tokio::join!(crate::db::ping(&state.db), state.redis.ping());
         let (database, redis) = (database.is_ok(), redis.is_ok());
-        if database {
-            ReadyResponse::Ready(Json(HealthStatus { status: "ok".into(), database: Some(true), redis: Some(redis) }))
-        } else {
-            self.not_ready(redis)
+        let schema = if database { state.schema.is_current(&state.db).await.ok() } else { None };
+        let status = |ok: bool| HealthStatus {
+            status: if ok { "ok" } else { "unavailable" }.into(),
+            database: Some(database && schema.is_some()),
+            redis: Some(redis),
+            schema,
+        };
+        if schema == Some(true) {
+            return ReadyResponse::Ready(Json(status(true)));
         }
-    }
-}
-
-impl HealthApi {
-    fn not_ready(&self, redis: bool) -> ReadyResponse {
-        tracing::warn!(database = false, redis, "not ready");
-        ReadyResponse::NotReady(
-            Json(HealthStatus { status: "unavailable".into(), database: Some(false), redis: Some(redis) }),
-            self.state.settings.http.retry_after_seconds.to_string(),
-        )
+        if schema == Some(false) {
+            tracing::warn!(redis, "not ready: the database lacks migrations of this build; run `mash-triage migrate`");
+        } else {
+            tracing::warn!(database = false, redis, "not ready");
+        }
+        ReadyResponse::NotReady(Json(status(false)), state.settings.http.retry_after_seconds.to_string())
     }
 }

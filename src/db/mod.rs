@@ -5,7 +5,11 @@
 //! nothing and serves. [`migrate`] runs as the owner and then grants the runtime role its
 //! privileges, so tables added by any migration are covered.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 use secrecy::ExposeSecret;
 use sqlx::{
@@ -30,6 +34,38 @@ pub async fn migrate(owner: &PgPool, runtime: Option<&str>) -> Result<(), sqlx::
         repo::grant_runtime_privileges(owner, runtime).await?;
     }
     Ok(())
+}
+
+/// Whether the database holds every migration this build embeds. A process reports ready, and
+/// starts its background work, only once it does: a binary started before `migrate` would
+/// otherwise send statements the schema does not have yet (answered 500, or steps recorded as
+/// failing). Once the schema is current it stays so (migrations are never undone), so the answer
+/// is kept and the database not asked again.
+#[derive(Debug, Default)]
+pub struct SchemaCheck {
+    current: AtomicBool,
+}
+
+impl SchemaCheck {
+    /// `Ok(false)` while a migration of this build is missing; `Err` when the database cannot
+    /// tell (it is down).
+    pub async fn is_current(&self, pool: &PgPool) -> Result<bool, sqlx::Error> {
+        if self.current.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        let current = match repo::applied_migrations(pool, &versions).await {
+            Ok(applied) => usize::try_from(applied).is_ok_and(|n| n == versions.len()),
+            // Never migrated (no table), or the runtime role not yet granted it: this build's
+            // `migrate` grants it, so its migrations have not run either.
+            Err(sqlx::Error::Database(err)) if matches!(err.code().as_deref(), Some("42P01" | "42501")) => false,
+            Err(err) => return Err(err),
+        };
+        if current {
+            self.current.store(true, Ordering::Relaxed);
+        }
+        Ok(current)
+    }
 }
 
 /// The role `migrate` should grant to: the user of `database.url` when `database.migrate_url`

@@ -428,3 +428,38 @@ async fn an_agencys_contact_source_is_set_at_creation_and_changed_later_for_anne
     let trail = app.auditor().audit(&[]).await.ok().to_string();
     assert!(trail.contains("agency.changed") && trail.contains(r#""contact_source":"3E""#), "{trail}");
 }
+
+#[tokio::test]
+async fn serve_on_a_database_without_its_migrations_is_not_ready_and_fires_nothing_until_migrated() {
+    let app = spawn_app().await;
+    // A red contact: its first ladder step is due at receipt.
+    app.police().submit(example_contact(app.today(), "SCHEMA-GATE")).await;
+    let fired = "select count(*) from ladder_steps where status = 'fired'";
+    assert_eq!(app.count(fired).await, 0);
+    sqlx::raw_sql(
+        "create table held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
+         delete from _sqlx_migrations where version = (select version from held_back)",
+    )
+    .execute(app.owner_db())
+    .await
+    .unwrap();
+    let (mut child, port) = start_serve(&app, &[], "/health/live").await;
+    let ready = format!("http://127.0.0.1:{port}/health/ready");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let not_ready = reqwest::get(&ready).await.unwrap();
+    assert_eq!(not_ready.status(), 503);
+    assert_eq!(app.count(fired).await, 0, "the ladder waits for the migrations");
+
+    sqlx::raw_sql("insert into _sqlx_migrations select * from held_back").execute(app.owner_db()).await.unwrap();
+    let mut done = false;
+    for _ in 0..100 {
+        if app.count(fired).await > 0 && reqwest::get(&ready).await.unwrap().status() == 200 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(done, "once migrated, the replica is ready and the due step fires");
+}

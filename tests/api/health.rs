@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::{
     fixtures::example_contact,
-    helpers::{Overrides, hung_redis, spawn_app, spawn_app_with},
+    helpers::{Overrides, RUNTIME_ROLE, hung_redis, spawn_app, spawn_app_with},
 };
 
 #[tokio::test]
@@ -15,7 +15,7 @@ async fn live_and_ready_answer_when_both_stores_are_up() {
     assert_eq!(live.status(), 200);
     assert!(live.header("x-request-id").is_some());
     let body = anonymous.ready().await.ok();
-    assert_eq!(body, serde_json::json!({"status": "ok", "database": true, "redis": true}));
+    assert_eq!(body, serde_json::json!({"status": "ok", "database": true, "redis": true, "schema": true}));
 }
 
 #[tokio::test]
@@ -27,9 +27,49 @@ async fn ready_follows_postgres_only_and_reports_redis_down_or_hung() {
         let started = Instant::now();
         let body = anonymous.ready().await.ok();
         assert!(started.elapsed() < Duration::from_millis(900), "Redis is asked within a request's bound");
-        assert_eq!(body, serde_json::json!({"status": "ok", "database": true, "redis": false}));
+        assert_eq!(body, serde_json::json!({"status": "ok", "database": true, "redis": false, "schema": true}));
         assert_eq!(anonymous.live().await.status(), 200);
         // Intake goes on, which is why readiness must not fail on Redis.
         app.police().create_contact(example_contact(app.today(), "READY-1")).await.created();
     }
+}
+
+#[tokio::test]
+async fn ready_waits_until_the_database_holds_every_migration_of_this_build() {
+    let app = spawn_app().await;
+    let anonymous = app.anonymous();
+    let not_ready = serde_json::json!({"status": "unavailable", "database": true, "redis": true, "schema": false});
+    // A binary newer than its database: the last migration is not recorded as applied.
+    let last: i64 =
+        sqlx::query_scalar("select max(version) from _sqlx_migrations").fetch_one(app.owner_db()).await.unwrap();
+    sqlx::raw_sql("create table held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
+                   delete from _sqlx_migrations where version = (select version from held_back)")
+        .execute(app.owner_db())
+        .await
+        .unwrap();
+    let answer = anonymous.ready().await;
+    assert_eq!(answer.expect(503), not_ready);
+    assert!(answer.header("retry-after").is_some());
+    // Recorded but failed is not applied either.
+    sqlx::raw_sql("insert into _sqlx_migrations select version, description, installed_on, false, checksum, execution_time from held_back")
+        .execute(app.owner_db())
+        .await
+        .unwrap();
+    assert_eq!(anonymous.ready().await.expect(503), not_ready);
+    // A runtime role never granted the table (granted by this build's `migrate`): not applied.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "update _sqlx_migrations set success = true where version = {last}; revoke select on _sqlx_migrations from {RUNTIME_ROLE}"
+    )))
+    .execute(app.owner_db())
+    .await
+    .unwrap();
+    assert_eq!(anonymous.ready().await.expect(503), not_ready);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("grant select on _sqlx_migrations to {RUNTIME_ROLE}")))
+        .execute(app.owner_db())
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.ready().await.ok(),
+        serde_json::json!({"status": "ok", "database": true, "redis": true, "schema": true})
+    );
 }
