@@ -7,7 +7,8 @@
 # each), with no service, no Redis and no claims in between. It prints the steps fired per
 # second and how long DUE steps (default 100,000) all due at once take at that rate: the least
 # p99 lateness that any number of workers could reach here, since every one of them waits on
-# this database.
+# this database. No staff-notification endpoint is registered (as in the benchmark), so the
+# deliveries part of the events statement writes nothing.
 #
 # Keep the statements below in step with the worker's: this is the reference its benchmark
 # (`cargo bench --bench ladder`) is read against. Uses its own database (mash_ladder_ceiling,
@@ -20,7 +21,10 @@ DUE=${DUE:-100000} CONNECTIONS=${CONNECTIONS:-8} BATCH=250
 command -v pgbench >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
 (( DUE % (BATCH * CONNECTIONS) == 0 )) || { echo "DUE must be a multiple of $((BATCH * CONNECTIONS))" >&2; exit 2; }
 
-eval "$(scripts/services.sh database mash_ladder_ceiling --fresh)"
+# Its own database only: a failure here must stop the script, not leave an inherited URL in use.
+unset DATABASE_URL MASH_DATABASE__MIGRATE_URL
+DB_ENV=$(scripts/services.sh database mash_ladder_ceiling --fresh)
+eval "$DB_ENV"
 cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-target}/release/mash-triage
 "$BIN" migrate >/dev/null
@@ -82,11 +86,13 @@ COMMIT;
 SQL
 
 echo "== $(nproc) cores; pgbench -M prepared -c$CONNECTIONS: $DUE steps due at once, $BATCH a transaction, the worker's statements"
-OUT=$(pgbench -n -M prepared -c "$CONNECTIONS" -j "$(nproc)" -t $((DUE / BATCH / CONNECTIONS)) -f "$SCRIPT" "$MASH_DATABASE__MIGRATE_URL")
-echo "$OUT" | grep -E '^(number of transactions actually processed|number of failed|latency average|tps)'
+OUT=$(pgbench -n -M prepared -c "$CONNECTIONS" -j "$(nproc)" -t $((DUE / BATCH / CONNECTIONS)) -f "$SCRIPT" \
+  "$MASH_DATABASE__MIGRATE_URL" 2>&1) || { echo "$OUT" >&2; echo "pgbench failed" >&2; exit 1; }
+echo "$OUT" | grep -E '^(number of transactions actually processed|number of failed|latency average|tps)' || true
 FIRED=$(psql "$MASH_DATABASE__MIGRATE_URL" -XAtc "select count(*) from ladder_steps where status = 'fired'")
 EVENTS=$(psql "$MASH_DATABASE__MIGRATE_URL" -XAtc "select count(*) from events")
 [[ $FIRED == "$DUE" && $EVENTS == "$DUE" ]] || { echo "fired $FIRED and wrote $EVENTS events of $DUE: the replay is wrong" >&2; exit 1; }
 TPS=$(echo "$OUT" | awk '/^tps = / { print $3; exit }')
+[[ -n $TPS ]] || { echo "$OUT" >&2; echo "no tps in pgbench's output" >&2; exit 1; }
 awk -v t="$TPS" -v b="$BATCH" -v d="$DUE" 'BEGIN {
   printf "== the database alone fires %.0f steps/s; %d steps due at once take %.2f s at that rate\n", t * b, d, d / (t * b) }'

@@ -116,28 +116,33 @@ const SCHEMA_RECHECK: Duration = Duration::from_secs(1);
 /// How often it says so in the log while it waits.
 const SCHEMA_WARN_EVERY: Duration = Duration::from_mins(1);
 
-/// Waits until the database holds every migration this build embeds (`db::SchemaCheck`); `false`
-/// if shutdown came first. Background work against an older schema would fail statement by
-/// statement: ladder steps recorded as failing and retried minutes later, deliveries put off.
-/// Waiting costs nothing once `migrate` has run (the usual order), and a database that is down
-/// is the loops' own business (they wait for it and report it), so only a schema known to be
-/// behind holds them.
+/// Waits until the database holds every migration this build embeds
+/// (`db::schema_is_current`); `false` if shutdown came first. Background work against an older
+/// schema would fail statement by statement: ladder steps recorded as failing and retried
+/// minutes later, deliveries put off. A database that does not answer holds the loops too (they
+/// could do nothing without it, and it may come back with the previous release's schema).
+/// Waiting costs one query once `migrate` has run, the usual order.
 async fn schema_gate(state: Arc<AppState>, shutdown: CancellationToken) -> bool {
     let mut warned: Option<std::time::Instant> = None;
     loop {
         if shutdown.is_cancelled() {
             return false;
         }
-        if state.schema.is_current(&state.db).await.unwrap_or(true) {
+        let current = crate::db::schema_is_current(&state.db).await;
+        if matches!(current, Ok(true)) {
             if warned.is_some() {
                 tracing::info!("the database now holds this build's migrations; background work starts");
             }
             return true;
         }
         if warned.is_none_or(|at| at.elapsed() >= SCHEMA_WARN_EVERY) {
-            tracing::warn!(
-                "the database lacks migrations of this build; background work waits for `mash-triage migrate`"
-            );
+            if let Err(err) = current {
+                tracing::warn!(error = %err, "the database does not answer; background work waits for it");
+            } else {
+                tracing::warn!(
+                    "the database lacks migrations of this build; background work waits for `mash-triage migrate`"
+                );
+            }
             warned = Some(std::time::Instant::now());
         }
         sleep_or_stop(&shutdown, SCHEMA_RECHECK).await;

@@ -58,9 +58,6 @@ pub struct AppState {
     /// Key lookups reused until a key, staff or agency change is announced, for at most
     /// `http.key_cache_seconds` (see `cache::revocable`).
     pub keys: cache::Revocable,
-    /// Whether the database holds this build's migrations (readiness and background work wait
-    /// for it).
-    pub schema: db::SchemaCheck,
 }
 
 impl AppState {
@@ -102,7 +99,6 @@ impl AppState {
             metrics,
             caches,
             keys,
-            schema: db::SchemaCheck::default(),
         }))
     }
 

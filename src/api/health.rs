@@ -1,7 +1,7 @@
 //! Liveness and readiness probes.
 //!
 //! Readiness follows PostgreSQL only, the store a request cannot do without, and asks that it
-//! hold every migration this build embeds (`db::SchemaCheck`): a replica started before
+//! hold every migration this build embeds (`db::schema_is_current`): a replica started before
 //! `mash-triage migrate` stays out of rotation instead of answering 500. Redis is an index:
 //! while it is down contacts are still taken, and steps fire from PostgreSQL, so a replica that
 //! cannot reach Redis stays in service; were readiness to fail on Redis, a Redis outage would
@@ -65,12 +65,13 @@ impl HealthApi {
     #[oai(path = "/health/ready", method = "get", operation_id = "health.ready")]
     async fn ready(&self) -> ReadyResponse {
         let state = &self.state;
-        let (database, redis) = tokio::join!(crate::db::ping(&state.db), state.redis.ping());
-        let (database, redis) = (database.is_ok(), redis.is_ok());
-        let schema = if database { state.schema.is_current(&state.db).await.ok() } else { None };
+        // The schema query is the database's ping too: one round trip, one acquire timeout.
+        let (schema, redis) = tokio::join!(crate::db::schema_is_current(&state.db), state.redis.ping());
+        let (schema, redis) = (schema.ok(), redis.is_ok());
+        let database = schema.is_some();
         let status = |ok: bool| HealthStatus {
             status: if ok { "ok" } else { "unavailable" }.into(),
-            database: Some(database && schema.is_some()),
+            database: Some(database),
             redis: Some(redis),
             schema,
         };

@@ -5,11 +5,7 @@
 //! nothing and serves. [`migrate`] runs as the owner and then grants the runtime role its
 //! privileges, so tables added by any migration are covered.
 
-use std::{
-    str::FromStr,
-    sync::atomic::{AtomicBool, Ordering},
-    time::Duration,
-};
+use std::{str::FromStr, time::Duration};
 
 use secrecy::ExposeSecret;
 use sqlx::{
@@ -36,35 +32,26 @@ pub async fn migrate(owner: &PgPool, runtime: Option<&str>) -> Result<(), sqlx::
     Ok(())
 }
 
-/// Whether the database holds every migration this build embeds. A process reports ready, and
-/// starts its background work, only once it does: a binary started before `migrate` would
-/// otherwise send statements the schema does not have yet (answered 500, or steps recorded as
-/// failing). Once the schema is current it stays so (migrations are never undone), so the answer
-/// is kept and the database not asked again.
-#[derive(Debug, Default)]
-pub struct SchemaCheck {
-    current: AtomicBool,
-}
-
-impl SchemaCheck {
-    /// `Ok(false)` while a migration of this build is missing; `Err` when the database cannot
-    /// tell (it is down).
-    pub async fn is_current(&self, pool: &PgPool) -> Result<bool, sqlx::Error> {
-        if self.current.load(Ordering::Relaxed) {
-            return Ok(true);
-        }
-        let versions: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
-        let current = match repo::applied_migrations(pool, &versions).await {
-            Ok(applied) => usize::try_from(applied).is_ok_and(|n| n == versions.len()),
-            // Never migrated (no table), or the runtime role not yet granted it: this build's
-            // `migrate` grants it, so its migrations have not run either.
-            Err(sqlx::Error::Database(err)) if matches!(err.code().as_deref(), Some("42P01" | "42501")) => false,
-            Err(err) => return Err(err),
-        };
-        if current {
-            self.current.store(true, Ordering::Relaxed);
-        }
-        Ok(current)
+/// Whether the database records every migration this build embeds as applied. A process
+/// reports ready, and starts its background work, only once it does: a binary started before
+/// `migrate` would otherwise send statements the schema does not have (answered 500, or ladder
+/// steps recorded as failing and retried minutes later). `Err` when the database does not
+/// answer. Asked afresh each time (one small query), so a database re-created, or restored from
+/// an older backup, is noticed too.
+///
+/// Not checked: that the runtime role already holds its grants on tables the migrations added.
+/// `migrate` grants them just after the migrations commit, so for those seconds (or until a
+/// failed grant is run again) statements on a new table fail. Checking every table in `public`
+/// would close that gap but would let any table someone else adds there take every replica out.
+pub async fn schema_is_current(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let versions: Vec<i64> =
+        MIGRATOR.iter().filter(|m| !m.migration_type.is_down_migration()).map(|m| m.version).collect();
+    match repo::schema_holds(pool, &versions).await {
+        Ok(current) => Ok(current),
+        // Never migrated (no table), or this role not granted it: this build's `migrate`
+        // grants it, so its migrations have not run either.
+        Err(sqlx::Error::Database(err)) if matches!(err.code().as_deref(), Some("42P01" | "42501")) => Ok(false),
+        Err(err) => Err(err),
     }
 }
 

@@ -10,10 +10,10 @@ pub(crate) async fn grant_runtime_privileges(pool: &PgPool, runtime: &str) -> Re
     Ok(())
 }
 
-/// How many of `versions` the database records as applied successfully. Fails with
+/// Whether the database records every one of `versions` as applied successfully. Fails with
 /// `undefined_table` on a database never migrated.
-pub(crate) async fn applied_migrations(pool: &PgPool, versions: &[i64]) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from _sqlx_migrations where success and version = any($1)")
+pub(crate) async fn schema_holds(pool: &PgPool, versions: &[i64]) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select count(*) = cardinality($1) from _sqlx_migrations where success and version = any($1)")
         .bind(versions)
         .fetch_one(pool)
         .await

@@ -437,20 +437,25 @@ async fn serve_on_a_database_without_its_migrations_is_not_ready_and_fires_nothi
     let fired = "select count(*) from ladder_steps where status = 'fired'";
     assert_eq!(app.count(fired).await, 0);
     sqlx::raw_sql(
-        "create table held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
-         delete from _sqlx_migrations where version = (select version from held_back)",
+        "create schema scratch; create table scratch.held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
+         delete from _sqlx_migrations where version = (select version from scratch.held_back)",
     )
     .execute(app.owner_db())
     .await
     .unwrap();
-    let (mut child, port) = start_serve(&app, &[], "/health/live").await;
+    let (child, port) = start_serve(&app, &[], "/health/live").await;
+    // Stopped however the test ends, so a failed assertion leaves no server running.
+    let _serve = KillOnDrop(child);
     let ready = format!("http://127.0.0.1:{port}/health/ready");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let not_ready = reqwest::get(&ready).await.unwrap();
     assert_eq!(not_ready.status(), 503);
     assert_eq!(app.count(fired).await, 0, "the ladder waits for the migrations");
 
-    sqlx::raw_sql("insert into _sqlx_migrations select * from held_back").execute(app.owner_db()).await.unwrap();
+    sqlx::raw_sql("insert into _sqlx_migrations select * from scratch.held_back")
+        .execute(app.owner_db())
+        .await
+        .unwrap();
     let mut done = false;
     for _ in 0..100 {
         if app.count(fired).await > 0 && reqwest::get(&ready).await.unwrap().status() == 200 {
@@ -459,7 +464,15 @@ async fn serve_on_a_database_without_its_migrations_is_not_ready_and_fires_nothi
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = child.kill();
-    let _ = child.wait();
     assert!(done, "once migrated, the replica is ready and the due step fires");
+}
+
+/// A child process killed and reaped when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -39,11 +39,12 @@ async fn ready_waits_until_the_database_holds_every_migration_of_this_build() {
     let app = spawn_app().await;
     let anonymous = app.anonymous();
     let not_ready = serde_json::json!({"status": "unavailable", "database": true, "redis": true, "schema": false});
-    // A binary newer than its database: the last migration is not recorded as applied.
+    // A binary newer than its database: the last migration is not recorded as applied. (The row
+    // is kept outside `public`, where every table must be readable by the runtime role.)
     let last: i64 =
         sqlx::query_scalar("select max(version) from _sqlx_migrations").fetch_one(app.owner_db()).await.unwrap();
-    sqlx::raw_sql("create table held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
-                   delete from _sqlx_migrations where version = (select version from held_back)")
+    sqlx::raw_sql("create schema scratch; create table scratch.held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
+                   delete from _sqlx_migrations where version = (select version from scratch.held_back)")
         .execute(app.owner_db())
         .await
         .unwrap();
@@ -51,7 +52,7 @@ async fn ready_waits_until_the_database_holds_every_migration_of_this_build() {
     assert_eq!(answer.expect(503), not_ready);
     assert!(answer.header("retry-after").is_some());
     // Recorded but failed is not applied either.
-    sqlx::raw_sql("insert into _sqlx_migrations select version, description, installed_on, false, checksum, execution_time from held_back")
+    sqlx::raw_sql("insert into _sqlx_migrations select version, description, installed_on, false, checksum, execution_time from scratch.held_back")
         .execute(app.owner_db())
         .await
         .unwrap();
