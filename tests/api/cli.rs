@@ -11,6 +11,7 @@ use sqlx::{Connection, PgConnection};
 use crate::{
     fixtures::example_contact,
     helpers::{TestApp, admin_url, redis_url, spawn_app, with_database},
+    resilience::set_accepting_connections,
 };
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_mash-triage");
@@ -431,11 +432,23 @@ async fn an_agencys_contact_source_is_set_at_creation_and_changed_later_for_anne
 
 #[tokio::test]
 async fn serve_on_a_database_without_its_migrations_is_not_ready_and_fires_nothing_until_migrated() {
+    serve_waits_for_its_migrations(false).await;
+}
+
+/// The same when the database does not answer as the process starts, and comes back still
+/// without the migrations: not answering is no reason to start the background work.
+#[tokio::test]
+async fn serve_started_while_its_database_is_down_still_waits_for_its_migrations() {
+    serve_waits_for_its_migrations(true).await;
+}
+
+async fn serve_waits_for_its_migrations(database_down_at_start: bool) {
     let app = spawn_app().await;
     // A red contact: its first ladder step is due at receipt.
     app.police().submit(example_contact(app.today(), "SCHEMA-GATE")).await;
     let fired = "select count(*) from ladder_steps where status = 'fired'";
     assert_eq!(app.count(fired).await, 0);
+    // The last migration not recorded as applied (the row kept outside `public`).
     sqlx::raw_sql(
         "create schema scratch; create table scratch.held_back as select * from _sqlx_migrations where version = (select max(version) from _sqlx_migrations);
          delete from _sqlx_migrations where version = (select version from scratch.held_back)",
@@ -443,11 +456,20 @@ async fn serve_on_a_database_without_its_migrations_is_not_ready_and_fires_nothi
     .execute(app.owner_db())
     .await
     .unwrap();
+    if database_down_at_start {
+        set_accepting_connections(&app.db_name, false).await;
+    }
     let (child, port) = start_serve(&app, &[], "/health/live").await;
     // Stopped however the test ends, so a failed assertion leaves no server running.
     let _serve = KillOnDrop(child);
     let ready = format!("http://127.0.0.1:{port}/health/ready");
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    if database_down_at_start {
+        // Longer than the pool's acquire timeout (3 s), so the gate's first check fails.
+        tokio::time::sleep(Duration::from_millis(4500)).await;
+        set_accepting_connections(&app.db_name, true).await;
+    }
+    // Long enough for a due step to fire had the background work started.
+    tokio::time::sleep(Duration::from_millis(if database_down_at_start { 3000 } else { 1500 })).await;
     let not_ready = reqwest::get(&ready).await.unwrap();
     assert_eq!(not_ready.status(), 503);
     assert_eq!(app.count(fired).await, 0, "the ladder waits for the migrations");

@@ -13,7 +13,8 @@ use crate::{
     helpers::{Overrides, admin_url, hung_redis, spawn_app, spawn_app_with, switchable_redis},
 };
 
-async fn set_accepting_connections(db_name: &str, allow: bool) {
+/// PostgreSQL down (or back) for one test database's clients: connections refused, and those open ended.
+pub(crate) async fn set_accepting_connections(db_name: &str, allow: bool) {
     let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("alter database {db_name} allow_connections {allow}")))
         .execute(&mut admin)
