@@ -145,6 +145,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before the store counts as unavailable.
     pub acquire_timeout_ms: u64,
+    /// PostgreSQL ends a session of the runtime role left idle inside a transaction this long
+    /// (`idle_in_transaction_session_timeout`), releasing its locks; `0` never.
+    pub idle_in_transaction_timeout_ms: u64,
 }
 
 impl DatabaseSettings {

@@ -125,18 +125,21 @@ pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, 
 /// A pool that connects on first use, so the server starts (and reports not-ready) while the
 /// database is down rather than refusing to start.
 pub fn connect_lazy(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    Ok(pool_options(settings).connect_lazy_with(connect_options(settings)?))
+    Ok(runtime_pool_options(settings).connect_lazy_with(connect_options(settings)?))
 }
 
 /// A small pool of its own for the key-change listener: one connection held by the listener,
 /// one for its heartbeat. Connects on first use, like the main pool.
 pub fn listener_pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    Ok(pool_options(settings).max_connections(2).min_connections(0).connect_lazy_with(connect_options(settings)?))
+    Ok(runtime_pool_options(settings)
+        .max_connections(2)
+        .min_connections(0)
+        .connect_lazy_with(connect_options(settings)?))
 }
 
 /// A pool that connects now; for one-shot commands.
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    pool_options(settings).connect_with(connect_options(settings)?).await
+    runtime_pool_options(settings).connect_with(connect_options(settings)?).await
 }
 
 /// A pool connected as the owner (`database.migrate_url`, else `database.url`), for `migrate`.
@@ -182,6 +185,21 @@ fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+}
+
+/// The runtime role's pools: each new connection first sets `database.idle_in_transaction_timeout_ms`
+/// (with a statement rather than a startup option, which some connection poolers refuse). The
+/// owner's pool, which migrates, has no such limit.
+fn runtime_pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
+    let idle_ms = settings.idle_in_transaction_timeout_ms;
+    pool_options(settings).after_connect(move |conn, _| {
+        Box::pin(async move {
+            if idle_ms > 0 {
+                repo::limit_idle_in_transaction(conn, idle_ms).await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 #[cfg(test)]

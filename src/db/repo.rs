@@ -1,6 +1,7 @@
-//! SQL for the database's own set-up: granting the runtime role its privileges after migrating.
+//! SQL for the database's own set-up: granting the runtime role its privileges after migrating,
+//! checking that a build's migrations are applied, and the runtime role's session limits.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 /// Grants `runtime` exactly the privileges serving needs (migration
 /// `20261130000011_grant_runtime_privileges.sql` holds the policy and its checks). Runs as the
@@ -17,4 +18,13 @@ pub(crate) async fn schema_holds(pool: &PgPool, versions: &[i64]) -> Result<bool
         .bind(versions)
         .fetch_one(pool)
         .await
+}
+
+/// Sets this session's `idle_in_transaction_session_timeout` (milliseconds).
+pub(crate) async fn limit_idle_in_transaction(conn: &mut PgConnection, ms: u64) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config('idle_in_transaction_session_timeout', $1, false)")
+        .bind(ms.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }

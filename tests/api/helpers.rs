@@ -489,6 +489,11 @@ impl TestApp {
         &self.state.keys
     }
 
+    /// The app's database settings.
+    pub fn database_settings(&self) -> &mash_triage::config::DatabaseSettings {
+        &self.state.settings.database
+    }
+
     /// A pool connected as the tables' owner.
     pub fn owner_db(&self) -> &PgPool {
         &self.owner

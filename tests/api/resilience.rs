@@ -241,3 +241,28 @@ async fn after_redis_hangs_and_recovers_the_skipped_index_writes_are_restored_at
     app.set_time(london(2026, 11, 23, 14, 0));
     assert_eq!(app.fire_due_steps().await, 2, "the skipped contact's reminder fires on time too");
 }
+
+/// A transaction its process stopped driving (frozen, cut off, a bug) ends after
+/// `database.idle_in_transaction_timeout_ms`, and with it the locks it held: a child's lock here,
+/// which would otherwise hold that child's next contacts until the connection died.
+#[tokio::test]
+async fn a_transaction_left_idle_is_ended_and_its_locks_released() {
+    let app = spawn_app().await;
+    // Every runtime connection carries the limit (the shipped default, one minute).
+    let default: String =
+        sqlx::query_scalar("show idle_in_transaction_session_timeout").fetch_one(app.db()).await.unwrap();
+    assert_eq!(default, "1min");
+
+    let mut settings = app.database_settings().clone();
+    settings.idle_in_transaction_timeout_ms = 300;
+    let pool = mash_triage::db::connect(&settings).await.unwrap();
+    let mut stalled = pool.begin().await.unwrap();
+    sqlx::query("select pg_advisory_xact_lock(4242)").execute(&mut *stalled).await.unwrap();
+    let lock_free = "select pg_try_advisory_xact_lock(4242)";
+    assert!(!sqlx::query_scalar::<_, bool>(lock_free).fetch_one(app.db()).await.unwrap(), "held while in use");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(sqlx::query_scalar::<_, bool>(lock_free).fetch_one(app.db()).await.unwrap(), "released once idle too long");
+    assert!(sqlx::query("select 1").execute(&mut *stalled).await.is_err(), "the stalled session was ended");
+    drop(stalled);
+    pool.close().await;
+}
