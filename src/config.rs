@@ -288,6 +288,10 @@ impl Settings {
         if self.database.acquire_timeout_ms == 0 {
             return Err(ConfigError::new("database.acquire_timeout_ms", "must be at least 1"));
         }
+        // PostgreSQL's own limit for the setting; above it every new connection would be refused.
+        if self.database.idle_in_transaction_timeout_ms > u64::from(i32::MAX.unsigned_abs()) {
+            return Err(ConfigError::new("database.idle_in_transaction_timeout_ms", "must be at most 2147483647"));
+        }
         let redis = self.redis.url.expose_secret();
         if !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
             return Err(ConfigError::new("redis.url", "must be a redis:// or rediss:// URL"));
@@ -373,6 +377,20 @@ mod tests {
         let settings = Settings::from_figment(&Figment::new().merge(Toml::string(DEFAULT_CONFIG))).unwrap();
         assert_eq!(settings.http.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(settings.redis.key_prefix, "mash:");
+    }
+
+    #[test]
+    fn the_idle_in_transaction_limit_is_one_postgresql_accepts() {
+        let limit = |ms: u64| {
+            Settings::from_figment(
+                &Figment::new()
+                    .merge(Toml::string(DEFAULT_CONFIG))
+                    .merge(Serialized::global("database.idle_in_transaction_timeout_ms", ms)),
+            )
+        };
+        assert_eq!(limit(0).unwrap().database.idle_in_transaction_timeout_ms, 0);
+        assert_eq!(limit(2_147_483_647).unwrap().database.idle_in_transaction_timeout_ms, 2_147_483_647);
+        assert_eq!(limit(2_147_483_648).unwrap_err().setting, "database.idle_in_transaction_timeout_ms");
     }
 
     #[test]

@@ -99,12 +99,14 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
             // statement cancelled; 53xxx out of disk, memory or connections; 25006 writing to a
             // server that became a read-only standby (failover); 40001/40P01 serialisation
             // failure or deadlock (retrying succeeds); 3D000 database missing (being re-created);
-            // 55000 "database is not currently accepting connections" (maintenance).
+            // 55000 "database is not currently accepting connections" (maintenance); 25P03 the
+            // session was ended for idling in a transaction (`database.idle_in_transaction_timeout_ms`:
+            // the work is retried on a new one).
             code.starts_with("08")
                 || code.starts_with("53")
                 || matches!(
                     code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "57014" | "25006" | "40001" | "40P01" | "3D000" | "55000"
+                    "57P01" | "57P02" | "57P03" | "57014" | "25006" | "40001" | "40P01" | "3D000" | "55000" | "25P03"
                 )
         }),
         _ => false,
@@ -188,15 +190,15 @@ fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
 }
 
 /// The runtime role's pools: each new connection first sets `database.idle_in_transaction_timeout_ms`
-/// (with a statement rather than a startup option, which some connection poolers refuse). The
-/// owner's pool, which migrates, has no such limit.
+/// (`0` turns off whatever the server or role set), with a statement rather than a startup
+/// option, which some connection poolers refuse. (A pooler in transaction mode is unsupported
+/// anyway: transactions rely on advisory locks and prepared statements of their own session.)
+/// The owner's pool, which migrates, has no such limit.
 fn runtime_pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
     let idle_ms = settings.idle_in_transaction_timeout_ms;
     pool_options(settings).after_connect(move |conn, _| {
         Box::pin(async move {
-            if idle_ms > 0 {
-                repo::limit_idle_in_transaction(conn, idle_ms).await?;
-            }
+            repo::limit_idle_in_transaction(conn, idle_ms).await?;
             Ok(())
         })
     })

@@ -463,15 +463,25 @@ async fn serve_waits_for_its_migrations(database_down_at_start: bool) {
     // Stopped however the test ends, so a failed assertion leaves no server running.
     let _serve = KillOnDrop(child);
     let ready = format!("http://127.0.0.1:{port}/health/ready");
+    let readiness = async || -> (u16, serde_json::Value) {
+        let answer = reqwest::get(&ready).await.unwrap();
+        (answer.status().as_u16(), answer.json().await.unwrap())
+    };
     if database_down_at_start {
-        // Longer than the pool's acquire timeout (3 s), so the gate's first check fails.
-        tokio::time::sleep(Duration::from_millis(4500)).await;
+        // The database refuses at once (55000): every check the gate makes in these seconds fails.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (status, body) = readiness().await;
+        assert_eq!((status, &body["database"]), (503, &serde_json::json!(false)), "{body}");
+        tokio::time::sleep(Duration::from_secs(3)).await;
         set_accepting_connections(&app.db_name, true).await;
     }
     // Long enough for a due step to fire had the background work started.
     tokio::time::sleep(Duration::from_millis(if database_down_at_start { 3000 } else { 1500 })).await;
-    let not_ready = reqwest::get(&ready).await.unwrap();
-    assert_eq!(not_ready.status(), 503);
+    let (status, body) = readiness().await;
+    assert_eq!(
+        (status, &body["database"], &body["schema"]),
+        (503, &serde_json::json!(true), &serde_json::json!(false))
+    );
     assert_eq!(app.count(fired).await, 0, "the ladder waits for the migrations");
 
     sqlx::raw_sql("insert into _sqlx_migrations select * from scratch.held_back")

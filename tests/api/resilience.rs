@@ -254,14 +254,19 @@ async fn a_transaction_left_idle_is_ended_and_its_locks_released() {
     assert_eq!(default, "1min");
 
     let mut settings = app.database_settings().clone();
-    settings.idle_in_transaction_timeout_ms = 300;
+    settings.idle_in_transaction_timeout_ms = 2000;
     let pool = mash_triage::db::connect(&settings).await.unwrap();
+    // The connection that looks at the lock is taken first, so looking costs no connecting.
+    let mut observer = app.db().acquire().await.unwrap();
+    let lock_free = "select pg_try_advisory_xact_lock(4242)";
     let mut stalled = pool.begin().await.unwrap();
     sqlx::query("select pg_advisory_xact_lock(4242)").execute(&mut *stalled).await.unwrap();
-    let lock_free = "select pg_try_advisory_xact_lock(4242)";
-    assert!(!sqlx::query_scalar::<_, bool>(lock_free).fetch_one(app.db()).await.unwrap(), "held while in use");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(sqlx::query_scalar::<_, bool>(lock_free).fetch_one(app.db()).await.unwrap(), "released once idle too long");
+    assert!(!sqlx::query_scalar::<_, bool>(lock_free).fetch_one(&mut *observer).await.unwrap(), "held while in use");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !sqlx::query_scalar::<_, bool>(lock_free).fetch_one(&mut *observer).await.unwrap() {
+        assert!(Instant::now() < deadline, "the lock of a transaction left idle was never released");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(sqlx::query("select 1").execute(&mut *stalled).await.is_err(), "the stalled session was ended");
     drop(stalled);
     pool.close().await;
