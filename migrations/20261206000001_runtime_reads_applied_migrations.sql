@@ -1,6 +1,6 @@
 -- The runtime role may read which migrations are applied (SELECT on `_sqlx_migrations`, nothing
 -- more), so a process can tell that the database holds every migration its build embeds before
--- it reports ready or starts its background work (`db::SchemaCheck`). Without this, a binary
+-- it reports ready or starts its background work (`db::schema_is_current`). Without this, a binary
 -- started before `mash-triage migrate` took contacts and answered 500 for statements the schema
 -- did not have yet. The table holds versions, descriptions, checksums and times: no personal data.
 --
